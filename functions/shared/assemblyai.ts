@@ -1,0 +1,28 @@
+/** AssemblyAI facts the stack, the functions and the tools share (see ../shared/reference). */
+
+export type AssemblyAiRegion = "us" | "eu";
+
+export const ASSEMBLYAI_BASE_URLS: Readonly<Record<AssemblyAiRegion, string>> = {
+  us: "https://api.assemblyai.com",
+  eu: "https://api.eu.assemblyai.com",
+};
+
+/** AssemblyAI's published webhook source addresses. */
+export const ASSEMBLYAI_WEBHOOK_IPS: Readonly<Record<AssemblyAiRegion, string>> = {
+  us: "44.238.19.20/32",
+  eu: "54.220.25.36/32",
+};
+
+/**
+ * Hosts AssemblyAI serves redacted audio from (presigned S3 URLs, path- or virtual-hosted style). A host
+ * pattern is an exact host name or `*.` followed by a suffix.
+ */
+export const DEFAULT_REDACTED_AUDIO_HOSTS: readonly string[] = [
+  "s3.us-west-2.amazonaws.com",
+  "*.s3.us-west-2.amazonaws.com",
+  "s3.eu-west-1.amazonaws.com",
+  "*.s3.eu-west-1.amazonaws.com",
+];
+
+/** What GET /v2/transcript/{id} answers once a transcript has been deleted at AssemblyAI. */
+export const DELETED_TRANSCRIPT_TEXT = "Deleted by user.";

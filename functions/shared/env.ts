@@ -1,0 +1,63 @@
+/**
+ * Environment variable names shared by the stack (which sets them, next to the matching IAM grant) and
+ * the functions (which read and validate them once, at cold start).
+ */
+export const ENV = {
+  queueUrl: "QUEUE_URL",
+  webhookSecretArn: "WEBHOOK_SECRET_ARN",
+  authHeaderName: "AUTH_HEADER_NAME",
+  allowedSourceIps: "ALLOWED_SOURCE_IPS",
+  redactedAudioHosts: "REDACTED_AUDIO_HOSTS",
+  maxBodyBytes: "MAX_BODY_BYTES",
+  secretCacheTtlSeconds: "SECRET_CACHE_TTL_SECONDS",
+  tableName: "TABLE_NAME",
+  bucketName: "BUCKET_NAME",
+  apiKeySecretArn: "ASSEMBLYAI_API_KEY_SECRET_ARN",
+  assemblyAiBaseUrl: "ASSEMBLYAI_BASE_URL",
+  inlineTextMaxBytes: "INLINE_TEXT_MAX_BYTES",
+  assemblyAiTimeoutMs: "ASSEMBLYAI_TIMEOUT_MS",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Thrown at cold start when configuration is missing or malformed; the message names the variable. */
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function requireString(env: Env, name: EnvName): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigurationError(`environment variable ${name} is required`);
+  return value;
+}
+
+export function optionalString(env: Env, name: EnvName, fallback: string): string {
+  const value = env[name]?.trim();
+  return value ? value : fallback;
+}
+
+/** A comma-separated list; empty entries dropped. */
+export function optionalList(env: Env, name: EnvName, fallback: readonly string[]): string[] {
+  const value = env[name];
+  if (value === undefined) return [...fallback];
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+export function optionalInteger(env: Env, name: EnvName, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigurationError(`environment variable ${name} must be a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigurationError(`environment variable ${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Value a placeholder API key secret holds until an operator runs `set-api-key`. */
+export const API_KEY_PLACEHOLDER_PREFIX = "PLACEHOLDER";

@@ -1,0 +1,43 @@
+/**
+ * A value loaded on first use and kept for a TTL, shared by concurrent callers. When a refresh fails and an
+ * older value exists, the older value keeps serving (and the refresh is retried shortly) so that a brief
+ * Secrets Manager outage does not turn into rejected deliveries.
+ */
+export class CachedValue<T> {
+  private value: T | undefined;
+  private expiresAt = 0;
+  private inFlight: Promise<T> | undefined;
+
+  constructor(
+    private readonly load: () => Promise<T>,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly retryAfterFailureMs: number = Math.min(ttlMs, 10_000),
+  ) {}
+
+  async get(): Promise<T> {
+    if (this.value !== undefined && this.now() < this.expiresAt) return this.value;
+    this.inFlight ??= this.refresh().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** Forget the value, so the next `get` loads again (after a rotation, say). */
+  invalidate(): void {
+    this.expiresAt = 0;
+  }
+
+  private async refresh(): Promise<T> {
+    try {
+      const value = await this.load();
+      this.value = value;
+      this.expiresAt = this.now() + this.ttlMs;
+      return value;
+    } catch (error) {
+      if (this.value === undefined) throw error;
+      this.expiresAt = this.now() + this.retryAfterFailureMs;
+      return this.value;
+    }
+  }
+}

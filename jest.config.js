@@ -1,0 +1,11 @@
+/** Unit, infrastructure and integration tests; benchmarks live in bench/ and never run here. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { isolatedModules: true, tsconfig: "tsconfig.json" }],
+  },
+  snapshotSerializers: ["<rootDir>/test/infra/asset-hash-serializer.js"],
+  testTimeout: 30000,
+};

@@ -1,0 +1,33 @@
+/**
+ * The shape of the stateful resources, in one place: the CDK constructs build from it and the local stack
+ * creates its emulated queue, table and bucket from it, so the two cannot drift apart. Plain data only.
+ */
+
+/** Deliveries a record may be received before SQS moves it to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 8;
+
+/** Lambda's guidance: a queue's visibility timeout of at least six times the consuming function's timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+export const WORKER_TIMEOUT_SECONDS = 60;
+export const RECEIVER_TIMEOUT_SECONDS = 5;
+
+export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = WORKER_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR;
+
+/** 14 days, SQS's maximum: the time operators have to look at a failed delivery. */
+export const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+
+/** 4 days on the main queue (SQS default) leaves room for long AssemblyAI outages under backoff. */
+export const QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60;
+
+export const TABLE_PARTITION_KEY = "customer_id";
+export const TABLE_SORT_KEY = "order_id";
+export const TRANSCRIPT_ID_INDEX = "by-transcript-id";
+export const TRANSCRIPT_ID_ATTRIBUTE = "transcript_id";
+
+/** S3 key layout; the worker writes and the CLI reads these. */
+export const BUCKET_PREFIXES = {
+  transcripts: "transcripts/",
+  redactedAudio: "redacted-audio/",
+  unknown: "unknown/",
+} as const;
