@@ -1,0 +1,328 @@
+/**
+ * The stack's configuration: typed, documented, with defaults, read from CDK context (`cdk.json` or
+ * `-c key=value`) and validated before any resource is defined, so a mistake fails `cdk synth` with a
+ * message that names the setting instead of failing a deployment half-way.
+ */
+import { isIP } from "node:net";
+import {
+  ASSEMBLYAI_WEBHOOK_IPS,
+  type AssemblyAiRegion,
+  DEFAULT_REDACTED_AUDIO_HOSTS,
+} from "../functions/shared/assemblyai";
+
+export interface WebhookStackConfig {
+  /**
+   * Name of the HTTP header AssemblyAI sends the webhook secret in (`webhook_auth_header_name`).
+   * @default "X-Webhook-Secret"
+   */
+  readonly authHeaderName: string;
+  /**
+   * ARN of an existing Secrets Manager secret whose SecretString is the webhook auth header value.
+   * @default - the stack generates a random 48-character secret
+   */
+  readonly webhookSecretArn?: string;
+  /**
+   * Name or ARN of an existing secret holding the AssemblyAI API key.
+   * @default - the stack creates a placeholder secret; set it after deploying (see README)
+   */
+  readonly apiKeySecret?: string;
+  /**
+   * The AssemblyAI region transcripts are created in; the worker fetches from its API.
+   * @default "us"
+   */
+  readonly assemblyAiRegion: AssemblyAiRegion;
+  /**
+   * Source addresses (IPv4/IPv6, CIDR) allowed to deliver webhooks; other callers get 403.
+   * Presets: `assemblyai` (US and EU), `assemblyai-us`, `assemblyai-eu`.
+   * @default - any source (the auth header still applies)
+   */
+  readonly allowedSourceIps: readonly string[];
+  /**
+   * Hosts the worker may download redacted audio from (exact host or `*.suffix`).
+   * @default - AssemblyAI's S3 hosts in us-west-2 and eu-west-1
+   */
+  readonly redactedAudioHosts: readonly string[];
+  /**
+   * Steady-state requests per second the API stage accepts before answering 429.
+   * @default 50
+   */
+  readonly throttleRateLimit: number;
+  /**
+   * Burst of requests the API stage accepts above the rate.
+   * @default 100
+   */
+  readonly throttleBurstLimit: number;
+  /**
+   * SQS records per worker invocation (1 to 10).
+   * @default 10
+   */
+  readonly workerBatchSize: number;
+  /**
+   * Most concurrent worker invocations (2 to 1000). Protects the AssemblyAI API's account limit of
+   * 20,000 requests per 5 minutes.
+   * @default 5
+   */
+  readonly workerMaxConcurrency: number;
+  /**
+   * Receiver function memory in MB.
+   * @default 256
+   */
+  readonly receiverMemoryMb: number;
+  /**
+   * Worker function memory in MB; 512 MB stores a 10-hour transcript.
+   * @default 512
+   */
+  readonly workerMemoryMb: number;
+  /**
+   * Largest transcript text, in UTF-8 bytes, kept inline on the DynamoDB item (the rest goes to S3).
+   * @default 100000
+   */
+  readonly inlineTextMaxBytes: number;
+  /**
+   * What happens to the table, bucket and log groups when the stack is deleted.
+   * @default "retain"
+   */
+  readonly removalPolicy: "retain" | "destroy";
+  /**
+   * Days CloudWatch keeps function and access logs (a CloudWatch retention value).
+   * @default 30
+   */
+  readonly logRetentionDays: number;
+  /**
+   * Days after which stored transcripts move to S3 Infrequent Access (30 or more).
+   * @default - never
+   */
+  readonly transcriptsInfrequentAccessDays?: number;
+  /**
+   * Days after which stored transcripts are deleted from the bucket.
+   * @default - never
+   */
+  readonly transcriptsExpireDays?: number;
+  /**
+   * Days after which redacted audio is deleted from the bucket.
+   * @default - never
+   */
+  readonly redactedAudioExpireDays?: number;
+}
+
+export const DEFAULT_CONFIG: WebhookStackConfig = {
+  authHeaderName: "X-Webhook-Secret",
+  assemblyAiRegion: "us",
+  allowedSourceIps: [],
+  redactedAudioHosts: DEFAULT_REDACTED_AUDIO_HOSTS,
+  throttleRateLimit: 50,
+  throttleBurstLimit: 100,
+  workerBatchSize: 10,
+  workerMaxConcurrency: 5,
+  receiverMemoryMb: 256,
+  workerMemoryMb: 512,
+  inlineTextMaxBytes: 100_000,
+  removalPolicy: "retain",
+  logRetentionDays: 30,
+};
+
+/** The context keys the stack reads, one per config field. */
+export const CONTEXT_KEYS = Object.keys({
+  ...DEFAULT_CONFIG,
+  webhookSecretArn: undefined,
+  apiKeySecret: undefined,
+  transcriptsInfrequentAccessDays: undefined,
+  transcriptsExpireDays: undefined,
+  redactedAudioExpireDays: undefined,
+} satisfies Record<keyof WebhookStackConfig, unknown>) as (keyof WebhookStackConfig)[];
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const SOURCE_IP_PRESETS: Readonly<Record<string, readonly string[]>> = {
+  assemblyai: [ASSEMBLYAI_WEBHOOK_IPS.us, ASSEMBLYAI_WEBHOOK_IPS.eu],
+  "assemblyai-us": [ASSEMBLYAI_WEBHOOK_IPS.us],
+  "assemblyai-eu": [ASSEMBLYAI_WEBHOOK_IPS.eu],
+};
+
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** RFC 9110 token: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+/** Headers AssemblyAI or API Gateway set themselves, which cannot carry our secret. */
+const RESERVED_HEADERS = new Set([
+  "authorization",
+  "content-type",
+  "content-length",
+  "host",
+  "user-agent",
+  "x-forwarded-for",
+  "x-amzn-trace-id",
+]);
+const HOST_PATTERN = /^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$|^https?:\/\/[A-Za-z0-9.[\]:-]+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+
+/** Context values arrive as strings from `-c key=value`, as JSON values from `cdk.json`. */
+type ContextReader = (key: string) => unknown;
+
+/** Builds the validated configuration from CDK context; throws ConfigError naming the setting. */
+export function configFromContext(read: ContextReader): WebhookStackConfig {
+  const raw: Partial<Record<keyof WebhookStackConfig, unknown>> = {};
+  for (const key of CONTEXT_KEYS) {
+    const value = read(key);
+    if (value !== undefined && value !== null && value !== "") raw[key] = value;
+  }
+  return resolveConfig(raw);
+}
+
+/** Applies defaults to partial settings and validates the result; throws ConfigError naming the setting. */
+export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unknown>>): WebhookStackConfig {
+  const config: WebhookStackConfig = {
+    authHeaderName: text(raw, "authHeaderName") ?? DEFAULT_CONFIG.authHeaderName,
+    webhookSecretArn: text(raw, "webhookSecretArn"),
+    apiKeySecret: text(raw, "apiKeySecret"),
+    assemblyAiRegion: region(raw),
+    allowedSourceIps: sourceIps(raw),
+    redactedAudioHosts: list(raw, "redactedAudioHosts") ?? DEFAULT_CONFIG.redactedAudioHosts,
+    throttleRateLimit: integer(raw, "throttleRateLimit", 1, 10_000) ?? DEFAULT_CONFIG.throttleRateLimit,
+    throttleBurstLimit: integer(raw, "throttleBurstLimit", 1, 5_000) ?? DEFAULT_CONFIG.throttleBurstLimit,
+    workerBatchSize: integer(raw, "workerBatchSize", 1, 10) ?? DEFAULT_CONFIG.workerBatchSize,
+    workerMaxConcurrency:
+      integer(raw, "workerMaxConcurrency", 2, 1000) ?? DEFAULT_CONFIG.workerMaxConcurrency,
+    receiverMemoryMb: integer(raw, "receiverMemoryMb", 128, 10_240) ?? DEFAULT_CONFIG.receiverMemoryMb,
+    workerMemoryMb: integer(raw, "workerMemoryMb", 256, 10_240) ?? DEFAULT_CONFIG.workerMemoryMb,
+    inlineTextMaxBytes: integer(raw, "inlineTextMaxBytes", 0, 300_000) ?? DEFAULT_CONFIG.inlineTextMaxBytes,
+    removalPolicy: removalPolicy(raw),
+    logRetentionDays: logRetention(raw),
+    transcriptsInfrequentAccessDays: integer(raw, "transcriptsInfrequentAccessDays", 30, 36_500),
+    transcriptsExpireDays: integer(raw, "transcriptsExpireDays", 1, 36_500),
+    redactedAudioExpireDays: integer(raw, "redactedAudioExpireDays", 1, 36_500),
+  };
+  checkConsistency(config);
+  return config;
+}
+
+function checkConsistency(config: WebhookStackConfig): void {
+  const header = config.authHeaderName;
+  if (!HEADER_NAME.test(header)) {
+    throw new ConfigError(`authHeaderName "${header}" is not a valid HTTP header name`);
+  }
+  if (RESERVED_HEADERS.has(header.toLowerCase())) {
+    throw new ConfigError(`authHeaderName "${header}" is a standard header; choose a custom one`);
+  }
+  if (config.webhookSecretArn !== undefined && !SECRET_ARN.test(config.webhookSecretArn)) {
+    throw new ConfigError("webhookSecretArn must be a Secrets Manager secret ARN");
+  }
+  if (config.throttleBurstLimit < Math.min(config.throttleRateLimit, 5_000)) {
+    throw new ConfigError(
+      `throttleBurstLimit (${config.throttleBurstLimit}) must be at least throttleRateLimit ` +
+        `(${config.throttleRateLimit}): a burst below the rate throttles steady traffic`,
+    );
+  }
+  const otherRegion: AssemblyAiRegion = config.assemblyAiRegion === "us" ? "eu" : "us";
+  const otherIp = ASSEMBLYAI_WEBHOOK_IPS[otherRegion];
+  const ownIp = ASSEMBLYAI_WEBHOOK_IPS[config.assemblyAiRegion];
+  if (config.allowedSourceIps.includes(otherIp) && !config.allowedSourceIps.includes(ownIp)) {
+    throw new ConfigError(
+      `allowedSourceIps admits only AssemblyAI's ${otherRegion.toUpperCase()} address but assemblyAiRegion ` +
+        `is "${config.assemblyAiRegion}": every delivery would be rejected`,
+    );
+  }
+  if (
+    config.transcriptsInfrequentAccessDays !== undefined &&
+    config.transcriptsExpireDays !== undefined &&
+    config.transcriptsExpireDays <= config.transcriptsInfrequentAccessDays
+  ) {
+    throw new ConfigError(
+      `transcriptsExpireDays (${config.transcriptsExpireDays}) must be later than ` +
+        `transcriptsInfrequentAccessDays (${config.transcriptsInfrequentAccessDays})`,
+    );
+  }
+}
+
+function text(raw: Partial<Record<string, unknown>>, key: string): string | undefined {
+  const value = raw[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new ConfigError(`${key} must be a string`);
+  return value.trim() || undefined;
+}
+
+function list(raw: Partial<Record<string, unknown>>, key: string): string[] | undefined {
+  const value = raw[key];
+  if (value === undefined) return undefined;
+  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : undefined;
+  if (!items || !items.every((item) => typeof item === "string")) {
+    throw new ConfigError(`${key} must be a list of strings or a comma-separated string`);
+  }
+  const cleaned = items.map((item) => item.trim()).filter((item) => item.length > 0);
+  if (key === "redactedAudioHosts") {
+    for (const host of cleaned) {
+      if (!HOST_PATTERN.test(host)) throw new ConfigError(`redactedAudioHosts entry "${host}" is not a host`);
+    }
+    if (cleaned.length === 0) throw new ConfigError("redactedAudioHosts must name at least one host");
+  }
+  return cleaned;
+}
+
+function integer(
+  raw: Partial<Record<string, unknown>>,
+  key: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = raw[key];
+  if (value === undefined) return undefined;
+  const number = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+  if (!Number.isInteger(number)) throw new ConfigError(`${key} must be a whole number, got "${value}"`);
+  if (number < min || number > max) {
+    throw new ConfigError(`${key} must be between ${min} and ${max}, got ${number}`);
+  }
+  return number;
+}
+
+function region(raw: Partial<Record<string, unknown>>): AssemblyAiRegion {
+  const value = text(raw, "assemblyAiRegion") ?? DEFAULT_CONFIG.assemblyAiRegion;
+  if (value !== "us" && value !== "eu") {
+    throw new ConfigError(`assemblyAiRegion must be "us" or "eu", got "${value}"`);
+  }
+  return value;
+}
+
+function removalPolicy(raw: Partial<Record<string, unknown>>): "retain" | "destroy" {
+  const value = text(raw, "removalPolicy") ?? DEFAULT_CONFIG.removalPolicy;
+  if (value !== "retain" && value !== "destroy") {
+    throw new ConfigError(`removalPolicy must be "retain" or "destroy", got "${value}"`);
+  }
+  return value;
+}
+
+function logRetention(raw: Partial<Record<string, unknown>>): number {
+  const value = integer(raw, "logRetentionDays", 1, 3653) ?? DEFAULT_CONFIG.logRetentionDays;
+  if (!LOG_RETENTION_DAYS.includes(value)) {
+    throw new ConfigError(
+      `logRetentionDays must be one of CloudWatch's retention values (${LOG_RETENTION_DAYS.join(", ")}), got ${value}`,
+    );
+  }
+  return value;
+}
+
+function sourceIps(raw: Partial<Record<string, unknown>>): string[] {
+  const entries = list(raw, "allowedSourceIps") ?? [];
+  const expanded = entries.flatMap((entry) => SOURCE_IP_PRESETS[entry.toLowerCase()] ?? [entry]);
+  for (const entry of expanded) {
+    if (!isCidr(entry)) {
+      throw new ConfigError(
+        `allowedSourceIps entry "${entry}" is neither an IP address, a CIDR block nor a preset ` +
+          `(${Object.keys(SOURCE_IP_PRESETS).join(", ")})`,
+      );
+    }
+  }
+  return [...new Set(expanded)];
+}
+
+function isCidr(entry: string): boolean {
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits;
+}

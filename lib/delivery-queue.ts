@@ -1,0 +1,46 @@
+/**
+ * The durable hand-off between receiver and worker: an encrypted, TLS-only SQS queue whose exhausted
+ * records move to an encrypted, TLS-only dead-letter queue kept for 14 days.
+ */
+import { Duration, Validations } from "aws-cdk-lib";
+import type * as iam from "aws-cdk-lib/aws-iam";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import {
+  DLQ_RETENTION_SECONDS,
+  MAX_RECEIVE_COUNT,
+  QUEUE_RETENTION_SECONDS,
+  QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+} from "./resource-spec";
+
+export class DeliveryQueue extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+
+    this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(DLQ_RETENTION_SECONDS),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: "Serverless-SQSRedrivePolicy",
+      reason: "This queue is the dead-letter queue itself; operators inspect its records and redrive them.",
+    });
+
+    this.queue = new sqs.Queue(this, "Queue", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(QUEUE_RETENTION_SECONDS),
+      visibilityTimeout: Duration.seconds(QUEUE_VISIBILITY_TIMEOUT_SECONDS),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+  }
+
+  /** SendMessage (and the attribute reads the SDK may make) on the main queue only. */
+  grantSend(grantee: iam.IGrantable): void {
+    this.queue.grantSendMessages(grantee);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The public edge: an HTTP API with `POST /webhook` in front of the receiver function, throttled at the
+ * stage and access-logged as JSON. The receiver authenticates, validates and queues each delivery.
+ */
+import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { ENV } from "../functions/shared/env";
+import type { DeliveryQueue } from "./delivery-queue";
+import { RECEIVER_TIMEOUT_SECONDS } from "./resource-spec";
+import { WebhookFunction } from "./webhook-function";
+import type { WebhookSecrets } from "./webhook-secrets";
+
+export const WEBHOOK_PATH = "/webhook";
+
+export interface ReceiverApiProps {
+  readonly queue: DeliveryQueue;
+  readonly secrets: WebhookSecrets;
+  readonly authHeaderName: string;
+  readonly allowedSourceIps: readonly string[];
+  readonly redactedAudioHosts: readonly string[];
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  readonly memorySize: number;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+export class ReceiverApi extends Construct {
+  readonly api: apigw.HttpApi;
+  readonly receiver: WebhookFunction;
+  readonly accessLogs: logs.LogGroup;
+  /** The URL to give AssemblyAI as `webhook_url` (add `?customer_id=…&order_id=…`). */
+  readonly webhookUrl: string;
+
+  constructor(scope: Construct, id: string, props: ReceiverApiProps) {
+    super(scope, id);
+
+    this.receiver = new WebhookFunction(this, "Receiver", {
+      entry: "receiver",
+      description: "Authenticates, validates and queues AssemblyAI webhook deliveries",
+      memorySize: props.memorySize,
+      timeout: Duration.seconds(RECEIVER_TIMEOUT_SECONDS),
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+    });
+    // Each variable next to the permission it needs; the receiver gets nothing else.
+    this.receiver.addEnvironment(ENV.queueUrl, props.queue.queue.queueUrl);
+    props.queue.grantSend(this.receiver.role);
+    this.receiver.addEnvironment(ENV.webhookSecretArn, props.secrets.webhookSecret.secretArn);
+    props.secrets.grantReadWebhookSecret(this.receiver.role);
+    this.receiver.addEnvironment(ENV.authHeaderName, props.authHeaderName);
+    this.receiver.addEnvironment(ENV.allowedSourceIps, props.allowedSourceIps.join(","));
+    this.receiver.addEnvironment(ENV.redactedAudioHosts, props.redactedAudioHosts.join(","));
+    Validations.of(this.receiver.function).acknowledge({
+      id: "Serverless-LambdaDLQ",
+      reason:
+        "Invoked synchronously by API Gateway: a failure answers 5xx and AssemblyAI retries; a function " +
+        "dead-letter queue only catches asynchronous invocations.",
+    });
+
+    this.api = new apigw.HttpApi(this, "HttpApi", {
+      description: "AssemblyAI webhook receiver",
+      createDefaultStage: false,
+    });
+    this.api.addRoutes({
+      path: WEBHOOK_PATH,
+      methods: [apigw.HttpMethod.POST],
+      integration: new HttpLambdaIntegration("ReceiverIntegration", this.receiver.function, {
+        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    Validations.of(this.api).acknowledge({
+      id: "AwsSolutions-APIG4",
+      reason:
+        "AssemblyAI can only send a static custom header; the receiver checks it against Secrets Manager in " +
+        "constant time (an authorizer would add a second invocation per delivery for the same check).",
+    });
+
+    this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    const stage = new apigw.HttpStage(this, "Stage", {
+      httpApi: this.api,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        // No headers: the auth header must never reach a log.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: "$context.requestId",
+            ip: "$context.identity.sourceIp",
+            requestTime: "$context.requestTime",
+            method: "$context.httpMethod",
+            routeKey: "$context.routeKey",
+            path: "$context.path",
+            status: "$context.status",
+            responseLength: "$context.responseLength",
+            responseLatency: "$context.responseLatency",
+            integrationStatus: "$context.integrationStatus",
+            integrationLatency: "$context.integrationLatency",
+            integrationError: "$context.integrationErrorMessage",
+            error: "$context.error.message",
+          }),
+        ),
+      },
+    });
+    this.webhookUrl = `${stage.url.replace(/\/$/, "")}${WEBHOOK_PATH}`;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * A Lambda function as this project deploys every function: Node.js 24 on arm64, bundled by
+ * `lib/bundling.ts`, X-Ray active, its own log group with a retention, and a role that may write to that log
+ * group and nothing else until a construct grants it more (no AWSLambdaBasicExecutionRole wildcard).
+ */
+import {
+  AssetHashType,
+  DockerImage,
+  type Duration,
+  type ILocalBundling,
+  type RemovalPolicy,
+  Validations,
+} from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { bundleFunction, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
+
+export interface WebhookFunctionProps {
+  /** Which entry of `FUNCTION_ENTRIES` to bundle. */
+  readonly entry: FunctionName;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+/**
+ * Bundles with the project's own esbuild, no Docker. A class with the function's name as a field, because
+ * CDK keys its per-process bundling cache on the JSON of the bundling options: a plain `{ tryBundle }` would
+ * serialise the same for every function, and the second function would be handed the first one's bundle.
+ */
+class LocalEsbuild implements ILocalBundling {
+  constructor(readonly functionName: FunctionName) {}
+
+  tryBundle(outputDir: string): boolean {
+    bundleFunction(this.functionName, outputDir);
+    return true;
+  }
+}
+
+export class WebhookFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, "Logs", {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `${props.description} (execution role)`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new lambda.Function(this, "Function", {
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: HANDLER,
+      code: lambda.Code.fromAsset(PROJECT_ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never used: local bundling with the project's esbuild always succeeds or throws.
+          image: DockerImage.fromRegistry("public.ecr.aws/sam/build-nodejs24.x"),
+          local: new LocalEsbuild(props.entry),
+        },
+      }),
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+    });
+    Validations.of(this.role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no " +
+        "resource-level permissions; every other statement on this role names its resource.",
+    });
+  }
+
+  /** Sets an environment variable; callers pair it with the matching grant (see the constructs). */
+  addEnvironment(name: string, value: string): void {
+    this.function.addEnvironment(name, value);
+  }
+}

@@ -1,0 +1,79 @@
+/** The whole pipeline in one stack: API and receiver, queue, worker, store and secrets. */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import type { WebhookStackConfig } from "./config";
+import { DeliveryQueue } from "./delivery-queue";
+import { ReceiverApi } from "./receiver-api";
+import { TranscriptStore } from "./transcript-store";
+import { TranscriptWorker } from "./transcript-worker";
+import { WebhookSecrets } from "./webhook-secrets";
+
+export interface WebhookStackProps extends StackProps {
+  readonly config: WebhookStackConfig;
+}
+
+export class WebhookStack extends Stack {
+  readonly secrets: WebhookSecrets;
+  readonly queue: DeliveryQueue;
+  readonly store: TranscriptStore;
+  readonly receiverApi: ReceiverApi;
+  readonly worker: TranscriptWorker;
+
+  constructor(scope: Construct, id: string, props: WebhookStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === "retain" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.secrets = new WebhookSecrets(this, "Secrets", {
+      webhookSecretArn: config.webhookSecretArn,
+      apiKeySecret: config.apiKeySecret,
+    });
+    this.queue = new DeliveryQueue(this, "Deliveries");
+    this.store = new TranscriptStore(this, "Store", {
+      removalPolicy,
+      transcriptsInfrequentAccessDays: config.transcriptsInfrequentAccessDays,
+      transcriptsExpireDays: config.transcriptsExpireDays,
+      redactedAudioExpireDays: config.redactedAudioExpireDays,
+    });
+    this.receiverApi = new ReceiverApi(this, "Api", {
+      queue: this.queue,
+      secrets: this.secrets,
+      authHeaderName: config.authHeaderName,
+      allowedSourceIps: config.allowedSourceIps,
+      redactedAudioHosts: config.redactedAudioHosts,
+      throttleRateLimit: config.throttleRateLimit,
+      throttleBurstLimit: config.throttleBurstLimit,
+      memorySize: config.receiverMemoryMb,
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: removalPolicy,
+    });
+    this.worker = new TranscriptWorker(this, "Processing", {
+      queue: this.queue,
+      store: this.store,
+      secrets: this.secrets,
+      assemblyAiRegion: config.assemblyAiRegion,
+      batchSize: config.workerBatchSize,
+      maxConcurrency: config.workerMaxConcurrency,
+      memorySize: config.workerMemoryMb,
+      inlineTextMaxBytes: config.inlineTextMaxBytes,
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: removalPolicy,
+    });
+
+    const outputs: Record<string, [string, string]> = {
+      WebhookUrl: [this.receiverApi.webhookUrl, "webhook_url for AssemblyAI; add ?customer_id=…&order_id=…"],
+      AuthHeaderName: [config.authHeaderName, "webhook_auth_header_name for AssemblyAI"],
+      WebhookSecretArn: [this.secrets.webhookSecret.secretArn, "Secret holding webhook_auth_header_value"],
+      ApiKeySecretArn: [this.secrets.apiKeySecret.secretArn, "Secret holding the AssemblyAI API key"],
+      TableName: [this.store.table.tableName, "DynamoDB table of transcript records"],
+      BucketName: [this.store.bucket.bucketName, "S3 bucket of full transcripts and redacted audio"],
+      QueueUrl: [this.queue.queue.queueUrl, "Delivery queue URL"],
+      QueueName: [this.queue.queue.queueName, "Delivery queue name"],
+      DeadLetterQueueUrl: [this.queue.deadLetterQueue.queueUrl, "Dead-letter queue URL"],
+      DeadLetterQueueName: [this.queue.deadLetterQueue.queueName, "Dead-letter queue name"],
+    };
+    for (const [name, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, name, { value, description });
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import { buildStack, type RawConfig } from "./synth";
+
+const configurations: [string, RawConfig][] = [
+  ["the defaults", {}],
+  [
+    "existing secrets, an IP allowlist, lifecycle rules and removalPolicy destroy",
+    {
+      webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
+      apiKeySecret: "assemblyai/api-key",
+      allowedSourceIps: "assemblyai",
+      transcriptsInfrequentAccessDays: 30,
+      transcriptsExpireDays: 365,
+      redactedAudioExpireDays: 7,
+      removalPolicy: "destroy",
+    },
+  ],
+];
+
+describe.each(configurations)("cdk-nag with %s", (_name, raw) => {
+  const { app, stack } = buildStack(raw);
+  // Registered exactly as bin/app.ts registers them.
+  const packs = [new AwsSolutionsChecks(app), new ServerlessChecks(app)];
+  Validations.of(app).addPlugins(...packs);
+
+  it.each(packs.map((pack) => [pack.readPackName, pack] as const))(
+    "%s reports no unacknowledged finding",
+    (_pack, pack) => {
+      const report = pack.validateScope(stack);
+
+      const findings = report.violations.map(
+        (violation) =>
+          `${violation.ruleName}: ${violation.violatingResources.map((r) => r.constructPath).join(", ")}`,
+      );
+      expect(findings).toEqual([]);
+    },
+  );
+});
+
+describe("cdk-nag acknowledgements", () => {
+  it("each give a specific reason and sit on one construct", () => {
+    const { stack } = buildStack();
+    const acknowledgements = stack.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) =>
+            Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+              path: construct.node.path,
+              id,
+              reason,
+            })),
+          ),
+      );
+
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    expect(acknowledgements.map((a) => a.path)).not.toContain(stack.node.path);
+    for (const { reason } of acknowledgements) expect(reason.length).toBeGreaterThan(60);
+  });
+});

@@ -1,0 +1,361 @@
+import { Match } from "aws-cdk-lib/assertions";
+import { ENV } from "../../functions/shared/env";
+import {
+  DLQ_RETENTION_SECONDS,
+  MAX_RECEIVE_COUNT,
+  VISIBILITY_TIMEOUT_FACTOR,
+  WORKER_TIMEOUT_SECONDS,
+} from "../../lib/resource-spec";
+import { templateFor } from "./synth";
+
+type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+
+const template = templateFor();
+const resources = template.toJSON().Resources as Record<string, Resource>;
+
+function logicalId(type: string, pattern: RegExp): string {
+  const ids = Object.keys(resources).filter((id) => resources[id]?.Type === type && pattern.test(id));
+  if (ids.length !== 1) throw new Error(`expected one ${type} matching ${pattern}, found ${ids.join(", ")}`);
+  return ids[0] as string;
+}
+
+const receiverId = logicalId("AWS::Lambda::Function", /Receiver/);
+const workerId = logicalId("AWS::Lambda::Function", /Worker/);
+const queueId = logicalId("AWS::SQS::Queue", /DeliveriesQueue/);
+const dlqId = logicalId("AWS::SQS::Queue", /DeadLetterQueue/);
+const tableId = logicalId("AWS::DynamoDB::Table", /Table/);
+const bucketId = logicalId("AWS::S3::Bucket", /Bucket/);
+
+/** Every IAM statement attached to a function's role, flattened. */
+function statementsOf(functionId: string): Array<{ Action: string | string[]; Resource: unknown }> {
+  const roleRef = (resources[functionId]?.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  return Object.values(resources)
+    .filter((r) => r.Type === "AWS::IAM::Policy")
+    .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleRef }]))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: [] }).Statement);
+}
+
+function actionsOf(functionId: string): string[] {
+  return statementsOf(functionId)
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .sort();
+}
+
+describe("functions", () => {
+  it.each([
+    ["receiver", receiverId, 256, 5],
+    ["worker", workerId, 512, WORKER_TIMEOUT_SECONDS],
+  ])("the %s runs Node.js 24 on arm64 with explicit memory, timeout, tracing and its own log group", (_n, id, memory, timeout) => {
+    expect(resources[id]?.Properties).toMatchObject({
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      Handler: "index.handler",
+      MemorySize: memory,
+      Timeout: timeout,
+      TracingConfig: { Mode: "Active" },
+      LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
+    });
+  });
+
+  it("give every log group a retention", () => {
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+    expect(Object.keys(template.findResources("AWS::Logs::LogGroup"))).toHaveLength(3);
+  });
+
+  it("use no managed policy: each role can write only its own log group besides its grants", () => {
+    template.allResourcesProperties("AWS::IAM::Role", { ManagedPolicyArns: Match.absent() });
+  });
+
+  it("hold no secret value in their environment, only secret ARNs", () => {
+    for (const id of [receiverId, workerId]) {
+      const variables = (resources[id]?.Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+      expect(Object.keys(variables).some((name) => /KEY$|SECRET$|VALUE$/.test(name))).toBe(false);
+      expect(JSON.stringify(variables)).not.toMatch(/SecretString|PLACEHOLDER/);
+    }
+  });
+});
+
+describe("receiver", () => {
+  it("is configured with the queue, the webhook secret ARN, the header name and the allowlists", () => {
+    expect(resources[receiverId]?.Properties.Environment).toEqual({
+      Variables: {
+        [ENV.queueUrl]: { Ref: queueId },
+        [ENV.webhookSecretArn]: { Ref: expect.stringMatching(/WebhookSecret/) },
+        [ENV.authHeaderName]: "X-Webhook-Secret",
+        [ENV.allowedSourceIps]: "",
+        [ENV.redactedAudioHosts]: expect.stringContaining("s3.us-west-2.amazonaws.com"),
+      },
+    });
+  });
+
+  it("may send to the delivery queue and read the webhook secret, and nothing else", () => {
+    expect(actionsOf(receiverId)).toEqual(
+      [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+      ].sort(),
+    );
+    const sqs = statementsOf(receiverId).find((s) => JSON.stringify(s.Action).includes("sqs:"));
+    expect(sqs?.Resource).toEqual({ "Fn::GetAtt": [queueId, "Arn"] });
+    const secrets = statementsOf(receiverId).find((s) => JSON.stringify(s.Action).includes("secretsmanager:"));
+    expect(JSON.stringify(secrets?.Resource)).toMatch(/WebhookSecret/);
+  });
+});
+
+describe("API", () => {
+  it("routes POST /webhook to the receiver with payload format 2.0", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /webhook" });
+    expect(Object.keys(template.findResources("AWS::ApiGatewayV2::Route"))).toHaveLength(1);
+    template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+      IntegrationType: "AWS_PROXY",
+      PayloadFormatVersion: "2.0",
+      IntegrationUri: { "Fn::GetAtt": [receiverId, "Arn"] },
+    });
+  });
+
+  it("throttles the stage and writes JSON access logs without any header", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: {
+        DestinationArn: { "Fn::GetAtt": [logicalId("AWS::Logs::LogGroup", /AccessLogs/), "Arn"] },
+        Format: Match.stringLikeRegexp("\\$context.requestId"),
+      },
+    });
+    const stage = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"))[0] as Resource;
+    const format = (stage.Properties.AccessLogSettings as { Format: string }).Format;
+    expect(() => JSON.parse(format)).not.toThrow();
+    expect(format).not.toMatch(/header/i);
+  });
+
+  it("takes throttling from configuration", () => {
+    templateFor({ throttleRateLimit: "7", throttleBurstLimit: "9" }).hasResourceProperties(
+      "AWS::ApiGatewayV2::Stage",
+      { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } },
+    );
+  });
+});
+
+describe("queues", () => {
+  it("encrypt both queues", () => {
+    template.allResourcesProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
+  });
+
+  it("redrive to the dead-letter queue after at least 5 receives, with visibility of 6x the worker timeout", () => {
+    expect(MAX_RECEIVE_COUNT).toBeGreaterThanOrEqual(5);
+    expect(resources[queueId]?.Properties).toMatchObject({
+      VisibilityTimeout: WORKER_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR,
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] }, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    expect(VISIBILITY_TIMEOUT_FACTOR).toBeGreaterThanOrEqual(6);
+  });
+
+  it("keep dead letters for 14 days", () => {
+    expect(DLQ_RETENTION_SECONDS).toBe(1_209_600);
+    expect(resources[dlqId]?.Properties.MessageRetentionPeriod).toBe(1_209_600);
+  });
+
+  it.each([
+    ["queue", queueId],
+    ["dead-letter queue", dlqId],
+  ])("deny any request to the %s that is not over TLS", (_n, id) => {
+    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      Queues: [{ Ref: id }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("worker", () => {
+  it("consumes the queue with partial batch failures, a batch size and a concurrency cap", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: workerId },
+      EventSourceArn: { "Fn::GetAtt": [queueId, "Arn"] },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it("takes batch size and concurrency from configuration", () => {
+    templateFor({ workerBatchSize: 3, workerMaxConcurrency: 40 }).hasResourceProperties(
+      "AWS::Lambda::EventSourceMapping",
+      { BatchSize: 3, ScalingConfig: { MaximumConcurrency: 40 } },
+    );
+  });
+
+  it("is configured with the table, bucket, API key secret ARN and the region's API", () => {
+    expect(resources[workerId]?.Properties.Environment).toEqual({
+      Variables: {
+        [ENV.tableName]: { Ref: tableId },
+        [ENV.bucketName]: { Ref: bucketId },
+        [ENV.apiKeySecretArn]: { Ref: expect.stringMatching(/ApiKeySecret/) },
+        [ENV.assemblyAiBaseUrl]: "https://api.assemblyai.com",
+        [ENV.inlineTextMaxBytes]: "100000",
+        [ENV.queueUrl]: { Ref: queueId },
+      },
+    });
+    const eu = templateFor({ assemblyAiRegion: "eu" }).toJSON().Resources as Record<string, Resource>;
+    expect(JSON.stringify(eu[workerId]?.Properties.Environment)).toContain("https://api.eu.assemblyai.com");
+  });
+
+  it("reads and updates items of exactly its table, writes objects of its bucket, reads only the API key", () => {
+    const statements = statementsOf(workerId);
+    const dynamo = statements.find((s) => JSON.stringify(s.Action).includes("dynamodb:"));
+    expect(dynamo).toMatchObject({
+      Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+      Resource: { "Fn::GetAtt": [tableId, "Arn"] },
+    });
+    const s3 = statements.find((s) => JSON.stringify(s.Action).includes("s3:"));
+    expect([s3?.Action].flat().sort()).toEqual(["s3:AbortMultipartUpload", "s3:PutObject"]);
+    expect(JSON.stringify(s3?.Resource)).toMatch(/transcripts\/\*.*redacted-audio\/\*.*unknown\/\*/);
+    const secrets = statements.filter((s) => JSON.stringify(s.Action).includes("secretsmanager:"));
+    expect(JSON.stringify(secrets)).toMatch(/ApiKeySecret/);
+    expect(JSON.stringify(secrets)).not.toMatch(/WebhookSecret/);
+    expect(actionsOf(workerId).filter((a) => a.startsWith("sqs:"))).toEqual(
+      ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+    );
+  });
+});
+
+describe("table", () => {
+  it("is on demand, keyed by customer_id and order_id, indexed by transcript_id, with point-in-time recovery", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [
+        { AttributeName: "customer_id", KeyType: "HASH" },
+        { AttributeName: "order_id", KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: "customer_id", AttributeType: "S" }]),
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: "by-transcript-id",
+          KeySchema: [{ AttributeName: "transcript_id", KeyType: "HASH" }],
+        }),
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it("is retained when the stack is deleted, unless removalPolicy is destroy", () => {
+    template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+    templateFor({ removalPolicy: "destroy" }).hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Delete",
+    });
+  });
+});
+
+describe("bucket", () => {
+  it("blocks public access, encrypts, and denies requests without TLS", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+
+  it("is retained by default and cleans up unfinished uploads", () => {
+    template.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Retain" });
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]),
+      },
+    });
+  });
+
+  it("takes lifecycle rules from configuration", () => {
+    templateFor({ transcriptsInfrequentAccessDays: 30, transcriptsExpireDays: 365, redactedAudioExpireDays: 7 })
+      .hasResourceProperties("AWS::S3::Bucket", {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({
+              Prefix: "transcripts/",
+              ExpirationInDays: 365,
+              Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }],
+            }),
+            Match.objectLike({ Prefix: "redacted-audio/", ExpirationInDays: 7 }),
+          ]),
+        },
+      });
+  });
+});
+
+describe("secrets", () => {
+  it("generates the webhook secret and creates a placeholder for the API key by default", () => {
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+    });
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      SecretString: Match.stringLikeRegexp("^PLACEHOLDER"),
+    });
+  });
+
+  it("uses existing secrets when given, creating none", () => {
+    const existing = templateFor({
+      webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
+      apiKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:aai-key-AbCdEf",
+    });
+    existing.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    expect(JSON.stringify(existing.toJSON())).toContain("secret:webhook-AbCdEf");
+  });
+});
+
+describe("outputs", () => {
+  it("name the webhook URL, header name, secret ARNs, table, bucket and queues", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        "ApiKeySecretArn",
+        "AuthHeaderName",
+        "BucketName",
+        "DeadLetterQueueName",
+        "DeadLetterQueueUrl",
+        "QueueName",
+        "QueueUrl",
+        "TableName",
+        "WebhookSecretArn",
+        "WebhookUrl",
+      ].sort(),
+    );
+    expect(JSON.stringify(outputs.WebhookUrl?.Value)).toMatch(/\/webhook"/);
+    expect(JSON.stringify(outputs)).not.toMatch(/SecretString|resolve:secretsmanager|PLACEHOLDER/);
+  });
+});
+
+describe("snapshot", () => {
+  it("matches, with asset hashes stripped", () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+});

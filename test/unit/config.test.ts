@@ -1,0 +1,113 @@
+import { CONTEXT_KEYS, ConfigError, configFromContext, DEFAULT_CONFIG, resolveConfig } from "../../lib/config";
+
+describe("stack configuration", () => {
+  it("applies documented defaults when nothing is set", () => {
+    expect(resolveConfig({})).toEqual({
+      ...DEFAULT_CONFIG,
+      webhookSecretArn: undefined,
+      apiKeySecret: undefined,
+      transcriptsInfrequentAccessDays: undefined,
+      transcriptsExpireDays: undefined,
+      redactedAudioExpireDays: undefined,
+    });
+  });
+
+  it("reads every setting from context, strings from -c flags included", () => {
+    const context: Record<string, unknown> = {
+      authHeaderName: "X-Delivery-Token",
+      assemblyAiRegion: "eu",
+      allowedSourceIps: "assemblyai-eu, 10.0.0.0/8",
+      throttleRateLimit: "20",
+      throttleBurstLimit: 40,
+      workerBatchSize: "5",
+      workerMaxConcurrency: "2",
+      removalPolicy: "destroy",
+      logRetentionDays: "90",
+      inlineTextMaxBytes: "5000",
+    };
+
+    const config = configFromContext((key) => context[key]);
+
+    expect(config).toMatchObject({
+      authHeaderName: "X-Delivery-Token",
+      assemblyAiRegion: "eu",
+      allowedSourceIps: ["54.220.25.36/32", "10.0.0.0/8"],
+      throttleRateLimit: 20,
+      throttleBurstLimit: 40,
+      workerBatchSize: 5,
+      workerMaxConcurrency: 2,
+      removalPolicy: "destroy",
+      logRetentionDays: 90,
+      inlineTextMaxBytes: 5000,
+    });
+  });
+
+  it("expands the assemblyai preset to both published addresses", () => {
+    expect(resolveConfig({ allowedSourceIps: ["assemblyai"] }).allowedSourceIps).toEqual([
+      "44.238.19.20/32",
+      "54.220.25.36/32",
+    ]);
+  });
+
+  it("treats empty context values as unset", () => {
+    expect(configFromContext((key) => (key === "allowedSourceIps" ? "" : undefined)).allowedSourceIps).toEqual([]);
+  });
+
+  it("knows a context key for every setting", () => {
+    expect([...CONTEXT_KEYS].sort()).toEqual(
+      [
+        ...Object.keys(DEFAULT_CONFIG),
+        "webhookSecretArn",
+        "apiKeySecret",
+        "transcriptsInfrequentAccessDays",
+        "transcriptsExpireDays",
+        "redactedAudioExpireDays",
+      ].sort(),
+    );
+  });
+
+  it.each([
+    [{ assemblyAiRegion: "ap" }, /assemblyAiRegion must be "us" or "eu"/],
+    [{ authHeaderName: "X Webhook" }, /authHeaderName "X Webhook" is not a valid HTTP header name/],
+    [{ authHeaderName: "Authorization" }, /authHeaderName "Authorization" is a standard header/],
+    [{ allowedSourceIps: "44.238.19.300" }, /allowedSourceIps entry "44.238.19.300"/],
+    [{ allowedSourceIps: "10.0.0.0/33" }, /allowedSourceIps entry "10.0.0.0\/33"/],
+    [{ workerBatchSize: 11 }, /workerBatchSize must be between 1 and 10, got 11/],
+    [{ workerMaxConcurrency: "1" }, /workerMaxConcurrency must be between 2 and 1000, got 1/],
+    [{ throttleRateLimit: "fast" }, /throttleRateLimit must be a whole number, got "fast"/],
+    [{ logRetentionDays: 31 }, /logRetentionDays must be one of CloudWatch's retention values/],
+    [{ removalPolicy: "snapshot" }, /removalPolicy must be "retain" or "destroy"/],
+    [{ webhookSecretArn: "my-secret" }, /webhookSecretArn must be a Secrets Manager secret ARN/],
+    [{ transcriptsInfrequentAccessDays: 10 }, /transcriptsInfrequentAccessDays must be between 30/],
+    [{ redactedAudioHosts: "" }, /redactedAudioHosts must name at least one host/],
+    [{ redactedAudioHosts: "evil host" }, /redactedAudioHosts entry "evil host" is not a host/],
+  ])("rejects %j with a message naming the setting", (raw, message) => {
+    expect(() => resolveConfig(raw)).toThrow(ConfigError);
+    expect(() => resolveConfig(raw)).toThrow(message);
+  });
+
+  it.each([
+    [
+      "an EU-only allowlist with the US region",
+      { allowedSourceIps: "assemblyai-eu", assemblyAiRegion: "us" },
+      /admits only AssemblyAI's EU address but assemblyAiRegion is "us"/,
+    ],
+    [
+      "a US-only allowlist with the EU region",
+      { allowedSourceIps: "assemblyai-us", assemblyAiRegion: "eu" },
+      /admits only AssemblyAI's US address but assemblyAiRegion is "eu"/,
+    ],
+    [
+      "expiry before the move to Infrequent Access",
+      { transcriptsInfrequentAccessDays: 60, transcriptsExpireDays: 45 },
+      /transcriptsExpireDays \(45\) must be later than transcriptsInfrequentAccessDays \(60\)/,
+    ],
+    [
+      "a burst below the rate",
+      { throttleRateLimit: 100, throttleBurstLimit: 10 },
+      /throttleBurstLimit \(10\) must be at least throttleRateLimit \(100\)/,
+    ],
+  ])("rejects contradictory settings: %s", (_name, raw, message) => {
+    expect(() => resolveConfig(raw)).toThrow(message);
+  });
+});
