@@ -249,7 +249,7 @@ function list(raw: Partial<Record<string, unknown>>, key: string): string[] | un
   const value = raw[key];
   if (value === undefined) return undefined;
   const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : undefined;
-  if (!items || !items.every((item) => typeof item === "string")) {
+  if (!items?.every((item) => typeof item === "string")) {
     throw new ConfigError(`${key} must be a list of strings or a comma-separated string`);
   }
   const cleaned = items.map((item) => item.trim()).filter((item) => item.length > 0);

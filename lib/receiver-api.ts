@@ -10,11 +10,9 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../functions/shared/env";
 import type { DeliveryQueue } from "./delivery-queue";
-import { RECEIVER_TIMEOUT_SECONDS } from "./resource-spec";
+import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "./resource-spec";
 import { WebhookFunction } from "./webhook-function";
 import type { WebhookSecrets } from "./webhook-secrets";
-
-export const WEBHOOK_PATH = "/webhook";
 
 export interface ReceiverApiProps {
   readonly queue: DeliveryQueue;
@@ -62,17 +60,17 @@ export class ReceiverApi extends Construct {
         "dead-letter queue only catches asynchronous invocations.",
     });
 
+    const integration = new HttpLambdaIntegration("ReceiverIntegration", this.receiver.function, {
+      payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+    });
     this.api = new apigw.HttpApi(this, "HttpApi", {
       description: "AssemblyAI webhook receiver",
       createDefaultStage: false,
+      // Every other path and method reaches the receiver too, so that it answers them with the same JSON
+      // errors (404, 405) as everything else instead of API Gateway's bare {"message":"Not Found"}.
+      defaultIntegration: integration,
     });
-    this.api.addRoutes({
-      path: WEBHOOK_PATH,
-      methods: [apigw.HttpMethod.POST],
-      integration: new HttpLambdaIntegration("ReceiverIntegration", this.receiver.function, {
-        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
-      }),
-    });
+    this.api.addRoutes({ path: WEBHOOK_PATH, methods: [apigw.HttpMethod.POST], integration });
     Validations.of(this.api).acknowledge({
       id: "AwsSolutions-APIG4",
       reason:

@@ -20,10 +20,15 @@ export const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 /** 4 days on the main queue (SQS default) leaves room for long AssemblyAI outages under backoff. */
 export const QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60;
 
+/** The one route AssemblyAI posts to. */
+export const WEBHOOK_PATH = "/webhook";
+
 export const TABLE_PARTITION_KEY = "customer_id";
 export const TABLE_SORT_KEY = "order_id";
 export const TRANSCRIPT_ID_INDEX = "by-transcript-id";
 export const TRANSCRIPT_ID_ATTRIBUTE = "transcript_id";
+/** Attributes the transcript_id index carries besides the keys: enough to answer "where is it, is it done". */
+export const TRANSCRIPT_ID_INDEX_ATTRIBUTES = ["status", "stored_at", "received_at"];
 
 /** S3 key layout; the worker writes and the CLI reads these. */
 export const BUCKET_PREFIXES = {

@@ -15,6 +15,7 @@ import {
   TABLE_SORT_KEY,
   TRANSCRIPT_ID_ATTRIBUTE,
   TRANSCRIPT_ID_INDEX,
+  TRANSCRIPT_ID_INDEX_ATTRIBUTES,
 } from "./resource-spec";
 import type { WebhookFunction } from "./webhook-function";
 
@@ -49,7 +50,7 @@ export class TranscriptStore extends Construct {
       indexName: TRANSCRIPT_ID_INDEX,
       partitionKey: { name: TRANSCRIPT_ID_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ["status", "stored_at", "received_at"],
+      nonKeyAttributes: TRANSCRIPT_ID_INDEX_ATTRIBUTES,
     });
 
     this.bucket = new s3.Bucket(this, "Bucket", {
@@ -82,7 +83,9 @@ export class TranscriptStore extends Construct {
         resources: [this.table.tableArn],
       }),
     );
-    const objectArns = Object.values(BUCKET_PREFIXES).map((prefix) => this.bucket.arnForObjects(`${prefix}*`));
+    const objectArns = Object.values(BUCKET_PREFIXES).map((prefix) =>
+      this.bucket.arnForObjects(`${prefix}*`),
+    );
     worker.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["s3:PutObject", "s3:AbortMultipartUpload"],

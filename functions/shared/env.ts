@@ -54,7 +54,9 @@ export function optionalInteger(env: Env, name: EnvName, fallback: number, min: 
   if (!/^\d+$/.test(raw)) throw new ConfigurationError(`environment variable ${name} must be a whole number`);
   const value = Number(raw);
   if (value < min || value > max) {
-    throw new ConfigurationError(`environment variable ${name} must be between ${min} and ${max}, got ${value}`);
+    throw new ConfigurationError(
+      `environment variable ${name} must be between ${min} and ${max}, got ${value}`,
+    );
   }
   return value;
 }

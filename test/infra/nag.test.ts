@@ -41,19 +41,17 @@ describe.each(configurations)("cdk-nag with %s", (_name, raw) => {
 describe("cdk-nag acknowledgements", () => {
   it("each give a specific reason and sit on one construct", () => {
     const { stack } = buildStack();
-    const acknowledgements = stack.node
-      .findAll()
-      .flatMap((construct) =>
-        construct.node.metadata
-          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-          .flatMap((entry) =>
-            Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
-              path: construct.node.path,
-              id,
-              reason,
-            })),
-          ),
-      );
+    const acknowledgements = stack.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+            path: construct.node.path,
+            id,
+            reason,
+          })),
+        ),
+    );
 
     expect(acknowledgements.length).toBeGreaterThan(0);
     expect(acknowledgements.map((a) => a.path)).not.toContain(stack.node.path);

@@ -13,6 +13,12 @@ type Resource = { Type: string; Properties: Record<string, unknown>; [key: strin
 const template = templateFor();
 const resources = template.toJSON().Resources as Record<string, Resource>;
 
+function resource(id: string): Resource {
+  const found = resources[id];
+  if (!found) throw new Error(`no resource ${id}`);
+  return found;
+}
+
 function logicalId(type: string, pattern: RegExp): string {
   const ids = Object.keys(resources).filter((id) => resources[id]?.Type === type && pattern.test(id));
   if (ids.length !== 1) throw new Error(`expected one ${type} matching ${pattern}, found ${ids.join(", ")}`);
@@ -28,7 +34,9 @@ const bucketId = logicalId("AWS::S3::Bucket", /Bucket/);
 
 /** Every IAM statement attached to a function's role, flattened. */
 function statementsOf(functionId: string): Array<{ Action: string | string[]; Resource: unknown }> {
-  const roleRef = (resources[functionId]?.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  const roleRef = (resource(functionId).Properties.Role as { "Fn::GetAtt": [string, string] })[
+    "Fn::GetAtt"
+  ][0];
   return Object.values(resources)
     .filter((r) => r.Type === "AWS::IAM::Policy")
     .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleRef }]))
@@ -45,17 +53,20 @@ describe("functions", () => {
   it.each([
     ["receiver", receiverId, 256, 5],
     ["worker", workerId, 512, WORKER_TIMEOUT_SECONDS],
-  ])("the %s runs Node.js 24 on arm64 with explicit memory, timeout, tracing and its own log group", (_n, id, memory, timeout) => {
-    expect(resources[id]?.Properties).toMatchObject({
-      Runtime: "nodejs24.x",
-      Architectures: ["arm64"],
-      Handler: "index.handler",
-      MemorySize: memory,
-      Timeout: timeout,
-      TracingConfig: { Mode: "Active" },
-      LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
-    });
-  });
+  ])(
+    "the %s runs Node.js 24 on arm64 with explicit memory, timeout, tracing and its own log group",
+    (_n, id, memory, timeout) => {
+      expect(resource(id).Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        MemorySize: memory,
+        Timeout: timeout,
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
+      });
+    },
+  );
 
   it("give every log group a retention", () => {
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
@@ -68,7 +79,7 @@ describe("functions", () => {
 
   it("hold no secret value in their environment, only secret ARNs", () => {
     for (const id of [receiverId, workerId]) {
-      const variables = (resources[id]?.Properties.Environment as { Variables: Record<string, unknown> })
+      const variables = (resource(id).Properties.Environment as { Variables: Record<string, unknown> })
         .Variables;
       expect(Object.keys(variables).some((name) => /KEY$|SECRET$|VALUE$/.test(name))).toBe(false);
       expect(JSON.stringify(variables)).not.toMatch(/SecretString|PLACEHOLDER/);
@@ -78,7 +89,7 @@ describe("functions", () => {
 
 describe("receiver", () => {
   it("is configured with the queue, the webhook secret ARN, the header name and the allowlists", () => {
-    expect(resources[receiverId]?.Properties.Environment).toEqual({
+    expect(resource(receiverId).Properties.Environment).toEqual({
       Variables: {
         [ENV.queueUrl]: { Ref: queueId },
         [ENV.webhookSecretArn]: { Ref: expect.stringMatching(/WebhookSecret/) },
@@ -105,15 +116,18 @@ describe("receiver", () => {
     );
     const sqs = statementsOf(receiverId).find((s) => JSON.stringify(s.Action).includes("sqs:"));
     expect(sqs?.Resource).toEqual({ "Fn::GetAtt": [queueId, "Arn"] });
-    const secrets = statementsOf(receiverId).find((s) => JSON.stringify(s.Action).includes("secretsmanager:"));
+    const secrets = statementsOf(receiverId).find((s) =>
+      JSON.stringify(s.Action).includes("secretsmanager:"),
+    );
     expect(JSON.stringify(secrets?.Resource)).toMatch(/WebhookSecret/);
   });
 });
 
 describe("API", () => {
-  it("routes POST /webhook to the receiver with payload format 2.0", () => {
-    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /webhook" });
-    expect(Object.keys(template.findResources("AWS::ApiGatewayV2::Route"))).toHaveLength(1);
+  it("routes POST /webhook, and everything else for a JSON 404/405, to the receiver with payload format 2.0", () => {
+    const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route")) as Resource[];
+    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual(["$default", "POST /webhook"]);
+    expect(Object.keys(template.findResources("AWS::ApiGatewayV2::Integration"))).toHaveLength(1);
     template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
       IntegrationType: "AWS_PROXY",
       PayloadFormatVersion: "2.0",
@@ -152,16 +166,19 @@ describe("queues", () => {
 
   it("redrive to the dead-letter queue after at least 5 receives, with visibility of 6x the worker timeout", () => {
     expect(MAX_RECEIVE_COUNT).toBeGreaterThanOrEqual(5);
-    expect(resources[queueId]?.Properties).toMatchObject({
+    expect(resource(queueId).Properties).toMatchObject({
       VisibilityTimeout: WORKER_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR,
-      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] }, maxReceiveCount: MAX_RECEIVE_COUNT },
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] },
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+      },
     });
     expect(VISIBILITY_TIMEOUT_FACTOR).toBeGreaterThanOrEqual(6);
   });
 
   it("keep dead letters for 14 days", () => {
     expect(DLQ_RETENTION_SECONDS).toBe(1_209_600);
-    expect(resources[dlqId]?.Properties.MessageRetentionPeriod).toBe(1_209_600);
+    expect(resource(dlqId).Properties.MessageRetentionPeriod).toBe(1_209_600);
   });
 
   it.each([
@@ -201,7 +218,7 @@ describe("worker", () => {
   });
 
   it("is configured with the table, bucket, API key secret ARN and the region's API", () => {
-    expect(resources[workerId]?.Properties.Environment).toEqual({
+    expect(resource(workerId).Properties.Environment).toEqual({
       Variables: {
         [ENV.tableName]: { Ref: tableId },
         [ENV.bucketName]: { Ref: bucketId },
@@ -228,9 +245,13 @@ describe("worker", () => {
     const secrets = statements.filter((s) => JSON.stringify(s.Action).includes("secretsmanager:"));
     expect(JSON.stringify(secrets)).toMatch(/ApiKeySecret/);
     expect(JSON.stringify(secrets)).not.toMatch(/WebhookSecret/);
-    expect(actionsOf(workerId).filter((a) => a.startsWith("sqs:"))).toEqual(
-      ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-    );
+    expect(actionsOf(workerId).filter((a) => a.startsWith("sqs:"))).toEqual([
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+    ]);
   });
 });
 
@@ -290,25 +311,30 @@ describe("bucket", () => {
     template.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Retain" });
     template.hasResourceProperties("AWS::S3::Bucket", {
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]),
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        ]),
       },
     });
   });
 
   it("takes lifecycle rules from configuration", () => {
-    templateFor({ transcriptsInfrequentAccessDays: 30, transcriptsExpireDays: 365, redactedAudioExpireDays: 7 })
-      .hasResourceProperties("AWS::S3::Bucket", {
-        LifecycleConfiguration: {
-          Rules: Match.arrayWith([
-            Match.objectLike({
-              Prefix: "transcripts/",
-              ExpirationInDays: 365,
-              Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }],
-            }),
-            Match.objectLike({ Prefix: "redacted-audio/", ExpirationInDays: 7 }),
-          ]),
-        },
-      });
+    templateFor({
+      transcriptsInfrequentAccessDays: 30,
+      transcriptsExpireDays: 365,
+      redactedAudioExpireDays: 7,
+    }).hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Prefix: "transcripts/",
+            ExpirationInDays: 365,
+            Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }],
+          }),
+          Match.objectLike({ Prefix: "redacted-audio/", ExpirationInDays: 7 }),
+        ]),
+      },
+    });
   });
 });
 

@@ -1,4 +1,10 @@
-import { CONTEXT_KEYS, ConfigError, configFromContext, DEFAULT_CONFIG, resolveConfig } from "../../lib/config";
+import {
+  CONTEXT_KEYS,
+  ConfigError,
+  configFromContext,
+  DEFAULT_CONFIG,
+  resolveConfig,
+} from "../../lib/config";
 
 describe("stack configuration", () => {
   it("applies documented defaults when nothing is set", () => {
@@ -50,7 +56,9 @@ describe("stack configuration", () => {
   });
 
   it("treats empty context values as unset", () => {
-    expect(configFromContext((key) => (key === "allowedSourceIps" ? "" : undefined)).allowedSourceIps).toEqual([]);
+    expect(
+      configFromContext((key) => (key === "allowedSourceIps" ? "" : undefined)).allowedSourceIps,
+    ).toEqual([]);
   });
 
   it("knows a context key for every setting", () => {

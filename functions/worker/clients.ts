@@ -1,0 +1,16 @@
+/** AWS SDK clients, created once per execution environment; tests intercept them with aws-sdk-client-mock. */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/** Fail a hung connection well inside the function's 60 s timeout; the SDK retries it. */
+const requestHandler = { connectionTimeout: 3_000, requestTimeout: 20_000 };
+
+export const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler }), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+export const s3 = new S3Client({ requestHandler });
+export const sqs = new SQSClient({ requestHandler });
+export const secretsManager = new SecretsManagerClient({ requestHandler });

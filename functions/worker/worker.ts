@@ -1,0 +1,380 @@
+/**
+ * The worker's flow for one SQS batch: each record is parsed, routed by kind, fetched, stored and reported
+ * on its own; transient failures are put back on the queue with a backoff, everything else succeeds.
+ */
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { MAX_RECEIVE_COUNT, WORKER_TIMEOUT_SECONDS } from "../../lib/resource-spec";
+import type { DeliveryMessage, RedactedAudioDelivery, TranscriptDelivery } from "../shared/delivery";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/env";
+import { CachedValue } from "../shared/secret-cache";
+import { readSecretString } from "../shared/secrets";
+import { describeError, emit, type LogEvent } from "../shared/telemetry";
+import { AssemblyAiClient } from "./assemblyai-client";
+import * as clients from "./clients";
+import type { WorkerConfig } from "./config";
+import {
+  API_KEY_NOT_SET_REASON,
+  backoffSeconds,
+  buildFetchFailedUpdate,
+  buildRedactedAudioErrorUpdate,
+  buildRedactedAudioUpdate,
+  buildTranscriptUpdate,
+  classifyConditionFailure,
+  classifyDownloadStatus,
+  classifyFetch,
+  DELETED_TRANSCRIPT_ERROR,
+  decideBeforeFetch,
+  decideDeleted,
+  type ItemUpdate,
+  itemKey,
+  malformedArchiveKey,
+  mapWithConcurrency,
+  type Outcome,
+  parseDeliveryMessage,
+  parseRetryAfter,
+  placeText,
+  type RecordReport,
+  type RecordStatus,
+  readStoredTranscript,
+  receiveCount,
+  recordEvent,
+  redactedAudioKey,
+  transcriptJsonKey,
+  transcriptTextKey,
+  unknownArchiveKey,
+} from "./core";
+import { Store } from "./store";
+
+const gzipAsync = promisify(gzip);
+
+/** Records processed at once: enough to overlap network waits, few enough for large transcripts in 512 MB. */
+export const RECORD_CONCURRENCY = 4;
+
+/** A redacted-audio download may stream for most of the function's time, leaving room to record it. */
+const DOWNLOAD_TIMEOUT_MS = (WORKER_TIMEOUT_SECONDS - 10) * 1000;
+
+export interface WorkerDependencies {
+  readonly store: Store;
+  readonly assemblyAi: AssemblyAiClient;
+  readonly sqs: SQSClient;
+  /** The AssemblyAI API key, cached. */
+  readonly apiKey: CachedValue<string>;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly emit: (event: LogEvent) => void;
+}
+
+export interface Worker {
+  handleBatch(event: SQSEvent): Promise<SQSBatchResponse>;
+}
+
+/** A failure worth retrying; anything else thrown while processing a record is treated the same way. */
+class TransientFailure extends Error {
+  override readonly name = "TransientFailure";
+}
+
+/** What processing one record came to; `retryAfterSeconds` only for transient failures that carry one. */
+interface RecordResult {
+  readonly outcome: Outcome;
+  readonly reason?: string;
+  readonly retryAfterSeconds?: number;
+  readonly transcriptId?: string;
+  readonly storedAt?: string;
+  readonly s3Key?: string;
+}
+
+export function defaultDependencies(config: WorkerConfig, now: () => number = Date.now): WorkerDependencies {
+  return {
+    store: new Store({
+      documents: clients.documents,
+      s3: clients.s3,
+      tableName: config.tableName,
+      bucketName: config.bucketName,
+    }),
+    assemblyAi: new AssemblyAiClient({
+      baseUrl: config.assemblyAiBaseUrl,
+      timeoutMs: config.assemblyAiTimeoutMs,
+    }),
+    sqs: clients.sqs,
+    apiKey: new CachedValue(
+      async () => {
+        const value = await readSecretString(clients.secretsManager, config.apiKeySecretArn, "AWSCURRENT");
+        if (!value?.trim()) throw new TransientFailure("the AssemblyAI API key secret has no string value");
+        return value.trim();
+      },
+      config.secretCacheTtlSeconds * 1000,
+      now,
+    ),
+    now,
+    random: Math.random,
+    emit,
+  };
+}
+
+export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDependencies> = {}): Worker {
+  const deps: WorkerDependencies = { ...defaultDependencies(config, overrides.now), ...overrides };
+  const { store, assemblyAi } = deps;
+  const isoNow = () => new Date(deps.now()).toISOString();
+
+  async function apiKey(): Promise<string> {
+    let value: string;
+    try {
+      value = await deps.apiKey.get();
+    } catch (error) {
+      throw new TransientFailure(`could not read the AssemblyAI API key: ${describeError(error)}`);
+    }
+    if (value.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
+      // Our own missing configuration: retry until an operator sets the key, and pick it up promptly then.
+      deps.apiKey.invalidate();
+      throw new TransientFailure(API_KEY_NOT_SET_REASON);
+    }
+    return value;
+  }
+
+  /** Applies a transcript write; a lost condition is read again and named. */
+  async function writeTranscript(
+    delivery: TranscriptDelivery,
+    update: ItemUpdate,
+    status: RecordStatus,
+  ): Promise<"written" | "duplicate" | "superseded"> {
+    if ((await store.update(update)) === "written") return "written";
+    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata)));
+    const verdict = classifyConditionFailure(stored, {
+      transcriptId: delivery.transcript_id,
+      status,
+      receivedAt: delivery.received_at,
+    });
+    if (verdict === "retry") throw new TransientFailure("the item changed while it was being written");
+    return verdict;
+  }
+
+  async function recordFetchFailed(
+    delivery: TranscriptDelivery,
+    error: string,
+    deleted: boolean,
+  ): Promise<RecordResult> {
+    const storedAt = isoNow();
+    const update = buildFetchFailedUpdate({ delivery, storedAt, error, deleted });
+    const written = await writeTranscript(delivery, update, "fetch_failed");
+    if (written === "written") return { outcome: "final_failure", reason: error, storedAt };
+    if (deleted && written === "superseded") return { outcome: "deleted_skipped", reason: error };
+    return { outcome: written, reason: error };
+  }
+
+  async function processTranscript(delivery: TranscriptDelivery): Promise<RecordResult> {
+    const { customer_id: customerId, order_id: orderId } = delivery.metadata;
+    const transcriptId = delivery.transcript_id;
+    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata)));
+    const before = decideBeforeFetch(stored, delivery);
+    if (before !== "fetch") return { outcome: before };
+
+    const key = await apiKey();
+    const result = await assemblyAi.getTranscript(transcriptId, key);
+    if (result.type === "http_error" && (result.status === 401 || result.status === 403)) {
+      deps.apiKey.invalidate(); // the key may have been rotated since it was cached
+    }
+    const decision = classifyFetch(result, transcriptId, deps.now());
+    switch (decision.action) {
+      case "transient":
+        return decision.retryAfterSeconds === undefined
+          ? { outcome: "transient_failure", reason: decision.reason }
+          : {
+              outcome: "transient_failure",
+              reason: decision.reason,
+              retryAfterSeconds: decision.retryAfterSeconds,
+            };
+      case "final":
+        return recordFetchFailed(delivery, decision.reason, false);
+      case "deleted":
+        if (decideDeleted(stored) === "skip")
+          return { outcome: "deleted_skipped", reason: DELETED_TRANSCRIPT_ERROR };
+        return recordFetchFailed(delivery, DELETED_TRANSCRIPT_ERROR, true);
+      case "store":
+        break;
+    }
+    if (result.type !== "transcript") throw new Error("a stored transcript needs a transcript response");
+
+    // S3 first, then the item: an item never points at an object that is not there.
+    const transcriptS3Key = transcriptJsonKey(customerId, orderId, transcriptId);
+    await store.putObject({
+      key: transcriptS3Key,
+      body: await gzipAsync(result.body),
+      contentType: "application/json",
+      contentEncoding: "gzip",
+    });
+    const text = placeText(
+      decision.transcript.text,
+      config.inlineTextMaxBytes,
+      transcriptTextKey(customerId, orderId, transcriptId),
+    );
+    if (text.kind === "s3") {
+      await store.putObject({
+        key: text.key,
+        body: decision.transcript.text ?? "",
+        contentType: "text/plain; charset=utf-8",
+      });
+    }
+    const storedAt = isoNow();
+    const update = buildTranscriptUpdate({
+      delivery,
+      storedAt,
+      transcript: decision.transcript,
+      status: decision.status,
+      transcriptS3Key,
+      text,
+    });
+    const written = await writeTranscript(delivery, update, decision.status);
+    if (written !== "written") return { outcome: written };
+    return { outcome: "stored", storedAt, s3Key: transcriptS3Key };
+  }
+
+  async function processRedactedAudio(delivery: RedactedAudioDelivery): Promise<RecordResult> {
+    const s3Key = redactedAudioKey(delivery);
+    const download = await assemblyAi.openDownload(delivery.redacted_audio_url, DOWNLOAD_TIMEOUT_MS);
+    if (download.type === "network_error") {
+      const reason = download.timedOut ? "redacted audio download timed out" : download.reason;
+      return { outcome: "transient_failure", reason: `redacted audio download failed: ${reason}` };
+    }
+    const verdict = classifyDownloadStatus(download.status);
+    if (verdict === "transient") {
+      const retryAfterSeconds = parseRetryAfter(download.retryAfter, deps.now());
+      const reason = `redacted audio download answered HTTP ${download.status}`;
+      return retryAfterSeconds === undefined
+        ? { outcome: "transient_failure", reason }
+        : { outcome: "transient_failure", reason, retryAfterSeconds };
+    }
+    if (verdict === "final" || download.body === null) {
+      // 403/404/410: the presigned link expired (it lives about 24 hours); retrying cannot help.
+      const reason = `redacted audio download answered HTTP ${download.status}`;
+      await store.update(buildRedactedAudioErrorUpdate(delivery, reason));
+      return { outcome: "final_failure", reason };
+    }
+    await store.uploadStream(s3Key, download.body, download.contentType ?? "application/octet-stream");
+    const storedAt = isoNow();
+    await store.update(buildRedactedAudioUpdate(delivery, s3Key, storedAt));
+    return { outcome: "redacted_audio_stored", storedAt, s3Key };
+  }
+
+  async function processUnknown(record: SQSRecord, message: DeliveryMessage): Promise<RecordResult> {
+    const { customer_id: customerId, order_id: orderId } = message.metadata;
+    const s3Key = unknownArchiveKey(customerId, orderId, message.received_at, message.request_id);
+    // The body as queued (metadata, payload and the kind as the receiver wrote it), byte for byte.
+    await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" });
+    return { outcome: "unknown_archived", s3Key };
+  }
+
+  /** A message that fails validation will not improve on retry: keep a copy, then let it go. */
+  async function processMalformed(record: SQSRecord, reason: string): Promise<RecordResult> {
+    const s3Key = malformedArchiveKey(isoNow(), record.messageId);
+    try {
+      await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" });
+      return { outcome: "final_failure", reason: `malformed message: ${reason}`, s3Key };
+    } catch (error) {
+      return {
+        outcome: "final_failure",
+        reason: `malformed message: ${reason}; not archived: ${describeError(error)}`,
+      };
+    }
+  }
+
+  async function route(record: SQSRecord, message: DeliveryMessage): Promise<RecordResult> {
+    switch (message.kind) {
+      case "transcript":
+        return processTranscript(message);
+      case "redacted_audio":
+        return processRedactedAudio(message);
+      case "unknown":
+        return processUnknown(record, message);
+    }
+  }
+
+  async function changeVisibility(record: SQSRecord, seconds: number): Promise<string | undefined> {
+    try {
+      await deps.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: config.queueUrl,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      // The record still fails; it just comes back after the queue's own visibility timeout.
+      return describeError(error);
+    }
+  }
+
+  /** Processes one record and reports it; true when the record must be retried. */
+  async function processRecord(record: SQSRecord): Promise<boolean> {
+    const attempt = receiveCount(record.attributes?.ApproximateReceiveCount);
+    const parsed = parseDeliveryMessage(record.body ?? "");
+    const message = parsed.ok ? parsed.message : undefined;
+    let result: RecordResult;
+    try {
+      result = parsed.ok
+        ? await route(record, parsed.message)
+        : await processMalformed(record, parsed.reason);
+    } catch (error) {
+      result = {
+        outcome: "transient_failure",
+        reason: error instanceof TransientFailure ? error.message : describeError(error),
+      };
+    }
+    let retryInSeconds: number | undefined;
+    let visibilityError: string | undefined;
+    if (result.outcome === "transient_failure") {
+      retryInSeconds = backoffSeconds(attempt, result.retryAfterSeconds, deps.random());
+      visibilityError = await changeVisibility(record, retryInSeconds);
+    }
+    const report: RecordReport = {
+      outcome: result.outcome,
+      kind: message?.kind,
+      messageId: record.messageId,
+      attempt,
+      transcriptId: message?.kind === "transcript" ? message.transcript_id : undefined,
+      customerId: message?.metadata.customer_id,
+      orderId: message?.metadata.order_id,
+      requestId: message?.request_id,
+      receivedAt: message?.received_at,
+      storedAt: result.storedAt,
+      reason: result.reason,
+      s3Key: result.s3Key,
+      retryInSeconds,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    };
+    const event = recordEvent(report);
+    deps.emit(
+      visibilityError === undefined
+        ? event
+        : { ...event, fields: { ...event.fields, visibility_change_error: visibilityError } },
+    );
+    return result.outcome === "transient_failure";
+  }
+
+  return {
+    async handleBatch(event: SQSEvent): Promise<SQSBatchResponse> {
+      const records = event.Records ?? [];
+      const retry = await mapWithConcurrency(records, RECORD_CONCURRENCY, async (record) => {
+        try {
+          return await processRecord(record);
+        } catch (error) {
+          // Reporting itself failed: retry the record rather than lose it or fail the batch.
+          deps.emit({
+            level: "error",
+            message: "record processing failed",
+            fields: { error: describeError(error) },
+          });
+          return true;
+        }
+      });
+      return {
+        batchItemFailures: records
+          .filter((_, index) => retry[index])
+          .map((record) => ({ itemIdentifier: record.messageId })),
+      };
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * What a person sees while the local stack runs: one readable line per step of each delivery. The handlers
+ * write the same single-line JSON they write on Lambda (log event and EMF metric in one); this turns each
+ * such line into `time  source  message  key=value …`. LOG_FORMAT=json prints the raw lines instead.
+ */
+
+/** Fields worth showing, in this order; everything else stays in the JSON (LOG_FORMAT=json). */
+const SHOWN_FIELDS = [
+  "kind",
+  "transcript_id",
+  "customer_id",
+  "order_id",
+  "outcome",
+  "status",
+  "status_code",
+  "statusCode",
+  "error",
+  "error_code",
+  "reason",
+  "attempt",
+  "latency_ms",
+];
+
+export interface LogPrinter {
+  say(source: string, text: string): void;
+  banner(text: string): void;
+  restore(): void;
+}
+
+export function createLogPrinter(format: "pretty" | "json"): LogPrinter {
+  const original = process.stdout.write.bind(process.stdout);
+  const out = (line: string) => original(`${line}\n`);
+  const stamp = () => new Date().toISOString().slice(11, 23);
+
+  if (format === "pretty") {
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+      const lines = text.split("\n").filter((line) => line.length > 0);
+      if (lines.length > 0 && lines.every((line) => line.startsWith("{"))) {
+        for (const line of lines) out(prettify(line, stamp()));
+        const callback = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;
+        callback?.();
+        return true;
+      }
+      return original(chunk as string, ...(rest as []));
+    }) as typeof process.stdout.write;
+  }
+
+  return {
+    say: (source, text) => out(`${stamp()}  ${source.padEnd(10)} ${text}`),
+    banner: (text) => out(text),
+    restore: () => {
+      process.stdout.write = original as typeof process.stdout.write;
+    },
+  };
+}
+
+function prettify(line: string, time: string): string {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const source = typeof record.function === "string" ? record.function : sourceOf(record);
+  const details = SHOWN_FIELDS.filter((key) => record[key] !== undefined && record[key] !== null)
+    .map((key) => `${key}=${String(record[key])}`)
+    .join(" ");
+  return `${time}  ${source.padEnd(10)} ${String(record.message ?? "")}${details ? `  ${details}` : ""}`;
+}
+
+function sourceOf(record: Record<string, unknown>): string {
+  const message = String(record.message ?? "");
+  return message.startsWith("delivery") ? "receiver" : "worker";
+}

@@ -1,0 +1,222 @@
+/**
+ * `npm start`: the whole pipeline on one machine. An AWS emulator (moto, or AWS_ENDPOINT_URL), the stack's
+ * queue, table, bucket and secrets on it, the receiver served as an HTTP API, the worker fed by an SQS
+ * poller, both as the very bundles `cdk deploy` ships, and the AssemblyAI simulator (or the real API when
+ * ASSEMBLYAI_API_KEY is set). When ready it writes `.local/stack.json` for other tools and tests.
+ *
+ * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
+ * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
+ * LOCAL_STATE_DIR (.local), LOG_FORMAT (pretty | json).
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
+import { ENV } from "../functions/shared/env";
+import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
+import { CONTEXT_KEYS, resolveConfig } from "../lib/config";
+import { WEBHOOK_PATH } from "../lib/resource-spec";
+import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
+import { type HttpApiHandler, type HttpApiServer, serveHttpApi } from "./http-adapter";
+import { createLogPrinter } from "./log-printer";
+import { clientConfig, createResources } from "./resources";
+import { type Simulator, startSimulator } from "./simulator";
+import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
+
+/** What `.local/stack.json` holds: the contract other tools and tests read. */
+export interface LocalStackContract {
+  readonly webhookUrl: string;
+  readonly authHeaderName: string;
+  readonly authHeaderValue: string;
+  readonly awsEndpoint: string;
+  readonly region: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  readonly assemblyAiBaseUrl: string;
+  readonly assemblyAiApiKey: string;
+}
+
+const SIMULATOR_API_KEY = "local-simulator-key";
+
+function integerEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a whole number, got "${raw}"`);
+  }
+  return value;
+}
+
+/** The deployed configuration (cdk.json context), so the local stack runs with the same settings. */
+function stackConfig() {
+  const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "cdk.json"), "utf8")) as {
+    context?: Record<string, unknown>;
+  };
+  const context = cdkJson.context ?? {};
+  const raw = Object.fromEntries(
+    CONTEXT_KEYS.filter((key) => context[key] !== undefined && context[key] !== "").map((key) => [
+      key,
+      context[key],
+    ]),
+  );
+  return resolveConfig(raw);
+}
+
+async function main(): Promise<void> {
+  const printer = createLogPrinter(process.env.LOG_FORMAT === "json" ? "json" : "pretty");
+  const say = printer.say;
+  const stateDir = path.resolve(PROJECT_ROOT, process.env.LOCAL_STATE_DIR ?? ".local");
+  const contractPath = path.join(stateDir, "stack.json");
+  const region = process.env.AWS_REGION ?? "us-east-1";
+  const port = integerEnv("PORT", 3000);
+  const config = stackConfig();
+
+  const running: { emulator?: Emulator; simulator?: Simulator; api?: HttpApiServer; poller?: Poller } = {};
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say("local", "shutting down");
+    rmSync(contractPath, { force: true });
+    await running.poller?.stop();
+    await running.api?.close();
+    await running.simulator?.close();
+    await running.emulator?.stop();
+    printer.restore();
+    process.exit(code);
+  };
+  process.once("SIGINT", () => void shutdown(0));
+  process.once("SIGTERM", () => void shutdown(0));
+
+  try {
+    say("local", "starting the AWS emulator");
+    running.emulator = await startEmulator();
+    const awsEndpoint = running.emulator.endpoint;
+
+    const realApiKey = process.env.ASSEMBLYAI_API_KEY?.trim();
+    let assemblyAiBaseUrl: string;
+    let assemblyAiApiKey: string;
+    if (realApiKey) {
+      assemblyAiBaseUrl = process.env.ASSEMBLYAI_BASE_URL ?? ASSEMBLYAI_BASE_URLS[config.assemblyAiRegion];
+      assemblyAiApiKey = realApiKey;
+    } else {
+      running.simulator = await startSimulator({
+        port: integerEnv("SIMULATOR_PORT", 0),
+        apiKey: SIMULATOR_API_KEY,
+        processingDelayMs: integerEnv("SIMULATOR_DELAY_MS", 1500),
+        webhookRetryIntervalMs: integerEnv("SIMULATOR_WEBHOOK_RETRY_MS", 10_000),
+        logger: (line) => say("assemblyai", line),
+      });
+      assemblyAiBaseUrl = running.simulator.url;
+      assemblyAiApiKey = SIMULATOR_API_KEY;
+    }
+
+    say("local", `creating resources on ${awsEndpoint}`);
+    const resources = await createResources({ endpoint: awsEndpoint, region }, assemblyAiApiKey);
+
+    say("local", "bundling the receiver and worker as deployed");
+    const buildDir = path.join(stateDir, "build");
+    rmSync(buildDir, { recursive: true, force: true });
+    for (const name of ["receiver", "worker"] as const) bundleFunction(name, path.join(buildDir, name));
+
+    // The handlers read configuration at import, as on Lambda: set it first, with the same names.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: awsEndpoint,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
+      [ENV.queueUrl]: resources.queueUrl,
+      [ENV.webhookSecretArn]: resources.webhookSecretArn,
+      [ENV.authHeaderName]: config.authHeaderName,
+      // Local deliveries come from 127.0.0.1: the deployed IP allowlist does not apply here.
+      [ENV.allowedSourceIps]: "",
+      [ENV.redactedAudioHosts]: [
+        ...config.redactedAudioHosts,
+        ...(running.simulator ? [running.simulator.url] : []),
+      ].join(","),
+      [ENV.tableName]: resources.tableName,
+      [ENV.bucketName]: resources.bucketName,
+      [ENV.apiKeySecretArn]: resources.apiKeySecretArn,
+      [ENV.assemblyAiBaseUrl]: assemblyAiBaseUrl,
+      [ENV.inlineTextMaxBytes]: String(config.inlineTextMaxBytes),
+    });
+    const receiver = (await import(pathToFileURL(path.join(buildDir, "receiver", "index.mjs")).href)) as {
+      handler: HttpApiHandler;
+    };
+    const worker = (await import(pathToFileURL(path.join(buildDir, "worker", "index.mjs")).href)) as {
+      handler: SqsHandler;
+    };
+
+    running.api = await serveHttpApi(receiver.handler, {
+      port,
+      onError: (error) => say("receiver", `handler threw: ${String(error)}`),
+    });
+    running.poller = await startPoller({
+      sqs: new SQSClient(clientConfig({ endpoint: awsEndpoint, region })),
+      queueUrl: resources.queueUrl,
+      handler: worker.handler,
+      region,
+      batchSize: config.workerBatchSize,
+      concurrency: config.workerMaxConcurrency,
+      onError: (error) => say("worker", `poller error: ${String(error)}`),
+    });
+
+    const contract: LocalStackContract = {
+      webhookUrl: `${running.api.url}${WEBHOOK_PATH}`,
+      authHeaderName: config.authHeaderName,
+      authHeaderValue: resources.webhookSecretValue,
+      awsEndpoint,
+      region,
+      tableName: resources.tableName,
+      bucketName: resources.bucketName,
+      queueUrl: resources.queueUrl,
+      dlqUrl: resources.dlqUrl,
+      assemblyAiBaseUrl,
+      assemblyAiApiKey,
+    };
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(contractPath, `${JSON.stringify(contract, null, 2)}\n`, { mode: 0o600 });
+    printer.banner(banner(contract, contractPath, running.simulator !== undefined));
+  } catch (error) {
+    if (error instanceof EmulatorUnavailableError) {
+      printer.restore();
+      console.error(error.message);
+    } else {
+      say(
+        "local",
+        `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    }
+    await shutdown(1);
+  }
+}
+
+function banner(contract: LocalStackContract, contractPath: string, simulated: boolean): string {
+  const example =
+    `curl -sS -X POST '${contract.webhookUrl}?customer_id=acme&order_id=order-1' \\\n` +
+    `  -H '${contract.authHeaderName}: ${contract.authHeaderValue}' \\\n` +
+    `  -H 'content-type: application/json' \\\n` +
+    `  -d '{"transcript_id":"<id from the simulator>","status":"completed"}'`;
+  return [
+    "",
+    "AssemblyAI webhook receiver, running locally",
+    `  webhook      POST ${contract.webhookUrl}?customer_id=…&order_id=…`,
+    `  auth header  ${contract.authHeaderName}`,
+    `  AssemblyAI   ${contract.assemblyAiBaseUrl}${simulated ? " (simulator)" : ""}`,
+    `  AWS          ${contract.awsEndpoint} (table ${contract.tableName}, bucket ${contract.bucketName})`,
+    `  contract     ${path.relative(process.cwd(), contractPath)}`,
+    "",
+    "Try it:",
+    "  npm run demo            submit sample jobs and watch them get stored",
+    `  ${example.split("\n").join("\n  ")}`,
+    "",
+    "Ctrl-C stops everything.",
+    "",
+  ].join("\n");
+}
+
+void main();

@@ -1,0 +1,426 @@
+import fc from "fast-check";
+import type { RedactedAudioDelivery, TranscriptDelivery } from "../../../functions/shared/delivery";
+import {
+  BACKOFF_CAP_SECONDS,
+  backoffSeconds,
+  buildFetchFailedUpdate,
+  buildRedactedAudioErrorUpdate,
+  buildRedactedAudioUpdate,
+  buildTranscriptUpdate,
+  classifyConditionFailure,
+  classifyDownloadStatus,
+  classifyFetch,
+  decideBeforeFetch,
+  decideDeleted,
+  type FetchResult,
+  fileNameFromUrl,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+  mapWithConcurrency,
+  parseDeliveryMessage,
+  parseRetryAfter,
+  placeText,
+  REDACTED_AUDIO_ATTRIBUTES,
+  readStoredTranscript,
+  receiveCount,
+  recordEvent,
+  redactedAudioKey,
+  TRANSCRIPT_ATTRIBUTES,
+  unknownArchiveKey,
+} from "../../../functions/worker/core";
+import { completedTranscript, fixture, TRANSCRIPT_ID, transcriptMessage } from "./support";
+
+const delivery = fixture<TranscriptDelivery>("transcript-delivery.json");
+const audioDelivery = fixture<RedactedAudioDelivery>("redacted-audio-delivery.json");
+const NOW = Date.parse("2025-11-27T06:00:00.000Z");
+
+describe("parseDeliveryMessage", () => {
+  it("accepts the fixture message and keeps every field", () => {
+    expect(parseDeliveryMessage(JSON.stringify(delivery))).toEqual({ ok: true, message: delivery });
+  });
+
+  it("normalises received_at so stored instants compare as strings", () => {
+    const result = parseDeliveryMessage(
+      JSON.stringify(transcriptMessage({ received_at: "2025-11-27T07:00:00+01:00" })),
+    );
+
+    expect(result.ok && result.message.received_at).toBe("2025-11-27T06:00:00.000Z");
+  });
+
+  it.each([
+    ["a JSON array", "[]"],
+    ["another version", JSON.stringify(transcriptMessage({ version: 2 }))],
+    ["an unknown source", JSON.stringify(transcriptMessage({ source: "email" }))],
+    ["a transcript id with a slash", JSON.stringify(transcriptMessage({ transcript_id: "a/b" }))],
+    ["a status of queued", JSON.stringify(transcriptMessage({ status: "queued" }))],
+    ["no kind", JSON.stringify(transcriptMessage({ kind: undefined }))],
+    ["an unparseable received_at", JSON.stringify(transcriptMessage({ received_at: "yesterday" }))],
+    [
+      "a non-string param",
+      JSON.stringify(transcriptMessage({ metadata: { ...delivery.metadata, params: { a: 1 } } })),
+    ],
+    [
+      "an order id with a slash",
+      JSON.stringify(transcriptMessage({ metadata: { ...delivery.metadata, order_id: "a/b" } })),
+    ],
+    ["a request id with a newline", JSON.stringify(transcriptMessage({ request_id: "a\nb" }))],
+    ["no payload", JSON.stringify(transcriptMessage({ payload: undefined }))],
+    [
+      "an ftp redacted audio URL",
+      JSON.stringify({ ...audioDelivery, redacted_audio_url: "ftp://example.com/a.wav" }),
+    ],
+  ])("rejects %s with a reason", (_name, body) => {
+    const result = parseDeliveryMessage(body);
+
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toEqual(expect.any(String));
+  });
+
+  it("never throws, whatever the body", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((value) => JSON.stringify(value)),
+        ),
+        (body) => {
+          const result = parseDeliveryMessage(body);
+          expect(typeof result.ok).toBe("boolean");
+        },
+      ),
+    );
+  });
+
+  it("never throws on a valid message with any one field replaced by any JSON value", () => {
+    const fields = Object.keys(delivery);
+    fc.assert(
+      fc.property(fc.constantFrom(...fields), fc.jsonValue(), (field, value) => {
+        const result = parseDeliveryMessage(JSON.stringify({ ...delivery, [field]: value }));
+        if (result.ok && result.message.kind === "transcript") {
+          expect(result.message.transcript_id).toMatch(/^[A-Za-z0-9-]+$/);
+          expect(result.message.metadata.customer_id).toMatch(/^[A-Za-z0-9_.:@-]+$/);
+        }
+      }),
+    );
+  });
+});
+
+describe("receiveCount", () => {
+  it.each([
+    ["3", 3],
+    [undefined, 1],
+    ["0", 1],
+    ["x", 1],
+  ])("reads %p as %p", (attribute, expected) => {
+    expect(receiveCount(attribute)).toBe(expected);
+  });
+});
+
+describe("backoff", () => {
+  it("doubles from 10 s per attempt, with jitter between half and all of it", () => {
+    expect(backoffSeconds(1, undefined, 0)).toBe(5);
+    expect(backoffSeconds(1, undefined, 1)).toBe(10);
+    expect(backoffSeconds(4, undefined, 1)).toBe(80);
+    expect(backoffSeconds(4, undefined, 0)).toBe(40);
+  });
+
+  it("is capped at 15 minutes however many attempts", () => {
+    expect(backoffSeconds(50, undefined, 1)).toBe(BACKOFF_CAP_SECONDS);
+  });
+
+  it("uses Retry-After when AssemblyAI sent one, within SQS's 12 hour limit", () => {
+    expect(backoffSeconds(1, 120, 0.5)).toBe(120);
+    expect(backoffSeconds(1, 0, 0.5)).toBe(0);
+    expect(backoffSeconds(1, 10 ** 9, 0.5)).toBe(MAX_VISIBILITY_TIMEOUT_SECONDS);
+  });
+
+  it("is always a whole number of seconds SQS accepts", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -5, max: 10_000 }),
+        fc.option(fc.double({ min: 0, max: 1e12, noNaN: true }), { nil: undefined }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (attempt, retryAfter, random) => {
+          const seconds = backoffSeconds(attempt, retryAfter, random);
+          expect(Number.isInteger(seconds)).toBe(true);
+          expect(seconds).toBeGreaterThanOrEqual(0);
+          expect(seconds).toBeLessThanOrEqual(MAX_VISIBILITY_TIMEOUT_SECONDS);
+        },
+      ),
+    );
+  });
+
+  it.each([
+    ["120", 120],
+    [" 7 ", 7],
+    ["Thu, 27 Nov 2025 06:01:30 GMT", 90],
+    ["Thu, 27 Nov 2025 05:00:00 GMT", 0],
+    ["soon", undefined],
+    [null, undefined],
+  ])("reads Retry-After %p as %p seconds", (header, expected) => {
+    expect(parseRetryAfter(header, NOW)).toBe(expected);
+  });
+});
+
+describe("classifyFetch", () => {
+  const transcript = (overrides: Record<string, unknown> = {}): FetchResult => ({
+    type: "transcript",
+    status: 200,
+    retryAfter: null,
+    transcript: completedTranscript(overrides) as never,
+    body: new Uint8Array(),
+  });
+  const httpError = (status: number, retryAfter: string | null = null): FetchResult => ({
+    type: "http_error",
+    status,
+    retryAfter,
+    message: "nope",
+  });
+
+  it.each([429, 500, 502, 503, 504, 408])("retries HTTP %i", (status) => {
+    expect(classifyFetch(httpError(status), TRANSCRIPT_ID, NOW)).toEqual({
+      action: "transient",
+      reason: `AssemblyAI answered HTTP ${status}: nope`,
+    });
+  });
+
+  it.each([400, 401, 403, 404, 410, 422])("gives up on HTTP %i", (status) => {
+    expect(classifyFetch(httpError(status), TRANSCRIPT_ID, NOW)).toEqual({
+      action: "final",
+      reason: `AssemblyAI answered HTTP ${status}: nope`,
+    });
+  });
+
+  it("carries Retry-After", () => {
+    expect(classifyFetch(httpError(429, "30"), TRANSCRIPT_ID, NOW)).toMatchObject({ retryAfterSeconds: 30 });
+  });
+
+  it("retries network errors, timeouts and unreadable bodies", () => {
+    for (const result of [
+      { type: "network_error", timedOut: true, reason: "TimeoutError" },
+      { type: "network_error", timedOut: false, reason: "ECONNRESET" },
+      { type: "invalid_body", status: 200, reason: "a body that is not JSON" },
+    ] as const) {
+      expect(classifyFetch(result, TRANSCRIPT_ID, NOW).action).toBe("transient");
+    }
+  });
+
+  it.each(["queued", "processing"])("retries a transcript still %s", (status) => {
+    expect(classifyFetch(transcript({ status }), TRANSCRIPT_ID, NOW)).toEqual({
+      action: "transient",
+      reason: `transcript is still ${status} at AssemblyAI`,
+    });
+  });
+
+  it("recognises a deleted transcript", () => {
+    expect(classifyFetch(transcript({ text: "Deleted by user." }), TRANSCRIPT_ID, NOW)).toEqual({
+      action: "deleted",
+    });
+  });
+
+  it("stores completed and error transcripts", () => {
+    expect(classifyFetch(transcript(), TRANSCRIPT_ID, NOW)).toMatchObject({
+      action: "store",
+      status: "completed",
+    });
+    expect(classifyFetch(transcript({ status: "error" }), TRANSCRIPT_ID, NOW)).toMatchObject({
+      status: "error",
+    });
+  });
+
+  it("does not store an answer for another transcript", () => {
+    expect(classifyFetch(transcript({ id: "other" }), TRANSCRIPT_ID, NOW).action).toBe("transient");
+  });
+});
+
+describe("decisions on the stored item", () => {
+  const stored = (transcriptId?: string, status?: string, receivedAt?: string) =>
+    readStoredTranscript(
+      transcriptId === undefined
+        ? undefined
+        : { transcript_id: transcriptId, status, received_at: receivedAt },
+    );
+  const at = delivery.received_at;
+  const later = "2025-11-27T07:00:00.000Z";
+  const earlier = "2025-11-27T05:00:00.000Z";
+
+  it.each([
+    ["nothing stored", stored(), "fetch"],
+    ["the same transcript and status", stored(TRANSCRIPT_ID, "completed", at), "duplicate"],
+    ["the same transcript, fetch_failed", stored(TRANSCRIPT_ID, "fetch_failed", at), "fetch"],
+    ["the same transcript, another status", stored(TRANSCRIPT_ID, "error", at), "fetch"],
+    ["another, newer transcript", stored("other", "completed", later), "superseded"],
+    ["another, older transcript", stored("other", "completed", earlier), "fetch"],
+    ["only redacted audio", readStoredTranscript({ redacted_audio_s3_key: "k" }), "fetch"],
+  ])("before fetching, with %s: %s", (_name, item, expected) => {
+    expect(decideBeforeFetch(item, delivery)).toBe(expected);
+  });
+
+  it.each([
+    ["the same transcript completed", "skip", stored(TRANSCRIPT_ID, "completed")],
+    ["another transcript errored", "skip", stored("other", "error")],
+    ["the same transcript fetch_failed", "record_fetch_failed", stored(TRANSCRIPT_ID, "fetch_failed")],
+    ["nothing", "record_fetch_failed", stored()],
+  ])("a deleted transcript with %s stored: %s", (_name, expected, item) => {
+    expect(decideDeleted(item)).toBe(expected);
+  });
+
+  it.each([
+    ["the same transcript and status", "completed", "duplicate", stored(TRANSCRIPT_ID, "completed", at)],
+    ["the same transcript's result", "fetch_failed", "superseded", stored(TRANSCRIPT_ID, "completed", at)],
+    ["a newer transcript", "completed", "superseded", stored("other", "completed", later)],
+    ["an older transcript's result", "fetch_failed", "superseded", stored("other", "completed", earlier)],
+    ["an older transcript's failure", "completed", "retry", stored("other", "fetch_failed", earlier)],
+    ["nothing", "completed", "retry", stored()],
+  ] as const)("after a lost condition with %s stored, writing %s: %s", (_name, status, expected, item) => {
+    expect(classifyConditionFailure(item, { transcriptId: TRANSCRIPT_ID, status, receivedAt: at })).toBe(
+      expected,
+    );
+  });
+});
+
+describe("S3 keys", () => {
+  it("names the redacted audio after the URL's file", () => {
+    expect(redactedAudioKey(audioDelivery)).toBe(
+      "redacted-audio/cust-1234/order-5678/5552493-16d8-42d8-8feb-c2a16b56f6e8.wav",
+    );
+  });
+
+  it.each([
+    ["https://h/a/b%20c.mp3?x=1", "b_c.mp3"],
+    ["https://h/", undefined],
+    ["https://h/..", undefined],
+    ["https://h/a/%2F..%2Fetc", "_.._etc"],
+  ])("takes the file name of %s as %p", (url, expected) => {
+    expect(fileNameFromUrl(url)).toBe(expected);
+  });
+
+  it("keeps unknown archives under the customer and order, with a safe request id", () => {
+    expect(unknownArchiveKey("c", "o", "2025-11-27T06:00:00.000Z", "a/b=")).toBe(
+      "unknown/c/o/2025-11-27T06:00:00.000Z-a_b=.json",
+    );
+  });
+});
+
+describe("text placement", () => {
+  it("inlines text up to the limit in UTF-8 bytes, not characters", () => {
+    expect(placeText("ü".repeat(5), 10, "k")).toEqual({ kind: "inline", text: "ü".repeat(5) });
+    expect(placeText("ü".repeat(6), 10, "k")).toEqual({ kind: "s3", key: "k" });
+    expect(placeText(null, 10, "k")).toEqual({ kind: "none" });
+  });
+});
+
+describe("updates", () => {
+  const storedAt = "2025-11-27T06:00:01.000Z";
+  const transcriptUpdate = buildTranscriptUpdate({
+    delivery,
+    storedAt,
+    transcript: completedTranscript() as never,
+    status: "completed",
+    transcriptS3Key: "transcripts/x.json.gz",
+    text: { kind: "s3", key: "transcripts/x.txt" },
+  });
+
+  it("sets the transcript's fields and removes the ones that no longer apply", () => {
+    expect(transcriptUpdate.updateExpression).toBe(
+      "SET #transcript_id = :transcript_id, #metadata = :metadata, #received_at = :received_at, " +
+        "#stored_at = :stored_at, #source = :source, #request_id = :request_id, #status = :status, " +
+        "#transcript_s3_key = :transcript_s3_key, #audio_duration = :audio_duration, " +
+        "#language_code = :language_code, #confidence = :confidence, #text_s3_key = :text_s3_key " +
+        "REMOVE #error, #text",
+    );
+    expect(transcriptUpdate.key).toEqual({ customer_id: "cust-1234", order_id: "order-5678" });
+  });
+
+  it("lets the write through only when it is new, newer, or a new status of the same transcript", () => {
+    expect(transcriptUpdate.conditionExpression).toBe(
+      "attribute_not_exists(#transcript_id) OR (#transcript_id <> :transcript_id AND " +
+        "(attribute_not_exists(#received_at) OR #received_at <= :received_at)) OR " +
+        "(#transcript_id = :transcript_id AND #status <> :status)",
+    );
+  });
+
+  it("never lets a deleted transcript replace a stored result", () => {
+    const update = buildFetchFailedUpdate({ delivery, storedAt, error: "deleted", deleted: true });
+
+    expect(update.conditionExpression).toContain("NOT (#status IN (:status_completed, :status_error))");
+    expect(update.values).toMatchObject({ ":status": "fetch_failed", ":error": "deleted" });
+  });
+
+  it("keeps transcript and redacted-audio writes on disjoint attributes (metadata only if absent)", () => {
+    const audio = [
+      buildRedactedAudioUpdate(audioDelivery, "k", storedAt),
+      buildRedactedAudioErrorUpdate(audioDelivery, "HTTP 410"),
+    ];
+    const transcriptWrites = [
+      transcriptUpdate,
+      buildFetchFailedUpdate({ delivery, storedAt, error: "e", deleted: true }),
+    ];
+    for (const update of audio) {
+      const touched = Object.values(update.names);
+      expect(touched.filter((name) => (TRANSCRIPT_ATTRIBUTES as readonly string[]).includes(name))).toEqual([
+        "metadata",
+      ]);
+      expect(update.updateExpression).toContain("#metadata = if_not_exists(#metadata, :metadata)");
+    }
+    for (const update of transcriptWrites) {
+      const touched = Object.values(update.names);
+      expect(
+        touched.filter((name) => (REDACTED_AUDIO_ATTRIBUTES as readonly string[]).includes(name)),
+      ).toEqual([]);
+    }
+  });
+});
+
+describe("classifyDownloadStatus", () => {
+  it.each([
+    [200, "ok"],
+    [403, "final"],
+    [404, "final"],
+    [410, "final"],
+    [429, "transient"],
+    [500, "transient"],
+    [503, "transient"],
+  ])("HTTP %i is %s", (status, expected) => {
+    expect(classifyDownloadStatus(status)).toBe(expected);
+  });
+});
+
+describe("recordEvent", () => {
+  const base = { kind: "transcript", messageId: "m", attempt: 1, transcriptId: TRANSCRIPT_ID };
+
+  it("adds the latency metric only when stored", () => {
+    const stored = recordEvent({
+      ...base,
+      outcome: "stored",
+      receivedAt: "2025-11-27T06:00:00.000Z",
+      storedAt: "2025-11-27T06:00:02.500Z",
+    });
+
+    expect(stored.metrics).toEqual({
+      Records: { value: 1, unit: "Count" },
+      DeliveryToStoredLatency: { value: 2500, unit: "Milliseconds" },
+    });
+    expect(stored.dimensions).toEqual({ Outcome: "stored" });
+    expect(recordEvent({ ...base, outcome: "duplicate" }).metrics).toEqual({
+      Records: { value: 1, unit: "Count" },
+    });
+  });
+});
+
+describe("mapWithConcurrency", () => {
+  it("keeps the order and never runs more than the limit at once", async () => {
+    let running = 0;
+    let peak = 0;
+    const results = await mapWithConcurrency([5, 1, 4, 2, 3, 0], 2, async (value) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, value));
+      running--;
+      return value * 10;
+    });
+
+    expect(results).toEqual([50, 10, 40, 20, 30, 0]);
+    expect(peak).toBe(2);
+  });
+});

@@ -1,0 +1,797 @@
+import { gunzipSync } from "node:zlib";
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import "aws-sdk-client-mock-jest";
+import { setWriter, type Writer } from "../../../functions/shared/telemetry";
+import type { WorkerConfig } from "../../../functions/worker/config";
+import { REDACTED_AUDIO_ATTRIBUTES, TRANSCRIPT_ATTRIBUTES } from "../../../functions/worker/core";
+import { createWorker } from "../../../functions/worker/worker";
+import {
+  API_KEY,
+  CUSTOMER_ID,
+  completedTranscript,
+  FakeAssemblyAi,
+  FakeTable,
+  fixture,
+  json,
+  type Line,
+  ORDER_ID,
+  outcomes,
+  redactedAudioMessage,
+  sqsEvent,
+  TRANSCRIPT_ID,
+  tenHourTranscriptJson,
+  testConfig,
+  transcriptMessage,
+  transcriptRoute,
+  unknownMessage,
+} from "./support";
+
+const documents = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+const sqs = mockClient(SQSClient);
+const secrets = mockClient(SecretsManagerClient);
+
+const assemblyAi = new FakeAssemblyAi();
+const KEY = { customer_id: CUSTOMER_ID, order_id: ORDER_ID };
+const JSON_KEY = `transcripts/${CUSTOMER_ID}/${ORDER_ID}/${TRANSCRIPT_ID}.json.gz`;
+const TEXT_KEY = `transcripts/${CUSTOMER_ID}/${ORDER_ID}/${TRANSCRIPT_ID}.txt`;
+
+let table: FakeTable;
+let lines: Line[];
+let previousWriter: Writer;
+
+function worker(overrides: Partial<WorkerConfig> = {}) {
+  return createWorker(testConfig(assemblyAi.baseUrl, overrides), { random: () => 0.5 });
+}
+
+function puts(): PutObjectCommandInput[] {
+  return s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+}
+
+function put(key: string): PutObjectCommandInput | undefined {
+  return puts().find((input) => input.Key === key);
+}
+
+function updateExpressions(): string[] {
+  return documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression ?? "");
+}
+
+function visibilityTimeouts(): (number | undefined)[] {
+  return sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input.VisibilityTimeout);
+}
+
+beforeAll(async () => {
+  process.env.AWS_REGION ??= "us-east-1";
+  await assemblyAi.start();
+});
+
+afterAll(async () => {
+  await assemblyAi.stop();
+});
+
+beforeEach(() => {
+  documents.reset();
+  s3.reset();
+  sqs.reset();
+  secrets.reset();
+  assemblyAi.reset();
+  table = new FakeTable();
+  documents.on(GetCommand).callsFake((input) => ({ Item: table.get(input.Key) }));
+  documents.on(UpdateCommand).callsFake((input) => {
+    table.update(input);
+    return {};
+  });
+  s3.on(PutObjectCommand).resolves({ ETag: '"etag"' });
+  s3.on(CreateMultipartUploadCommand).resolves({ UploadId: "upload-1" });
+  s3.on(UploadPartCommand).resolves({ ETag: '"part"' });
+  s3.on(CompleteMultipartUploadCommand).resolves({});
+  sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
+  lines = [];
+  previousWriter = setWriter((line) => lines.push(JSON.parse(line) as Line));
+});
+
+afterEach(() => {
+  setWriter(previousWriter);
+});
+
+describe("a transcript delivery", () => {
+  it("fetches the transcript with the API key and stores the gzipped JSON, then the item", async () => {
+    const transcript = completedTranscript();
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: transcript });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(assemblyAi.requests).toEqual([
+      { method: "GET", path: `/v2/transcript/${TRANSCRIPT_ID}`, authorization: API_KEY },
+    ]);
+    const archived = put(JSON_KEY);
+    expect(archived).toMatchObject({
+      Bucket: "transcripts-bucket",
+      ContentType: "application/json",
+      ContentEncoding: "gzip",
+    });
+    expect(JSON.parse(gunzipSync(archived?.Body as Uint8Array).toString("utf8"))).toEqual(transcript);
+    expect(table.get(KEY)).toEqual({
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      text: transcript.text,
+      audio_duration: 281,
+      language_code: "en_us",
+      confidence: 0.9812,
+      metadata: { customer_id: CUSTOMER_ID, order_id: ORDER_ID, campaign: "spring" },
+      received_at: "2025-11-27T06:00:00.000Z",
+      stored_at: expect.any(String),
+      transcript_s3_key: JSON_KEY,
+      source: "webhook",
+      request_id: "JyTvlh2PoAMEb5Q=",
+    });
+  });
+
+  it("writes S3 before the item, so the item never points at a missing object", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    const order: string[] = [];
+    s3.on(PutObjectCommand).callsFake(() => {
+      order.push("s3");
+      return {};
+    });
+    documents.on(UpdateCommand).callsFake((input) => {
+      order.push("dynamodb");
+      table.update(input);
+      return {};
+    });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(order).toEqual(["s3", "dynamodb"]);
+  });
+
+  it("emits one line with the record's ids, outcome, attempt, latency and the EMF metrics", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage(), messageId: "m-1", receiveCount: 2 }));
+
+    expect(lines).toHaveLength(1);
+    const line = lines[0] as Line;
+    expect(line).toMatchObject({
+      transcript_id: TRANSCRIPT_ID,
+      customer_id: CUSTOMER_ID,
+      order_id: ORDER_ID,
+      kind: "transcript",
+      outcome: "stored",
+      Outcome: "stored",
+      attempt: 2,
+      message_id: "m-1",
+      request_id: "JyTvlh2PoAMEb5Q=",
+      Records: 1,
+      latency_ms: expect.any(Number),
+      DeliveryToStoredLatency: line.latency_ms,
+    });
+    expect(line._aws).toMatchObject({
+      CloudWatchMetrics: [
+        {
+          Namespace: "AssemblyAIWebhooks",
+          Dimensions: [["Outcome"]],
+          Metrics: [
+            { Name: "Records", Unit: "Count" },
+            { Name: "DeliveryToStoredLatency", Unit: "Milliseconds" },
+          ],
+        },
+      ],
+    });
+    expect(JSON.stringify(lines)).not.toContain(API_KEY);
+  });
+
+  it("stores an errored transcript with its error and no text", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: fixture("transcript-error.json") });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage({ status: "error" }) }));
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ status: "error", error: expect.stringContaining("Download error") });
+    expect(item).not.toHaveProperty("text");
+    expect(item).not.toHaveProperty("text_s3_key");
+    expect(item).not.toHaveProperty("audio_duration");
+    expect(outcomes(lines)).toEqual(["stored"]);
+  });
+
+  it("stores a 10-hour transcript: the text goes to S3 and the item keeps no inline text", async () => {
+    const body = tenHourTranscriptJson(TRANSCRIPT_ID);
+    expect(body.length).toBeGreaterThan(10_000_000);
+    assemblyAi.route = (_request, response) => json(response, 200, body);
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ status: "completed", text_s3_key: TEXT_KEY, audio_duration: 36000 });
+    expect(item).not.toHaveProperty("text");
+    const text = put(TEXT_KEY);
+    expect(text?.ContentType).toBe("text/plain; charset=utf-8");
+    expect(String(text?.Body).split(" ")).toHaveLength(120_000);
+    const archived = gunzipSync(put(JSON_KEY)?.Body as Uint8Array);
+    expect(archived.length).toBe(Buffer.byteLength(body));
+    expect((JSON.parse(archived.toString("utf8")) as { words: unknown[] }).words).toHaveLength(120_000);
+  });
+
+  it("keeps text inline up to INLINE_TEXT_MAX_BYTES and moves it to S3 one byte beyond", async () => {
+    const text = "é".repeat(50); // 100 UTF-8 bytes
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript({ text }) });
+
+    await worker({ inlineTextMaxBytes: 100 }).handleBatch(sqsEvent({ body: transcriptMessage() }));
+    expect(table.get(KEY)).toMatchObject({ text });
+
+    table = new FakeTable();
+    await worker({ inlineTextMaxBytes: 99 }).handleBatch(sqsEvent({ body: transcriptMessage() }));
+    expect(table.get(KEY)).toMatchObject({ text_s3_key: TEXT_KEY });
+    expect(table.get(KEY)).not.toHaveProperty("text");
+  });
+});
+
+describe("idempotency", () => {
+  it("fetches and writes once when the same record arrives twice", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    const handler = worker();
+
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
+    const second = await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(second.batchItemFailures).toEqual([]);
+    expect(assemblyAi.transcriptRequests()).toHaveLength(1);
+    expect(documents).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(outcomes(lines)).toEqual(["stored", "duplicate"]);
+  });
+
+  it("treats the loser of two concurrent duplicates as a duplicate, not a failure", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    const result = await worker().handleBatch(
+      sqsEvent({ body: transcriptMessage(), messageId: "a" }, { body: transcriptMessage(), messageId: "b" }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(documents).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(outcomes(lines).sort()).toEqual(["duplicate", "stored"]);
+    expect(table.get(KEY)).toMatchObject({ transcript_id: TRANSCRIPT_ID, status: "completed" });
+  });
+
+  it("replaces the stored transcript with a newer one for the same order, dropping its stale fields", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: "older-transcript",
+      status: "completed",
+      text: "the older text",
+      audio_duration: 12,
+      received_at: "2025-11-27T05:00:00.000Z",
+      transcript_s3_key: "transcripts/cust-1234/order-5678/older-transcript.json.gz",
+      redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older.wav",
+    });
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: fixture("transcript-error.json") });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage({ status: "error" }) }));
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({
+      transcript_id: TRANSCRIPT_ID,
+      status: "error",
+      transcript_s3_key: JSON_KEY,
+      redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older.wav",
+    });
+    expect(item).not.toHaveProperty("text");
+    expect(item).not.toHaveProperty("audio_duration");
+    expect(outcomes(lines)).toEqual(["stored"]);
+  });
+
+  it("skips an older delivery of another transcript once a newer one is stored (superseded)", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: "newer-transcript",
+      status: "completed",
+      received_at: "2025-11-27T07:00:00.000Z",
+    });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(assemblyAi.requests).toHaveLength(0);
+    expect(table.get(KEY)).toMatchObject({ transcript_id: "newer-transcript" });
+    expect(outcomes(lines)).toEqual(["superseded"]);
+  });
+
+  it("reports superseded when a newer delivery wins the race between read and write", async () => {
+    const transcripts = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    assemblyAi.route = (request, response) => {
+      table.put({
+        ...KEY,
+        transcript_id: "newer-transcript",
+        status: "completed",
+        received_at: "2025-11-27T07:00:00.000Z",
+      });
+      transcripts(request, response);
+    };
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.get(KEY)).toMatchObject({ transcript_id: "newer-transcript" });
+    expect(documents).toHaveReceivedCommandTimes(GetCommand, 2);
+    expect(outcomes(lines)).toEqual(["superseded"]);
+  });
+
+  it("replaces fetch_failed with the completed transcript on replay", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "fetch_failed",
+      error: "AssemblyAI answered HTTP 404: Transcript not found",
+      received_at: "2025-11-27T06:00:00.000Z",
+    });
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    await worker().handleBatch(
+      sqsEvent({ body: transcriptMessage({ source: "replay", received_at: "2025-11-28T09:00:00.000Z" }) }),
+    );
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ status: "completed", source: "replay" });
+    expect(item).not.toHaveProperty("error");
+  });
+});
+
+describe("transient failures", () => {
+  it("sets the visibility to AssemblyAI's Retry-After on a 429 and reports the record failed", async () => {
+    assemblyAi.route = (_request, response) =>
+      json(response, 429, { error: "Too many requests" }, { "retry-after": "120" });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage(), messageId: "m-429" }));
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "m-429" }]);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
+      QueueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/assemblyai-transcripts",
+      ReceiptHandle: "receipt-m-429",
+      VisibilityTimeout: 120,
+    });
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      level: "warn",
+      reason: "AssemblyAI answered HTTP 429: Too many requests",
+      retry_in_seconds: 120,
+    });
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it("backs off exponentially on a 500, from the receive count", async () => {
+    assemblyAi.route = (_request, response) => json(response, 500, { error: "Internal server error" });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage(), receiveCount: 3 }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    // 10 s · 2^(3-1) = 40 s; half fixed plus half of random 0.5 = 30 s.
+    expect(visibilityTimeouts()).toEqual([30]);
+    expect(lines[0]).toMatchObject({ outcome: "transient_failure", attempt: 3 });
+  });
+
+  it("retries when the connection drops", async () => {
+    assemblyAi.route = (request) => request.socket.destroy();
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      reason: expect.stringContaining("AssemblyAI unreachable"),
+    });
+  });
+
+  it("retries when AssemblyAI answers 200 with a body that is not JSON", async () => {
+    assemblyAi.route = (_request, response) => json(response, 200, "<html>gateway</html>");
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ reason: "AssemblyAI answered HTTP 200 with a body that is not JSON" });
+    expect(table.get(KEY)).toBeUndefined();
+  });
+
+  it("retries when AssemblyAI does not answer within the timeout", async () => {
+    assemblyAi.route = () => undefined; // never answers
+
+    const result = await worker({ assemblyAiTimeoutMs: 200 }).handleBatch(
+      sqsEvent({ body: transcriptMessage() }),
+    );
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ outcome: "transient_failure", reason: "AssemblyAI request timed out" });
+  });
+
+  it("retries while the transcript is still processing", async () => {
+    assemblyAi.route = transcriptRoute({
+      [TRANSCRIPT_ID]: completedTranscript({ status: "processing", text: null }),
+    });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ reason: "transcript is still processing at AssemblyAI" });
+    expect(table.get(KEY)).toBeUndefined();
+  });
+
+  it("retries without marking anything failed while the API key is the stack's placeholder", async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "PLACEHOLDER-set-me-with-set-api-key" });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(assemblyAi.requests).toHaveLength(0);
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(lines[0]).toMatchObject({ outcome: "transient_failure", reason: "AssemblyAI API key not set" });
+  });
+
+  it("retries when Secrets Manager fails", async () => {
+    secrets.on(GetSecretValueCommand).rejects(new Error("Rate exceeded"));
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      reason: expect.stringContaining("could not read the AssemblyAI API key"),
+    });
+  });
+
+  it("retries when DynamoDB fails", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    documents
+      .on(UpdateCommand)
+      .rejects(
+        Object.assign(new Error("Throughput exceeded"), { name: "ProvisionedThroughputExceededException" }),
+      );
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      reason: expect.stringContaining("ProvisionedThroughputExceededException"),
+    });
+  });
+
+  it("retries without touching the item when S3 fails", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    s3.on(PutObjectCommand).rejects(new Error("SlowDown"));
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it("still fails the record, and logs why, when ChangeMessageVisibility fails", async () => {
+    assemblyAi.route = (_request, response) => json(response, 503, { error: "Service unavailable" });
+    sqs.on(ChangeMessageVisibilityCommand).rejects(new Error("ReceiptHandleIsInvalid"));
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage(), messageId: "m-1" }));
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
+    expect(lines[0]).toMatchObject({ visibility_change_error: "Error: ReceiptHandleIsInvalid" });
+  });
+
+  it("flags the last attempt before the dead-letter queue", async () => {
+    assemblyAi.route = (_request, response) => json(response, 500, { error: "Internal server error" });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage(), receiveCount: 8 }));
+
+    expect(lines[0]).toMatchObject({ level: "error", attempt: 8, moving_to_dlq: true });
+  });
+});
+
+describe("final failures", () => {
+  it.each([
+    [401, "Invalid API key"],
+    [403, "Forbidden"],
+    [404, "Transcript not found"],
+    [400, "Invalid transcript id"],
+  ])("records fetch_failed on HTTP %i and does not retry", async (status, message) => {
+    assemblyAi.route = (_request, response) => json(response, status, { error: message });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(sqs).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
+    expect(table.get(KEY)).toMatchObject({
+      transcript_id: TRANSCRIPT_ID,
+      status: "fetch_failed",
+      error: `AssemblyAI answered HTTP ${status}: ${message}`,
+    });
+    expect(lines[0]).toMatchObject({ outcome: "final_failure", level: "error" });
+  });
+
+  it("never replaces a stored result with fetch_failed for the same transcript", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      text: "kept",
+      received_at: "2025-11-27T06:00:00.000Z",
+    });
+
+    // An "error" delivery of a stored completed transcript is fetched again, and now answers 404.
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage({ status: "error" }) }));
+
+    expect(table.get(KEY)).toMatchObject({ status: "completed", text: "kept" });
+    expect(outcomes(lines)).toEqual(["superseded"]);
+  });
+
+  it("re-reads the API key after a 401, in case it was rotated", async () => {
+    assemblyAi.route = (_request, response) => json(response, 401, { error: "Invalid API key" });
+    const handler = worker();
+
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage({ transcript_id: "another-transcript" }) }));
+
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+  });
+});
+
+describe("a transcript deleted at AssemblyAI", () => {
+  const deleted = () =>
+    transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript({ text: "Deleted by user.", words: [] }) });
+
+  it("never overwrites a stored result", async () => {
+    const stored = {
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      text: "the real text",
+      received_at: "2025-11-27T06:00:00.000Z",
+    };
+    table.put(stored);
+    assemblyAi.route = deleted();
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage({ status: "error" }) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.get(KEY)).toEqual(stored);
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(outcomes(lines)).toEqual(["deleted_skipped"]);
+  });
+
+  it("records fetch_failed when nothing is stored for it", async () => {
+    assemblyAi.route = deleted();
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.get(KEY)).toMatchObject({
+      status: "fetch_failed",
+      error: "transcript was deleted at AssemblyAI",
+    });
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(outcomes(lines)).toEqual(["final_failure"]);
+  });
+});
+
+describe("redacted audio", () => {
+  const AUDIO = Buffer.alloc(4096, 7);
+  const audioPath = `/api.assembly.ai.usw2/redacted-audio/${TRANSCRIPT_ID}.wav`;
+  const audioKey = `redacted-audio/${CUSTOMER_ID}/${ORDER_ID}/${TRANSCRIPT_ID}.wav`;
+  const audioUrl = () => `${assemblyAi.baseUrl}${audioPath}?X-Amz-Signature=abc`;
+  const serveAudio = () => {
+    const transcripts = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    assemblyAi.route = (request, response) => {
+      if (!request.url?.startsWith(audioPath)) return transcripts(request, response);
+      response.writeHead(200, { "content-type": "audio/wav" });
+      response.end(AUDIO);
+    };
+  };
+  const transcriptOnly = TRANSCRIPT_ATTRIBUTES.filter((name) => name !== "metadata");
+
+  it("streams the file into the bucket and records its key on a new item with the metadata", async () => {
+    serveAudio();
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(put(audioKey)).toMatchObject({ ContentType: "audio/wav" });
+    expect(Buffer.from(put(audioKey)?.Body as Uint8Array)).toEqual(AUDIO);
+    expect(assemblyAi.requests[0]?.authorization).toBeUndefined();
+    expect(table.get(KEY)).toEqual({
+      ...KEY,
+      redacted_audio_s3_key: audioKey,
+      redacted_audio_stored_at: expect.any(String),
+      metadata: { customer_id: CUSTOMER_ID, order_id: ORDER_ID, campaign: "spring" },
+    });
+    expect(lines[0]).toMatchObject({
+      outcome: "redacted_audio_stored",
+      kind: "redacted_audio",
+      s3_key: audioKey,
+    });
+  });
+
+  it("arriving before its transcript, keeps both writes' fields", async () => {
+    serveAudio();
+    const handler = worker();
+
+    await handler.handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(table.get(KEY)).toMatchObject({
+      redacted_audio_s3_key: audioKey,
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+    });
+    const [audioUpdate, transcriptUpdate] = updateExpressions();
+    for (const name of transcriptOnly) expect(audioUpdate).not.toContain(`#${name} `);
+    for (const name of REDACTED_AUDIO_ATTRIBUTES) expect(transcriptUpdate).not.toContain(name);
+  });
+
+  it("arriving after its transcript, keeps both writes' fields", async () => {
+    serveAudio();
+    const handler = worker();
+
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
+    const stored = table.get(KEY);
+    await handler.handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(table.get(KEY)).toEqual({
+      ...stored,
+      redacted_audio_s3_key: audioKey,
+      redacted_audio_stored_at: expect.any(String),
+    });
+  });
+
+  it("streams a file larger than one part as a multipart upload", async () => {
+    const size = 9 * 1024 * 1024;
+    assemblyAi.route = (_request, response) => {
+      response.writeHead(200, { "content-type": "audio/mpeg" });
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      for (let sent = 0; sent < size; sent += chunk.length) response.write(chunk);
+      response.end();
+    };
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3).toHaveReceivedCommandWith(CreateMultipartUploadCommand, {
+      Key: audioKey,
+      ContentType: "audio/mpeg",
+    });
+    expect(s3).toHaveReceivedCommandTimes(UploadPartCommand, 2);
+    expect(s3).toHaveReceivedCommandTimes(CompleteMultipartUploadCommand, 1);
+    expect(table.get(KEY)).toMatchObject({ redacted_audio_s3_key: audioKey });
+  });
+
+  it.each([403, 404, 410])(
+    "records redacted_audio_error without retrying when the link answers %i",
+    async (status) => {
+      assemblyAi.route = (_request, response) =>
+        json(response, status, "<Error><Code>AccessDenied</Code></Error>");
+
+      const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+      expect(result.batchItemFailures).toEqual([]);
+      expect(table.get(KEY)).toMatchObject({
+        redacted_audio_error: `redacted audio download answered HTTP ${status}`,
+      });
+      expect(table.get(KEY)).not.toHaveProperty("redacted_audio_s3_key");
+      expect(lines[0]).toMatchObject({ outcome: "final_failure" });
+    },
+  );
+
+  it("does not mark a stored file failed when a later download of an expired link fails", async () => {
+    table.put({ ...KEY, redacted_audio_s3_key: audioKey });
+    assemblyAi.route = (_request, response) => json(response, 403, "expired");
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.get(KEY)).toEqual({ ...KEY, redacted_audio_s3_key: audioKey });
+  });
+
+  it("retries a 5xx from the download", async () => {
+    assemblyAi.route = (_request, response) => json(response, 503, "Slow Down");
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(table.get(KEY)).toBeUndefined();
+  });
+
+  it("names the file after the time it was received when the URL has no file name", async () => {
+    assemblyAi.route = (_request, response) => {
+      response.writeHead(200, { "content-type": "audio/wav" });
+      response.end(AUDIO);
+    };
+
+    await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(`${assemblyAi.baseUrl}/`) }));
+
+    expect(table.get(KEY)).toMatchObject({
+      redacted_audio_s3_key: `redacted-audio/${CUSTOMER_ID}/${ORDER_ID}/2025-11-27T06_00_05.000Z`,
+    });
+  });
+});
+
+describe("other messages", () => {
+  it("archives an unknown kind with the whole message, and succeeds", async () => {
+    const message = unknownMessage();
+
+    const result = await worker().handleBatch(sqsEvent({ body: message }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    const key = `unknown/${CUSTOMER_ID}/${ORDER_ID}/2025-11-27T06:00:09.000Z-JyTvnFjAoAMEbAQ=.json`;
+    expect(JSON.parse(String(put(key)?.Body))).toEqual(message);
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(lines[0]).toMatchObject({ outcome: "unknown_archived", Outcome: "unknown_archived" });
+  });
+
+  it("archives a kind this worker does not know yet instead of dropping it", async () => {
+    const result = await worker().handleBatch(
+      sqsEvent({ body: { ...unknownMessage(), kind: "translation" } }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(outcomes(lines)).toEqual(["unknown_archived"]);
+  });
+
+  it.each([
+    ["not JSON", "{not json"],
+    ["a bad transcript id", JSON.stringify(transcriptMessage({ transcript_id: "../../etc/passwd" }))],
+    ["a missing customer id", JSON.stringify(transcriptMessage({ metadata: { order_id: "o", params: {} } }))],
+  ])("fails a malformed message (%s) for good: not retried, kept in the bucket", async (_name, body) => {
+    const result = await worker().handleBatch(sqsEvent({ body, messageId: "bad-1" }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(sqs).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
+    expect(documents).not.toHaveReceivedCommand(GetCommand);
+    expect(puts()).toEqual([
+      expect.objectContaining({
+        Key: expect.stringMatching(/^unknown\/_malformed\/\d{4}-\d\d-\d\d\/bad-1\.json$/),
+        Body: body,
+      }),
+    ]);
+    expect(lines[0]).toMatchObject({
+      outcome: "final_failure",
+      reason: expect.stringContaining("malformed message"),
+    });
+  });
+
+  it("fails only the record that failed in a mixed batch", async () => {
+    assemblyAi.route = (request, response) => {
+      if (request.url?.endsWith("/broken-transcript"))
+        json(response, 500, { error: "Internal server error" });
+      else transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() })(request, response);
+    };
+
+    const result = await worker().handleBatch(
+      sqsEvent(
+        { body: transcriptMessage(), messageId: "ok" },
+        {
+          body: transcriptMessage({
+            transcript_id: "broken-transcript",
+            metadata: { customer_id: "cust-2", order_id: "order-2", params: {} },
+          }),
+          messageId: "broken",
+        },
+        { body: unknownMessage(), messageId: "unknown" },
+        { body: "{", messageId: "malformed" },
+      ),
+    );
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "broken" }] });
+    expect(lines).toHaveLength(4);
+    expect(table.get(KEY)).toMatchObject({ status: "completed" });
+  });
+});
