@@ -321,7 +321,8 @@ function sourceIps(raw: Partial<Record<string, unknown>>): string[] {
 function isCidr(entry: string): boolean {
   const [address = "", prefix, ...rest] = entry.split("/");
   const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
+  // A zone id (fe80::1%eth0) means nothing to a Lambda function's view of the caller.
+  if (family === 0 || rest.length > 0 || address.includes("%")) return false;
   if (prefix === undefined) return true;
   const bits = family === 4 ? 32 : 128;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits;

@@ -20,8 +20,7 @@ export const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 /** 4 days on the main queue (SQS default) leaves room for long AssemblyAI outages under backoff. */
 export const QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60;
 
-/** The one route AssemblyAI posts to. */
-export const WEBHOOK_PATH = "/webhook";
+export { WEBHOOK_PATH } from "../functions/shared/delivery";
 
 export const TABLE_PARTITION_KEY = "customer_id";
 export const TABLE_SORT_KEY = "order_id";

@@ -5,8 +5,11 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
-/** Fail a hung connection well inside the function's 60 s timeout; the SDK retries it. */
-const requestHandler = { connectionTimeout: 3_000, requestTimeout: 20_000 };
+/**
+ * Fail a hung connection well inside the function's 60 s timeout; the SDK retries it. `requestTimeout` alone
+ * only logs a warning in @smithy/node-http-handler 4.x: `throwOnRequestTimeout` makes it fail the attempt.
+ */
+const requestHandler = { connectionTimeout: 3_000, requestTimeout: 20_000, throwOnRequestTimeout: true };
 
 export const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler }), {
   marshallOptions: { removeUndefinedValues: true },

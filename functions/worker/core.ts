@@ -84,7 +84,7 @@ export function parseDeliveryMessage(body: string): ParseResult {
 
 function toDeliveryMessage(raw: unknown): DeliveryMessage {
   if (!isRecord(raw)) fail("message body is not a JSON object");
-  if (raw.version !== DELIVERY_MESSAGE_VERSION) fail(`unsupported message version ${String(raw.version)}`);
+  if (raw.version !== DELIVERY_MESSAGE_VERSION) fail(`unsupported message version ${JSON.stringify(raw.version)?.slice(0, 40)}`);
   const source = raw.source;
   if (typeof source !== "string" || !(SOURCES as readonly string[]).includes(source)) {
     fail("source is missing or not one of webhook, replay, reconciler");
@@ -275,7 +275,7 @@ export function classifyFetch(result: FetchResult, transcriptId: string, nowMs: 
       if (transcript.status !== "completed" && transcript.status !== "error") {
         return {
           action: "transient",
-          reason: `transcript has unexpected status ${String(transcript.status)}`,
+          reason: `transcript has unexpected status ${JSON.stringify(transcript.status)?.slice(0, 40)}`,
         };
       }
       if (transcript.text === DELETED_TRANSCRIPT_TEXT) return { action: "deleted" };

@@ -80,6 +80,7 @@ describe("stack configuration", () => {
     [{ authHeaderName: "Authorization" }, /authHeaderName "Authorization" is a standard header/],
     [{ allowedSourceIps: "44.238.19.300" }, /allowedSourceIps entry "44.238.19.300"/],
     [{ allowedSourceIps: "10.0.0.0/33" }, /allowedSourceIps entry "10.0.0.0\/33"/],
+    [{ allowedSourceIps: "fe80::1%eth0" }, /allowedSourceIps entry "fe80::1%eth0"/],
     [{ workerBatchSize: 11 }, /workerBatchSize must be between 1 and 10, got 11/],
     [{ workerMaxConcurrency: "1" }, /workerMaxConcurrency must be between 2 and 1000, got 1/],
     [{ throttleRateLimit: "fast" }, /throttleRateLimit must be a whole number, got "fast"/],

@@ -4,7 +4,11 @@ describe("CachedValue", () => {
   it("loads once within the TTL and shares one load between concurrent callers", async () => {
     let clock = 0;
     let loads = 0;
-    const cache = new CachedValue(async () => `v${++loads}`, 1000, () => clock);
+    const cache = new CachedValue(
+      async () => `v${++loads}`,
+      1000,
+      () => clock,
+    );
 
     const [a, b] = await Promise.all([cache.get(), cache.get()]);
     clock = 999;
@@ -17,7 +21,11 @@ describe("CachedValue", () => {
   it("loads again once the TTL has passed", async () => {
     let clock = 0;
     let loads = 0;
-    const cache = new CachedValue(async () => `v${++loads}`, 1000, () => clock);
+    const cache = new CachedValue(
+      async () => `v${++loads}`,
+      1000,
+      () => clock,
+    );
 
     await cache.get();
     clock = 1000;

@@ -1,0 +1,12 @@
+/**
+ * Lambda entry point for AssemblyAI webhook deliveries (API Gateway HTTP API, payload format 2.0).
+ * Configuration is read and validated at cold start; a bad variable fails the init with its name.
+ */
+import { secretsManagerClient, sqsClient } from "./clients";
+import { loadConfig } from "./config";
+import { createHandler, type WebhookHandler } from "./receiver";
+
+export const handler: WebhookHandler = createHandler(loadConfig(process.env), {
+  sqs: sqsClient,
+  secretsManager: secretsManagerClient,
+});

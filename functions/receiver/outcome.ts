@@ -1,0 +1,159 @@
+/**
+ * What the receiver answers and logs: the error codes of its HTTP contract, the response bodies, and the one
+ * log line (which is also the `Deliveries` metric) written per delivery. Pure: plain values in and out.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { DeliveryKind } from "../shared/delivery";
+import type { LogEvent } from "../shared/telemetry";
+
+/** Every error code the receiver answers with; 4xx codes are final for AssemblyAI, 5xx codes are retried. */
+export type ErrorCode =
+  | "not_found"
+  | "method_not_allowed"
+  | "unauthorized"
+  | "forbidden"
+  | "payload_too_large"
+  | "invalid_json"
+  | "invalid_payload"
+  | "missing_parameter"
+  | "invalid_parameter"
+  | "too_many_parameters"
+  | "invalid_transcript_id"
+  | "invalid_redacted_audio_url"
+  | "secret_unavailable"
+  | "enqueue_failed"
+  | "internal_error";
+
+/** A delivery the receiver will not queue, and why, in words safe to show the caller and to log. */
+export interface Rejection {
+  readonly statusCode: number;
+  readonly error: ErrorCode;
+  readonly message: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The result of a step that either produces a value or rejects the delivery. */
+export type Check<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+export function accept<T>(value: T): Check<T> {
+  return { ok: true, value };
+}
+
+export function reject(
+  statusCode: number,
+  error: ErrorCode,
+  message: string,
+  headers?: Readonly<Record<string, string>>,
+): { readonly ok: false; readonly rejection: Rejection } {
+  return {
+    ok: false,
+    rejection: headers ? { statusCode, error, message, headers } : { statusCode, error, message },
+  };
+}
+
+/** AssemblyAI retries every 10 s whatever we say; the header documents that a retry is welcome. */
+const RETRY_AFTER_SECONDS = "10";
+
+export const unavailable = {
+  secret: (): Rejection => ({
+    statusCode: 503,
+    error: "secret_unavailable",
+    message: "the webhook secret could not be read; retry later",
+    headers: { "retry-after": RETRY_AFTER_SECONDS },
+  }),
+  queue: (): Rejection => ({
+    statusCode: 503,
+    error: "enqueue_failed",
+    message: "the delivery could not be queued; retry later",
+    headers: { "retry-after": RETRY_AFTER_SECONDS },
+  }),
+  internal: (): Rejection => ({
+    statusCode: 500,
+    error: "internal_error",
+    message: "the delivery could not be processed; retry later",
+  }),
+};
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
+
+export function errorResponse(rejection: Rejection): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: rejection.statusCode,
+    headers: { ...JSON_HEADERS, ...rejection.headers },
+    body: JSON.stringify({ error: rejection.error, message: rejection.message }),
+  };
+}
+
+export function queuedResponse(kind: DeliveryKind, messageId: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: 200,
+    headers: { ...JSON_HEADERS },
+    body: JSON.stringify({ status: "queued", kind, message_id: messageId }),
+  };
+}
+
+export type DeliveryOutcome = "accepted" | "rejected" | "failed";
+
+/** What one delivery came to, as logged: ids only when they passed validation, never the auth header. */
+export interface DeliveryReport {
+  readonly statusCode: number;
+  readonly requestId: string;
+  readonly sourceIp: string;
+  readonly latencyMs: number;
+  readonly kind?: DeliveryKind;
+  readonly error?: ErrorCode;
+  /** Our own rejection text (it names the problem, never echoes a header or the body). */
+  readonly errorMessage?: string;
+  /** For failures: the cause, from `describeError`. */
+  readonly errorDetail?: string;
+  readonly transcriptId?: string;
+  readonly customerId?: string;
+  readonly orderId?: string;
+  readonly messageId?: string;
+}
+
+export function outcomeOf(statusCode: number): DeliveryOutcome {
+  if (statusCode < 300) return "accepted";
+  return statusCode >= 500 ? "failed" : "rejected";
+}
+
+const MESSAGES: Readonly<Record<DeliveryOutcome, string>> = {
+  accepted: "delivery accepted",
+  rejected: "delivery rejected",
+  failed: "delivery failed",
+};
+
+const LEVELS: Readonly<Record<DeliveryOutcome, "info" | "warn" | "error">> = {
+  accepted: "info",
+  rejected: "warn",
+  failed: "error",
+};
+
+/** The single log line and `Deliveries` metric for one delivery. */
+export function deliveryLogEvent(report: DeliveryReport): LogEvent {
+  const outcome = outcomeOf(report.statusCode);
+  const reason = outcome === "accepted" ? (report.kind ?? "unknown") : (report.error ?? "internal_error");
+  const fields: Record<string, unknown> = {
+    status_code: report.statusCode,
+    latency_ms: report.latencyMs,
+    request_id: report.requestId,
+    source_ip: report.sourceIp,
+  };
+  if (report.kind !== undefined) fields.kind = report.kind;
+  if (report.error !== undefined) fields.error = report.error;
+  if (report.errorMessage !== undefined) fields.error_message = report.errorMessage;
+  if (report.errorDetail !== undefined) fields.error_detail = report.errorDetail;
+  if (report.transcriptId !== undefined) fields.transcript_id = report.transcriptId;
+  if (report.customerId !== undefined) fields.customer_id = report.customerId;
+  if (report.orderId !== undefined) fields.order_id = report.orderId;
+  if (report.messageId !== undefined) fields.message_id = report.messageId;
+  return {
+    level: LEVELS[outcome],
+    message: MESSAGES[outcome],
+    metrics: { Deliveries: { value: 1, unit: "Count" } },
+    dimensions: { Outcome: outcome, Reason: reason },
+    fields,
+  };
+}

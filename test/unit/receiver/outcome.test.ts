@@ -1,0 +1,110 @@
+import {
+  deliveryLogEvent,
+  errorResponse,
+  outcomeOf,
+  queuedResponse,
+  unavailable,
+} from "../../../functions/receiver/outcome";
+
+describe("responses", () => {
+  it("answers an error as JSON with error and message", () => {
+    const response = errorResponse({
+      statusCode: 405,
+      error: "method_not_allowed",
+      message: "POST only",
+      headers: { allow: "POST" },
+    });
+
+    expect(response).toEqual({
+      statusCode: 405,
+      headers: { "content-type": "application/json", "cache-control": "no-store", allow: "POST" },
+      body: JSON.stringify({ error: "method_not_allowed", message: "POST only" }),
+    });
+  });
+
+  it("answers a queued delivery with its kind and message id", () => {
+    expect(JSON.parse(queuedResponse("redacted_audio", "m-1").body ?? "")).toEqual({
+      status: "queued",
+      kind: "redacted_audio",
+      message_id: "m-1",
+    });
+  });
+
+  it("asks for a retry on the 503s and says nothing specific on a 500", () => {
+    expect(unavailable.secret()).toMatchObject({ statusCode: 503, headers: { "retry-after": "10" } });
+    expect(unavailable.queue()).toMatchObject({ statusCode: 503, error: "enqueue_failed" });
+    expect(unavailable.internal()).toMatchObject({ statusCode: 500, error: "internal_error" });
+  });
+});
+
+describe("deliveryLogEvent", () => {
+  it.each([
+    [200, "accepted"],
+    [401, "rejected"],
+    [413, "rejected"],
+    [500, "failed"],
+    [503, "failed"],
+  ] as const)("counts status %i as %s", (status, outcome) => {
+    expect(outcomeOf(status)).toBe(outcome);
+  });
+
+  it("uses the kind as the Reason of an accepted delivery", () => {
+    const event = deliveryLogEvent({
+      statusCode: 200,
+      requestId: "r",
+      sourceIp: "1.2.3.4",
+      latencyMs: 12,
+      kind: "transcript",
+      transcriptId: "t-1",
+      customerId: "c",
+      orderId: "o",
+      messageId: "m",
+    });
+
+    expect(event).toEqual({
+      level: "info",
+      message: "delivery accepted",
+      metrics: { Deliveries: { value: 1, unit: "Count" } },
+      dimensions: { Outcome: "accepted", Reason: "transcript" },
+      fields: {
+        status_code: 200,
+        latency_ms: 12,
+        request_id: "r",
+        source_ip: "1.2.3.4",
+        kind: "transcript",
+        transcript_id: "t-1",
+        customer_id: "c",
+        order_id: "o",
+        message_id: "m",
+      },
+    });
+  });
+
+  it("uses the error code as the Reason of a rejected or failed delivery", () => {
+    const rejected = deliveryLogEvent({
+      statusCode: 401,
+      requestId: "r",
+      sourceIp: "",
+      latencyMs: 1,
+      error: "unauthorized",
+    });
+    const failed = deliveryLogEvent({
+      statusCode: 503,
+      requestId: "r",
+      sourceIp: "",
+      latencyMs: 1,
+      error: "enqueue_failed",
+    });
+
+    expect(rejected).toMatchObject({
+      level: "warn",
+      message: "delivery rejected",
+      dimensions: { Outcome: "rejected", Reason: "unauthorized" },
+    });
+    expect(failed).toMatchObject({
+      level: "error",
+      message: "delivery failed",
+      dimensions: { Outcome: "failed", Reason: "enqueue_failed" },
+    });
+  });
+});

@@ -1,0 +1,660 @@
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import "aws-sdk-client-mock-jest";
+import { secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
+import { loadConfig, type ReceiverConfig } from "../../../functions/receiver/config";
+import { createHandler, type WebhookHandler } from "../../../functions/receiver/receiver";
+import type { DeliveryMessage } from "../../../functions/shared/delivery";
+import {
+  AUTH_HEADER,
+  bodyOf,
+  captureLogs,
+  fixture,
+  PREVIOUS_SECRET,
+  SECRET,
+  storeSecret,
+  TEST_ENV,
+  withBody,
+  withHeaders,
+  withoutAuthHeader,
+  withQuery,
+} from "./support";
+
+const sqsMock = mockClient(SQSClient);
+const secretsMock = mockClient(SecretsManagerClient);
+
+const RECEIVED_AT = Date.parse("2026-11-27T05:52:00.250Z");
+const TRANSCRIPT_ID = "5552493-16d8-42d8-8feb-c2a16b56f6e8";
+
+let clock: number;
+let logs: ReturnType<typeof captureLogs>;
+
+function receiver(env: Record<string, string> = {}, overrides: Partial<ReceiverConfig> = {}): WebhookHandler {
+  const config = { ...loadConfig({ ...TEST_ENV, ...env }), ...overrides };
+  return createHandler(config, { sqs: sqsClient, secretsManager: secretsManagerClient, now: () => clock });
+}
+
+function sentMessage(): DeliveryMessage {
+  const body = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody;
+  return JSON.parse(body ?? "") as DeliveryMessage;
+}
+
+function withAuth(event: APIGatewayProxyEventV2, value: string): APIGatewayProxyEventV2 {
+  return { ...event, headers: { ...event.headers, [AUTH_HEADER.toLowerCase()]: value } };
+}
+
+beforeEach(() => {
+  sqsMock.reset();
+  secretsMock.reset();
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: "0f6d4a8e-message" });
+  storeSecret(secretsMock, SECRET);
+  clock = RECEIVED_AT;
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+  jest.useRealTimers();
+});
+
+describe("accepted deliveries", () => {
+  it("queues a completed transcript and answers 200 with the message id", async () => {
+    const response = await receiver()(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.["content-type"]).toBe("application/json");
+    expect(bodyOf(response)).toEqual({
+      status: "queued",
+      kind: "transcript",
+      message_id: "0f6d4a8e-message",
+    });
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: TEST_ENV.QUEUE_URL });
+  });
+
+  it("builds the queue message exactly as the delivery contract types it", async () => {
+    await receiver()(fixture("transcript-completed"));
+
+    expect(sentMessage()).toEqual({
+      version: 1,
+      source: "webhook",
+      kind: "transcript",
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      metadata: {
+        customer_id: "cust-42",
+        order_id: "order-7",
+        params: { customer_id: "cust-42", order_id: "order-7" },
+      },
+      received_at: "2026-11-27T05:52:00.250Z",
+      source_ip: "44.238.19.20",
+      request_id: "T6XjYhVtPHcEJ8g=",
+      payload: { transcript_id: TRANSCRIPT_ID, status: "completed" },
+    });
+  });
+
+  it("decodes a base64-encoded body and carries every query parameter in metadata.params", async () => {
+    const response = await receiver()(fixture("transcript-error-base64"));
+
+    expect(response.statusCode).toBe(200);
+    const message = sentMessage();
+    expect(message).toMatchObject({ kind: "transcript", status: "error", source_ip: "54.220.25.36" });
+    expect(message.metadata.params).toEqual({ customer_id: "cust-42", order_id: "order-8", region: "eu" });
+  });
+
+  it("queues a redacted audio notification with its URL", async () => {
+    const response = await receiver()(fixture("redacted-audio-ready"));
+
+    expect(bodyOf(response)).toMatchObject({ status: "queued", kind: "redacted_audio" });
+    const message = sentMessage();
+    expect(message.kind).toBe("redacted_audio");
+    expect(message.kind === "redacted_audio" && message.redacted_audio_url).toMatch(
+      /^https:\/\/bucket-name\.s3\.us-west-2\.amazonaws\.com\//,
+    );
+  });
+
+  it("queues a transcript id with a status it does not know as kind unknown, answering 200", async () => {
+    const response = await receiver()(withBody({ transcript_id: TRANSCRIPT_ID, status: "archived" }));
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response).kind).toBe("unknown");
+    expect(sentMessage()).toMatchObject({ kind: "unknown", payload: { status: "archived" } });
+  });
+
+  it("queues any other JSON object as kind unknown rather than losing it with a 4xx", async () => {
+    const response = await receiver()(withBody({ event: "something_new", data: { a: [1, 2] } }));
+
+    expect(response.statusCode).toBe(200);
+    expect(sentMessage()).toMatchObject({ kind: "unknown", payload: { event: "something_new" } });
+  });
+
+  it("tolerates a trailing slash on the path", async () => {
+    const response = await receiver()({ ...fixture("transcript-completed"), rawPath: "/webhook/" });
+
+    expect(response.statusCode).toBe(200);
+  });
+
+  it("matches the auth header name case-insensitively", async () => {
+    const event = withoutAuthHeader(fixture("transcript-completed"));
+    const response = await receiver()({
+      ...event,
+      headers: { ...event.headers, "X-WEBHOOK-SECRET": SECRET },
+    });
+
+    expect(response.statusCode).toBe(200);
+  });
+
+  it("accepts a redacted audio URL on an explicitly allowed http origin (the local simulator)", async () => {
+    const handler = receiver({ REDACTED_AUDIO_HOSTS: "http://127.0.0.1:4010" });
+
+    const response = await handler(
+      withBody({ status: "redacted_audio_ready", redacted_audio_url: "http://127.0.0.1:4010/audio/1.mp3" }),
+    );
+
+    expect(response.statusCode).toBe(200);
+  });
+});
+
+describe("routing", () => {
+  it("answers 404 not_found for another path, queueing nothing", async () => {
+    const response = await receiver()({ ...fixture("transcript-completed"), rawPath: "/other" });
+
+    expect(response.statusCode).toBe(404);
+    expect(bodyOf(response).error).toBe("not_found");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it("answers 405 method_not_allowed with an allow header for a method other than POST", async () => {
+    const event = fixture("transcript-completed");
+    const response = await receiver()({
+      ...event,
+      requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method: "GET" } },
+    });
+
+    expect(response.statusCode).toBe(405);
+    expect(response.headers?.allow).toBe("POST");
+    expect(bodyOf(response).error).toBe("method_not_allowed");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe("authentication", () => {
+  it("answers 401 when the header is missing, without calling Secrets Manager", async () => {
+    const response = await receiver()(withoutAuthHeader(fixture("transcript-completed")));
+
+    expect(response.statusCode).toBe(401);
+    expect(bodyOf(response).error).toBe("unauthorized");
+    expect(secretsMock).not.toHaveReceivedCommand(GetSecretValueCommand);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it("answers 401 when the header is empty", async () => {
+    const response = await receiver()(withAuth(fixture("transcript-completed"), ""));
+
+    expect(response.statusCode).toBe(401);
+  });
+
+  it("answers 401 when the header value is wrong, queueing nothing", async () => {
+    const response = await receiver()(withAuth(fixture("transcript-completed"), `${SECRET}x`));
+
+    expect(response.statusCode).toBe(401);
+    expect(bodyOf(response).error).toBe("unauthorized");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it("does not go back to Secrets Manager for each wrong value within the TTL", async () => {
+    const handler = receiver();
+
+    for (const attempt of ["a", "b", "c"]) await handler(withAuth(fixture("transcript-completed"), attempt));
+
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2); // AWSCURRENT + AWSPREVIOUS, once
+  });
+
+  it("answers 503 secret_unavailable (not 401) when Secrets Manager fails with nothing cached", async () => {
+    secretsMock.reset();
+    secretsMock.on(GetSecretValueCommand).rejects(new Error("connect ETIMEDOUT"));
+
+    const response = await receiver()(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response).error).toBe("secret_unavailable");
+    expect(response.headers?.["retry-after"]).toBe("10");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it("answers 503 secret_unavailable when the secret has no current string value", async () => {
+    secretsMock.reset();
+    storeSecret(secretsMock, "  ");
+
+    const response = await receiver()(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response).error).toBe("secret_unavailable");
+  });
+
+  it("keeps accepting with the cached secret when a refresh fails after the TTL", async () => {
+    const handler = receiver();
+    await handler(fixture("transcript-completed"));
+    secretsMock.reset();
+    secretsMock.on(GetSecretValueCommand).rejects(new Error("ThrottlingException"));
+    clock += 301_000;
+
+    const response = await handler(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(200);
+  });
+});
+
+describe("secret rotation", () => {
+  it("accepts the previous secret while it is still AWSPREVIOUS", async () => {
+    secretsMock.reset();
+    storeSecret(secretsMock, "rotated-secret-value-5e1b", PREVIOUS_SECRET);
+
+    const response = await receiver()(withAuth(fixture("transcript-completed"), PREVIOUS_SECRET));
+
+    expect(response.statusCode).toBe(200);
+  });
+
+  it("picks up a new current value once the cache TTL has passed", async () => {
+    const handler = receiver({ SECRET_CACHE_TTL_SECONDS: "60" });
+    await handler(fixture("transcript-completed"));
+    secretsMock.reset();
+    storeSecret(secretsMock, "rotated-secret-value-5e1b", SECRET);
+
+    clock += 59_000;
+    const beforeTtl = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
+    clock += 1_000;
+    const afterTtl = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
+    const previousStillWorks = await handler(fixture("transcript-completed"));
+
+    expect(beforeTtl.statusCode).toBe(401);
+    expect(afterTtl.statusCode).toBe(200);
+    expect(previousStillWorks.statusCode).toBe(200);
+  });
+});
+
+describe("source address allowlist", () => {
+  it("answers 403 forbidden for an address outside ALLOWED_SOURCE_IPS, queueing nothing", async () => {
+    const handler = receiver({ ALLOWED_SOURCE_IPS: "54.220.25.36/32" });
+
+    const response = await handler(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(403);
+    expect(bodyOf(response).error).toBe("forbidden");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it("accepts an address inside a listed range", async () => {
+    const handler = receiver({ ALLOWED_SOURCE_IPS: "44.238.19.0/24, 2001:db8::/32" });
+
+    const response = await handler(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(200);
+  });
+
+  it("accepts an IPv6 address inside a listed IPv6 range", async () => {
+    const handler = receiver({ ALLOWED_SOURCE_IPS: "44.238.19.20,2001:db8::/32" });
+    const event = fixture("transcript-completed");
+
+    const response = await handler({
+      ...event,
+      requestContext: {
+        ...event.requestContext,
+        http: { ...event.requestContext.http, sourceIp: "2001:db8::7" },
+      },
+    });
+
+    expect(response.statusCode).toBe(200);
+  });
+
+  it("still answers 401 before 403 for an unauthenticated request from outside", async () => {
+    const handler = receiver({ ALLOWED_SOURCE_IPS: "54.220.25.36" });
+
+    const response = await handler(withAuth(fixture("transcript-completed"), "guess"));
+
+    expect(response.statusCode).toBe(401);
+  });
+});
+
+describe("body", () => {
+  it("answers 413 payload_too_large when the body is over MAX_BODY_BYTES", async () => {
+    const handler = receiver({ MAX_BODY_BYTES: "100" });
+
+    const response = await handler(
+      withBody({ transcript_id: TRANSCRIPT_ID, status: "completed", pad: "x".repeat(100) }),
+    );
+
+    expect(response.statusCode).toBe(413);
+    expect(bodyOf(response).error).toBe("payload_too_large");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it("measures a base64 body by its decoded size", async () => {
+    const payload = JSON.stringify({ transcript_id: TRANSCRIPT_ID, status: "completed" });
+    const encoded = Buffer.from(payload).toString("base64");
+    const handler = receiver({ MAX_BODY_BYTES: String(payload.length) });
+
+    const response = await handler({
+      ...fixture("transcript-completed"),
+      body: encoded,
+      isBase64Encoded: true,
+    });
+
+    expect(encoded.length).toBeGreaterThan(payload.length);
+    expect(response.statusCode).toBe(200);
+  });
+
+  it.each([
+    ["empty", ""],
+    ["missing", undefined],
+    ["not JSON", "transcript_id=1&status=completed"],
+    ["truncated JSON", '{"transcript_id": "abc"'],
+  ])("answers 400 invalid_json for a %s body", async (_, body) => {
+    const response = await receiver()({ ...fixture("transcript-completed"), body, isBase64Encoded: false });
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).error).toBe("invalid_json");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it.each([
+    ["an array", "[1,2]"],
+    ["a string", '"completed"'],
+    ["null", "null"],
+    ["a number", "42"],
+  ])("answers 400 invalid_payload for %s", async (_, body) => {
+    const response = await receiver()(withBody(body));
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).error).toBe("invalid_payload");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe("metadata", () => {
+  it.each([
+    ["customer_id", "order_id=order-7"],
+    ["order_id", "customer_id=cust-42"],
+  ])("answers 400 missing_parameter naming %s", async (name, query) => {
+    const response = await receiver()(withQuery(query));
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response)).toMatchObject({
+      error: "missing_parameter",
+      message: expect.stringContaining(name),
+    });
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it.each([
+    ["customer_id", "customer_id=a%2Fb&order_id=order-7"],
+    ["order_id", "customer_id=cust-42&order_id="],
+  ])("answers 400 invalid_parameter naming a malformed %s", async (name, query) => {
+    const response = await receiver()(withQuery(query));
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response)).toMatchObject({
+      error: "invalid_parameter",
+      message: expect.stringContaining(name),
+    });
+  });
+
+  it("answers 400 invalid_parameter when customer_id is given twice (API Gateway would join them)", async () => {
+    const event = withQuery("customer_id=cust-42&customer_id=cust-43&order_id=order-7");
+    event.queryStringParameters = { customer_id: "cust-42,cust-43", order_id: "order-7" };
+
+    const response = await receiver()(event);
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response)).toMatchObject({
+      error: "invalid_parameter",
+      message: expect.stringContaining("customer_id"),
+    });
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it("answers 400 too_many_parameters over 32 parameters", async () => {
+    const extra = Array.from({ length: 31 }, (_, i) => `p${i}=v`).join("&");
+
+    const response = await receiver()(withQuery(`customer_id=cust-42&order_id=order-7&${extra}`));
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).error).toBe("too_many_parameters");
+  });
+
+  it("answers 400 invalid_parameter for a parameter name over 64 characters", async () => {
+    const response = await receiver()(withQuery(`customer_id=cust-42&order_id=order-7&${"k".repeat(65)}=v`));
+
+    expect(bodyOf(response)).toMatchObject({
+      error: "invalid_parameter",
+      message: expect.stringContaining("name"),
+    });
+  });
+
+  it("answers 400 invalid_parameter for a parameter value over 1024 characters", async () => {
+    const response = await receiver()(
+      withQuery(`customer_id=cust-42&order_id=order-7&note=${"v".repeat(1025)}`),
+    );
+
+    expect(bodyOf(response)).toMatchObject({
+      error: "invalid_parameter",
+      message: expect.stringContaining("note"),
+    });
+  });
+
+  it("answers 413 payload_too_large when body and metadata together would not fit one SQS message", async () => {
+    const controlChars = "%01".repeat(1024); // each becomes a 6-byte \u0001 escape in the message
+    const params = Array.from({ length: 30 }, (_, i) => `p${i}=${controlChars}`).join("&");
+    const event = withQuery(`customer_id=cust-42&order_id=order-7&${params}`);
+
+    const handler = receiver({ MAX_BODY_BYTES: "196608" });
+
+    const response = await handler({ ...event, body: JSON.stringify({ pad: "x".repeat(100_000) }) });
+
+    expect(response.statusCode).toBe(413);
+    expect(bodyOf(response).error).toBe("payload_too_large");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe("payload validation", () => {
+  it.each([
+    ["a transcript", { transcript_id: "../../etc/passwd", status: "completed" }],
+    ["a transcript with a numeric id", { transcript_id: 42, status: "completed" }],
+    ["an unknown kind", { transcript_id: "a b", status: "archived" }],
+    [
+      "a redacted audio notification",
+      {
+        transcript_id: "x/y",
+        status: "redacted_audio_ready",
+        redacted_audio_url: "https://s3.us-west-2.amazonaws.com/b/k.mp3",
+      },
+    ],
+  ])("answers 400 invalid_transcript_id for a bad id in %s", async (_, payload) => {
+    const response = await receiver()(withBody(payload));
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).error).toBe("invalid_transcript_id");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it.each([
+    ["plain http", "http://bucket.s3.us-west-2.amazonaws.com/a.mp3"],
+    ["a host off the allowlist", "https://evil.example.com/a.mp3"],
+    ["a look-alike host", "https://s3.us-west-2.amazonaws.com.evil.example/a.mp3"],
+    ["credentials", "https://user:pass@bucket.s3.us-west-2.amazonaws.com/a.mp3"],
+    ["not a URL", "not a url"],
+    ["an http origin that is not the listed one", "http://127.0.0.1:4011/a.mp3"],
+  ])("answers 400 invalid_redacted_audio_url for %s", async (_, url) => {
+    const handler = receiver({ REDACTED_AUDIO_HOSTS: "*.s3.us-west-2.amazonaws.com,http://127.0.0.1:4010" });
+
+    const response = await handler(withBody({ status: "redacted_audio_ready", redacted_audio_url: url }));
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).error).toBe("invalid_redacted_audio_url");
+    expect(response.body).not.toContain(url);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe("enqueue", () => {
+  it("answers 503 enqueue_failed when SendMessage fails, so AssemblyAI retries", async () => {
+    sqsMock.on(SendMessageCommand).rejects(new Error("ServiceUnavailable"));
+
+    const response = await receiver()(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response).error).toBe("enqueue_failed");
+    expect(response.headers?.["retry-after"]).toBe("10");
+  });
+
+  it("answers 503 enqueue_failed when SendMessage hangs past the configured deadline", async () => {
+    sqsMock.on(SendMessageCommand).callsFake(() => new Promise(() => {}));
+    const handler = receiver({}, { enqueueDeadlineMs: 5 });
+
+    const response = await handler(fixture("transcript-completed"));
+
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response).error).toBe("enqueue_failed");
+  });
+
+  it("answers within the default 3 s budget when SendMessage hangs", async () => {
+    jest.useFakeTimers();
+    sqsMock.on(SendMessageCommand).callsFake(() => new Promise(() => {}));
+    const handler = receiver();
+    let settled = false;
+
+    const pending = handler(fixture("transcript-completed")).finally(() => {
+      settled = true;
+    });
+    await jest.advanceTimersByTimeAsync(3_000);
+
+    expect(settled).toBe(true);
+    expect((await pending).statusCode).toBe(503);
+  });
+
+  it("answers within the default 3 s budget when a cold Secrets Manager read hangs", async () => {
+    jest.useFakeTimers();
+    secretsMock.reset();
+    secretsMock.on(GetSecretValueCommand).callsFake(() => new Promise(() => {}));
+    const handler = receiver();
+    let settled = false;
+
+    const pending = handler(fixture("transcript-completed")).finally(() => {
+      settled = true;
+    });
+    await jest.advanceTimersByTimeAsync(3_000);
+
+    expect(settled).toBe(true);
+    expect(bodyOf(await pending).error).toBe("secret_unavailable");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe("unexpected failures", () => {
+  it("answers 500 internal_error without leaking the cause", async () => {
+    const event = { ...fixture("transcript-completed"), body: 42 as unknown as string };
+
+    const response = await receiver()(event);
+
+    expect(response.statusCode).toBe(500);
+    expect(bodyOf(response)).toEqual({
+      error: "internal_error",
+      message: "the delivery could not be processed; retry later",
+    });
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe("telemetry", () => {
+  it("writes one line per accepted delivery with the ids and the Deliveries metric", async () => {
+    clock = RECEIVED_AT;
+    const handler = createHandler(loadConfig(TEST_ENV), {
+      sqs: sqsClient,
+      secretsManager: secretsManagerClient,
+      now: () => (clock += 7),
+    });
+
+    await handler(fixture("transcript-completed"));
+
+    expect(logs.records()).toEqual([
+      expect.objectContaining({
+        level: "info",
+        message: "delivery accepted",
+        transcript_id: TRANSCRIPT_ID,
+        customer_id: "cust-42",
+        order_id: "order-7",
+        kind: "transcript",
+        status_code: 200,
+        request_id: "T6XjYhVtPHcEJ8g=",
+        source_ip: "44.238.19.20",
+        message_id: "0f6d4a8e-message",
+        latency_ms: expect.any(Number),
+        Outcome: "accepted",
+        Reason: "transcript",
+        Deliveries: 1,
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [
+            {
+              Namespace: "AssemblyAIWebhooks",
+              Dimensions: [["Outcome", "Reason"]],
+              Metrics: [{ Name: "Deliveries", Unit: "Count" }],
+            },
+          ],
+        }),
+      }),
+    ]);
+  });
+
+  it("logs a rejection with its error code as the Reason, and ids only when valid", async () => {
+    await receiver()(withQuery("customer_id=cust-42&order_id=bad%20id"));
+
+    expect(logs.records()).toEqual([
+      expect.objectContaining({
+        message: "delivery rejected",
+        Outcome: "rejected",
+        Reason: "invalid_parameter",
+        error: "invalid_parameter",
+        status_code: 400,
+        customer_id: "cust-42",
+        transcript_id: TRANSCRIPT_ID,
+      }),
+    ]);
+    expect(logs.records()[0]).not.toHaveProperty("order_id");
+  });
+
+  it("logs a failure with its cause", async () => {
+    sqsMock.on(SendMessageCommand).rejects(new Error("ServiceUnavailable"));
+
+    await receiver()(fixture("transcript-completed"));
+
+    expect(logs.records()).toEqual([
+      expect.objectContaining({
+        level: "error",
+        message: "delivery failed",
+        Outcome: "failed",
+        Reason: "enqueue_failed",
+        error_detail: "Error: ServiceUnavailable",
+        kind: "transcript",
+      }),
+    ]);
+  });
+
+  it("never writes the secret or the presented header value, whatever the outcome", async () => {
+    const handler = receiver();
+    const wrong = "wrong-presented-value-71c3d9";
+    sqsMock.on(SendMessageCommand).rejects(new Error("ServiceUnavailable"));
+
+    await handler(fixture("transcript-completed"));
+    await handler(withAuth(fixture("transcript-completed"), wrong));
+    await handler(withHeaders({ [AUTH_HEADER]: SECRET }));
+
+    expect(logs.lines).toHaveLength(3);
+    for (const line of logs.lines) {
+      expect(line).not.toContain(SECRET);
+      expect(line).not.toContain(wrong);
+    }
+  });
+});
