@@ -84,7 +84,8 @@ export function parseDeliveryMessage(body: string): ParseResult {
 
 function toDeliveryMessage(raw: unknown): DeliveryMessage {
   if (!isRecord(raw)) fail("message body is not a JSON object");
-  if (raw.version !== DELIVERY_MESSAGE_VERSION) fail(`unsupported message version ${JSON.stringify(raw.version)?.slice(0, 40)}`);
+  if (raw.version !== DELIVERY_MESSAGE_VERSION)
+    fail(`unsupported message version ${JSON.stringify(raw.version)?.slice(0, 40)}`);
   const source = raw.source;
   if (typeof source !== "string" || !(SOURCES as readonly string[]).includes(source)) {
     fail("source is missing or not one of webhook, replay, reconciler");
