@@ -20,6 +20,7 @@ import { WEBHOOK_PATH } from "../lib/resource-spec";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
 import { type HttpApiHandler, type HttpApiServer, serveHttpApi } from "./http-adapter";
 import { createLogPrinter } from "./log-printer";
+import { type OutageControl, startOutageControl } from "./outages";
 import { clientConfig, createResources } from "./resources";
 import { type Simulator, startSimulator } from "./simulator";
 import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
@@ -37,6 +38,8 @@ export interface LocalStackContract {
   readonly dlqUrl: string;
   readonly assemblyAiBaseUrl: string;
   readonly assemblyAiApiKey: string;
+  /** Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS. */
+  readonly controlUrl: string;
 }
 
 const SIMULATOR_API_KEY = "local-simulator-key";
@@ -75,7 +78,13 @@ async function main(): Promise<void> {
   const port = integerEnv("PORT", 3000);
   const config = stackConfig();
 
-  const running: { emulator?: Emulator; simulator?: Simulator; api?: HttpApiServer; poller?: Poller } = {};
+  const running: {
+    emulator?: Emulator;
+    simulator?: Simulator;
+    api?: HttpApiServer;
+    poller?: Poller;
+    outages?: OutageControl;
+  } = {};
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
@@ -85,6 +94,7 @@ async function main(): Promise<void> {
     await running.poller?.stop();
     await running.api?.close();
     await running.simulator?.close();
+    await running.outages?.close();
     await running.emulator?.stop();
     printer.restore();
     process.exit(code);
@@ -118,6 +128,8 @@ async function main(): Promise<void> {
     say("local", `creating resources on ${awsEndpoint}`);
     const resources = await createResources({ endpoint: awsEndpoint, region }, assemblyAiApiKey);
 
+    running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));
+
     say("local", "bundling the receiver and worker as deployed");
     const buildDir = path.join(stateDir, "build");
     rmSync(buildDir, { recursive: true, force: true });
@@ -126,10 +138,13 @@ async function main(): Promise<void> {
     // The handlers read configuration at import, as on Lambda: set it first, with the same names.
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: awsEndpoint,
+      // The functions reach SQS through a proxy that can simulate an outage; the poller talks to it directly.
+      AWS_ENDPOINT_URL_SQS: running.outages.sqsEndpoint,
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
-      [ENV.queueUrl]: resources.queueUrl,
+      // The SDK sends SQS requests to the queue URL's host, so the functions get the proxy's host in it.
+      [ENV.queueUrl]: viaProxy(resources.queueUrl, running.outages.sqsEndpoint),
       [ENV.webhookSecretArn]: resources.webhookSecretArn,
       [ENV.authHeaderName]: config.authHeaderName,
       // Local deliveries come from 127.0.0.1: the deployed IP allowlist does not apply here.
@@ -177,6 +192,7 @@ async function main(): Promise<void> {
       dlqUrl: resources.dlqUrl,
       assemblyAiBaseUrl,
       assemblyAiApiKey,
+      controlUrl: running.outages.controlUrl,
     };
     mkdirSync(stateDir, { recursive: true });
     writeFileSync(contractPath, `${JSON.stringify(contract, null, 2)}\n`, { mode: 0o600 });
@@ -193,6 +209,15 @@ async function main(): Promise<void> {
     }
     await shutdown(1);
   }
+}
+
+/** The same URL on another origin. */
+function viaProxy(url: string, origin: string): string {
+  const rewritten = new URL(url);
+  const target = new URL(origin);
+  rewritten.host = target.host;
+  rewritten.protocol = target.protocol;
+  return rewritten.toString();
 }
 
 function banner(contract: LocalStackContract, contractPath: string, simulated: boolean): string {
