@@ -7,6 +7,8 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
+import { RECEIVER_TIMEOUT_SECONDS } from "../lib/resource-spec";
+import { lambdaContext } from "./lambda-context";
 
 export type HttpApiHandler = (
   event: APIGatewayProxyEventV2,
@@ -50,7 +52,10 @@ async function handle(handler: HttpApiHandler, request: IncomingMessage, respons
     return;
   }
   const event = toHttpApiEvent(request, body);
-  const result = await handler(event, lambdaContext(event.requestContext.requestId));
+  const result = await handler(
+    event,
+    lambdaContext("local-receiver", 256, RECEIVER_TIMEOUT_SECONDS * 1000, event.requestContext.requestId),
+  );
   if (typeof result === "string") {
     send(response, 200, { "content-type": "application/json" }, result);
     return;
@@ -124,24 +129,6 @@ export function toHttpApiEvent(
     },
     body: body.length === 0 ? undefined : isText ? body.toString("utf8") : body.toString("base64"),
     isBase64Encoded: !isText,
-  };
-}
-
-function lambdaContext(requestId: string): Context {
-  const deadline = Date.now() + 30_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "local-receiver",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:local-receiver",
-    memoryLimitInMB: "256",
-    awsRequestId: requestId,
-    logGroupName: "local",
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
   };
 }
 

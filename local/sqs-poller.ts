@@ -11,6 +11,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { WORKER_TIMEOUT_SECONDS } from "../lib/resource-spec";
+import { lambdaContext } from "./lambda-context";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -77,7 +79,10 @@ async function invoke(options: PollerOptions, queueArn: string, messages: Messag
   const records = messages.map((message) => toRecord(message, queueArn, options.region));
   let failed: Set<string>;
   try {
-    const response = await options.handler({ Records: records }, batchContext());
+    const response = await options.handler(
+      { Records: records },
+      lambdaContext("local-worker", 512, WORKER_TIMEOUT_SECONDS * 1000),
+    );
     failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   } catch (error) {
     // A thrown handler fails the whole batch, as on Lambda: every record comes back.
@@ -114,23 +119,5 @@ function toRecord(message: Message, queueArn: string, region: string): SQSRecord
     eventSource: "aws:sqs",
     eventSourceARN: queueArn,
     awsRegion: region,
-  };
-}
-
-function batchContext(): Context {
-  const deadline = Date.now() + 60_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "local-worker",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:local-worker",
-    memoryLimitInMB: "512",
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: "local",
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
   };
 }
