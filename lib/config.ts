@@ -181,7 +181,7 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
     apiKeySecret: text(raw, "apiKeySecret"),
     assemblyAiRegion: region(raw),
     allowedSourceIps: sourceIps(raw),
-    redactedAudioHosts: list(raw, "redactedAudioHosts") ?? DEFAULT_CONFIG.redactedAudioHosts,
+    redactedAudioHosts: redactedAudioHosts(raw),
     throttleRateLimit: integer(raw, "throttleRateLimit", 1, 10_000) ?? DEFAULT_CONFIG.throttleRateLimit,
     throttleBurstLimit: integer(raw, "throttleBurstLimit", 1, 5_000) ?? DEFAULT_CONFIG.throttleBurstLimit,
     workerBatchSize: integer(raw, "workerBatchSize", 1, 10) ?? DEFAULT_CONFIG.workerBatchSize,
@@ -252,14 +252,17 @@ function list(raw: Partial<Record<string, unknown>>, key: string): string[] | un
   if (!items?.every((item) => typeof item === "string")) {
     throw new ConfigError(`${key} must be a list of strings or a comma-separated string`);
   }
-  const cleaned = items.map((item) => item.trim()).filter((item) => item.length > 0);
-  if (key === "redactedAudioHosts") {
-    for (const host of cleaned) {
-      if (!HOST_PATTERN.test(host)) throw new ConfigError(`redactedAudioHosts entry "${host}" is not a host`);
-    }
-    if (cleaned.length === 0) throw new ConfigError("redactedAudioHosts must name at least one host");
+  return items.map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+function redactedAudioHosts(raw: Partial<Record<string, unknown>>): readonly string[] {
+  const hosts = list(raw, "redactedAudioHosts");
+  if (hosts === undefined) return DEFAULT_CONFIG.redactedAudioHosts;
+  for (const host of hosts) {
+    if (!HOST_PATTERN.test(host)) throw new ConfigError(`redactedAudioHosts entry "${host}" is not a host`);
   }
-  return cleaned;
+  if (hosts.length === 0) throw new ConfigError("redactedAudioHosts must name at least one host");
+  return hosts;
 }
 
 function integer(
