@@ -201,6 +201,11 @@ async function main(): Promise<void> {
     if (error instanceof EmulatorUnavailableError) {
       printer.restore();
       console.error(error.message);
+    } else if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      say(
+        "local",
+        `port ${port} is already in use: stop what holds it, or set PORT (PORT=0 picks a free one)`,
+      );
     } else {
       say(
         "local",
