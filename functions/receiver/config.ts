@@ -1,7 +1,15 @@
 /** The receiver's configuration, read from the environment and validated once, at cold start. */
 import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
-import { ConfigurationError, ENV, optionalInteger, optionalList, requireString } from "../shared/env";
-import { type HostRule, parseHostRules, parseSourceIpAllowlist, type SourceIpAllowlist } from "./allowlists";
+import {
+  ConfigurationError,
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  ENV,
+  optionalInteger,
+  optionalList,
+  requireString,
+} from "../shared/env";
+import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
+import { parseSourceIpAllowlist, type SourceIpAllowlist } from "./allowlists";
 
 export interface ReceiverConfig {
   readonly queueUrl: string;
@@ -23,7 +31,6 @@ export const DEFAULT_MAX_BODY_BYTES = 65_536;
  * 192 KiB leaves room for metadata under SQS's 256 KiB message limit; a larger body could never be queued.
  */
 export const MAX_MAX_BODY_BYTES = 196_608;
-export const DEFAULT_SECRET_CACHE_TTL_SECONDS = 300;
 
 /**
  * The whole answer must come well inside AssemblyAI's 10 s and the function's 5 s timeout: at most 1.2 s

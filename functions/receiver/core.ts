@@ -10,7 +10,8 @@ import {
   TRANSCRIPT_ID_PATTERN,
   WEBHOOK_PATH,
 } from "../shared/delivery";
-import { type HostRule, redactedAudioUrlProblem } from "./allowlists";
+import { type HostRule, redactedAudioUrlProblem } from "../shared/redacted-audio-hosts";
+import { isRecord } from "../shared/values";
 import { accept, type Check, reject } from "./outcome";
 
 export const MAX_QUERY_PARAMETERS = 32;
@@ -59,10 +60,6 @@ export function decodeBody(
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** Nesting depth of a parsed JSON value, walked iteratively (the input may be deep). */
 function exceedsDepth(root: unknown, limit: number): boolean {
   const stack: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 1 }];
@@ -85,7 +82,7 @@ export function parsePayload(text: string): Check<Payload> {
   } catch {
     return reject(400, "invalid_json", "the body is not valid JSON");
   }
-  if (!isObject(parsed)) {
+  if (!isRecord(parsed)) {
     const shape = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`;
     return reject(400, "invalid_payload", `the body is ${shape}; a JSON object is expected`);
   }

@@ -16,6 +16,8 @@ export const ENV = {
   assemblyAiBaseUrl: "ASSEMBLYAI_BASE_URL",
   inlineTextMaxBytes: "INLINE_TEXT_MAX_BYTES",
   assemblyAiTimeoutMs: "ASSEMBLYAI_TIMEOUT_MS",
+  retryBaseSeconds: "RETRY_BASE_SECONDS",
+  maxRedactedAudioBytes: "MAX_REDACTED_AUDIO_BYTES",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -25,7 +27,10 @@ export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError";
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** How long a function keeps a secret before reading it again. */
+export const DEFAULT_SECRET_CACHE_TTL_SECONDS = 300;
 
 export function requireString(env: Env, name: EnvName): string {
   const value = env[name]?.trim();

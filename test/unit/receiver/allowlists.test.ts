@@ -1,12 +1,8 @@
 import fc from "fast-check";
-import {
-  isSourceIpAllowed,
-  parseHostRules,
-  parseSourceIpAllowlist,
-  redactedAudioUrlProblem,
-} from "../../../functions/receiver/allowlists";
+import { isSourceIpAllowed, parseSourceIpAllowlist } from "../../../functions/receiver/allowlists";
 import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../../../functions/shared/assemblyai";
 import { ConfigurationError } from "../../../functions/shared/env";
+import { parseHostRules, redactedAudioUrlProblem } from "../../../functions/shared/redacted-audio-hosts";
 
 const IPS = "ALLOWED_SOURCE_IPS" as const;
 const HOSTS = "REDACTED_AUDIO_HOSTS" as const;

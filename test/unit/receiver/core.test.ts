@@ -1,5 +1,4 @@
 import fc from "fast-check";
-import { type HostRule, parseHostRules } from "../../../functions/receiver/allowlists";
 import {
   buildDeliveryMessage,
   checkRoute,
@@ -15,6 +14,7 @@ import {
 import type { Check } from "../../../functions/receiver/outcome";
 import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../../../functions/shared/assemblyai";
 import { METADATA_ID_PATTERN } from "../../../functions/shared/delivery";
+import { type HostRule, parseHostRules } from "../../../functions/shared/redacted-audio-hosts";
 
 const HOSTS: readonly HostRule[] = parseHostRules(DEFAULT_REDACTED_AUDIO_HOSTS, "REDACTED_AUDIO_HOSTS");
 const TRANSCRIPT_ID = "5552493-16d8-42d8-8feb-c2a16b56f6e8";
