@@ -24,6 +24,8 @@ export interface ReceiverConfig {
   readonly secretDeadlineMs: number;
   /** Longest wait for SQS SendMessage, SDK retries included. */
   readonly enqueueDeadlineMs: number;
+  /** Least time between two re-reads of the secret forced by a presented value that matched nothing. */
+  readonly secretRecheckMs: number;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 65_536;
@@ -38,6 +40,13 @@ export const MAX_MAX_BODY_BYTES = 196_608;
  */
 export const SECRET_DEADLINE_MS = 1_200;
 export const ENQUEUE_DEADLINE_MS = 1_500;
+
+/**
+ * After a rotation, the new value is accepted within this time rather than after the cache's TTL: a wrong
+ * value makes the receiver read the secret again, but at most once per this interval per instance, so
+ * unauthenticated callers cannot drive Secrets Manager traffic.
+ */
+export const SECRET_RECHECK_MS = 30_000;
 
 /** RFC 9110 token characters: anything else can never arrive as a header name. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -63,5 +72,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       optionalInteger(env, ENV.secretCacheTtlSeconds, DEFAULT_SECRET_CACHE_TTL_SECONDS, 1, 86_400) * 1000,
     secretDeadlineMs: SECRET_DEADLINE_MS,
     enqueueDeadlineMs: ENQUEUE_DEADLINE_MS,
+    secretRecheckMs: SECRET_RECHECK_MS,
   };
 }

@@ -150,11 +150,12 @@ export function parseMetadata(rawQueryString: string | undefined): Check<Deliver
 export type Classification =
   | { readonly kind: "transcript"; readonly transcript_id: string; readonly status: "completed" | "error" }
   | { readonly kind: "redacted_audio"; readonly redacted_audio_url: string; readonly transcript_id?: string }
-  | { readonly kind: "unknown"; readonly transcript_id?: string };
+  | { readonly kind: "unknown"; readonly transcript_id?: string; readonly note?: string };
 
 /**
  * Tell the payload kinds apart by shape. Anything unrecognised is `unknown` and still queued: AssemblyAI may
- * add kinds, and a 4xx would lose them for good. A `transcript_id`, wherever present, must be well formed.
+ * add kinds, and a 4xx would lose them for good. So is a redacted-audio notice whose URL is off the host
+ * allowlist: archived with a note, never downloaded. A `transcript_id`, wherever present, must be well formed.
  */
 export function classifyPayload(payload: Payload, hostRules: readonly HostRule[]): Check<Classification> {
   const hasTranscriptId = Object.hasOwn(payload, "transcript_id");
@@ -170,8 +171,9 @@ export function classifyPayload(payload: Payload, hostRules: readonly HostRule[]
   const url = payload.redacted_audio_url;
   if (status === "redacted_audio_ready" && typeof url === "string") {
     const problem = redactedAudioUrlProblem(url, hostRules);
+    // Never downloaded, but kept: should AssemblyAI move its files, a final 4xx would lose the notice.
     if (problem !== undefined)
-      return reject(400, "invalid_redacted_audio_url", `redacted_audio_url ${problem}`);
+      return accept({ kind: "unknown", ...id, note: `redacted_audio_url ${problem}` });
     return accept({ kind: "redacted_audio", redacted_audio_url: url, ...id });
   }
   return accept({ kind: "unknown", ...id });
@@ -209,7 +211,9 @@ export function buildDeliveryMessage(
     case "redacted_audio":
       return { ...base, kind: "redacted_audio", redacted_audio_url: classification.redacted_audio_url };
     case "unknown":
-      return { ...base, kind: "unknown" };
+      return classification.note === undefined
+        ? { ...base, kind: "unknown" }
+        : { ...base, kind: "unknown", note: classification.note };
   }
 }
 

@@ -19,7 +19,6 @@ export type ErrorCode =
   | "invalid_parameter"
   | "too_many_parameters"
   | "invalid_transcript_id"
-  | "invalid_redacted_audio_url"
   | "secret_unavailable"
   | "enqueue_failed"
   | "internal_error";
@@ -112,6 +111,8 @@ export interface DeliveryReport {
   readonly customerId?: string;
   readonly orderId?: string;
   readonly messageId?: string;
+  /** Why an accepted delivery was queued as `unknown` rather than as the kind it resembled. */
+  readonly note?: string;
 }
 
 export function outcomeOf(statusCode: number): DeliveryOutcome {
@@ -149,8 +150,9 @@ export function deliveryLogEvent(report: DeliveryReport): LogEvent {
   if (report.customerId !== undefined) fields.customer_id = report.customerId;
   if (report.orderId !== undefined) fields.order_id = report.orderId;
   if (report.messageId !== undefined) fields.message_id = report.messageId;
+  if (report.note !== undefined) fields.note = report.note;
   return {
-    level: LEVELS[outcome],
+    level: report.note !== undefined && outcome === "accepted" ? "warn" : LEVELS[outcome],
     message: MESSAGES[outcome],
     metrics: { Deliveries: { value: 1, unit: "Count" } },
     dimensions: { Outcome: outcome, Reason: reason },

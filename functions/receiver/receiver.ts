@@ -75,12 +75,13 @@ type Result =
 interface Progress {
   payload?: Payload;
   kind?: DeliveryKind;
+  note?: string;
 }
 
 export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): WebhookHandler {
   const now = deps.now ?? (() => Date.now());
-  // Fetched on first use; a value that matches neither secret is refused without a refetch, so an attacker
-  // cannot drive Secrets Manager traffic. Rotations are picked up when the TTL runs out.
+  // Fetched on first use and kept for the TTL; a value that matches no cached secret triggers at most one
+  // re-read per secretRecheckMs, so a rotation is picked up within seconds and attackers gain nothing.
   const acceptedSecrets = new CachedValue(
     () =>
       withDeadline(
@@ -121,7 +122,12 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
     } catch (error) {
       return { rejection: unavailable.secret(), detail: describeError(error) };
     }
-    if (!authenticate(presented, accepted)) return { rejection: UNAUTHORIZED };
+    if (!authenticate(presented, accepted)) {
+      // The secret may have been rotated since the cache was filled: a 401 is final for AssemblyAI, so
+      // read it again before refusing (rate-limited by the cache, whatever callers send).
+      accepted = await acceptedSecrets.refresh(config.secretRecheckMs);
+      if (!authenticate(presented, accepted)) return { rejection: UNAUTHORIZED };
+    }
 
     const sourceIp = event.requestContext?.http?.sourceIp ?? "";
     if (!isSourceIpAllowed(config.sourceIps, sourceIp)) return { rejection: FORBIDDEN };
@@ -137,6 +143,7 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
     const classification = classifyPayload(payload.value, config.redactedAudioHosts);
     if (!classification.ok) return classification;
     progress.kind = classification.value.kind;
+    if (classification.value.kind === "unknown") progress.note = classification.value.note;
 
     const message = buildDeliveryMessage(classification.value, {
       metadata: metadata.value,
@@ -175,6 +182,7 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
         sourceIp: event?.requestContext?.http?.sourceIp ?? "",
         latencyMs: finishedAt - receivedAt,
         ...(progress.kind !== undefined ? { kind: progress.kind } : {}),
+        ...(progress.note !== undefined ? { note: progress.note } : {}),
         ...("rejection" in result
           ? {
               error: result.rejection.error,

@@ -55,6 +55,8 @@ export interface RedactedAudioDelivery extends DeliveryBase {
 
 export interface UnknownDelivery extends DeliveryBase {
   readonly kind: "unknown";
+  /** Why a delivery that looked like a known kind was not treated as one (archived, never fetched). */
+  readonly note?: string;
 }
 
 export type DeliveryMessage = TranscriptDelivery | RedactedAudioDelivery | UnknownDelivery;

@@ -6,6 +6,8 @@
 export class CachedValue<T> {
   private value: T | undefined;
   private expiresAt = 0;
+  /** When the last load started, successful or not: bounds on-demand reloads. */
+  private attemptedAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<T> | undefined;
 
   constructor(
@@ -17,10 +19,20 @@ export class CachedValue<T> {
 
   async get(): Promise<T> {
     if (this.value !== undefined && this.now() < this.expiresAt) return this.value;
-    this.inFlight ??= this.refresh().finally(() => {
+    this.inFlight ??= this.reload().finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * Loads again now, unless a load started less than `minIntervalMs` ago: for a caller that has reason to
+   * think the value changed (a presented secret matched nothing) without letting it force a load per call.
+   */
+  async refresh(minIntervalMs: number): Promise<T> {
+    if (this.value !== undefined && this.now() - this.attemptedAt < minIntervalMs) return this.value;
+    this.expiresAt = 0;
+    return this.get();
   }
 
   /** Forget the value, so the next `get` loads again (after a rotation, say). */
@@ -28,7 +40,8 @@ export class CachedValue<T> {
     this.expiresAt = 0;
   }
 
-  private async refresh(): Promise<T> {
+  private async reload(): Promise<T> {
+    this.attemptedAt = this.now();
     try {
       const value = await this.load();
       this.value = value;

@@ -257,21 +257,40 @@ describe("secret rotation", () => {
     expect(response.statusCode).toBe(200);
   });
 
+  it("accepts a rotated value within 30 s, long before the cache TTL, without a re-read per wrong value", async () => {
+    const handler = receiver({ SECRET_CACHE_TTL_SECONDS: "300" });
+    await handler(fixture("transcript-completed"));
+    secretsMock.reset();
+    storeSecret(secretsMock, "rotated-secret-value-5e1b", SECRET);
+
+    clock += 10_000;
+    const tooSoon = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
+    const readsWhileRateLimited = secretsMock.commandCalls(GetSecretValueCommand).length;
+    clock += 21_000;
+    const rotated = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
+    const readsAfterRecheck = secretsMock.commandCalls(GetSecretValueCommand).length;
+    const previousStillWorks = await handler(fixture("transcript-completed"));
+    const wrong = await handler(withAuth(fixture("transcript-completed"), "not-the-secret"));
+
+    expect(tooSoon.statusCode).toBe(401);
+    expect(readsWhileRateLimited).toBe(0);
+    expect(rotated.statusCode).toBe(200);
+    expect(readsAfterRecheck).toBe(2);
+    expect(previousStillWorks.statusCode).toBe(200);
+    expect(wrong.statusCode).toBe(401);
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
   it("picks up a new current value once the cache TTL has passed", async () => {
     const handler = receiver({ SECRET_CACHE_TTL_SECONDS: "60" });
     await handler(fixture("transcript-completed"));
     secretsMock.reset();
     storeSecret(secretsMock, "rotated-secret-value-5e1b", SECRET);
 
-    clock += 59_000;
-    const beforeTtl = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
-    clock += 1_000;
-    const afterTtl = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
-    const previousStillWorks = await handler(fixture("transcript-completed"));
+    clock += 60_000;
+    await handler(fixture("transcript-completed"));
 
-    expect(beforeTtl.statusCode).toBe(401);
-    expect(afterTtl.statusCode).toBe(200);
-    expect(previousStillWorks.statusCode).toBe(200);
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 });
 
@@ -487,16 +506,30 @@ describe("payload validation", () => {
     ["credentials", "https://user:pass@bucket.s3.us-west-2.amazonaws.com/a.mp3"],
     ["not a URL", "not a url"],
     ["an http origin that is not the listed one", "http://127.0.0.1:4011/a.mp3"],
-  ])("answers 400 invalid_redacted_audio_url for %s", async (_, url) => {
-    const handler = receiver({ REDACTED_AUDIO_HOSTS: "*.s3.us-west-2.amazonaws.com,http://127.0.0.1:4010" });
+  ])(
+    "queues %s as kind unknown with a note (archived, never downloaded, not a final 4xx)",
+    async (_, url) => {
+      const handler = receiver({
+        REDACTED_AUDIO_HOSTS: "*.s3.us-west-2.amazonaws.com,http://127.0.0.1:4010",
+      });
 
-    const response = await handler(withBody({ status: "redacted_audio_ready", redacted_audio_url: url }));
+      const response = await handler(withBody({ status: "redacted_audio_ready", redacted_audio_url: url }));
 
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).error).toBe("invalid_redacted_audio_url");
-    expect(response.body).not.toContain(url);
-    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
-  });
+      expect(response.statusCode).toBe(200);
+      expect(bodyOf(response).kind).toBe("unknown");
+      expect(sentMessage()).toMatchObject({
+        kind: "unknown",
+        note: expect.stringMatching(/^redacted_audio_url /),
+      });
+      expect(sentMessage()).not.toHaveProperty("redacted_audio_url");
+      expect(logs.records().at(-1)).toMatchObject({
+        level: "warn",
+        kind: "unknown",
+        note: expect.any(String),
+      });
+      expect(logs.lines.join("\n")).not.toContain(url);
+    },
+  );
 });
 
 describe("enqueue", () => {
