@@ -516,6 +516,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (headerName !== null && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName)) {
       throw new HttpError(400, "webhook_auth_header_name is not a valid HTTP header name");
     }
+    // Visible ASCII, spaces and tabs: what can travel in an HTTP header value.
+    if (headerValue !== null && !/^[\t\x20-\x7e]{1,4096}$/.test(headerValue)) {
+      throw new HttpError(400, "webhook_auth_header_value must be 1 to 4096 printable ASCII characters");
+    }
     for (const flag of ["redact_pii_audio", "speaker_labels"]) {
       if (body[flag] !== undefined && body[flag] !== null && typeof body[flag] !== "boolean") {
         throw new HttpError(400, `${flag} must be a boolean`);

@@ -171,10 +171,17 @@ export class WebhookSender {
       if (delivery.authHeader !== null) headers[delivery.authHeader.name] = delivery.authHeader.value;
       const transport = target.protocol === "https:" ? https : http;
       // agent: false gives one connection per attempt (Connection: close), so nothing lingers after close().
-      const request = transport.request(target, { method: "POST", headers, agent: false }, (response) => {
-        response.resume();
-        finish({ statusCode: response.statusCode ?? null, error: null });
-      });
+      let request: http.ClientRequest;
+      try {
+        request = transport.request(target, { method: "POST", headers, agent: false }, (response) => {
+          response.resume();
+          finish({ statusCode: response.statusCode ?? null, error: null });
+        });
+      } catch (error) {
+        // Node refuses some header values synchronously (ERR_INVALID_CHAR): a failed attempt, not a crash.
+        resolve({ statusCode: null, error: (error as NodeJS.ErrnoException).code ?? String(error) });
+        return;
+      }
       const timer = setTimeout(() => {
         request.destroy();
         finish({ statusCode: null, error: `timeout after ${this.policy.timeoutMs} ms` });

@@ -229,6 +229,26 @@ describe("AssemblyAI simulator API, driven by the official SDK", () => {
     expect(await invalid.json()).toEqual({ error: expect.any(String) });
   });
 
+  it.each([
+    ["a line break", "secret\r\nX-Injected: 1"],
+    ["non-ASCII", "sécret"],
+    ["an empty value", ""],
+  ])("answers 400 for a webhook_auth_header_value with %s instead of failing later", async (_name, value) => {
+    const response = await fetch(`${sim.url}/v2/transcript`, {
+      method: "POST",
+      headers: { authorization: "test", "content-type": "application/json" },
+      body: JSON.stringify({
+        audio_url: "https://example.com/a.mp3",
+        webhook_url: "https://example.com/hook",
+        webhook_auth_header_name: "X-Webhook-Secret",
+        webhook_auth_header_value: value,
+      }),
+    });
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: expect.stringContaining("webhook_auth_header") });
+  });
+
   it("answers 405 with an Allow header for a wrong method on a known route", async () => {
     const response = await fetch(`${sim.url}/v2/transcript/abc`, {
       method: "PUT",
