@@ -18,6 +18,8 @@ export interface TranscriptWorkerProps {
   readonly store: TranscriptStore;
   readonly secrets: WebhookSecrets;
   readonly assemblyAiRegion: AssemblyAiRegion;
+  /** Checked again before any download: nothing on the queue may make the worker fetch another host. */
+  readonly redactedAudioHosts: readonly string[];
   readonly batchSize: number;
   readonly maxConcurrency: number;
   readonly memorySize: number;
@@ -43,6 +45,7 @@ export class TranscriptWorker extends Construct {
     const worker = this.worker;
     worker.addEnvironment(ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion]);
     worker.addEnvironment(ENV.inlineTextMaxBytes, String(props.inlineTextMaxBytes));
+    worker.addEnvironment(ENV.redactedAudioHosts, props.redactedAudioHosts.join(","));
     worker.addEnvironment(ENV.apiKeySecretArn, props.secrets.apiKeySecret.secretArn);
     props.secrets.grantReadApiKey(worker.role);
     props.store.bindWorker(worker);

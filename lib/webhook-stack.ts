@@ -52,6 +52,7 @@ export class WebhookStack extends Stack {
       store: this.store,
       secrets: this.secrets,
       assemblyAiRegion: config.assemblyAiRegion,
+      redactedAudioHosts: config.redactedAudioHosts,
       batchSize: config.workerBatchSize,
       maxConcurrency: config.workerMaxConcurrency,
       memorySize: config.workerMemoryMb,

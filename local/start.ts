@@ -158,6 +158,8 @@ async function main(): Promise<void> {
       [ENV.apiKeySecretArn]: resources.apiKeySecretArn,
       [ENV.assemblyAiBaseUrl]: assemblyAiBaseUrl,
       [ENV.inlineTextMaxBytes]: String(config.inlineTextMaxBytes),
+      // Seconds, not Lambda's 30: a local retry after a simulated AssemblyAI fault should be watchable.
+      [ENV.retryBaseSeconds]: process.env[ENV.retryBaseSeconds] ?? "2",
     });
     const receiver = (await import(pathToFileURL(path.join(buildDir, "receiver", "index.mjs")).href)) as {
       handler: HttpApiHandler;

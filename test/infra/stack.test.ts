@@ -217,7 +217,7 @@ describe("worker", () => {
     );
   });
 
-  it("is configured with the table, bucket, API key secret ARN and the region's API", () => {
+  it("is configured with the table, bucket, API key secret ARN, the region's API and the audio host allowlist", () => {
     expect(resource(workerId).Properties.Environment).toEqual({
       Variables: {
         [ENV.tableName]: { Ref: tableId },
@@ -225,6 +225,7 @@ describe("worker", () => {
         [ENV.apiKeySecretArn]: { Ref: expect.stringMatching(/ApiKeySecret/) },
         [ENV.assemblyAiBaseUrl]: "https://api.assemblyai.com",
         [ENV.inlineTextMaxBytes]: "100000",
+        [ENV.redactedAudioHosts]: expect.stringContaining("s3.us-west-2.amazonaws.com"),
         [ENV.queueUrl]: { Ref: queueId },
       },
     });
