@@ -5,6 +5,7 @@
  */
 import type { Transcript } from "assemblyai";
 import { describeError } from "../shared/telemetry";
+import { isRecord } from "../shared/values";
 import type { FetchResult } from "./core";
 
 export interface AssemblyAiClientOptions {
@@ -19,11 +20,32 @@ export type DownloadResult =
       readonly type: "response";
       readonly status: number;
       readonly retryAfter: string | null;
-      /** Present for 2xx only; the caller must consume it. Other bodies are discarded here. */
+      /**
+       * Present for 2xx only; the caller must consume it. It errors with DownloadTooLarge once more than the
+       * byte cap has arrived (and the download is cancelled). Other bodies are discarded here.
+       */
       readonly body: ReadableStream<Uint8Array> | null;
       readonly contentType: string | null;
+      /** Whether the body went past the byte cap: tells a refused download from a failed upload. */
+      readonly exceededLimit: () => boolean;
     }
+  /** The server announced more than the byte cap in `content-length`: nothing was read. */
+  | { readonly type: "too_large"; readonly status: number; readonly declaredBytes: number }
+  /** The server answered with a redirect, which is never followed: it could lead anywhere. */
+  | { readonly type: "redirect_refused"; readonly reason: string }
   | { readonly type: "network_error"; readonly timedOut: boolean; readonly reason: string };
+
+export interface DownloadOptions {
+  /** The body may stream until then, counted from the request. */
+  readonly totalTimeoutMs: number;
+  /** Largest body accepted, announced or streamed. */
+  readonly maxBytes: number;
+}
+
+/** What a download body errors with once it goes past the byte cap. */
+export class DownloadTooLarge extends Error {
+  override readonly name = "DownloadTooLarge";
+}
 
 /** Longest error body we read, to quote AssemblyAI's `{ "error": "..." }` in the record. */
 const MAX_ERROR_MESSAGE_LENGTH = 500;
@@ -67,9 +89,10 @@ export class AssemblyAiClient {
 
   /**
    * Opens a download (a presigned URL: no API key is sent). The response must start within the client's
-   * timeout; the body may then stream until `totalTimeoutMs`.
+   * timeout; the body may then stream until `totalTimeoutMs`. Redirects are refused, not followed, and no
+   * more than `maxBytes` is ever read.
    */
-  async openDownload(url: string, totalTimeoutMs: number): Promise<DownloadResult> {
+  async openDownload(url: string, options: DownloadOptions): Promise<DownloadResult> {
     const firstByte = new AbortController();
     const timer = setTimeout(
       () => firstByte.abort(new DOMException("no response in time", "TimeoutError")),
@@ -77,18 +100,35 @@ export class AssemblyAiClient {
     );
     try {
       const response = await fetch(url, {
-        signal: AbortSignal.any([firstByte.signal, AbortSignal.timeout(totalTimeoutMs)]),
+        redirect: "error",
+        signal: AbortSignal.any([firstByte.signal, AbortSignal.timeout(options.totalTimeoutMs)]),
       });
       const ok = response.ok;
+      const declaredBytes = contentLength(response.headers.get("content-length"));
+      if (ok && declaredBytes !== undefined && declaredBytes > options.maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        return { type: "too_large", status: response.status, declaredBytes };
+      }
       if (!ok) await response.body?.cancel().catch(() => undefined);
+      let exceeded = false;
+      const body =
+        ok && response.body
+          ? limitBytes(response.body, options.maxBytes, () => {
+              exceeded = true;
+            })
+          : null;
       return {
         type: "response",
         status: response.status,
         retryAfter: response.headers.get("retry-after"),
-        body: ok ? response.body : null,
+        body,
         contentType: response.headers.get("content-type"),
+        exceededLimit: () => exceeded,
       };
     } catch (error) {
+      if (isRedirectError(error)) {
+        return { type: "redirect_refused", reason: "redacted audio download answered with a redirect" };
+      }
       return networkError(error);
     } finally {
       clearTimeout(timer);
@@ -96,18 +136,52 @@ export class AssemblyAiClient {
   }
 }
 
+/** A `content-length` as a number of bytes; undefined when absent or not a plain number. */
+function contentLength(header: string | null): number | undefined {
+  const value = header?.trim();
+  return value && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * Passes a body through while counting its bytes; past `maxBytes` it errors with DownloadTooLarge, which
+ * also cancels the source (the connection is dropped, nothing more is read).
+ */
+function limitBytes(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  onExceeded: () => void,
+): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) {
+          onExceeded();
+          controller.error(new DownloadTooLarge(`redacted audio is larger than ${maxBytes} bytes`));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** Node's fetch with `redirect: "error"` rejects a 3xx with a TypeError caused by "unexpected redirect". */
+function isRedirectError(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && /redirect/i.test(cause.message);
+}
+
 function isTranscript(value: unknown): value is Transcript {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const { id, status } = value as Record<string, unknown>;
-  return typeof id === "string" && typeof status === "string";
+  return isRecord(value) && typeof value.id === "string" && typeof value.status === "string";
 }
 
 function errorMessage(body: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === "object" && parsed !== null && "error" in parsed) {
-      const { error } = parsed as { error: unknown };
-      if (typeof error === "string") return error.slice(0, MAX_ERROR_MESSAGE_LENGTH);
+    if (isRecord(parsed) && typeof parsed.error === "string") {
+      return parsed.error.slice(0, MAX_ERROR_MESSAGE_LENGTH);
     }
   } catch {
     // Not JSON: quote the start of the body instead (a proxy's HTML page, say).

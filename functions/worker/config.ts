@@ -1,6 +1,16 @@
 /** The worker's configuration, read from the environment and validated once, at cold start. */
-import { ASSEMBLYAI_BASE_URLS } from "../shared/assemblyai";
-import { ConfigurationError, ENV, optionalInteger, optionalString, requireString } from "../shared/env";
+import { ASSEMBLYAI_BASE_URLS, DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
+import {
+  ConfigurationError,
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  ENV,
+  type Env,
+  optionalInteger,
+  optionalList,
+  optionalString,
+  requireString,
+} from "../shared/env";
+import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 
 export interface WorkerConfig {
   readonly tableName: string;
@@ -13,15 +23,26 @@ export interface WorkerConfig {
   readonly inlineTextMaxBytes: number;
   readonly assemblyAiTimeoutMs: number;
   readonly secretCacheTtlSeconds: number;
+  /** Where redacted audio may be downloaded from: checked again here, whatever the receiver queued. */
+  readonly redactedAudioHosts: readonly HostRule[];
+  /** First retry delay of the exponential backoff (doubled per attempt, capped at an hour). */
+  readonly retryBaseSeconds: number;
+  /** Largest redacted audio file downloaded; a larger one is a final failure. */
+  readonly maxRedactedAudioBytes: number;
 }
 
 export const DEFAULT_INLINE_TEXT_MAX_BYTES = 100_000;
 /** DynamoDB items stop at 400 KB and the item carries more than the text: keep a wide margin. */
 export const MAX_INLINE_TEXT_MAX_BYTES = 300_000;
 export const DEFAULT_ASSEMBLYAI_TIMEOUT_MS = 10_000;
-export const DEFAULT_SECRET_CACHE_TTL_SECONDS = 300;
-
-type Env = Readonly<Record<string, string | undefined>>;
+export const DEFAULT_RETRY_BASE_SECONDS = 30;
+export const MIN_RETRY_BASE_SECONDS = 1;
+export const MAX_RETRY_BASE_SECONDS = 900;
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+export const DEFAULT_MAX_REDACTED_AUDIO_BYTES = 2 * GIB;
+export const MIN_MAX_REDACTED_AUDIO_BYTES = MIB;
+export const MAX_MAX_REDACTED_AUDIO_BYTES = 5 * GIB;
 
 export function loadConfig(env: Env): WorkerConfig {
   return {
@@ -50,6 +71,24 @@ export function loadConfig(env: Env): WorkerConfig {
       DEFAULT_SECRET_CACHE_TTL_SECONDS,
       0,
       86_400,
+    ),
+    redactedAudioHosts: parseHostRules(
+      optionalList(env, ENV.redactedAudioHosts, DEFAULT_REDACTED_AUDIO_HOSTS),
+      ENV.redactedAudioHosts,
+    ),
+    retryBaseSeconds: optionalInteger(
+      env,
+      ENV.retryBaseSeconds,
+      DEFAULT_RETRY_BASE_SECONDS,
+      MIN_RETRY_BASE_SECONDS,
+      MAX_RETRY_BASE_SECONDS,
+    ),
+    maxRedactedAudioBytes: optionalInteger(
+      env,
+      ENV.maxRedactedAudioBytes,
+      DEFAULT_MAX_REDACTED_AUDIO_BYTES,
+      MIN_MAX_REDACTED_AUDIO_BYTES,
+      MAX_MAX_REDACTED_AUDIO_BYTES,
     ),
   };
 }
