@@ -156,6 +156,7 @@ export function deliveryLogEvent(report: DeliveryReport): LogEvent {
     message: MESSAGES[outcome],
     metrics: { Deliveries: { value: 1, unit: "Count" } },
     dimensions: { Outcome: outcome, Reason: reason },
+    dimensionSets: [["Outcome"], ["Outcome", "Reason"]],
     fields,
   };
 }

@@ -20,6 +20,11 @@ export interface LogEvent {
   readonly metrics?: Readonly<Record<string, Metric>>;
   /** Low-cardinality values metrics are split by (for example `Outcome`, `Reason`). */
   readonly dimensions?: Readonly<Record<string, string>>;
+  /**
+   * Which combinations of the dimensions CloudWatch aggregates by; each becomes its own metric, so an alarm
+   * can watch `Outcome=failed` across every `Reason`. @default one set of all the dimensions
+   */
+  readonly dimensionSets?: ReadonlyArray<ReadonlyArray<string>>;
   /** Anything else worth searching for: ids, latencies, error detail. Never secrets. */
   readonly fields?: Readonly<Record<string, unknown>>;
 }
@@ -53,7 +58,7 @@ export function emit(event: LogEvent, now: number = Date.now()): void {
       CloudWatchMetrics: [
         {
           Namespace: METRICS_NAMESPACE,
-          Dimensions: [Object.keys(event.dimensions ?? {})],
+          Dimensions: event.dimensionSets ?? [Object.keys(event.dimensions ?? {})],
           Metrics: metrics.map(([name, metric]) => ({ Name: name, Unit: metric.unit })),
         },
       ],

@@ -66,6 +66,7 @@ describe("deliveryLogEvent", () => {
       message: "delivery accepted",
       metrics: { Deliveries: { value: 1, unit: "Count" } },
       dimensions: { Outcome: "accepted", Reason: "transcript" },
+      dimensionSets: [["Outcome"], ["Outcome", "Reason"]],
       fields: {
         status_code: 200,
         latency_ms: 12,

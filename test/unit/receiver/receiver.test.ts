@@ -632,7 +632,7 @@ describe("telemetry", () => {
           CloudWatchMetrics: [
             {
               Namespace: "AssemblyAIWebhooks",
-              Dimensions: [["Outcome", "Reason"]],
+              Dimensions: [["Outcome"], ["Outcome", "Reason"]],
               Metrics: [{ Name: "Deliveries", Unit: "Count" }],
             },
           ],
