@@ -167,10 +167,17 @@ function limitBytes(
   );
 }
 
-/** Node's fetch with `redirect: "error"` rejects a 3xx with a TypeError caused by "unexpected redirect". */
+/**
+ * Node's fetch with `redirect: "error"` rejects a 3xx with a TypeError caused by "unexpected redirect".
+ * Read by shape, not `instanceof`: fetch's errors may come from another realm (as under Jest).
+ */
 function isRedirectError(error: unknown): boolean {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && /redirect/i.test(cause.message);
+  const cause: unknown = isObject(error) ? error.cause : undefined;
+  return isObject(cause) && typeof cause.message === "string" && /redirect/i.test(cause.message);
+}
+
+function isObject(value: unknown): value is { readonly [key: string]: unknown } {
+  return typeof value === "object" && value !== null;
 }
 
 function isTranscript(value: unknown): value is Transcript {

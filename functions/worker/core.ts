@@ -17,6 +17,7 @@ import {
   type TranscriptDelivery,
 } from "../shared/delivery";
 import type { LogEvent } from "../shared/telemetry";
+import { isRecord } from "../shared/values";
 
 // ---------------------------------------------------------------------------------------------------------
 // Outcomes
@@ -47,12 +48,6 @@ export type ParseResult =
 const SOURCES: readonly DeliverySource[] = ["webhook", "replay", "reconciler"];
 const MAX_REQUEST_ID_LENGTH = 256;
 const MAX_URL_LENGTH = 4096;
-
-type UnknownRecord = Record<string, unknown>;
-
-function isRecord(value: unknown): value is UnknownRecord {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 class MalformedMessage extends Error {
   override readonly name = "MalformedMessage";
@@ -126,11 +121,13 @@ function toMetadata(value: unknown): DeliveryMetadata {
     fail("metadata.order_id is missing or malformed");
   }
   if (!isRecord(params)) fail("metadata.params is not an object");
-  const copy: Record<string, string> = {};
-  for (const [name, param] of Object.entries(params)) {
-    if (typeof param !== "string") fail(`metadata.params.${name} is not a string`);
-    copy[name] = param;
+  const entries = Object.entries(params);
+  for (const [name, param] of entries) {
+    if (typeof param !== "string") fail(`metadata.params.${name.slice(0, 64)} is not a string`);
   }
+  // fromEntries defines own properties: a parameter named __proto__ or constructor is kept as data, where an
+  // assignment to a plain object would set its prototype (and drop the parameter) instead.
+  const copy = Object.fromEntries(entries) as Record<string, string>;
   return { customer_id: customerId, order_id: orderId, params: copy };
 }
 
@@ -173,28 +170,38 @@ export function receiveCount(attribute: string | undefined): number {
 // ---------------------------------------------------------------------------------------------------------
 // Retry backoff
 
-export const BACKOFF_BASE_SECONDS = 10;
-export const BACKOFF_CAP_SECONDS = 15 * 60;
+/** Default first delay; the worker's is RETRY_BASE_SECONDS (see config.ts). */
+export const DEFAULT_BACKOFF_BASE_SECONDS = 30;
+/** The exponential backoff stops growing here; only a longer Retry-After waits longer. */
+export const BACKOFF_CAP_SECONDS = 60 * 60;
+/** Jitter adds up to this fraction of the delay (and at least a second). */
+export const BACKOFF_JITTER_FRACTION = 0.25;
 /** SQS rejects a visibility timeout above 12 hours. */
 export const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60;
 
 /**
- * Seconds until a failed record is visible again: AssemblyAI's Retry-After when it sent one, otherwise
- * 10 s · 2^(attempt-1) capped at 15 min, with "equal jitter" (half fixed, half random) so that records that
- * failed together do not come back together, yet never return immediately.
+ * Seconds until a failed record is visible again: the longer of AssemblyAI's Retry-After (when it sent one)
+ * and base · 2^(attempt-1) capped at an hour, plus jitter of 1 s up to a quarter of that, so that records
+ * that failed together do not come back together, none comes back before it was asked to, and none comes
+ * back at once. Never more than SQS's 12 hours.
  */
 export function backoffSeconds(
   attempt: number,
   retryAfterSeconds: number | undefined,
   random: number,
+  baseSeconds: number = DEFAULT_BACKOFF_BASE_SECONDS,
 ): number {
-  if (retryAfterSeconds !== undefined) {
-    return Math.min(MAX_VISIBILITY_TIMEOUT_SECONDS, Math.max(0, Math.ceil(retryAfterSeconds)));
-  }
-  const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
-  const ceiling = Math.min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** exponent);
-  const jittered = ceiling / 2 + (Math.min(Math.max(random, 0), 1) * ceiling) / 2;
-  return Math.min(MAX_VISIBILITY_TIMEOUT_SECONDS, Math.round(jittered));
+  const exponent = Number.isFinite(attempt) ? Math.min(Math.max(Math.floor(attempt), 1) - 1, 30) : 0;
+  const base = Number.isFinite(baseSeconds) && baseSeconds >= 1 ? baseSeconds : DEFAULT_BACKOFF_BASE_SECONDS;
+  const exponential = Math.min(BACKOFF_CAP_SECONDS, base * 2 ** exponent);
+  const retryAfter =
+    retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)
+      ? Math.min(MAX_VISIBILITY_TIMEOUT_SECONDS, Math.max(0, retryAfterSeconds))
+      : 0;
+  const delay = Math.ceil(Math.max(retryAfter, exponential));
+  const fraction = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1) : 0.5;
+  const jitter = Math.max(1, Math.ceil(fraction * delay * BACKOFF_JITTER_FRACTION));
+  return Math.min(MAX_VISIBILITY_TIMEOUT_SECONDS, delay + jitter);
 }
 
 /** A Retry-After header (delay in seconds, or an HTTP date) as seconds from `nowMs`; undefined if absent or unreadable. */
@@ -293,6 +300,8 @@ export interface StoredTranscript {
   readonly transcriptId: string | undefined;
   readonly status: string | undefined;
   readonly receivedAt: string | undefined;
+  /** The transcript the stored redacted audio (or its error) belongs to, when that was known. */
+  readonly redactedAudioTranscriptId?: string | undefined;
 }
 
 export function readStoredTranscript(item: Readonly<Record<string, unknown>> | undefined): StoredTranscript {
@@ -301,7 +310,20 @@ export function readStoredTranscript(item: Readonly<Record<string, unknown>> | u
     transcriptId: text(item?.transcript_id),
     status: text(item?.status),
     receivedAt: text(item?.received_at),
+    redactedAudioTranscriptId: text(item?.redacted_audio_transcript_id),
   };
+}
+
+/**
+ * Whether a transcript write must drop the stored redacted-audio fields: it replaces another transcript,
+ * and the audio is not known to belong to the one being written (audio may arrive before its transcript).
+ */
+export function clearsRedactedAudio(stored: StoredTranscript | undefined, transcriptId: string): boolean {
+  return (
+    stored?.transcriptId !== undefined &&
+    stored.transcriptId !== transcriptId &&
+    stored.redactedAudioTranscriptId !== transcriptId
+  );
 }
 
 function isResult(status: string | undefined): boolean {
@@ -379,6 +401,26 @@ export function redactedAudioKey(delivery: RedactedAudioDelivery): string {
   const { customer_id: customerId, order_id: orderId } = delivery.metadata;
   const fileName = fileNameFromUrl(delivery.redacted_audio_url) ?? safeKeySegment(delivery.received_at);
   return `${BUCKET_PREFIXES.redactedAudio}${customerId}/${orderId}/${fileName}`;
+}
+
+/**
+ * The transcript a redacted audio file belongs to: `transcript_id` in the webhook body when it is a valid
+ * id, else the URL's file name without its extension when that looks like an AssemblyAI id (letters, digits
+ * and dashes, with at least one dash); undefined when neither tells.
+ */
+export function redactedAudioTranscriptId(
+  delivery: Pick<RedactedAudioDelivery, "payload" | "redacted_audio_url">,
+): string | undefined {
+  const fromPayload = delivery.payload.transcript_id;
+  if (typeof fromPayload === "string" && TRANSCRIPT_ID_PATTERN.test(fromPayload)) return fromPayload;
+  let segment: string;
+  try {
+    segment = decodeURIComponent(new URL(delivery.redacted_audio_url).pathname.split("/").pop() ?? "");
+  } catch {
+    return undefined;
+  }
+  const stem = segment.replace(/\.[A-Za-z0-9]{1,10}$/, "");
+  return TRANSCRIPT_ID_PATTERN.test(stem) && stem.includes("-") ? stem : undefined;
 }
 
 /** The last path segment of a URL, made safe for an S3 key; undefined when there is none. */
@@ -479,6 +521,7 @@ export const REDACTED_AUDIO_ATTRIBUTES = [
   "redacted_audio_s3_key",
   "redacted_audio_stored_at",
   "redacted_audio_error",
+  "redacted_audio_transcript_id",
 ] as const;
 
 /** Who may write: no transcript yet; an older delivery of another transcript (the latest wins). */
@@ -506,6 +549,16 @@ export function placeText(
 interface DeliveryContext {
   readonly delivery: TranscriptDelivery;
   readonly storedAt: string;
+  /**
+   * The item as read before the write: when it held another transcript, redacted audio not known to belong
+   * to this one is removed with it (see clearsRedactedAudio). The write's condition guards the race.
+   */
+  readonly stored?: StoredTranscript | undefined;
+}
+
+/** The redacted-audio attributes a transcript write removes, if any. */
+function staleRedactedAudio({ delivery, stored }: DeliveryContext): string[] {
+  return clearsRedactedAudio(stored, delivery.transcript_id) ? [...REDACTED_AUDIO_ATTRIBUTES] : [];
 }
 
 function deliveryFields({ delivery, storedAt }: DeliveryContext): Record<string, unknown> {
@@ -551,6 +604,7 @@ export function buildTranscriptUpdate(
     if (value === undefined || value === null) remove.push(name);
     else set[name] = value;
   }
+  remove.push(...staleRedactedAudio(context));
   return buildUpdate(itemKey(context.delivery.metadata), {
     set,
     remove,
@@ -570,7 +624,15 @@ export function buildFetchFailedUpdate(
     : REPLACEABLE;
   return buildUpdate(itemKey(context.delivery.metadata), {
     set: { ...deliveryFields(context), status: "fetch_failed", error: context.error },
-    remove: ["text", "text_s3_key", "audio_duration", "language_code", "confidence", "transcript_s3_key"],
+    remove: [
+      "text",
+      "text_s3_key",
+      "audio_duration",
+      "language_code",
+      "confidence",
+      "transcript_s3_key",
+      ...staleRedactedAudio(context),
+    ],
     condition,
     ...(context.deleted
       ? { conditionValues: { ":status_completed": "completed", ":status_error": "error" } }
@@ -578,26 +640,51 @@ export function buildFetchFailedUpdate(
   });
 }
 
-/** Records a stored redacted-audio file; creates the item (with its metadata) when the transcript is not there yet. */
+/** Only while the item holds no transcript, or the one the audio belongs to. */
+const AUDIO_BELONGS =
+  "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id)";
+
+/**
+ * Records a stored redacted-audio file; creates the item (with its metadata) when the transcript is not there
+ * yet. With the audio's transcript id known, the write fails its condition (superseded) when the item holds
+ * another transcript; unknown, it is written as it comes.
+ */
 export function buildRedactedAudioUpdate(
   delivery: RedactedAudioDelivery,
   s3Key: string,
   storedAt: string,
+  transcriptId: string | undefined,
 ): ItemUpdate {
+  const known = transcriptId !== undefined;
   return buildUpdate(itemKey(delivery.metadata), {
-    set: { redacted_audio_s3_key: s3Key, redacted_audio_stored_at: storedAt },
+    set: {
+      redacted_audio_s3_key: s3Key,
+      redacted_audio_stored_at: storedAt,
+      ...(known ? { redacted_audio_transcript_id: transcriptId } : {}),
+    },
     setIfAbsent: { metadata: delivery.metadata.params },
-    remove: ["redacted_audio_error"],
+    remove: known ? ["redacted_audio_error"] : ["redacted_audio_error", "redacted_audio_transcript_id"],
+    ...(known ? { condition: AUDIO_BELONGS } : {}),
   });
 }
 
-/** Records why the redacted audio could not be downloaded, unless a file from another delivery is stored. */
-export function buildRedactedAudioErrorUpdate(delivery: RedactedAudioDelivery, error: string): ItemUpdate {
+/**
+ * Records why the redacted audio could not be downloaded, unless a file from another delivery is stored
+ * (or, with the audio's transcript id known, the item holds another transcript).
+ */
+export function buildRedactedAudioErrorUpdate(
+  delivery: RedactedAudioDelivery,
+  error: string,
+  transcriptId: string | undefined,
+): ItemUpdate {
+  const known = transcriptId !== undefined;
   return buildUpdate(itemKey(delivery.metadata), {
-    set: { redacted_audio_error: error },
+    set: { redacted_audio_error: error, ...(known ? { redacted_audio_transcript_id: transcriptId } : {}) },
     setIfAbsent: { metadata: delivery.metadata.params },
-    remove: [],
-    condition: "attribute_not_exists(#redacted_audio_s3_key)",
+    remove: known ? [] : ["redacted_audio_transcript_id"],
+    condition: known
+      ? `attribute_not_exists(#redacted_audio_s3_key) AND ${AUDIO_BELONGS}`
+      : "attribute_not_exists(#redacted_audio_s3_key)",
   });
 }
 

@@ -9,10 +9,11 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { MAX_RECEIVE_COUNT, WORKER_TIMEOUT_SECONDS } from "../../lib/resource-spec";
 import type { DeliveryMessage, RedactedAudioDelivery, TranscriptDelivery } from "../shared/delivery";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/env";
+import { redactedAudioUrlProblem } from "../shared/redacted-audio-hosts";
 import { CachedValue } from "../shared/secret-cache";
 import { readSecretString } from "../shared/secrets";
 import { describeError, emit, type LogEvent } from "../shared/telemetry";
-import { AssemblyAiClient } from "./assemblyai-client";
+import { AssemblyAiClient, type DownloadResult } from "./assemblyai-client";
 import * as clients from "./clients";
 import type { WorkerConfig } from "./config";
 import {
@@ -42,6 +43,8 @@ import {
   receiveCount,
   recordEvent,
   redactedAudioKey,
+  redactedAudioTranscriptId,
+  type StoredTranscript,
   transcriptJsonKey,
   transcriptTextKey,
   unknownArchiveKey,
@@ -153,11 +156,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
 
   async function recordFetchFailed(
     delivery: TranscriptDelivery,
+    stored: StoredTranscript,
     error: string,
     deleted: boolean,
   ): Promise<RecordResult> {
     const storedAt = isoNow();
-    const update = buildFetchFailedUpdate({ delivery, storedAt, error, deleted });
+    const update = buildFetchFailedUpdate({ delivery, storedAt, stored, error, deleted });
     const written = await writeTranscript(delivery, update, "fetch_failed");
     if (written === "written") return { outcome: "final_failure", reason: error, storedAt };
     if (deleted && written === "superseded") return { outcome: "deleted_skipped", reason: error };
@@ -187,11 +191,11 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
               retryAfterSeconds: decision.retryAfterSeconds,
             };
       case "final":
-        return recordFetchFailed(delivery, decision.reason, false);
+        return recordFetchFailed(delivery, stored, decision.reason, false);
       case "deleted":
         if (decideDeleted(stored) === "skip")
           return { outcome: "deleted_skipped", reason: DELETED_TRANSCRIPT_ERROR };
-        return recordFetchFailed(delivery, DELETED_TRANSCRIPT_ERROR, true);
+        return recordFetchFailed(delivery, stored, DELETED_TRANSCRIPT_ERROR, true);
       case "store":
         break;
     }
@@ -221,6 +225,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const update = buildTranscriptUpdate({
       delivery,
       storedAt,
+      stored,
       transcript: decision.transcript,
       status: decision.status,
       transcriptS3Key,
@@ -232,30 +237,74 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   }
 
   async function processRedactedAudio(delivery: RedactedAudioDelivery): Promise<RecordResult> {
+    const transcriptId = redactedAudioTranscriptId(delivery);
+    const ids = transcriptId === undefined ? {} : { transcriptId };
+    /** A download that cannot succeed on retry: record why (unless a file is stored) and let it go. */
+    const finalFailure = async (reason: string): Promise<RecordResult> => {
+      await store.update(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId));
+      return { outcome: "final_failure", reason, ...ids };
+    };
+
+    // The receiver checked the host; check again, so that nothing on the queue makes us fetch anywhere else.
+    const problem = redactedAudioUrlProblem(delivery.redacted_audio_url, config.redactedAudioHosts);
+    if (problem !== undefined) return finalFailure(`redacted audio URL ${problem}`);
+
+    if (transcriptId !== undefined) {
+      // Audio of a transcript the item no longer holds (another one replaced it): not worth downloading.
+      const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata)));
+      if (stored.transcriptId !== undefined && stored.transcriptId !== transcriptId) {
+        return { outcome: "superseded", reason: "the item holds another transcript", ...ids };
+      }
+    }
+
     const s3Key = redactedAudioKey(delivery);
-    const download = await assemblyAi.openDownload(delivery.redacted_audio_url, DOWNLOAD_TIMEOUT_MS);
-    if (download.type === "network_error") {
-      const reason = download.timedOut ? "redacted audio download timed out" : download.reason;
-      return { outcome: "transient_failure", reason: `redacted audio download failed: ${reason}` };
+    const download: DownloadResult = await assemblyAi.openDownload(delivery.redacted_audio_url, {
+      totalTimeoutMs: DOWNLOAD_TIMEOUT_MS,
+      maxBytes: config.maxRedactedAudioBytes,
+    });
+    switch (download.type) {
+      case "network_error": {
+        const reason = download.timedOut ? "redacted audio download timed out" : download.reason;
+        return { outcome: "transient_failure", reason: `redacted audio download failed: ${reason}`, ...ids };
+      }
+      case "redirect_refused":
+        return finalFailure(download.reason);
+      case "too_large":
+        return finalFailure(
+          `redacted audio is ${download.declaredBytes} bytes, more than the ${config.maxRedactedAudioBytes} allowed`,
+        );
+      case "response":
+        break;
     }
     const verdict = classifyDownloadStatus(download.status);
     if (verdict === "transient") {
       const retryAfterSeconds = parseRetryAfter(download.retryAfter, deps.now());
       const reason = `redacted audio download answered HTTP ${download.status}`;
       return retryAfterSeconds === undefined
-        ? { outcome: "transient_failure", reason }
-        : { outcome: "transient_failure", reason, retryAfterSeconds };
+        ? { outcome: "transient_failure", reason, ...ids }
+        : { outcome: "transient_failure", reason, retryAfterSeconds, ...ids };
     }
     if (verdict === "final" || download.body === null) {
       // 403/404/410: the presigned link expired (it lives about 24 hours); retrying cannot help.
-      const reason = `redacted audio download answered HTTP ${download.status}`;
-      await store.update(buildRedactedAudioErrorUpdate(delivery, reason));
-      return { outcome: "final_failure", reason };
+      return finalFailure(`redacted audio download answered HTTP ${download.status}`);
     }
-    await store.uploadStream(s3Key, download.body, download.contentType ?? "application/octet-stream");
+    try {
+      await store.uploadStream(s3Key, download.body, download.contentType ?? "application/octet-stream");
+    } catch (error) {
+      // Past the byte cap the download was cancelled and the upload aborted (its parts too): final.
+      if (download.exceededLimit()) {
+        return finalFailure(
+          `redacted audio is larger than the ${config.maxRedactedAudioBytes} bytes allowed`,
+        );
+      }
+      throw error;
+    }
     const storedAt = isoNow();
-    await store.update(buildRedactedAudioUpdate(delivery, s3Key, storedAt));
-    return { outcome: "redacted_audio_stored", storedAt, s3Key };
+    const written = await store.update(buildRedactedAudioUpdate(delivery, s3Key, storedAt, transcriptId));
+    if (written === "condition_failed") {
+      return { outcome: "superseded", reason: "the item holds another transcript", ...ids };
+    }
+    return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids };
   }
 
   async function processUnknown(record: SQSRecord, message: DeliveryMessage): Promise<RecordResult> {
@@ -266,7 +315,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     return { outcome: "unknown_archived", s3Key };
   }
 
-  /** A message that fails validation will not improve on retry: keep a copy, then let it go. */
+  /**
+   * A message that fails validation will not improve on retry: keep a copy, then let it go. Until the copy
+   * is kept it stays on the queue (and ends in the dead-letter queue), so it is never deleted unstored.
+   */
   async function processMalformed(record: SQSRecord, reason: string): Promise<RecordResult> {
     const s3Key = malformedArchiveKey(isoNow(), record.messageId);
     try {
@@ -274,7 +326,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       return { outcome: "final_failure", reason: `malformed message: ${reason}`, s3Key };
     } catch (error) {
       return {
-        outcome: "final_failure",
+        outcome: "transient_failure",
         reason: `malformed message: ${reason}; not archived: ${describeError(error)}`,
       };
     }
@@ -326,7 +378,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     let retryInSeconds: number | undefined;
     let visibilityError: string | undefined;
     if (result.outcome === "transient_failure") {
-      retryInSeconds = backoffSeconds(attempt, result.retryAfterSeconds, deps.random());
+      retryInSeconds = backoffSeconds(
+        attempt,
+        result.retryAfterSeconds,
+        deps.random(),
+        config.retryBaseSeconds,
+      );
       visibilityError = await changeVisibility(record, retryInSeconds);
     }
     const report: RecordReport = {
@@ -334,7 +391,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       kind: message?.kind,
       messageId: record.messageId,
       attempt,
-      transcriptId: message?.kind === "transcript" ? message.transcript_id : undefined,
+      transcriptId: message?.kind === "transcript" ? message.transcript_id : result.transcriptId,
       customerId: message?.metadata.customer_id,
       orderId: message?.metadata.order_id,
       requestId: message?.request_id,

@@ -1,4 +1,6 @@
+import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../../../functions/shared/assemblyai";
 import { ConfigurationError } from "../../../functions/shared/env";
+import { parseHostRules } from "../../../functions/shared/redacted-audio-hosts";
 import { loadConfig } from "../../../functions/worker/config";
 
 const required = {
@@ -20,6 +22,9 @@ describe("loadConfig", () => {
       inlineTextMaxBytes: 100_000,
       assemblyAiTimeoutMs: 10_000,
       secretCacheTtlSeconds: 300,
+      redactedAudioHosts: parseHostRules(DEFAULT_REDACTED_AUDIO_HOSTS, "REDACTED_AUDIO_HOSTS"),
+      retryBaseSeconds: 30,
+      maxRedactedAudioBytes: 2_147_483_648,
     });
   });
 
@@ -30,6 +35,9 @@ describe("loadConfig", () => {
       INLINE_TEXT_MAX_BYTES: "50000",
       ASSEMBLYAI_TIMEOUT_MS: "2500",
       SECRET_CACHE_TTL_SECONDS: "60",
+      REDACTED_AUDIO_HOSTS: "audio.example.com, http://127.0.0.1:4010",
+      RETRY_BASE_SECONDS: "5",
+      MAX_REDACTED_AUDIO_BYTES: "1048576",
     });
 
     expect(config).toMatchObject({
@@ -37,7 +45,26 @@ describe("loadConfig", () => {
       inlineTextMaxBytes: 50_000,
       assemblyAiTimeoutMs: 2_500,
       secretCacheTtlSeconds: 60,
+      redactedAudioHosts: [
+        { type: "host", host: "audio.example.com", port: "" },
+        { type: "origin", origin: "http://127.0.0.1:4010" },
+      ],
+      retryBaseSeconds: 5,
+      maxRedactedAudioBytes: 1_048_576,
     });
+  });
+
+  it.each([
+    ["RETRY_BASE_SECONDS", "1", 1],
+    ["RETRY_BASE_SECONDS", "900", 900],
+    ["MAX_REDACTED_AUDIO_BYTES", "1048576", 1_048_576],
+    ["MAX_REDACTED_AUDIO_BYTES", "5368709120", 5_368_709_120],
+  ])("accepts %s=%s at the edge of its range", (name, value, expected) => {
+    const config = loadConfig({ ...required, [name]: value });
+
+    expect(name === "RETRY_BASE_SECONDS" ? config.retryBaseSeconds : config.maxRedactedAudioBytes).toBe(
+      expected,
+    );
   });
 
   it.each(Object.keys(required))("fails fast, naming %s, when it is missing", (name) => {
@@ -52,6 +79,14 @@ describe("loadConfig", () => {
     ["ASSEMBLYAI_TIMEOUT_MS", "0"],
     ["ASSEMBLYAI_BASE_URL", "api.assemblyai.com"],
     ["ASSEMBLYAI_BASE_URL", "ftp://api.assemblyai.com"],
+    ["REDACTED_AUDIO_HOSTS", ""],
+    ["REDACTED_AUDIO_HOSTS", "https://host/path"],
+    ["REDACTED_AUDIO_HOSTS", "evil host"],
+    ["RETRY_BASE_SECONDS", "0"],
+    ["RETRY_BASE_SECONDS", "901"],
+    ["RETRY_BASE_SECONDS", "1.5"],
+    ["MAX_REDACTED_AUDIO_BYTES", "1048575"],
+    ["MAX_REDACTED_AUDIO_BYTES", "5368709121"],
   ])("rejects %s=%s", (name, value) => {
     expect(() => loadConfig({ ...required, [name]: value })).toThrow(name);
   });

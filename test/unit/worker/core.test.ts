@@ -10,6 +10,7 @@ import {
   classifyConditionFailure,
   classifyDownloadStatus,
   classifyFetch,
+  clearsRedactedAudio,
   decideBeforeFetch,
   decideDeleted,
   type FetchResult,
@@ -24,6 +25,7 @@ import {
   receiveCount,
   recordEvent,
   redactedAudioKey,
+  redactedAudioTranscriptId,
   TRANSCRIPT_ATTRIBUTES,
   unknownArchiveKey,
 } from "../../../functions/worker/core";
@@ -75,6 +77,20 @@ describe("parseDeliveryMessage", () => {
     expect(!result.ok && result.reason).toEqual(expect.any(String));
   });
 
+  it.each(["__proto__", "constructor", "toString"])("keeps a query parameter named %s as data", (name) => {
+    // Written as JSON text: JSON.parse defines "__proto__" as an own property, as the receiver's body would.
+    const body = JSON.stringify(delivery).replace('"params":{', `"params":{${JSON.stringify(name)}:"kept",`);
+
+    const result = parseDeliveryMessage(body);
+
+    expect(result.ok).toBe(true);
+    const params = result.ok ? result.message.metadata.params : {};
+    expect(Object.hasOwn(params, name)).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(params, name)?.value).toBe("kept");
+    expect(Object.getPrototypeOf(params)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(params))).toEqual(JSON.parse(body).metadata.params);
+  });
+
   it("never throws, whatever the body", () => {
     fc.assert(
       fc.property(
@@ -117,34 +133,52 @@ describe("receiveCount", () => {
 });
 
 describe("backoff", () => {
-  it("doubles from 10 s per attempt, with jitter between half and all of it", () => {
-    expect(backoffSeconds(1, undefined, 0)).toBe(5);
-    expect(backoffSeconds(1, undefined, 1)).toBe(10);
-    expect(backoffSeconds(4, undefined, 1)).toBe(80);
-    expect(backoffSeconds(4, undefined, 0)).toBe(40);
+  const BASE = 30;
+
+  it("doubles from the base per attempt, plus jitter of 1 s up to a quarter", () => {
+    expect(backoffSeconds(1, undefined, 0, BASE)).toBe(31);
+    expect(backoffSeconds(1, undefined, 1, BASE)).toBe(38); // 30 + ceil(7.5)
+    expect(backoffSeconds(4, undefined, 0, BASE)).toBe(241);
+    expect(backoffSeconds(4, undefined, 1, BASE)).toBe(300);
+    expect(backoffSeconds(4, undefined, 0.5, 5)).toBe(45); // 40 + 5
   });
 
-  it("is capped at 15 minutes however many attempts", () => {
-    expect(backoffSeconds(50, undefined, 1)).toBe(BACKOFF_CAP_SECONDS);
+  it("defaults to a 30 s base", () => {
+    expect(backoffSeconds(1, undefined, 0)).toBe(31);
   });
 
-  it("uses Retry-After when AssemblyAI sent one, within SQS's 12 hour limit", () => {
-    expect(backoffSeconds(1, 120, 0.5)).toBe(120);
-    expect(backoffSeconds(1, 0, 0.5)).toBe(0);
-    expect(backoffSeconds(1, 10 ** 9, 0.5)).toBe(MAX_VISIBILITY_TIMEOUT_SECONDS);
+  it("caps the exponential part at an hour however many attempts", () => {
+    expect(BACKOFF_CAP_SECONDS).toBe(3600);
+    expect(backoffSeconds(50, undefined, 0, BASE)).toBe(3601);
+    expect(backoffSeconds(50, undefined, 1, BASE)).toBe(4500);
+    expect(backoffSeconds(8, undefined, 0, 900)).toBe(3601);
   });
 
-  it("is always a whole number of seconds SQS accepts", () => {
+  it("waits at least Retry-After, and at least the backoff, always with jitter", () => {
+    expect(backoffSeconds(1, 120, 0, BASE)).toBe(121);
+    expect(backoffSeconds(1, 120, 0.5, BASE)).toBe(135);
+    // Retry-After: 0 (or shorter than the backoff) does not mean "at once".
+    expect(backoffSeconds(1, 0, 0, BASE)).toBe(31);
+    expect(backoffSeconds(3, 10, 0, BASE)).toBe(121);
+    // A Retry-After beyond the hour cap is honoured, within SQS's 12 hour limit.
+    expect(backoffSeconds(1, 7200, 0, BASE)).toBe(7201);
+    expect(backoffSeconds(1, 10 ** 9, 0.5, BASE)).toBe(MAX_VISIBILITY_TIMEOUT_SECONDS);
+  });
+
+  it("is always a whole number of seconds SQS accepts, never 0, never below the backoff or Retry-After", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: -5, max: 10_000 }),
         fc.option(fc.double({ min: 0, max: 1e12, noNaN: true }), { nil: undefined }),
         fc.double({ min: 0, max: 1, noNaN: true }),
-        (attempt, retryAfter, random) => {
-          const seconds = backoffSeconds(attempt, retryAfter, random);
+        fc.integer({ min: 1, max: 900 }),
+        (attempt, retryAfter, random, base) => {
+          const seconds = backoffSeconds(attempt, retryAfter, random, base);
           expect(Number.isInteger(seconds)).toBe(true);
-          expect(seconds).toBeGreaterThanOrEqual(0);
+          expect(seconds).toBeGreaterThanOrEqual(1);
           expect(seconds).toBeLessThanOrEqual(MAX_VISIBILITY_TIMEOUT_SECONDS);
+          const floor = Math.max(retryAfter ?? 0, Math.min(BACKOFF_CAP_SECONDS, base));
+          expect(seconds).toBeGreaterThan(Math.min(floor, MAX_VISIBILITY_TIMEOUT_SECONDS - 1));
         },
       ),
     );
@@ -257,6 +291,22 @@ describe("decisions on the stored item", () => {
   });
 
   it.each([
+    ["nothing stored", undefined, undefined, false],
+    ["the same transcript", TRANSCRIPT_ID, undefined, false],
+    ["another transcript, audio of unknown transcript", "other", undefined, true],
+    ["another transcript, audio of that transcript", "other", "other", true],
+    ["another transcript, audio of the new transcript", "other", TRANSCRIPT_ID, false],
+  ])("a transcript write with %s drops the redacted audio: %p", (_name, transcriptId, audioOf, expected) => {
+    const item = readStoredTranscript({
+      ...(transcriptId === undefined ? {} : { transcript_id: transcriptId }),
+      ...(audioOf === undefined ? {} : { redacted_audio_transcript_id: audioOf }),
+      redacted_audio_s3_key: "k",
+    });
+
+    expect(clearsRedactedAudio(item, TRANSCRIPT_ID)).toBe(expected);
+  });
+
+  it.each([
     ["the same transcript completed", "skip", stored(TRANSCRIPT_ID, "completed")],
     ["another transcript errored", "skip", stored("other", "error")],
     ["the same transcript fetch_failed", "record_fetch_failed", stored(TRANSCRIPT_ID, "fetch_failed")],
@@ -276,6 +326,36 @@ describe("decisions on the stored item", () => {
     expect(classifyConditionFailure(item, { transcriptId: TRANSCRIPT_ID, status, receivedAt: at })).toBe(
       expected,
     );
+  });
+});
+
+describe("redactedAudioTranscriptId", () => {
+  const audio = (url: string, payload: Record<string, unknown> = {}) => ({
+    redacted_audio_url: url,
+    payload: { redacted_audio_url: url, status: "redacted_audio_ready", ...payload },
+  });
+
+  it("reads the transcript id from the URL's file name", () => {
+    expect(redactedAudioTranscriptId(audioDelivery)).toBe(TRANSCRIPT_ID);
+  });
+
+  it("prefers a valid transcript_id in the webhook body", () => {
+    expect(
+      redactedAudioTranscriptId(audio(audioDelivery.redacted_audio_url, { transcript_id: "abc-1" })),
+    ).toBe("abc-1");
+  });
+
+  it.each([
+    ["an invalid body id", "https://h/a/abc-2.wav", { transcript_id: "a/b" }, "abc-2"],
+    ["a non-string body id", "https://h/a/abc-2.mp3", { transcript_id: 7 }, "abc-2"],
+    ["a file name without extension", "https://h/a/abc-3", {}, "abc-3"],
+    ["an encoded file name", "https://h/a/abc%2D4.wav?sig=x", {}, "abc-4"],
+    ["a file name without a dash", "https://h/a/redacted.wav", {}, undefined],
+    ["a file name with other characters", "https://h/a/abc_5-x.wav", {}, undefined],
+    ["no file name", "https://h/", {}, undefined],
+    ["a malformed escape", "https://h/a/%E0%A4%A.wav", {}, undefined],
+  ])("with %s: %p", (_name, url, payload, expected) => {
+    expect(redactedAudioTranscriptId(audio(url, payload))).toBe(expected);
   });
 });
 
@@ -347,20 +427,30 @@ describe("updates", () => {
     expect(update.values).toMatchObject({ ":status": "fetch_failed", ":error": "deleted" });
   });
 
+  /** The attributes an update sets or removes (not those its condition only reads). */
+  const written = (update: { updateExpression: string; names: Readonly<Record<string, string>> }) => {
+    const [set = "", remove] = update.updateExpression.replace(/^SET /, "").split(" REMOVE ");
+    const targets = [...set.matchAll(/(#\w+) = /g)].map((match) => match[1] as string);
+    return [...targets, ...(remove?.split(", ") ?? [])].map((token) => update.names[token]);
+  };
+
   it("keeps transcript and redacted-audio writes on disjoint attributes (metadata only if absent)", () => {
     const audio = [
-      buildRedactedAudioUpdate(audioDelivery, "k", storedAt),
-      buildRedactedAudioErrorUpdate(audioDelivery, "HTTP 410"),
+      buildRedactedAudioUpdate(audioDelivery, "k", storedAt, TRANSCRIPT_ID),
+      buildRedactedAudioUpdate(audioDelivery, "k", storedAt, undefined),
+      buildRedactedAudioErrorUpdate(audioDelivery, "HTTP 410", TRANSCRIPT_ID),
+      buildRedactedAudioErrorUpdate(audioDelivery, "HTTP 410", undefined),
     ];
     const transcriptWrites = [
       transcriptUpdate,
       buildFetchFailedUpdate({ delivery, storedAt, error: "e", deleted: true }),
     ];
     for (const update of audio) {
-      const touched = Object.values(update.names);
-      expect(touched.filter((name) => (TRANSCRIPT_ATTRIBUTES as readonly string[]).includes(name))).toEqual([
-        "metadata",
-      ]);
+      expect(
+        written(update).filter((name) =>
+          (TRANSCRIPT_ATTRIBUTES as readonly string[]).includes(name as never),
+        ),
+      ).toEqual(["metadata"]);
       expect(update.updateExpression).toContain("#metadata = if_not_exists(#metadata, :metadata)");
     }
     for (const update of transcriptWrites) {
@@ -369,6 +459,72 @@ describe("updates", () => {
         touched.filter((name) => (REDACTED_AUDIO_ATTRIBUTES as readonly string[]).includes(name)),
       ).toEqual([]);
     }
+  });
+
+  it("writes redacted audio of a known transcript only while the item holds no other transcript", () => {
+    const update = buildRedactedAudioUpdate(audioDelivery, "k", storedAt, TRANSCRIPT_ID);
+
+    expect(update.updateExpression).toBe(
+      "SET #redacted_audio_s3_key = :redacted_audio_s3_key, #redacted_audio_stored_at = :redacted_audio_stored_at, " +
+        "#redacted_audio_transcript_id = :redacted_audio_transcript_id, " +
+        "#metadata = if_not_exists(#metadata, :metadata) REMOVE #redacted_audio_error",
+    );
+    expect(update.conditionExpression).toBe(
+      "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id)",
+    );
+    expect(update.values).toMatchObject({ ":redacted_audio_transcript_id": TRANSCRIPT_ID });
+  });
+
+  it("writes redacted audio of an unknown transcript unconditionally, clearing any transcript it named", () => {
+    const update = buildRedactedAudioUpdate(audioDelivery, "k", storedAt, undefined);
+
+    expect(update.conditionExpression).toBeUndefined();
+    expect(update.updateExpression).toContain("REMOVE #redacted_audio_error, #redacted_audio_transcript_id");
+  });
+
+  it("records a redacted-audio error only without a stored file (and, when known, another transcript)", () => {
+    expect(buildRedactedAudioErrorUpdate(audioDelivery, "e", TRANSCRIPT_ID).conditionExpression).toBe(
+      "attribute_not_exists(#redacted_audio_s3_key) AND " +
+        "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id)",
+    );
+    expect(buildRedactedAudioErrorUpdate(audioDelivery, "e", undefined).conditionExpression).toBe(
+      "attribute_not_exists(#redacted_audio_s3_key)",
+    );
+  });
+
+  it.each([
+    [
+      "the transcript",
+      (stored: ReturnType<typeof readStoredTranscript>) =>
+        buildTranscriptUpdate({
+          delivery,
+          storedAt,
+          stored,
+          transcript: completedTranscript() as never,
+          status: "completed",
+          transcriptS3Key: "transcripts/x.json.gz",
+          text: { kind: "inline", text: "t" },
+        }),
+    ],
+    [
+      "the fetch_failed",
+      (stored: ReturnType<typeof readStoredTranscript>) =>
+        buildFetchFailedUpdate({ delivery, storedAt, stored, error: "e", deleted: false }),
+    ],
+  ])("%s write replacing another transcript removes its redacted audio", (_name, build) => {
+    const removeAudio =
+      "#redacted_audio_s3_key, #redacted_audio_stored_at, #redacted_audio_error, #redacted_audio_transcript_id";
+    const other = readStoredTranscript({ transcript_id: "other", redacted_audio_s3_key: "k" });
+    const audioOfNew = readStoredTranscript({
+      transcript_id: "other",
+      redacted_audio_transcript_id: TRANSCRIPT_ID,
+    });
+    const same = readStoredTranscript({ transcript_id: TRANSCRIPT_ID, status: "fetch_failed" });
+
+    expect(build(other).updateExpression).toContain(removeAudio);
+    expect(build(audioOfNew).updateExpression).not.toContain("redacted_audio");
+    expect(build(same).updateExpression).not.toContain("redacted_audio");
+    expect(build(readStoredTranscript(undefined)).updateExpression).not.toContain("redacted_audio");
   });
 });
 

@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../../../functions/shared/assemblyai";
+import { parseHostRules } from "../../../functions/shared/redacted-audio-hosts";
 import type { WorkerConfig } from "../../../functions/worker/config";
 
 const FIXTURES = join(__dirname, "..", "..", "fixtures", "worker");
@@ -21,6 +23,7 @@ export const CUSTOMER_ID = "cust-1234";
 export const ORDER_ID = "order-5678";
 export const API_KEY = "test-assemblyai-key-0123456789";
 
+/** The worker's configuration for tests; redacted audio may also come from the stand-in server (`baseUrl`). */
 export function testConfig(baseUrl: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
   return {
     tableName: "transcripts",
@@ -31,6 +34,9 @@ export function testConfig(baseUrl: string, overrides: Partial<WorkerConfig> = {
     inlineTextMaxBytes: 100_000,
     assemblyAiTimeoutMs: 1_000,
     secretCacheTtlSeconds: 300,
+    redactedAudioHosts: parseHostRules([...DEFAULT_REDACTED_AUDIO_HOSTS, baseUrl], "REDACTED_AUDIO_HOSTS"),
+    retryBaseSeconds: 30,
+    maxRedactedAudioBytes: 2 * 1024 * 1024 * 1024,
     ...overrides,
   };
 }

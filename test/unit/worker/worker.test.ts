@@ -1,5 +1,7 @@
+import type { ServerResponse } from "node:http";
 import { gunzipSync } from "node:zlib";
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
@@ -96,6 +98,7 @@ beforeEach(() => {
   s3.on(CreateMultipartUploadCommand).resolves({ UploadId: "upload-1" });
   s3.on(UploadPartCommand).resolves({ ETag: '"part"' });
   s3.on(CompleteMultipartUploadCommand).resolves({});
+  s3.on(AbortMultipartUploadCommand).resolves({});
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
   secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
   lines = [];
@@ -269,7 +272,7 @@ describe("idempotency", () => {
     expect(table.get(KEY)).toMatchObject({ transcript_id: TRANSCRIPT_ID, status: "completed" });
   });
 
-  it("replaces the stored transcript with a newer one for the same order, dropping its stale fields", async () => {
+  it("replaces the stored transcript with a newer one for the same order, dropping its stale fields and audio", async () => {
     table.put({
       ...KEY,
       transcript_id: "older-transcript",
@@ -278,7 +281,10 @@ describe("idempotency", () => {
       audio_duration: 12,
       received_at: "2025-11-27T05:00:00.000Z",
       transcript_s3_key: "transcripts/cust-1234/order-5678/older-transcript.json.gz",
-      redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older.wav",
+      redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older-transcript.wav",
+      redacted_audio_stored_at: "2025-11-27T05:10:00.000Z",
+      redacted_audio_transcript_id: "older-transcript",
+      redacted_audio_error: "an earlier download failed",
     });
     assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: fixture("transcript-error.json") });
 
@@ -289,11 +295,29 @@ describe("idempotency", () => {
       transcript_id: TRANSCRIPT_ID,
       status: "error",
       transcript_s3_key: JSON_KEY,
-      redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older.wav",
     });
     expect(item).not.toHaveProperty("text");
     expect(item).not.toHaveProperty("audio_duration");
+    for (const name of REDACTED_AUDIO_ATTRIBUTES) expect(item).not.toHaveProperty(name);
     expect(outcomes(lines)).toEqual(["stored"]);
+  });
+
+  it("drops the replaced transcript's audio when the new one cannot be fetched (fetch_failed)", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: "older-transcript",
+      status: "completed",
+      received_at: "2025-11-27T05:00:00.000Z",
+      redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older.wav",
+      redacted_audio_stored_at: "2025-11-27T05:10:00.000Z",
+    });
+    assemblyAi.route = (_request, response) => json(response, 404, { error: "Transcript not found" });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ transcript_id: TRANSCRIPT_ID, status: "fetch_failed" });
+    for (const name of REDACTED_AUDIO_ATTRIBUTES) expect(item).not.toHaveProperty(name);
   });
 
   it("skips an older delivery of another transcript once a newer one is stored (superseded)", async () => {
@@ -353,7 +377,7 @@ describe("idempotency", () => {
 });
 
 describe("transient failures", () => {
-  it("sets the visibility to AssemblyAI's Retry-After on a 429 and reports the record failed", async () => {
+  it("waits at least AssemblyAI's Retry-After (plus jitter) on a 429 and reports the record failed", async () => {
     assemblyAi.route = (_request, response) =>
       json(response, 429, { error: "Too many requests" }, { "retry-after": "120" });
 
@@ -363,13 +387,14 @@ describe("transient failures", () => {
     expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
       QueueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/assemblyai-transcripts",
       ReceiptHandle: "receipt-m-429",
-      VisibilityTimeout: 120,
+      // Retry-After 120 s beats the first attempt's 30 s backoff; jitter adds a quarter of random 0.5.
+      VisibilityTimeout: 135,
     });
     expect(lines[0]).toMatchObject({
       outcome: "transient_failure",
       level: "warn",
       reason: "AssemblyAI answered HTTP 429: Too many requests",
-      retry_in_seconds: 120,
+      retry_in_seconds: 135,
     });
     expect(documents).not.toHaveReceivedCommand(UpdateCommand);
   });
@@ -380,9 +405,21 @@ describe("transient failures", () => {
     const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage(), receiveCount: 3 }));
 
     expect(result.batchItemFailures).toHaveLength(1);
-    // 10 s · 2^(3-1) = 40 s; half fixed plus half of random 0.5 = 30 s.
-    expect(visibilityTimeouts()).toEqual([30]);
+    // 30 s · 2^(3-1) = 120 s, plus jitter of a quarter of it times random 0.5 = 135 s.
+    expect(visibilityTimeouts()).toEqual([135]);
     expect(lines[0]).toMatchObject({ outcome: "transient_failure", attempt: 3 });
+  });
+
+  it("backs off from RETRY_BASE_SECONDS, and never retries at once on a Retry-After of 0", async () => {
+    assemblyAi.route = (_request, response) =>
+      json(response, 503, { error: "Service unavailable" }, { "retry-after": "0" });
+
+    await worker({ retryBaseSeconds: 4 }).handleBatch(
+      sqsEvent({ body: transcriptMessage(), receiveCount: 2 }),
+    );
+
+    // max(0, 4 s · 2) = 8 s, plus jitter of at least 1 s.
+    expect(visibilityTimeouts()).toEqual([9]);
   });
 
   it("retries when the connection drops", async () => {
@@ -611,11 +648,13 @@ describe("redacted audio", () => {
       ...KEY,
       redacted_audio_s3_key: audioKey,
       redacted_audio_stored_at: expect.any(String),
+      redacted_audio_transcript_id: TRANSCRIPT_ID,
       metadata: { customer_id: CUSTOMER_ID, order_id: ORDER_ID, campaign: "spring" },
     });
     expect(lines[0]).toMatchObject({
       outcome: "redacted_audio_stored",
       kind: "redacted_audio",
+      transcript_id: TRANSCRIPT_ID,
       s3_key: audioKey,
     });
   });
@@ -649,7 +688,115 @@ describe("redacted audio", () => {
       ...stored,
       redacted_audio_s3_key: audioKey,
       redacted_audio_stored_at: expect.any(String),
+      redacted_audio_transcript_id: TRANSCRIPT_ID,
     });
+  });
+
+  it("arriving before its transcript, is kept when that transcript replaces an older one", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: "older-transcript",
+      status: "completed",
+      received_at: "2025-11-27T05:00:00.000Z",
+      redacted_audio_s3_key: audioKey,
+      redacted_audio_stored_at: "2025-11-27T06:00:06.000Z",
+      redacted_audio_transcript_id: TRANSCRIPT_ID,
+    });
+    serveAudio();
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(table.get(KEY)).toMatchObject({
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      redacted_audio_s3_key: audioKey,
+      redacted_audio_transcript_id: TRANSCRIPT_ID,
+    });
+  });
+
+  it("takes the transcript id from the webhook body when it has one", async () => {
+    serveAudio();
+    table.put({
+      ...KEY,
+      transcript_id: "abc-123",
+      status: "completed",
+      received_at: "2025-11-27T06:00:00.000Z",
+    });
+    const url = `${assemblyAi.baseUrl}${audioPath}?X-Amz-Signature=abc`;
+
+    await worker().handleBatch(
+      sqsEvent({
+        body: redactedAudioMessage(url, {
+          payload: { redacted_audio_url: url, status: "redacted_audio_ready", transcript_id: "abc-123" },
+        }),
+      }),
+    );
+
+    expect(table.get(KEY)).toMatchObject({
+      transcript_id: "abc-123",
+      redacted_audio_transcript_id: "abc-123",
+    });
+    expect(outcomes(lines)).toEqual(["redacted_audio_stored"]);
+  });
+
+  it("arriving late for a transcript since replaced, is superseded: not downloaded, nothing written", async () => {
+    const newer = {
+      ...KEY,
+      transcript_id: "newer-transcript",
+      status: "completed",
+      received_at: "2025-11-27T07:00:00.000Z",
+    };
+    table.put(newer);
+    serveAudio();
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(assemblyAi.requests).toHaveLength(0);
+    expect(s3).not.toHaveReceivedAnyCommand();
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(table.get(KEY)).toEqual(newer);
+    expect(lines[0]).toMatchObject({ outcome: "superseded", transcript_id: TRANSCRIPT_ID, level: "info" });
+  });
+
+  it("is superseded when another transcript is written while the audio downloads", async () => {
+    const newer = {
+      ...KEY,
+      transcript_id: "newer-transcript",
+      status: "completed",
+      received_at: "2025-11-27T07:00:00.000Z",
+    };
+    assemblyAi.route = (_request, response) => {
+      table.put(newer);
+      response.writeHead(200, { "content-type": "audio/wav" });
+      response.end(AUDIO);
+    };
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.get(KEY)).toEqual(newer);
+    expect(outcomes(lines)).toEqual(["superseded"]);
+  });
+
+  it("without a known transcript id, is written whatever transcript the item holds", async () => {
+    table.put({ ...KEY, transcript_id: "newer-transcript", status: "completed" });
+    serveAudio();
+    const url = `${assemblyAi.baseUrl}/bucket/redacted.wav?X-Amz-Signature=abc`;
+    assemblyAi.route = (_request, response) => {
+      response.writeHead(200, { "content-type": "audio/wav" });
+      response.end(AUDIO);
+    };
+
+    await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(url) }));
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({
+      transcript_id: "newer-transcript",
+      redacted_audio_s3_key: `redacted-audio/${CUSTOMER_ID}/${ORDER_ID}/redacted.wav`,
+    });
+    expect(item).not.toHaveProperty("redacted_audio_transcript_id");
+    expect(outcomes(lines)).toEqual(["redacted_audio_stored"]);
   });
 
   it("streams a file larger than one part as a multipart upload", async () => {
@@ -698,6 +845,134 @@ describe("redacted audio", () => {
 
     expect(result.batchItemFailures).toEqual([]);
     expect(table.get(KEY)).toEqual({ ...KEY, redacted_audio_s3_key: audioKey });
+  });
+
+  it.each([
+    [
+      "another origin of the same server",
+      () => `http://localhost:${new URL(assemblyAi.baseUrl).port}${audioPath}`,
+      "must use https",
+    ],
+    [
+      "an https host not on the list",
+      () => `https://audio.attacker.example${audioPath}`,
+      "is not on an allowed host and port",
+    ],
+  ])("refuses a URL on %s without any request: final, recorded", async (_name, url, problem) => {
+    serveAudio();
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(url()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(assemblyAi.requests).toHaveLength(0);
+    expect(s3).not.toHaveReceivedAnyCommand();
+    expect(table.get(KEY)).toMatchObject({
+      redacted_audio_error: `redacted audio URL ${problem}`,
+      redacted_audio_transcript_id: TRANSCRIPT_ID,
+    });
+    expect(lines[0]).toMatchObject({
+      outcome: "final_failure",
+      level: "error",
+      reason: `redacted audio URL ${problem}`,
+    });
+    expect(JSON.stringify(lines)).not.toContain("attacker");
+  });
+
+  it("refuses a redirect rather than follow it: final, recorded", async () => {
+    const port = new URL(assemblyAi.baseUrl).port;
+    assemblyAi.route = (request, response) => {
+      if (request.url?.startsWith(audioPath)) {
+        response.writeHead(302, { location: `http://localhost:${port}/elsewhere/${TRANSCRIPT_ID}.wav` });
+        response.end();
+      } else {
+        response.writeHead(200, { "content-type": "audio/wav" });
+        response.end(AUDIO);
+      }
+    };
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(assemblyAi.requests.map((request) => request.path)).toEqual([`${audioPath}?X-Amz-Signature=abc`]);
+    expect(s3).not.toHaveReceivedAnyCommand();
+    expect(table.get(KEY)).toMatchObject({
+      redacted_audio_error: "redacted audio download answered with a redirect",
+    });
+    expect(table.get(KEY)).not.toHaveProperty("redacted_audio_s3_key");
+    expect(lines[0]).toMatchObject({ outcome: "final_failure" });
+  });
+
+  it("refuses a file whose content-length is over MAX_REDACTED_AUDIO_BYTES before reading it", async () => {
+    assemblyAi.route = (_request, response) => {
+      response.writeHead(200, { "content-type": "audio/wav", "content-length": String(AUDIO.length) });
+      response.end(AUDIO);
+    };
+
+    const result = await worker({ maxRedactedAudioBytes: AUDIO.length - 1 }).handleBatch(
+      sqsEvent({ body: redactedAudioMessage(audioUrl()) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3).not.toHaveReceivedAnyCommand();
+    expect(table.get(KEY)).toMatchObject({
+      redacted_audio_error: `redacted audio is 4096 bytes, more than the 4095 allowed`,
+    });
+    expect(table.get(KEY)).not.toHaveProperty("redacted_audio_s3_key");
+    expect(lines[0]).toMatchObject({ outcome: "final_failure" });
+  });
+
+  it("stores a file of exactly MAX_REDACTED_AUDIO_BYTES", async () => {
+    serveAudio();
+
+    const result = await worker({ maxRedactedAudioBytes: AUDIO.length }).handleBatch(
+      sqsEvent({ body: redactedAudioMessage(audioUrl()) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.get(KEY)).toMatchObject({ redacted_audio_s3_key: audioKey });
+  });
+
+  it("stops a chunked download past MAX_REDACTED_AUDIO_BYTES and aborts the multipart upload", async () => {
+    const limit = 9 * 1024 * 1024;
+    let served = { sent: 0 };
+    assemblyAi.route = (_request, response) => {
+      response.writeHead(200, { "content-type": "audio/mpeg" }); // no content-length: chunked
+      served = streamBytes(response, 64 * 1024 * 1024);
+    };
+
+    const result = await worker({ maxRedactedAudioBytes: limit }).handleBatch(
+      sqsEvent({ body: redactedAudioMessage(audioUrl()) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3).toHaveReceivedCommandWith(AbortMultipartUploadCommand, {
+      Key: audioKey,
+      UploadId: "upload-1",
+    });
+    expect(s3).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(table.get(KEY)).toMatchObject({
+      redacted_audio_error: `redacted audio is larger than the ${limit} bytes allowed`,
+    });
+    expect(table.get(KEY)).not.toHaveProperty("redacted_audio_s3_key");
+    expect(lines[0]).toMatchObject({ outcome: "final_failure" });
+    // The download was dropped well before the server's 64 MB.
+    expect(served.sent).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("stops a small chunked download past the limit before anything is uploaded", async () => {
+    assemblyAi.route = (_request, response) => {
+      response.writeHead(200, { "content-type": "audio/wav" });
+      streamBytes(response, 256 * 1024);
+    };
+
+    const result = await worker({ maxRedactedAudioBytes: 100_000 }).handleBatch(
+      sqsEvent({ body: redactedAudioMessage(audioUrl()) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3).not.toHaveReceivedAnyCommand();
+    expect(lines[0]).toMatchObject({ outcome: "final_failure" });
   });
 
   it("retries a 5xx from the download", async () => {
@@ -768,6 +1043,19 @@ describe("other messages", () => {
     });
   });
 
+  it("keeps a malformed message on the queue (and so for the dead-letter queue) when it cannot be archived", async () => {
+    s3.on(PutObjectCommand).rejects(new Error("SlowDown"));
+
+    const result = await worker().handleBatch(sqsEvent({ body: "{not json", messageId: "bad-2" }));
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "bad-2" }]);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { ReceiptHandle: "receipt-bad-2" });
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      reason: expect.stringMatching(/^malformed message: .*; not archived: Error: SlowDown$/),
+    });
+  });
+
   it("fails only the record that failed in a mixed batch", async () => {
     assemblyAi.route = (request, response) => {
       if (request.url?.endsWith("/broken-transcript"))
@@ -795,3 +1083,25 @@ describe("other messages", () => {
     expect(table.get(KEY)).toMatchObject({ status: "completed" });
   });
 });
+
+/**
+ * Writes `total` bytes in 64 KiB chunks (chunked encoding), respecting backpressure and stopping when the
+ * client goes away. Returns a live count of the bytes written: read it after the worker is done.
+ */
+function streamBytes(response: ServerResponse, total: number): { readonly sent: number } {
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  const state = { sent: 0 };
+  response.on("error", () => undefined);
+  const pump = (): void => {
+    while (state.sent < total && !response.destroyed) {
+      state.sent += chunk.length;
+      if (!response.write(chunk)) {
+        response.once("drain", pump);
+        return;
+      }
+    }
+    if (!response.destroyed) response.end();
+  };
+  pump();
+  return state;
+}
