@@ -236,6 +236,9 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     return { outcome: "stored", storedAt, s3Key: transcriptS3Key };
   }
 
+  const AUDIO_FOR_ANOTHER_TRANSCRIPT = (stored: string) =>
+    `the record holds transcript ${stored}, not this audio's; retrying until its transcript is stored`;
+
   async function processRedactedAudio(delivery: RedactedAudioDelivery): Promise<RecordResult> {
     const transcriptId = redactedAudioTranscriptId(delivery);
     const ids = transcriptId === undefined ? {} : { transcriptId };
@@ -250,10 +253,16 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     if (problem !== undefined) return finalFailure(`redacted audio URL ${problem}`);
 
     if (transcriptId !== undefined) {
-      // Audio of a transcript the item no longer holds (another one replaced it): not worth downloading.
+      // The item holds another transcript. This audio may belong to a newer transcript whose own delivery
+      // has not landed yet, or to an older one that was replaced: nothing here tells which. Retry, so it is
+      // stored once its transcript is, or ends in the dead-letter queue with this reason, never dropped.
       const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata)));
       if (stored.transcriptId !== undefined && stored.transcriptId !== transcriptId) {
-        return { outcome: "superseded", reason: "the item holds another transcript", ...ids };
+        return {
+          outcome: "transient_failure",
+          reason: AUDIO_FOR_ANOTHER_TRANSCRIPT(stored.transcriptId),
+          ...ids,
+        };
       }
     }
 
@@ -302,7 +311,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const storedAt = isoNow();
     const written = await store.update(buildRedactedAudioUpdate(delivery, s3Key, storedAt, transcriptId));
     if (written === "condition_failed") {
-      return { outcome: "superseded", reason: "the item holds another transcript", ...ids };
+      return { outcome: "transient_failure", reason: AUDIO_FOR_ANOTHER_TRANSCRIPT("another"), ...ids };
     }
     return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids };
   }

@@ -739,7 +739,7 @@ describe("redacted audio", () => {
     expect(outcomes(lines)).toEqual(["redacted_audio_stored"]);
   });
 
-  it("arriving late for a transcript since replaced, is superseded: not downloaded, nothing written", async () => {
+  it("for a transcript the record does not hold, is retried (not downloaded, nothing written, never dropped)", async () => {
     const newer = {
       ...KEY,
       transcript_id: "newer-transcript",
@@ -751,15 +751,19 @@ describe("redacted audio", () => {
 
     const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
 
-    expect(result.batchItemFailures).toEqual([]);
+    expect(result.batchItemFailures).toHaveLength(1);
     expect(assemblyAi.requests).toHaveLength(0);
     expect(s3).not.toHaveReceivedAnyCommand();
     expect(documents).not.toHaveReceivedCommand(UpdateCommand);
     expect(table.get(KEY)).toEqual(newer);
-    expect(lines[0]).toMatchObject({ outcome: "superseded", transcript_id: TRANSCRIPT_ID, level: "info" });
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      transcript_id: TRANSCRIPT_ID,
+      reason: expect.stringContaining("holds transcript newer-transcript"),
+    });
   });
 
-  it("is superseded when another transcript is written while the audio downloads", async () => {
+  it("is retried when another transcript is written while the audio downloads", async () => {
     const newer = {
       ...KEY,
       transcript_id: "newer-transcript",
@@ -774,9 +778,9 @@ describe("redacted audio", () => {
 
     const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
 
-    expect(result.batchItemFailures).toEqual([]);
+    expect(result.batchItemFailures).toHaveLength(1);
     expect(table.get(KEY)).toEqual(newer);
-    expect(outcomes(lines)).toEqual(["superseded"]);
+    expect(outcomes(lines)).toEqual(["transient_failure"]);
   });
 
   it("without a known transcript id, is written whatever transcript the item holds", async () => {
