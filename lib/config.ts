@@ -9,6 +9,7 @@ import {
   type AssemblyAiRegion,
   DEFAULT_REDACTED_AUDIO_HOSTS,
 } from "../functions/shared/assemblyai";
+import { QUEUE_RETENTION_SECONDS } from "./resource-spec";
 
 export interface WebhookStackConfig {
   /**
@@ -103,6 +104,22 @@ export interface WebhookStackConfig {
    * @default - never
    */
   readonly redactedAudioExpireDays?: number;
+  /**
+   * E-mail address subscribed to the alarm topic (the owner confirms the subscription once).
+   * @default - no subscription; subscribe anything you like to the `AlarmTopicArn` output
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Age in seconds of the oldest queued delivery above which the "oldest delivery too old" alarm fires
+   * (60 or more, below the queue's 4-day retention).
+   * @default 900
+   */
+  readonly oldestMessageAlarmSeconds: number;
+  /**
+   * Deliveries rejected as `unauthorized` within 5 minutes above which the auth-failure alarm fires.
+   * @default 20
+   */
+  readonly authFailureAlarmThreshold: number;
 }
 
 export const DEFAULT_CONFIG: WebhookStackConfig = {
@@ -119,6 +136,8 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   inlineTextMaxBytes: 100_000,
   removalPolicy: "retain",
   logRetentionDays: 30,
+  oldestMessageAlarmSeconds: 900,
+  authFailureAlarmThreshold: 20,
 };
 
 /** The context keys the stack reads, one per config field. */
@@ -129,6 +148,7 @@ export const CONTEXT_KEYS = Object.keys({
   transcriptsInfrequentAccessDays: undefined,
   transcriptsExpireDays: undefined,
   redactedAudioExpireDays: undefined,
+  alarmEmail: undefined,
 } satisfies Record<keyof WebhookStackConfig, unknown>) as (keyof WebhookStackConfig)[];
 
 export class ConfigError extends Error {
@@ -159,6 +179,8 @@ const RESERVED_HEADERS = new Set([
 ]);
 const HOST_PATTERN = /^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$|^https?:\/\/[A-Za-z0-9.[\]:-]+$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+/** One plain address, as SNS's e-mail protocol takes it (no display name, no list). */
+const EMAIL_ADDRESS = /^[^\s@",;<>()]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
 /** Context values arrive as strings from `-c key=value`, as JSON values from `cdk.json`. */
 type ContextReader = (key: string) => unknown;
@@ -195,6 +217,11 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
     transcriptsInfrequentAccessDays: integer(raw, "transcriptsInfrequentAccessDays", 30, 36_500),
     transcriptsExpireDays: integer(raw, "transcriptsExpireDays", 1, 36_500),
     redactedAudioExpireDays: integer(raw, "redactedAudioExpireDays", 1, 36_500),
+    alarmEmail: text(raw, "alarmEmail"),
+    oldestMessageAlarmSeconds:
+      integer(raw, "oldestMessageAlarmSeconds", 60, 1_209_600) ?? DEFAULT_CONFIG.oldestMessageAlarmSeconds,
+    authFailureAlarmThreshold:
+      integer(raw, "authFailureAlarmThreshold", 1, 10_000_000) ?? DEFAULT_CONFIG.authFailureAlarmThreshold,
   };
   checkConsistency(config);
   return config;
@@ -224,6 +251,26 @@ function checkConsistency(config: WebhookStackConfig): void {
     throw new ConfigError(
       `allowedSourceIps admits only AssemblyAI's ${otherRegion.toUpperCase()} address but assemblyAiRegion ` +
         `is "${config.assemblyAiRegion}": every delivery would be rejected`,
+    );
+  }
+  if (
+    config.alarmEmail !== undefined &&
+    (config.alarmEmail.length > 254 || !EMAIL_ADDRESS.test(config.alarmEmail))
+  ) {
+    throw new ConfigError(`alarmEmail "${config.alarmEmail}" is not a single e-mail address`);
+  }
+  if (config.oldestMessageAlarmSeconds >= QUEUE_RETENTION_SECONDS) {
+    throw new ConfigError(
+      `oldestMessageAlarmSeconds (${config.oldestMessageAlarmSeconds}) must be below the delivery queue's ` +
+        `retention (${QUEUE_RETENTION_SECONDS} s): SQS deletes a delivery that old before the alarm could fire`,
+    );
+  }
+  // Most requests the stage admits in 5 minutes: the burst, then the steady rate.
+  const admittedPerFiveMinutes = config.throttleRateLimit * 300 + config.throttleBurstLimit;
+  if (config.authFailureAlarmThreshold >= admittedPerFiveMinutes) {
+    throw new ConfigError(
+      `authFailureAlarmThreshold (${config.authFailureAlarmThreshold}) can never be exceeded: the API admits ` +
+        `at most ${admittedPerFiveMinutes} requests in 5 minutes (throttleRateLimit × 300 + throttleBurstLimit)`,
     );
   }
   if (

@@ -1,8 +1,9 @@
-/** The whole pipeline in one stack: API and receiver, queue, worker, store and secrets. */
+/** The whole pipeline in one stack: API and receiver, queue, worker, store, secrets and monitoring. */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { WebhookStackConfig } from "./config";
 import { DeliveryQueue } from "./delivery-queue";
+import { Monitoring } from "./monitoring";
 import { ReceiverApi } from "./receiver-api";
 import { TranscriptStore } from "./transcript-store";
 import { TranscriptWorker } from "./transcript-worker";
@@ -18,6 +19,7 @@ export class WebhookStack extends Stack {
   readonly store: TranscriptStore;
   readonly receiverApi: ReceiverApi;
   readonly worker: TranscriptWorker;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: WebhookStackProps) {
     super(scope, id, props);
@@ -61,6 +63,20 @@ export class WebhookStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      api: this.receiverApi.api,
+      receiver: this.receiverApi.receiver.function,
+      worker: this.worker.worker.function,
+      queue: this.queue.queue,
+      deadLetterQueue: this.queue.deadLetterQueue,
+      // ReconciledDeliveries is alarmed on already; once the stack builds lib/reconciler.ts, pass
+      // this.reconciler.reconciler.function (built before this) for its errors alarm and graph.
+      reconciler: undefined,
+      alarmEmail: config.alarmEmail,
+      oldestMessageAlarmSeconds: config.oldestMessageAlarmSeconds,
+      authFailureAlarmThreshold: config.authFailureAlarmThreshold,
+    });
+
     const outputs: Record<string, [string, string]> = {
       WebhookUrl: [this.receiverApi.webhookUrl, "webhook_url for AssemblyAI; add ?customer_id=…&order_id=…"],
       AuthHeaderName: [config.authHeaderName, "webhook_auth_header_name for AssemblyAI"],
@@ -72,6 +88,9 @@ export class WebhookStack extends Stack {
       QueueName: [this.queue.queue.queueName, "Delivery queue name"],
       DeadLetterQueueUrl: [this.queue.deadLetterQueue.queueUrl, "Dead-letter queue URL"],
       DeadLetterQueueName: [this.queue.deadLetterQueue.queueName, "Dead-letter queue name"],
+      DashboardName: [this.monitoring.dashboard.dashboardName, "CloudWatch dashboard of the pipeline"],
+      DashboardUrl: [this.monitoring.dashboardUrl, "CloudWatch dashboard in the AWS console"],
+      AlarmTopicArn: [this.monitoring.alarmTopic.topicArn, "SNS topic every alarm notifies; subscribe to it"],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, name, { value, description });

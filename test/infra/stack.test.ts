@@ -360,7 +360,7 @@ describe("secrets", () => {
 });
 
 describe("outputs", () => {
-  it("name the webhook URL, header name, secret ARNs, table, bucket and queues", () => {
+  it("name the webhook URL, header name, secret ARNs, table, bucket, queues, dashboard and alarm topic", () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
       [
@@ -374,6 +374,9 @@ describe("outputs", () => {
         "TableName",
         "WebhookSecretArn",
         "WebhookUrl",
+        "DashboardName",
+        "DashboardUrl",
+        "AlarmTopicArn",
       ].sort(),
     );
     expect(JSON.stringify(outputs.WebhookUrl?.Value)).toMatch(/\/webhook"/);

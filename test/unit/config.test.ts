@@ -15,6 +15,7 @@ describe("stack configuration", () => {
       transcriptsInfrequentAccessDays: undefined,
       transcriptsExpireDays: undefined,
       redactedAudioExpireDays: undefined,
+      alarmEmail: undefined,
     });
   });
 
@@ -30,6 +31,9 @@ describe("stack configuration", () => {
       removalPolicy: "destroy",
       logRetentionDays: "90",
       inlineTextMaxBytes: "5000",
+      alarmEmail: "oncall@example.com",
+      oldestMessageAlarmSeconds: "1800",
+      authFailureAlarmThreshold: 50,
     };
 
     const config = configFromContext((key) => context[key]);
@@ -45,6 +49,9 @@ describe("stack configuration", () => {
       removalPolicy: "destroy",
       logRetentionDays: 90,
       inlineTextMaxBytes: 5000,
+      alarmEmail: "oncall@example.com",
+      oldestMessageAlarmSeconds: 1800,
+      authFailureAlarmThreshold: 50,
     });
   });
 
@@ -70,6 +77,7 @@ describe("stack configuration", () => {
         "transcriptsInfrequentAccessDays",
         "transcriptsExpireDays",
         "redactedAudioExpireDays",
+        "alarmEmail",
       ].sort(),
     );
   });
@@ -90,6 +98,10 @@ describe("stack configuration", () => {
     [{ transcriptsInfrequentAccessDays: 10 }, /transcriptsInfrequentAccessDays must be between 30/],
     [{ redactedAudioHosts: "" }, /redactedAudioHosts must name at least one host/],
     [{ redactedAudioHosts: "evil host" }, /redactedAudioHosts entry "evil host" is not a host/],
+    [{ alarmEmail: "oncall" }, /alarmEmail "oncall" is not a single e-mail address/],
+    [{ alarmEmail: "a@example.com,b@example.com" }, /alarmEmail ".*" is not a single e-mail address/],
+    [{ oldestMessageAlarmSeconds: 30 }, /oldestMessageAlarmSeconds must be between 60/],
+    [{ authFailureAlarmThreshold: "0" }, /authFailureAlarmThreshold must be between 1/],
   ])("rejects %j with a message naming the setting", (raw, message) => {
     expect(() => resolveConfig(raw)).toThrow(ConfigError);
     expect(() => resolveConfig(raw)).toThrow(message);
@@ -115,6 +127,16 @@ describe("stack configuration", () => {
       "a burst below the rate",
       { throttleRateLimit: 100, throttleBurstLimit: 10 },
       /throttleBurstLimit \(10\) must be at least throttleRateLimit \(100\)/,
+    ],
+    [
+      "an oldest-delivery alarm later than the queue keeps deliveries",
+      { oldestMessageAlarmSeconds: 345_600 },
+      /oldestMessageAlarmSeconds \(345600\) must be below the delivery queue's retention/,
+    ],
+    [
+      "an auth-failure threshold the throttled API can never exceed",
+      { throttleRateLimit: 1, throttleBurstLimit: 10, authFailureAlarmThreshold: 310 },
+      /authFailureAlarmThreshold \(310\) can never be exceeded: the API admits at most 310 requests/,
     ],
   ])("rejects contradictory settings: %s", (_name, raw, message) => {
     expect(() => resolveConfig(raw)).toThrow(message);
