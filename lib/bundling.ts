@@ -19,6 +19,7 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const FUNCTION_ENTRIES = {
   receiver: "functions/receiver/handler.ts",
   worker: "functions/worker/handler.ts",
+  reconciler: "functions/reconciler/handler.ts",
 } as const;
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;

@@ -5,6 +5,11 @@
  */
 import { isIP } from "node:net";
 import {
+  MAX_LOOKBACK_MINUTES,
+  MAX_MAX_API_CALLS,
+  MIN_MAX_API_CALLS,
+} from "../functions/reconciler/constants";
+import {
   ASSEMBLYAI_WEBHOOK_IPS,
   type AssemblyAiRegion,
   DEFAULT_REDACTED_AUDIO_HOSTS,
@@ -120,6 +125,21 @@ export interface WebhookStackConfig {
    * @default 20
    */
   readonly authFailureAlarmThreshold: number;
+  /**
+   * Minutes between reconciler runs, which queue transcripts whose webhook never arrived; 0 turns it off.
+   * @default 15
+   */
+  readonly reconcileScheduleMinutes: number;
+  /**
+   * Most AssemblyAI API requests one reconciler run makes (it shares the account's 20,000 per 5 minutes).
+   * @default 200
+   */
+  readonly reconcileMaxApiCalls: number;
+  /**
+   * How far back the reconciler's first run looks, in minutes (later runs continue from a checkpoint).
+   * @default 60
+   */
+  readonly reconcileLookbackMinutes: number;
 }
 
 export const DEFAULT_CONFIG: WebhookStackConfig = {
@@ -138,6 +158,9 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   logRetentionDays: 30,
   oldestMessageAlarmSeconds: 900,
   authFailureAlarmThreshold: 20,
+  reconcileScheduleMinutes: 15,
+  reconcileMaxApiCalls: 200,
+  reconcileLookbackMinutes: 60,
 };
 
 /** The context keys the stack reads, one per config field. */
@@ -222,6 +245,14 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
       integer(raw, "oldestMessageAlarmSeconds", 60, 1_209_600) ?? DEFAULT_CONFIG.oldestMessageAlarmSeconds,
     authFailureAlarmThreshold:
       integer(raw, "authFailureAlarmThreshold", 1, 10_000_000) ?? DEFAULT_CONFIG.authFailureAlarmThreshold,
+    reconcileScheduleMinutes:
+      integer(raw, "reconcileScheduleMinutes", 0, 1_440) ?? DEFAULT_CONFIG.reconcileScheduleMinutes,
+    reconcileMaxApiCalls:
+      integer(raw, "reconcileMaxApiCalls", MIN_MAX_API_CALLS, MAX_MAX_API_CALLS) ??
+      DEFAULT_CONFIG.reconcileMaxApiCalls,
+    reconcileLookbackMinutes:
+      integer(raw, "reconcileLookbackMinutes", 1, MAX_LOOKBACK_MINUTES) ??
+      DEFAULT_CONFIG.reconcileLookbackMinutes,
   };
   checkConsistency(config);
   return config;

@@ -5,6 +5,7 @@ import type { WebhookStackConfig } from "./config";
 import { DeliveryQueue } from "./delivery-queue";
 import { Monitoring } from "./monitoring";
 import { ReceiverApi } from "./receiver-api";
+import { Reconciler } from "./reconciler";
 import { TranscriptStore } from "./transcript-store";
 import { TranscriptWorker } from "./transcript-worker";
 import { WebhookSecrets } from "./webhook-secrets";
@@ -19,6 +20,8 @@ export class WebhookStack extends Stack {
   readonly store: TranscriptStore;
   readonly receiverApi: ReceiverApi;
   readonly worker: TranscriptWorker;
+  /** Absent when `reconcileScheduleMinutes` is 0. */
+  readonly reconciler?: Reconciler;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: WebhookStackProps) {
@@ -63,15 +66,30 @@ export class WebhookStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    if (config.reconcileScheduleMinutes > 0) {
+      this.reconciler = new Reconciler(this, "Reconciler", {
+        queue: this.queue,
+        store: this.store,
+        secrets: this.secrets,
+        webhookUrl: this.receiverApi.webhookUrl,
+        assemblyAiRegion: config.assemblyAiRegion,
+        scheduleMinutes: config.reconcileScheduleMinutes,
+        maxApiCalls: config.reconcileMaxApiCalls,
+        lookbackMinutes: config.reconcileLookbackMinutes,
+        // Reserving concurrency fails to deploy on new accounts (limit 10); overlapping runs are safe.
+        preventOverlappingRuns: false,
+        logRetentionDays: config.logRetentionDays,
+        logRemovalPolicy: removalPolicy,
+      });
+    }
+
     this.monitoring = new Monitoring(this, "Monitoring", {
       api: this.receiverApi.api,
       receiver: this.receiverApi.receiver.function,
       worker: this.worker.worker.function,
       queue: this.queue.queue,
       deadLetterQueue: this.queue.deadLetterQueue,
-      // ReconciledDeliveries is alarmed on already; once the stack builds lib/reconciler.ts, pass
-      // this.reconciler.reconciler.function (built before this) for its errors alarm and graph.
-      reconciler: undefined,
+      reconciler: this.reconciler?.reconciler.function,
       alarmEmail: config.alarmEmail,
       oldestMessageAlarmSeconds: config.oldestMessageAlarmSeconds,
       authFailureAlarmThreshold: config.authFailureAlarmThreshold,

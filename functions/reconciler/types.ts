@@ -9,7 +9,16 @@ import type { DeliveryMessage } from "../shared/delivery";
 export interface ReconcileOptions {
   /** Look at transcripts created at or after this instant (the checkpoint, or the CLI's --since). */
   readonly since: Date;
-  /** The stack's webhook URL without a query string; transcripts whose webhook_url starts with it are ours. */
+  /**
+   * Final transcripts created at or after `since` that completed before this instant were already examined by
+   * an earlier run (the checkpoint's `settled_before`): they are skipped without an API call. Leave it out to
+   * examine everything since `since` (the CLI's --since, a first run).
+   */
+  readonly settledBefore?: Date;
+  /**
+   * The stack's webhook URL without a query string; a transcript is ours when its webhook_url, query left
+   * out, is this URL (host case and a trailing slash aside).
+   */
   readonly webhookUrl: string;
   /** Most AssemblyAI API requests (list pages and transcript reads together) one run may make. */
   readonly maxApiCalls: number;
@@ -17,6 +26,23 @@ export interface ReconcileOptions {
   readonly now: Date;
   /** Called after each transcript examined, for progress bars. */
   readonly onProgress?: (report: ReconcileReport) => void;
+  /**
+   * The checkpoint never stays further back than this before `now` waiting for a transcript that is still
+   * queued or processing (one stuck for good must not pin every later run to it).
+   * @default 360 minutes
+   */
+  readonly maxPendingLookbackMs?: number;
+  /** List page size (AssemblyAI allows up to 200). @default 200 */
+  readonly pageSize?: number;
+  /** Asked before each API call: true stops the run as if the budget were spent (a Lambda near its timeout). */
+  readonly shouldStop?: () => boolean;
+}
+
+/** What is stored for a customer/order: enough to tell whether a transcript would replace it. */
+export interface StoredTranscriptRef {
+  readonly transcriptId: string;
+  /** The stored delivery's `received_at` (ISO-8601), when the item has one. */
+  readonly receivedAt?: string | undefined;
 }
 
 export interface ReconcileDeps {
@@ -24,14 +50,37 @@ export interface ReconcileDeps {
   listTranscripts(query: Readonly<Record<string, string>>): Promise<TranscriptList>;
   /** `GET /v2/transcript/{id}`: the list items carry no webhook_url, the transcript does. */
   getTranscript(id: string): Promise<Transcript>;
-  /** The transcript_id stored for this customer/order, or undefined when nothing is stored. */
-  storedTranscriptId(customerId: string, orderId: string): Promise<string | undefined>;
+  /** The transcript stored for this customer/order, or undefined when no transcript is stored. */
+  storedTranscript(customerId: string, orderId: string): Promise<StoredTranscriptRef | undefined>;
+  /**
+   * Whether some record already holds this transcript (the table's transcript_id index). Optional: when
+   * given, stored transcripts cost no AssemblyAI call, so the budget goes to the ones that matter.
+   */
+  isTranscriptStored?(transcriptId: string): Promise<boolean>;
   /** Queue one message, as the receiver would (source "reconciler" or "replay"). */
   enqueue(message: DeliveryMessage): Promise<void>;
 }
 
+/** Why a run ended before it had examined everything since `since`. */
+export type ReconcileStopReason = "budget" | "time" | "failure";
+
+/** What was decided for one of our transcripts that needed a decision (stored ones found by index are not listed). */
+export interface ReconciledTranscript {
+  readonly transcriptId: string;
+  readonly outcome: ReconcileOutcome;
+  readonly customerId?: string;
+  readonly orderId?: string;
+  /** For skipped and superseded: why, in words safe to log. */
+  readonly reason?: string;
+  /** For queued: the message's request_id. */
+  readonly requestId?: string;
+}
+
 export interface ReconcileReport {
-  /** List items looked at. */
+  /**
+   * Final (completed or error) list items in the window looked at this run; those an earlier run already
+   * examined (see `settledBefore`) are not counted.
+   */
   readonly examined: number;
   /** Of those, transcripts whose webhook_url points at this stack. */
   readonly matched: number;
@@ -40,12 +89,24 @@ export interface ReconcileReport {
   readonly queued: number;
   /** Ours but unusable (metadata missing or invalid in the webhook URL): logged, not queued. */
   readonly skipped: number;
+  /** Ours, but a newer transcript (or one we cannot prove older) is stored for the customer/order: not queued. */
+  readonly superseded: number;
+  /** List items in the window still queued or processing: the next run looks at them again. */
+  readonly pending: number;
   readonly apiCalls: number;
   /** True when the run stopped at maxApiCalls before reaching `since`; the next run continues. */
   readonly budgetExhausted: boolean;
+  /** Set when the run ended early; the checkpoint then covers only what was examined. */
+  readonly stopReason?: ReconcileStopReason;
+  /** For stopReason "failure": the error, from describeError. */
+  readonly failure?: string;
   /** Where the next run should start from (ISO-8601). */
   readonly nextCheckpoint: string;
+  /** The next run's `settledBefore` (ISO-8601), or undefined when it must examine everything again. */
+  readonly nextSettledBefore?: string;
+  /** The decisions that needed one (queued, skipped, superseded), in the order made. */
+  readonly transcripts: readonly ReconciledTranscript[];
 }
 
 /** Metric the reconciler emits (namespace AssemblyAIWebhooks): `ReconciledDeliveries`, dimension Outcome. */
-export type ReconcileOutcome = "queued" | "already_stored" | "skipped";
+export type ReconcileOutcome = "queued" | "already_stored" | "skipped" | "superseded";

@@ -18,6 +18,10 @@ export const ENV = {
   assemblyAiTimeoutMs: "ASSEMBLYAI_TIMEOUT_MS",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
   maxRedactedAudioBytes: "MAX_REDACTED_AUDIO_BYTES",
+  webhookUrl: "WEBHOOK_URL",
+  reconcileMaxApiCalls: "RECONCILE_MAX_API_CALLS",
+  reconcileLookbackMinutes: "RECONCILE_LOOKBACK_MINUTES",
+  reconcileMaxPendingMinutes: "RECONCILE_MAX_PENDING_MINUTES",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -45,6 +45,7 @@ const queueId = logicalId("AWS::SQS::Queue", /DeliveriesQueue/);
 const dlqId = logicalId("AWS::SQS::Queue", /DeadLetterQueue/);
 const receiverId = logicalId("AWS::Lambda::Function", /Receiver/);
 const workerId = logicalId("AWS::Lambda::Function", /Worker/);
+const stackReconcilerId = logicalId("AWS::Lambda::Function", /^Reconciler/);
 const apiId = logicalId("AWS::ApiGatewayV2::Api", /HttpApi/);
 
 function alarmsOf(within: Record<string, Resource>): Record<string, Record<string, unknown>> {
@@ -202,7 +203,14 @@ describe("dashboard", () => {
         `${METRICS_NAMESPACE} ReconcilerApiCalls`,
       ],
     ],
-    ["Reconciler: how far behind, errors", ["lag / 60000", `${METRICS_NAMESPACE} ReconcilerCheckpointLag`]],
+    [
+      "Reconciler: how far behind, errors",
+      [
+        "lag / 60000",
+        `${METRICS_NAMESPACE} ReconcilerCheckpointLag`,
+        `AWS/Lambda Errors FunctionName <${stackReconcilerId}>`,
+      ],
+    ],
   ])("charts %s", (title, expected) => {
     expect(linesOf(title)).toEqual(expected);
   });
@@ -338,7 +346,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic and describe a first response", () => {
     const all = alarmsOf(resources);
-    expect(Object.keys(all)).toHaveLength(7);
+    expect(Object.keys(all)).toHaveLength(8);
     for (const properties of Object.values(all)) {
       expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README.md/);

@@ -70,7 +70,7 @@ describe("functions", () => {
 
   it("give every log group a retention", () => {
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
-    expect(Object.keys(template.findResources("AWS::Logs::LogGroup"))).toHaveLength(3);
+    expect(Object.keys(template.findResources("AWS::Logs::LogGroup"))).toHaveLength(4);
   });
 
   it("use no managed policy: each role can write only its own log group besides its grants", () => {
@@ -253,6 +253,22 @@ describe("worker", () => {
       "sqs:GetQueueUrl",
       "sqs:ReceiveMessage",
     ]);
+  });
+});
+
+describe("reconciler", () => {
+  it("runs on the configured schedule, and is left out when reconcileScheduleMinutes is 0", () => {
+    template.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(15 minutes)" });
+    const off = templateFor({ reconcileScheduleMinutes: 0 });
+    off.resourceCountIs("AWS::Events::Rule", 0);
+    expect(Object.keys(off.findResources("AWS::Lambda::Function")).some((id) => /Reconciler/.test(id))).toBe(
+      false,
+    );
+  });
+
+  it("reserves no concurrency, so the stack deploys on accounts with the default limit of 10", () => {
+    const reconciler = resource(logicalId("AWS::Lambda::Function", /^Reconciler/));
+    expect(reconciler.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 });
 

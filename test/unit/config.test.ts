@@ -97,6 +97,8 @@ describe("stack configuration", () => {
     [{ webhookSecretArn: "my-secret" }, /webhookSecretArn must be a Secrets Manager secret ARN/],
     [{ transcriptsInfrequentAccessDays: 10 }, /transcriptsInfrequentAccessDays must be between 30/],
     [{ redactedAudioHosts: "" }, /redactedAudioHosts must name at least one host/],
+    [{ reconcileScheduleMinutes: -1 }, /reconcileScheduleMinutes must be between 0 and 1440, got -1/],
+    [{ reconcileMaxApiCalls: 1 }, /reconcileMaxApiCalls must be between 2 and 5000, got 1/],
     [{ redactedAudioHosts: "evil host" }, /redactedAudioHosts entry "evil host" is not a host/],
     [{ alarmEmail: "oncall" }, /alarmEmail "oncall" is not a single e-mail address/],
     [{ alarmEmail: "a@example.com,b@example.com" }, /alarmEmail ".*" is not a single e-mail address/],

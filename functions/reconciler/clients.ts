@@ -1,0 +1,17 @@
+/** AWS SDK clients, created once per execution environment; tests intercept them with aws-sdk-client-mock. */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/**
+ * A hung connection fails well inside the run, and the SDK retries it. `requestTimeout` alone only logs a
+ * warning in @smithy/node-http-handler 4.x: `throwOnRequestTimeout` makes it fail the attempt.
+ */
+const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true };
+
+export const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler }));
+export const sqs = new SQSClient({ requestHandler });
+export const s3 = new S3Client({ requestHandler });
+export const secretsManager = new SecretsManagerClient({ requestHandler });

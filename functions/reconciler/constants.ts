@@ -1,0 +1,34 @@
+/**
+ * The reconciler's own names and defaults, shared by its function code and `lib/reconciler.ts` (which sets
+ * the variables next to the matching grants). Plain data: no SDK imports, safe for the CDK app to load.
+ */
+import { ENV } from "../shared/env";
+
+export const RECONCILER_ENV = {
+  /** The stack's webhook URL, no query: transcripts whose webhook_url is this URL are ours. */
+  webhookUrl: ENV.webhookUrl,
+  /** AssemblyAI requests (list pages plus transcript reads) one run may make. */
+  maxApiCalls: ENV.reconcileMaxApiCalls,
+  /** With no checkpoint yet (the first run), how far back to look. */
+  lookbackMinutes: ENV.reconcileLookbackMinutes,
+  /** How long a transcript still queued or processing may hold the checkpoint back. */
+  maxPendingMinutes: ENV.reconcileMaxPendingMinutes,
+} as const;
+
+/** The one object the reconciler reads and writes in the transcript bucket (its IAM grant names it exactly). */
+export const CHECKPOINT_KEY = "reconciler/checkpoint.json";
+
+export const DEFAULT_MAX_API_CALLS = 200;
+/** One list page and one read: less could never examine anything. */
+export const MIN_MAX_API_CALLS = 2;
+/** Far below AssemblyAI's 20,000 requests per 5 minutes, which the worker shares. */
+export const MAX_MAX_API_CALLS = 5_000;
+
+export const DEFAULT_LOOKBACK_MINUTES = 60;
+export const MAX_LOOKBACK_MINUTES = 30 * 24 * 60;
+
+export const DEFAULT_MAX_PENDING_MINUTES = 360;
+export const MAX_MAX_PENDING_MINUTES = 7 * 24 * 60;
+
+/** The function's timeout: long enough for a full budget of calls, well inside a 15-minute schedule. */
+export const RECONCILER_TIMEOUT_SECONDS = 300;

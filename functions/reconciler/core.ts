@@ -1,0 +1,326 @@
+/**
+ * The reconciler's orchestration: list recent transcripts, find the finished ones addressed to this stack
+ * that were never stored, and queue them as the receiver would have. Pure over its dependencies (no AWS, no
+ * HTTP, no clock of its own), so the Lambda handler, the CLI and the local stack's timer all run this code.
+ *
+ * How the window is walked, and why:
+ * - One unfiltered listing, newest first (`before_id` = the oldest id of the previous page), not one pass per
+ *   status: an idle run costs one list call instead of two, and the listing also shows what is still queued
+ *   or processing, which is exactly how far back the next run must look (those finish later, after this
+ *   run, but AssemblyAI orders the list by creation). It also gives the creation time of every transcript in
+ *   the window, which decides "stored with another transcript" without extra calls.
+ * - The whole window is listed first, then the candidates are examined oldest first: when the budget runs out
+ *   the checkpoint can still advance up to the first transcript not examined, so a busy account makes
+ *   progress run after run instead of re-reading the newest page forever.
+ * - Finished transcripts an earlier run already examined are recognised by their `completed` time (before
+ *   that run's `settledBefore`) and skipped without an API call.
+ */
+
+import { parseMetadata } from "../receiver/core";
+import { DELIVERY_MESSAGE_VERSION, type TranscriptDelivery } from "../shared/delivery";
+import { describeError } from "../shared/telemetry";
+import type {
+  ReconcileDeps,
+  ReconciledTranscript,
+  ReconcileOptions,
+  ReconcileReport,
+  ReconcileStopReason,
+  StoredTranscriptRef,
+} from "./types";
+
+/** AssemblyAI's largest list page. */
+export const MAX_PAGE_SIZE = 200;
+
+/**
+ * How far behind the run's start the checkpoint is put: covers clock skew between AssemblyAI's timestamps
+ * and ours, and a list that lags a transcript's creation or completion by a little.
+ */
+export const CHECKPOINT_OVERLAP_MS = 10 * 60 * 1000;
+
+/** `received_at` comes from the receiver's clock, `now` from the runner's (a laptop, for the CLI). */
+export const CLOCK_SKEW_MARGIN_MS = 60 * 1000;
+
+/** A transcript stuck in `queued` or `processing` longer than this no longer holds the checkpoint back. */
+export const DEFAULT_MAX_PENDING_LOOKBACK_MS = 6 * 60 * 60 * 1000;
+
+type FinalStatus = "completed" | "error";
+
+interface Candidate {
+  readonly id: string;
+  readonly status: FinalStatus;
+  /** AssemblyAI's `created`, in epoch ms; undefined when it could not be read. */
+  readonly createdMs: number | undefined;
+}
+
+function isFinal(status: unknown): status is FinalStatus {
+  return status === "completed" || status === "error";
+}
+
+function isPending(status: unknown): boolean {
+  return status === "queued" || status === "processing";
+}
+
+/**
+ * An AssemblyAI timestamp in epoch ms. The API answers ISO-8601 without a zone and with microseconds
+ * ("2023-11-02T21:49:25.586965"), which is UTC; the SDK's types say Date. Both are read here.
+ */
+export function instant(value: unknown): number | undefined {
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.getTime() : undefined;
+  if (typeof value !== "string" || value.trim() === "") return undefined;
+  let text = value.trim().replace(" ", "T");
+  if (/T/.test(text) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) text = `${text}Z`;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** scheme://host[:port]/path, host lower-cased and trailing slashes dropped; undefined when not a URL. */
+function endpointOf(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+/** The query string exactly as written in the URL (what API Gateway hands the receiver as rawQueryString). */
+function rawQueryOf(raw: string): string {
+  const start = raw.indexOf("?");
+  if (start < 0) return "";
+  const end = raw.indexOf("#", start);
+  return raw.slice(start + 1, end < 0 ? undefined : end);
+}
+
+export class ReconcileConfigurationError extends Error {
+  override readonly name = "ReconcileConfigurationError";
+}
+
+export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileReport> {
+  const endpoint = endpointOf(options.webhookUrl);
+  if (endpoint === undefined) throw new ReconcileConfigurationError("webhookUrl must be an absolute URL");
+  const pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? MAX_PAGE_SIZE)), MAX_PAGE_SIZE);
+  const nowMs = options.now.getTime();
+  const sinceMs = options.since.getTime();
+  const settledBeforeMs = options.settledBefore?.getTime();
+  const maxPendingLookbackMs = options.maxPendingLookbackMs ?? DEFAULT_MAX_PENDING_LOOKBACK_MS;
+
+  const counts = {
+    examined: 0,
+    matched: 0,
+    alreadyStored: 0,
+    queued: 0,
+    skipped: 0,
+    superseded: 0,
+    pending: 0,
+  };
+  const transcripts: ReconciledTranscript[] = [];
+  let apiCalls = 0;
+  let stopReason: ReconcileStopReason | undefined;
+  let failure: string | undefined;
+
+  /** Takes one call from the budget, or records why none is left. */
+  const spend = (): boolean => {
+    if (options.shouldStop?.()) stopReason = "time";
+    else if (apiCalls >= options.maxApiCalls) stopReason = "budget";
+    else apiCalls += 1;
+    return stopReason === undefined;
+  };
+
+  // Phase 1: list the window, newest first. Every listed id's creation time is kept (also those below
+  // `since` on the last page): it tells which of two transcripts for one order is the newer.
+  const createdById = new Map<string, number | undefined>();
+  let oldestListedMs = Number.POSITIVE_INFINITY;
+  let oldestPendingMs: number | undefined;
+  const candidates: Candidate[] = [];
+  let listedAll = false;
+  try {
+    let beforeId: string | undefined;
+    while (spend()) {
+      const query: Record<string, string> = { limit: String(pageSize) };
+      if (beforeId !== undefined) query.before_id = beforeId;
+      const page = await deps.listTranscripts(query);
+      const items = Array.isArray(page?.transcripts) ? page.transcripts : [];
+      let reachedSince = false;
+      for (const item of items) {
+        const createdMs = instant(item.created);
+        createdById.set(item.id, createdMs);
+        if (createdMs !== undefined) oldestListedMs = Math.min(oldestListedMs, createdMs);
+        if (createdMs !== undefined && createdMs < sinceMs) {
+          reachedSince = true;
+          continue;
+        }
+        if (isFinal(item.status)) {
+          const completedMs = instant(item.completed);
+          const settled =
+            settledBeforeMs !== undefined && completedMs !== undefined && completedMs < settledBeforeMs;
+          if (!settled) candidates.push({ id: item.id, status: item.status, createdMs });
+        } else if (isPending(item.status)) {
+          counts.pending += 1;
+          // Unknown creation time: hold the checkpoint where it is rather than guess.
+          oldestPendingMs = Math.min(oldestPendingMs ?? Number.POSITIVE_INFINITY, createdMs ?? sinceMs);
+        }
+      }
+      const oldest = items.at(-1);
+      if (reachedSince || oldest === undefined || !page.page_details?.prev_url) {
+        listedAll = true;
+        break;
+      }
+      beforeId = oldest.id;
+    }
+  } catch (error) {
+    stopReason = "failure";
+    failure = describeError(error);
+  }
+
+  const report = (): ReconcileReport => ({
+    ...counts,
+    apiCalls,
+    budgetExhausted: stopReason === "budget",
+    nextCheckpoint: new Date(sinceMs).toISOString(),
+    transcripts: [...transcripts],
+  });
+
+  /**
+   * Whether queuing `candidate` would rightly replace what is stored for its order. The worker lets the
+   * latest `received_at` win and ours is now, so queuing an older transcript would clobber a newer result.
+   * Rule: replace only a transcript known to be older by AssemblyAI's `created`:
+   * - listed in this run: compare the two creation times (strictly newer replaces);
+   * - not listed: the listing covered every transcript created from the oldest listed one up to the run's
+   *   start, so one delivered before the run started (stored `received_at` earlier than `now`, less a
+   *   margin for a CLI host's clock) was created before all of them, hence before ours;
+   * - anything else (delivered during this run, no `received_at`, unreadable times): leave it stored.
+   */
+  const replaces = (candidate: Candidate, stored: StoredTranscriptRef): string | undefined => {
+    if (candidate.createdMs === undefined) return "this transcript's creation time is unknown";
+    if (createdById.has(stored.transcriptId)) {
+      const storedCreatedMs = createdById.get(stored.transcriptId);
+      if (storedCreatedMs === undefined) return "the stored transcript's creation time is unknown";
+      return candidate.createdMs > storedCreatedMs
+        ? undefined
+        : `the stored transcript ${stored.transcriptId} was created later`;
+    }
+    const receivedMs = instant(stored.receivedAt);
+    const deliveredBeforeRun = receivedMs !== undefined && receivedMs < nowMs - CLOCK_SKEW_MARGIN_MS;
+    if (deliveredBeforeRun && candidate.createdMs >= oldestListedMs) return undefined;
+    return `cannot tell whether the stored transcript ${stored.transcriptId} is older`;
+  };
+
+  const enqueue = async (
+    candidate: Candidate,
+    status: FinalStatus,
+    metadata: TranscriptDelivery["metadata"],
+  ): Promise<string> => {
+    const requestId = `reconciler-${nowMs}-${candidate.id}`;
+    const message: TranscriptDelivery = {
+      version: DELIVERY_MESSAGE_VERSION,
+      source: "reconciler",
+      kind: "transcript",
+      transcript_id: candidate.id,
+      status,
+      metadata,
+      received_at: options.now.toISOString(),
+      source_ip: "",
+      request_id: requestId,
+      payload: { transcript_id: candidate.id, status },
+    };
+    await deps.enqueue(message);
+    return requestId;
+  };
+
+  /** Decides one candidate; false when the run had to stop before looking at it. */
+  const examine = async (candidate: Candidate): Promise<boolean> => {
+    const { id } = candidate;
+    if (options.shouldStop?.()) {
+      stopReason = "time";
+      return false;
+    }
+    if (deps.isTranscriptStored && (await deps.isTranscriptStored(id))) {
+      counts.examined += 1;
+      counts.matched += 1;
+      counts.alreadyStored += 1;
+      return true;
+    }
+    if (!spend()) return false;
+    const transcript = await deps.getTranscript(id);
+    counts.examined += 1;
+    const webhookUrl = typeof transcript.webhook_url === "string" ? transcript.webhook_url : "";
+    if (endpointOf(webhookUrl) !== endpoint) return true;
+    counts.matched += 1;
+
+    const metadata = parseMetadata(rawQueryOf(webhookUrl));
+    if (!metadata.ok) {
+      counts.skipped += 1;
+      transcripts.push({ transcriptId: id, outcome: "skipped", reason: metadata.rejection.message });
+      return true;
+    }
+    const { customer_id: customerId, order_id: orderId } = metadata.value;
+    const ids = { transcriptId: id, customerId, orderId };
+    const stored = await deps.storedTranscript(customerId, orderId);
+    if (stored?.transcriptId === id) {
+      counts.alreadyStored += 1;
+      return true;
+    }
+    if (stored !== undefined) {
+      const reason = replaces(candidate, stored);
+      if (reason !== undefined) {
+        counts.superseded += 1;
+        transcripts.push({ ...ids, outcome: "superseded", reason });
+        return true;
+      }
+    }
+    // The transcript's own status is fresher than the list's; the list's stands in if it is not final.
+    const status = isFinal(transcript.status) ? transcript.status : candidate.status;
+    const requestId = await enqueue(candidate, status, metadata.value);
+    counts.queued += 1;
+    transcripts.push({ ...ids, outcome: "queued", requestId });
+    return true;
+  };
+
+  // Phase 2: examine oldest first, so that a run cut short still moves the checkpoint forward.
+  let firstUnexamined: Candidate | undefined;
+  if (stopReason === undefined) {
+    const ordered = [...candidates].sort((a, b) => (a.createdMs ?? sinceMs) - (b.createdMs ?? sinceMs));
+    for (const candidate of ordered) {
+      let done: boolean;
+      try {
+        done = await examine(candidate);
+      } catch (error) {
+        stopReason = "failure";
+        failure = `transcript ${candidate.id}: ${describeError(error)}`;
+        done = false;
+      }
+      if (!done) {
+        firstUnexamined = candidate;
+        break;
+      }
+      options.onProgress?.(report());
+    }
+  }
+
+  // The next checkpoint: never past a transcript not examined; with everything examined, the run's start
+  // (less the overlap); held back to the oldest transcript still processing, within maxPendingLookbackMs.
+  let nextMs: number;
+  let nextSettledMs: number | undefined = settledBeforeMs;
+  if (!listedAll) {
+    nextMs = sinceMs;
+  } else if (firstUnexamined !== undefined) {
+    nextMs = firstUnexamined.createdMs ?? sinceMs;
+  } else {
+    nextMs = nowMs - CHECKPOINT_OVERLAP_MS;
+    nextSettledMs = nowMs - CHECKPOINT_OVERLAP_MS;
+  }
+  if (oldestPendingMs !== undefined) {
+    nextMs = Math.min(nextMs, Math.max(oldestPendingMs, nowMs - maxPendingLookbackMs));
+  }
+  nextMs = Math.max(nextMs, sinceMs);
+
+  const final: ReconcileReport = {
+    ...report(),
+    nextCheckpoint: new Date(nextMs).toISOString(),
+    ...(nextSettledMs !== undefined ? { nextSettledBefore: new Date(nextSettledMs).toISOString() } : {}),
+    ...(stopReason !== undefined ? { stopReason } : {}),
+    ...(failure !== undefined ? { failure } : {}),
+  };
+  return final;
+}

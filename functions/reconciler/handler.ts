@@ -1,0 +1,14 @@
+/**
+ * Lambda entry point for the scheduled reconciler (EventBridge). Configuration is read and validated at cold
+ * start; a bad variable fails the init with its name.
+ */
+import { documents, s3, secretsManager, sqs } from "./clients";
+import { loadConfig } from "./config";
+import { createHandler, type ReconcilerHandler } from "./reconciler";
+
+export const handler: ReconcilerHandler = createHandler(loadConfig(process.env), {
+  documents,
+  sqs,
+  s3,
+  secretsManager,
+});

@@ -1,0 +1,216 @@
+/**
+ * One scheduled run: read the API key and the checkpoint, reconcile, save the next checkpoint, log. The
+ * decisions live in core.ts; this file sequences the I/O around it and writes the run's log lines and metrics.
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Context, ScheduledEvent } from "aws-lambda";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/env";
+import { CachedValue } from "../shared/secret-cache";
+import { readSecretString } from "../shared/secrets";
+import { describeError, emit, type LogEvent } from "../shared/telemetry";
+import { AssemblyAiApi } from "./assemblyai";
+import type { ReconcilerConfig } from "./config";
+import { reconcile } from "./core";
+import { CheckpointStore, createReconcileDeps, parseCheckpoint } from "./store";
+import type { ReconciledTranscript, ReconcileOutcome, ReconcileReport } from "./types";
+
+export interface ReconcilerClients {
+  readonly documents: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly secretsManager: SecretsManagerClient;
+  /** The clock; tests pin it. */
+  readonly now?: () => Date;
+}
+
+export type ReconcilerHandler = (
+  event: ScheduledEvent | Record<string, unknown>,
+  context?: Pick<Context, "getRemainingTimeInMillis">,
+) => Promise<ReconcileReport | undefined>;
+
+/** The run failed part-way; what was examined is kept in the checkpoint. Fails the invocation (Errors alarm). */
+export class ReconcileFailedError extends Error {
+  override readonly name = "ReconcileFailedError";
+}
+
+export class ApiKeyUnavailableError extends Error {
+  override readonly name = "ApiKeyUnavailableError";
+}
+
+/** Every outcome gets a data point each run, zeros included, so alarms on them never see missing data. */
+const OUTCOMES: readonly ReconcileOutcome[] = ["queued", "already_stored", "skipped", "superseded"];
+
+/** Time kept back from the Lambda timeout: one AssemblyAI request at most, then the checkpoint write. */
+const STOP_MARGIN_MS = 15_000;
+
+export function createHandler(config: ReconcilerConfig, clients: ReconcilerClients): ReconcilerHandler {
+  const now = clients.now ?? (() => new Date());
+  const apiKey = new CachedValue(
+    async () => {
+      const value = (
+        await readSecretString(clients.secretsManager, config.apiKeySecretArn, "AWSCURRENT")
+      )?.trim();
+      if (!value) throw new ApiKeyUnavailableError("the AssemblyAI API key secret has no string value");
+      return value;
+    },
+    config.secretCacheTtlSeconds * 1000,
+    () => now().getTime(),
+  );
+  const assemblyAi = new AssemblyAiApi({
+    baseUrl: config.assemblyAiBaseUrl,
+    timeoutMs: config.assemblyAiTimeoutMs,
+    apiKey: () => apiKey.get(),
+  });
+  const deps = createReconcileDeps({
+    assemblyAi,
+    documents: clients.documents,
+    sqs: clients.sqs,
+    tableName: config.tableName,
+    queueUrl: config.queueUrl,
+  });
+  const checkpoints = new CheckpointStore(clients.s3, config.bucketName, config.checkpointKey);
+
+  async function run(
+    startedAt: Date,
+    context: Pick<Context, "getRemainingTimeInMillis"> | undefined,
+  ): Promise<ReconcileReport | undefined> {
+    const key = await apiKey.get();
+    if (key.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
+      emit({
+        level: "warn",
+        message: "reconcile skipped: the AssemblyAI API key secret still holds its placeholder",
+        fields: { api_key_secret_arn: config.apiKeySecretArn },
+      });
+      return undefined;
+    }
+
+    const text = await checkpoints.readText();
+    const parsed = text === undefined ? undefined : parseCheckpoint(text);
+    if (parsed !== undefined && "problem" in parsed) {
+      // Refusing to run would stop recovery for good; the first-run lookback is the safe fallback.
+      emit({
+        level: "warn",
+        message: "reconcile checkpoint unreadable; starting from the lookback window",
+        fields: { problem: parsed.problem, checkpoint_key: config.checkpointKey },
+      });
+    }
+    const checkpoint = parsed !== undefined && "checkpoint" in parsed ? parsed.checkpoint : undefined;
+    const since = checkpoint?.since ?? new Date(startedAt.getTime() - config.lookbackMs);
+
+    const report = await reconcile(deps, {
+      since,
+      ...(checkpoint?.settledBefore !== undefined ? { settledBefore: checkpoint.settledBefore } : {}),
+      webhookUrl: config.webhookUrl,
+      maxApiCalls: config.maxApiCalls,
+      now: startedAt,
+      maxPendingLookbackMs: config.maxPendingLookbackMs,
+      ...(context
+        ? {
+            shouldStop: () =>
+              context.getRemainingTimeInMillis() < STOP_MARGIN_MS + config.assemblyAiTimeoutMs,
+          }
+        : {}),
+    });
+
+    await checkpoints.write(
+      {
+        since: new Date(report.nextCheckpoint),
+        settledBefore:
+          report.nextSettledBefore !== undefined ? new Date(report.nextSettledBefore) : undefined,
+      },
+      now(),
+    );
+    const finishedAt = now();
+    for (const transcript of report.transcripts) emit(transcriptLogEvent(transcript), finishedAt.getTime());
+    for (const event of runLogEvents(report, since, startedAt, finishedAt)) emit(event, finishedAt.getTime());
+    return report;
+  }
+
+  return async function handler(_event, context) {
+    const startedAt = now();
+    let report: ReconcileReport | undefined;
+    try {
+      report = await run(startedAt, context);
+    } catch (error) {
+      emit({
+        level: "error",
+        message: "reconcile failed",
+        fields: { error_detail: describeError(error), latency_ms: now().getTime() - startedAt.getTime() },
+      });
+      throw error;
+    }
+    if (report?.stopReason === "failure") {
+      throw new ReconcileFailedError(`reconcile stopped early: ${report.failure ?? "unknown failure"}`);
+    }
+    return report;
+  };
+}
+
+/** One line per decision worth a look: queued (a webhook was missed), skipped and superseded (not queued). */
+export function transcriptLogEvent(transcript: ReconciledTranscript): LogEvent {
+  const fields: Record<string, unknown> = {
+    transcript_id: transcript.transcriptId,
+    outcome: transcript.outcome,
+  };
+  if (transcript.customerId !== undefined) fields.customer_id = transcript.customerId;
+  if (transcript.orderId !== undefined) fields.order_id = transcript.orderId;
+  if (transcript.reason !== undefined) fields.reason = transcript.reason;
+  if (transcript.requestId !== undefined) fields.request_id = transcript.requestId;
+  return {
+    level: transcript.outcome === "queued" ? "info" : "warn",
+    message: `transcript ${transcript.outcome.replace("_", " ")} by the reconciler`,
+    fields,
+  };
+}
+
+const COUNTS: Readonly<Record<ReconcileOutcome, (report: ReconcileReport) => number>> = {
+  queued: (report) => report.queued,
+  already_stored: (report) => report.alreadyStored,
+  skipped: (report) => report.skipped,
+  superseded: (report) => report.superseded,
+};
+
+/**
+ * The run's summary line (the report, `ReconcilerApiCalls`, and `ReconcilerCheckpointLag`: how far behind
+ * the next run starts, which grows when runs cannot keep up), then one `ReconciledDeliveries` data point per
+ * outcome. EMF takes one value per dimension per line, hence a line per outcome.
+ */
+export function runLogEvents(
+  report: ReconcileReport,
+  since: Date,
+  startedAt: Date,
+  finishedAt: Date,
+): LogEvent[] {
+  const { transcripts: _decisions, ...summary } = report;
+  const level = report.stopReason === "failure" ? "error" : report.stopReason !== undefined ? "warn" : "info";
+  const lagMs = Math.max(0, startedAt.getTime() - Date.parse(report.nextCheckpoint));
+  const events: LogEvent[] = [
+    {
+      level,
+      message:
+        report.stopReason === undefined
+          ? "reconcile run"
+          : `reconcile run stopped early (${report.stopReason})`,
+      metrics: {
+        ReconcilerApiCalls: { value: report.apiCalls, unit: "Count" },
+        ReconcilerCheckpointLag: { value: lagMs, unit: "Milliseconds" },
+      },
+      fields: {
+        ...summary,
+        since: since.toISOString(),
+        latency_ms: finishedAt.getTime() - startedAt.getTime(),
+      },
+    },
+  ];
+  for (const outcome of OUTCOMES) {
+    events.push({
+      message: "reconciled deliveries",
+      metrics: { ReconciledDeliveries: { value: COUNTS[outcome](report), unit: "Count" } },
+      dimensions: { Outcome: outcome },
+    });
+  }
+  return events;
+}

@@ -1,0 +1,150 @@
+/**
+ * The reconciler's AWS I/O: what is stored for an order (DynamoDB), queuing a message (SQS), and the
+ * checkpoint object (S3). `createReconcileDeps` joins them with an AssemblyAI client into the core's deps,
+ * for the Lambda handler, the CLI and the local stack alike.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { Transcript, TranscriptList } from "assemblyai";
+import { TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../../lib/resource-spec";
+import { serializeDeliveryMessage } from "../receiver/core";
+import { isRecord } from "../shared/values";
+import type { ReconcileDeps, StoredTranscriptRef } from "./types";
+
+export interface AssemblyAiReads {
+  listTranscripts(query: Readonly<Record<string, string>>): Promise<TranscriptList>;
+  getTranscript(id: string): Promise<Transcript>;
+}
+
+export interface ReconcileDepsOptions {
+  readonly assemblyAi: AssemblyAiReads;
+  readonly documents: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly tableName: string;
+  readonly queueUrl: string;
+}
+
+export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDeps {
+  const { documents, tableName } = options;
+  return {
+    listTranscripts: (query) => options.assemblyAi.listTranscripts(query),
+    getTranscript: (id) => options.assemblyAi.getTranscript(id),
+
+    // Consistent, so a delivery the worker stored a moment ago is seen.
+    async storedTranscript(customerId, orderId): Promise<StoredTranscriptRef | undefined> {
+      const result = await documents.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { customer_id: customerId, order_id: orderId },
+          ConsistentRead: true,
+          ProjectionExpression: "#transcript_id, #received_at",
+          ExpressionAttributeNames: { "#transcript_id": "transcript_id", "#received_at": "received_at" },
+        }),
+      );
+      const item = result.Item;
+      // An item may hold only redacted audio that arrived first: no transcript is stored yet.
+      if (typeof item?.transcript_id !== "string") return undefined;
+      return {
+        transcriptId: item.transcript_id,
+        receivedAt: typeof item.received_at === "string" ? item.received_at : undefined,
+      };
+    },
+
+    // The index is eventually consistent: a miss only means the transcript is read from AssemblyAI and the
+    // record checked with a consistent read.
+    async isTranscriptStored(transcriptId): Promise<boolean> {
+      const result = await documents.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: TRANSCRIPT_ID_INDEX,
+          KeyConditionExpression: "#transcript_id = :transcript_id",
+          ExpressionAttributeNames: { "#transcript_id": TRANSCRIPT_ID_ATTRIBUTE },
+          ExpressionAttributeValues: { ":transcript_id": transcriptId },
+          Select: "COUNT",
+          Limit: 1,
+        }),
+      );
+      return (result.Count ?? 0) > 0;
+    },
+
+    async enqueue(message): Promise<void> {
+      const body = serializeDeliveryMessage(message);
+      if (!body.ok)
+        throw new Error(`the message for ${message.request_id} cannot be queued: ${body.rejection.message}`);
+      await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body.value }));
+    },
+  };
+}
+
+/** Where the next run starts: `since` on AssemblyAI's `created`, `settledBefore` on its `completed`. */
+export interface Checkpoint {
+  readonly since: Date;
+  readonly settledBefore?: Date | undefined;
+}
+
+export const CHECKPOINT_VERSION = 1;
+
+/** The checkpoint as stored, or a reason it cannot be used. */
+export function parseCheckpoint(text: string): { checkpoint: Checkpoint } | { problem: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { problem: "the checkpoint is not JSON" };
+  }
+  if (!isRecord(parsed) || parsed.version !== CHECKPOINT_VERSION) {
+    return { problem: `the checkpoint is not a version ${CHECKPOINT_VERSION} object` };
+  }
+  const since = typeof parsed.since === "string" ? new Date(parsed.since) : undefined;
+  if (since === undefined || !Number.isFinite(since.getTime())) {
+    return { problem: "the checkpoint's since is not an ISO-8601 instant" };
+  }
+  if (parsed.settled_before === undefined || parsed.settled_before === null) return { checkpoint: { since } };
+  const settledBefore =
+    typeof parsed.settled_before === "string" ? new Date(parsed.settled_before) : undefined;
+  if (settledBefore === undefined || !Number.isFinite(settledBefore.getTime())) {
+    return { problem: "the checkpoint's settled_before is not an ISO-8601 instant" };
+  }
+  return { checkpoint: { since, settledBefore } };
+}
+
+export function serializeCheckpoint(checkpoint: Checkpoint, updatedAt: Date): string {
+  return JSON.stringify({
+    version: CHECKPOINT_VERSION,
+    since: checkpoint.since.toISOString(),
+    settled_before: checkpoint.settledBefore?.toISOString() ?? null,
+    updated_at: updatedAt.toISOString(),
+  });
+}
+
+export class CheckpointStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucketName: string,
+    private readonly key: string,
+  ) {}
+
+  /** The stored text, or undefined when there is none yet (the grant includes ListBucket on this key, so S3 answers 404, not 403). */
+  async readText(): Promise<string | undefined> {
+    try {
+      const result = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: this.key }));
+      return (await result.Body?.transformToString("utf-8")) ?? "";
+    } catch (error) {
+      if (error instanceof Error && (error.name === "NoSuchKey" || error.name === "NotFound"))
+        return undefined;
+      throw error;
+    }
+  }
+
+  async write(checkpoint: Checkpoint, updatedAt: Date): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucketName,
+        Key: this.key,
+        Body: serializeCheckpoint(checkpoint, updatedAt),
+        ContentType: "application/json",
+      }),
+    );
+  }
+}

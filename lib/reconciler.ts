@@ -1,0 +1,214 @@
+/**
+ * The reconciler: a function EventBridge runs on a schedule that finds finished transcripts addressed to this
+ * stack whose webhook never got stored (AssemblyAI retries for only about 100 s) and queues them for the
+ * worker. It reads the record table, sends to the delivery queue, reads the API key and keeps one checkpoint
+ * object in the bucket: each variable set next to exactly that grant.
+ */
+import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import { Construct } from "constructs";
+import {
+  CHECKPOINT_KEY,
+  DEFAULT_LOOKBACK_MINUTES,
+  DEFAULT_MAX_API_CALLS,
+  DEFAULT_MAX_PENDING_MINUTES,
+  MAX_LOOKBACK_MINUTES,
+  MAX_MAX_API_CALLS,
+  MAX_MAX_PENDING_MINUTES,
+  MIN_MAX_API_CALLS,
+  RECONCILER_ENV,
+  RECONCILER_TIMEOUT_SECONDS,
+} from "../functions/reconciler/constants";
+import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
+import { ENV } from "../functions/shared/env";
+import type { FunctionName } from "./bundling";
+import { ConfigError } from "./config";
+import type { DeliveryQueue } from "./delivery-queue";
+import { TRANSCRIPT_ID_INDEX } from "./resource-spec";
+import type { TranscriptStore } from "./transcript-store";
+import { WebhookFunction } from "./webhook-function";
+import type { WebhookSecrets } from "./webhook-secrets";
+
+export interface ReconcilerProps {
+  readonly queue: DeliveryQueue;
+  readonly store: TranscriptStore;
+  readonly secrets: WebhookSecrets;
+  /** The stack's webhook URL, no query (`ReceiverApi.webhookUrl`): transcripts addressed to it are ours. */
+  readonly webhookUrl: string;
+  readonly assemblyAiRegion: AssemblyAiRegion;
+  /**
+   * Minutes between runs (1 to 1440).
+   * @default 15
+   */
+  readonly scheduleMinutes?: number;
+  /**
+   * Whether the schedule runs; when false the function is still deployed, to be invoked by hand.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * AssemblyAI requests (list pages and transcript reads) one run may make.
+   * @default 200
+   */
+  readonly maxApiCalls?: number;
+  /**
+   * How far back the first run (no checkpoint yet) looks, in minutes.
+   * @default 60
+   */
+  readonly lookbackMinutes?: number;
+  /**
+   * How long a transcript still queued or processing at AssemblyAI may hold the checkpoint back, in minutes.
+   * @default 360
+   */
+  readonly maxPendingMinutes?: number;
+  /**
+   * Function memory in MB: a transcript is read whole to learn its webhook_url, and a 10-hour one is 10+ MB.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Reserve a concurrency of 1 so two runs never overlap (overlapping runs are safe, only wasteful). Turn
+   * it off in an account whose concurrency limit leaves no room to reserve (new accounts have 10).
+   * @default true
+   */
+  readonly preventOverlappingRuns?: boolean;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+/** Until `lib/bundling.ts` FUNCTION_ENTRIES lists `reconciler`, the name is asserted here. */
+const RECONCILER_ENTRY: FunctionName = "reconciler";
+
+export class Reconciler extends Construct {
+  readonly reconciler: WebhookFunction;
+  readonly schedule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: ReconcilerProps) {
+    super(scope, id);
+    const scheduleMinutes = whole("scheduleMinutes", props.scheduleMinutes, 15, 1, 1440);
+    const maxApiCalls = whole(
+      "maxApiCalls",
+      props.maxApiCalls,
+      DEFAULT_MAX_API_CALLS,
+      MIN_MAX_API_CALLS,
+      MAX_MAX_API_CALLS,
+    );
+    const lookbackMinutes = whole(
+      "lookbackMinutes",
+      props.lookbackMinutes,
+      DEFAULT_LOOKBACK_MINUTES,
+      1,
+      MAX_LOOKBACK_MINUTES,
+    );
+    const maxPendingMinutes = whole(
+      "maxPendingMinutes",
+      props.maxPendingMinutes,
+      DEFAULT_MAX_PENDING_MINUTES,
+      0,
+      MAX_MAX_PENDING_MINUTES,
+    );
+    // A run never outlasts the interval, so scheduled runs do not pile up behind one another.
+    const timeoutSeconds = Math.min(RECONCILER_TIMEOUT_SECONDS, scheduleMinutes * 60);
+
+    this.reconciler = new WebhookFunction(this, "Reconciler", {
+      entry: RECONCILER_ENTRY,
+      description: "Queues finished AssemblyAI transcripts whose webhook was never stored",
+      memorySize: props.memorySize ?? 512,
+      timeout: Duration.seconds(timeoutSeconds),
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+    });
+    const fn = this.reconciler;
+    const { table, bucket } = props.store;
+
+    fn.addEnvironment(ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion]);
+    fn.addEnvironment(RECONCILER_ENV.webhookUrl, props.webhookUrl);
+    fn.addEnvironment(RECONCILER_ENV.maxApiCalls, String(maxApiCalls));
+    fn.addEnvironment(RECONCILER_ENV.lookbackMinutes, String(lookbackMinutes));
+    fn.addEnvironment(RECONCILER_ENV.maxPendingMinutes, String(maxPendingMinutes));
+
+    fn.addEnvironment(ENV.apiKeySecretArn, props.secrets.apiKeySecret.secretArn);
+    props.secrets.grantReadApiKey(fn.role);
+
+    fn.addEnvironment(ENV.queueUrl, props.queue.queue.queueUrl);
+    props.queue.grantSend(fn.role);
+
+    // Read only: the record of an order, and the transcript_id index (stored transcripts cost no API call).
+    fn.addEnvironment(ENV.tableName, table.tableName);
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [table.tableArn] }),
+    );
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:Query"],
+        resources: [`${table.tableArn}/index/${TRANSCRIPT_ID_INDEX}`],
+      }),
+    );
+
+    // The checkpoint object and nothing else in the bucket. ListBucket, limited to that one key, makes a
+    // missing checkpoint answer 404 (a first run) rather than 403 (which would look like a broken grant).
+    fn.addEnvironment(ENV.bucketName, bucket.bucketName);
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [bucket.arnForObjects(CHECKPOINT_KEY)],
+      }),
+    );
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [bucket.bucketArn],
+        conditions: { StringEquals: { "s3:prefix": CHECKPOINT_KEY } },
+      }),
+    );
+
+    if (props.preventOverlappingRuns ?? true) {
+      (fn.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    }
+    // A run that could not start in time is dropped, not retried: the next scheduled run covers the same
+    // window from the saved checkpoint, and a late run would only overlap it.
+    fn.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: Duration.seconds(Math.max(60, scheduleMinutes * 60)),
+    });
+
+    this.schedule = new events.Rule(this, "Schedule", {
+      description: `Runs the AssemblyAI transcript reconciler every ${scheduleMinutes} minute(s)`,
+      schedule: events.Schedule.rate(Duration.minutes(scheduleMinutes)),
+      enabled: props.enabled ?? true,
+      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2 })],
+    });
+
+    Validations.of(this.schedule).acknowledge({
+      id: "Serverless-EventBusDLQ",
+      reason:
+        "A scheduled tick carries no data: one EventBridge could not deliver needs no dead-letter queue, " +
+        "because the next tick runs the same reconciliation from the saved checkpoint.",
+    });
+    Validations.of(fn.function).acknowledge({
+      id: "Serverless-LambdaAsyncFailureDestination",
+      reason:
+        "A failed scheduled run has nothing to hand on: its progress is in the checkpoint, the next run " +
+        "resumes from it, and the failure is logged and counted by the reconciler-errors alarm.",
+    });
+    Validations.of(fn.function).acknowledge({
+      id: "Serverless-LambdaDLQ",
+      reason:
+        "Invoked asynchronously by the schedule only; a failed run needs no replay because the next run " +
+        "starts from the checkpoint the failed one saved, and its error feeds the reconciler-errors alarm.",
+    });
+  }
+}
+
+function whole(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const resolved = value ?? fallback;
+  if (!Number.isInteger(resolved) || resolved < min || resolved > max) {
+    throw new ConfigError(
+      `Reconciler ${name} must be a whole number between ${min} and ${max}, got ${resolved}`,
+    );
+  }
+  return resolved;
+}

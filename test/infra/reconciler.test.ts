@@ -1,0 +1,208 @@
+import { App, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import { DeliveryQueue } from "../../lib/delivery-queue";
+import { Reconciler, type ReconcilerProps } from "../../lib/reconciler";
+import { TranscriptStore } from "../../lib/transcript-store";
+import { WebhookSecrets } from "../../lib/webhook-secrets";
+
+// Until lib/bundling.ts lists the reconciler (its construct asserts the name), register its entry here.
+
+const WEBHOOK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/webhook";
+
+function build(overrides: Partial<ReconcilerProps> = {}): { app: App; stack: Stack; reconciler: Reconciler } {
+  const app = new App();
+  const stack = new Stack(app, "ReconcilerTest", { env: { account: "123456789012", region: "us-east-1" } });
+  const queue = new DeliveryQueue(stack, "Deliveries");
+  const store = new TranscriptStore(stack, "Store", { removalPolicy: RemovalPolicy.RETAIN });
+  const secrets = new WebhookSecrets(stack, "Secrets", {});
+  const reconciler = new Reconciler(stack, "Reconciler", {
+    queue,
+    store,
+    secrets,
+    webhookUrl: WEBHOOK_URL,
+    assemblyAiRegion: "eu",
+    logRetentionDays: 30,
+    logRemovalPolicy: RemovalPolicy.RETAIN,
+    ...overrides,
+  });
+  return { app, stack, reconciler };
+}
+
+const built = build();
+const template = Template.fromStack(built.stack);
+
+function reconcilerPolicyStatements(): Record<string, unknown>[] {
+  const policies = template.findResources("AWS::IAM::Policy");
+  const roleId = built.stack.getLogicalId(built.reconciler.reconciler.role.node.defaultChild as never);
+  return Object.values(policies)
+    .filter((policy) =>
+      JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles).includes(roleId),
+    )
+    .flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties
+          .PolicyDocument.Statement,
+    );
+}
+
+describe("Reconciler", () => {
+  it("runs every 15 minutes by default, on an enabled EventBridge schedule targeting the function", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(15 minutes)",
+      State: "ENABLED",
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^ReconcilerFunction"), "Arn"] },
+          RetryPolicy: { MaximumRetryAttempts: 2 },
+        }),
+      ],
+    });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      Principal: "events.amazonaws.com",
+    });
+  });
+
+  it("takes its interval from scheduleMinutes and can be switched off", () => {
+    const custom = Template.fromStack(build({ scheduleMinutes: 1, enabled: false }).stack);
+
+    custom.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(1 minute)",
+      State: "DISABLED",
+    });
+    // A run never outlasts the interval.
+    custom.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("whose webhook was never stored"),
+      Timeout: 60,
+    });
+  });
+
+  it("refuses an interval below one minute, naming the setting", () => {
+    expect(() => build({ scheduleMinutes: 0 })).toThrow("Reconciler scheduleMinutes must be a whole number");
+  });
+
+  it("is one function with a 5-minute timeout, reserved concurrency 1 and no async retries", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("whose webhook was never stored"),
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      Timeout: 300,
+      MemorySize: 512,
+      ReservedConcurrentExecutions: 1,
+      TracingConfig: { Mode: "Active" },
+    });
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 900,
+    });
+  });
+
+  it("can leave concurrency unreserved", () => {
+    const custom = Template.fromStack(build({ preventOverlappingRuns: false }).stack);
+
+    custom.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("whose webhook was never stored"),
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+  });
+
+  it("sets every variable the handler reads", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("whose webhook was never stored"),
+      Environment: {
+        Variables: {
+          ASSEMBLYAI_BASE_URL: "https://api.eu.assemblyai.com",
+          WEBHOOK_URL,
+          RECONCILE_MAX_API_CALLS: "200",
+          RECONCILE_LOOKBACK_MINUTES: "60",
+          RECONCILE_MAX_PENDING_MINUTES: "360",
+          ASSEMBLYAI_API_KEY_SECRET_ARN: { Ref: Match.stringLikeRegexp("SecretsApiKeySecret") },
+          QUEUE_URL: { Ref: Match.stringLikeRegexp("DeliveriesQueue") },
+          TABLE_NAME: { Ref: Match.stringLikeRegexp("StoreTable") },
+          BUCKET_NAME: { Ref: Match.stringLikeRegexp("StoreBucket") },
+        },
+      },
+    });
+  });
+
+  it("may read records and the transcript_id index, and nothing else in the table", () => {
+    const statements = reconcilerPolicyStatements();
+    const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes("dynamodb:"));
+
+    expect(dynamo).toEqual([
+      expect.objectContaining({ Action: "dynamodb:GetItem", Effect: "Allow" }),
+      expect.objectContaining({
+        Action: "dynamodb:Query",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [{ "Fn::GetAtt": [expect.stringMatching(/^StoreTable/), "Arn"] }, "/index/by-transcript-id"],
+          ],
+        },
+      }),
+    ]);
+  });
+
+  it("may read and write exactly the checkpoint object, and list only that key", () => {
+    const statements = reconcilerPolicyStatements();
+    const s3 = statements.filter((s) => JSON.stringify(s.Action).includes("s3:"));
+
+    expect(s3).toEqual([
+      {
+        Action: ["s3:GetObject", "s3:PutObject"],
+        Effect: "Allow",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [{ "Fn::GetAtt": [expect.stringMatching(/^StoreBucket/), "Arn"] }, "/reconciler/checkpoint.json"],
+          ],
+        },
+      },
+      {
+        Action: "s3:ListBucket",
+        Condition: { StringEquals: { "s3:prefix": "reconciler/checkpoint.json" } },
+        Effect: "Allow",
+        Resource: { "Fn::GetAtt": [expect.stringMatching(/^StoreBucket/), "Arn"] },
+      },
+    ]);
+  });
+
+  it("may send to the delivery queue and read the API key secret, not the webhook secret", () => {
+    const statements = reconcilerPolicyStatements();
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+    expect(actions).toEqual(expect.arrayContaining(["sqs:SendMessage", "secretsmanager:GetSecretValue"]));
+    expect(actions).not.toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^(sqs:ReceiveMessage|sqs:DeleteMessage|dynamodb:(Put|Update|Delete)|s3:Delete)/,
+        ),
+      ]),
+    );
+    const secretStatement = statements.find((s) => JSON.stringify(s.Action).includes("secretsmanager:"));
+    expect(JSON.stringify(secretStatement?.Resource)).toMatch(/SecretsApiKeySecret/);
+    expect(JSON.stringify(secretStatement?.Resource)).not.toMatch(/SecretsWebhookSecret/);
+    const sqsStatement = statements.find((s) => JSON.stringify(s.Action).includes("sqs:"));
+    expect(JSON.stringify(sqsStatement?.Resource)).toMatch(/DeliveriesQueue(?!.*DeadLetter)/);
+  });
+});
+
+describe("Reconciler under cdk-nag", () => {
+  const { app, stack } = build();
+  const packs = [new AwsSolutionsChecks(app), new ServerlessChecks(app)];
+  Validations.of(app).addPlugins(...packs);
+
+  it.each(packs.map((pack) => [pack.readPackName, pack] as const))(
+    "%s reports no unacknowledged finding",
+    (_pack, pack) => {
+      const report = pack.validateScope(stack);
+
+      const findings = report.violations.map(
+        (violation) =>
+          `${violation.ruleName}: ${violation.violatingResources.map((r) => r.constructPath).join(", ")}`,
+      );
+      expect(findings).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,369 @@
+import { CHECKPOINT_OVERLAP_MS, instant, reconcile } from "../../../functions/reconciler/core";
+import { fakes, minutesAgo, NOW, options, transcript, WEBHOOK_URL } from "./support";
+
+const minutes = (n: number) => n * 60_000;
+const iso = (msBeforeNow: number) => new Date(NOW.getTime() - msBeforeNow).toISOString();
+
+describe("reconcile: finding missed deliveries", () => {
+  it("queues a finished transcript of ours that nothing stored, as a reconciler delivery", async () => {
+    const { deps, queued } = fakes([transcript("t-1", 30, { query: "customer_id=c1&order_id=o1&lang=en" })]);
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toEqual([
+      {
+        version: 1,
+        source: "reconciler",
+        kind: "transcript",
+        transcript_id: "t-1",
+        status: "completed",
+        metadata: {
+          customer_id: "c1",
+          order_id: "o1",
+          params: { customer_id: "c1", order_id: "o1", lang: "en" },
+        },
+        received_at: NOW.toISOString(),
+        source_ip: "",
+        request_id: `reconciler-${NOW.getTime()}-t-1`,
+        payload: { transcript_id: "t-1", status: "completed" },
+      },
+    ]);
+    expect(report).toMatchObject({ examined: 1, matched: 1, queued: 1, alreadyStored: 0, apiCalls: 2 });
+    expect(report.transcripts).toEqual([
+      {
+        transcriptId: "t-1",
+        customerId: "c1",
+        orderId: "o1",
+        outcome: "queued",
+        requestId: `reconciler-${NOW.getTime()}-t-1`,
+      },
+    ]);
+  });
+
+  it("queues an errored transcript with status error", async () => {
+    const { deps, queued } = fakes([transcript("t-1", 30, { status: "error", completed: null })]);
+
+    await reconcile(deps, options());
+
+    expect(queued.map((m) => (m.kind === "transcript" ? m.status : m.kind))).toEqual(["error"]);
+  });
+
+  it("matches the webhook URL whatever the host's case or a trailing slash, and ignores other endpoints", async () => {
+    const { deps, queued } = fakes([
+      transcript("ours-upper", 10, {
+        webhook_url: `${WEBHOOK_URL.replace("abc123.execute-api", "ABC123.Execute-Api")}/?customer_id=c&order_id=o1`,
+      }),
+      transcript("other-path", 11, { webhook_url: `${WEBHOOK_URL}s?customer_id=c&order_id=o2` }),
+      transcript("other-host", 12, { webhook_url: "https://example.com/webhook?customer_id=c&order_id=o3" }),
+      transcript("no-webhook", 13, { webhook_url: null }),
+    ]);
+
+    const report = await reconcile(deps, options({ webhookUrl: `${WEBHOOK_URL}/` }));
+
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["ours-upper"]);
+    expect(report).toMatchObject({ examined: 4, matched: 1, queued: 1 });
+  });
+
+  it("skips ours with unusable metadata, saying why, as the receiver would have refused it", async () => {
+    const { deps, queued } = fakes([
+      transcript("no-order", 10, { query: "customer_id=c1" }),
+      transcript("bad-id", 11, { query: "customer_id=c%20d&order_id=o1" }),
+    ]);
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toEqual([]);
+    expect(report).toMatchObject({ matched: 2, skipped: 2, queued: 0 });
+    expect(report.transcripts).toEqual([
+      { transcriptId: "bad-id", outcome: "skipped", reason: expect.stringContaining("customer_id must be") },
+      { transcriptId: "no-order", outcome: "skipped", reason: "query parameter order_id is required" },
+    ]);
+  });
+
+  it("leaves alone transcripts still queued or processing", async () => {
+    const { deps, api } = fakes([
+      transcript("queued", 5, { status: "queued", completed: null }),
+      transcript("processing", 6, { status: "processing", completed: null }),
+    ]);
+
+    const report = await reconcile(deps, options());
+
+    expect(api.reads).toEqual([]);
+    expect(report).toMatchObject({ examined: 0, pending: 2, apiCalls: 1 });
+  });
+});
+
+describe("reconcile: what is already stored", () => {
+  it("does not queue a transcript its record already holds", async () => {
+    const { deps, stored, queued } = fakes([transcript("t-1", 30)]);
+    stored.set("c-t-1/o-t-1", { transcriptId: "t-1", receivedAt: iso(minutes(29)) });
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toEqual([]);
+    expect(report).toMatchObject({ matched: 1, alreadyStored: 1, queued: 0 });
+  });
+
+  it("spends no API call on a transcript the transcript_id index already holds", async () => {
+    const { deps, indexed, api, queued } = fakes([transcript("t-1", 30), transcript("t-2", 20)], {
+      withIndex: true,
+    });
+    indexed.add("t-1");
+
+    const report = await reconcile(deps, options());
+
+    expect(api.reads).toEqual(["t-2"]);
+    expect(queued).toHaveLength(1);
+    expect(report).toMatchObject({ examined: 2, matched: 2, alreadyStored: 1, queued: 1, apiCalls: 2 });
+  });
+
+  it("queues a transcript whose order holds an older transcript (created earlier, listed in this run)", async () => {
+    const query = "customer_id=c&order_id=o";
+    const { deps, stored, queued } = fakes([
+      transcript("older", 50, { query }),
+      transcript("newer", 20, { query }),
+    ]);
+    stored.set("c/o", { transcriptId: "older", receivedAt: iso(minutes(49)) });
+
+    const report = await reconcile(deps, options());
+
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["newer"]);
+    expect(report).toMatchObject({ alreadyStored: 1, queued: 1, superseded: 0 });
+  });
+
+  it("never queues a transcript over a newer one stored for the same order", async () => {
+    const query = "customer_id=c&order_id=o";
+    const { deps, stored, queued } = fakes([
+      transcript("older", 50, { query }),
+      transcript("newer", 20, { query }),
+    ]);
+    stored.set("c/o", { transcriptId: "newer", receivedAt: iso(minutes(19)) });
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toEqual([]);
+    expect(report).toMatchObject({ alreadyStored: 1, superseded: 1, queued: 0 });
+    expect(report.transcripts).toEqual([
+      {
+        transcriptId: "older",
+        customerId: "c",
+        orderId: "o",
+        outcome: "superseded",
+        reason: "the stored transcript newer was created later",
+      },
+    ]);
+  });
+
+  it("queues over a stored transcript older than everything listed (delivered before the run began)", async () => {
+    const { deps, stored, queued } = fakes([transcript("t-1", 30, { query: "customer_id=c&order_id=o" })]);
+    stored.set("c/o", { transcriptId: "from-last-week", receivedAt: "2025-05-25T09:00:00.000Z" });
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toHaveLength(1);
+    expect(report.queued).toBe(1);
+  });
+
+  it("does not clobber a stored transcript it cannot place (delivered as the run began, or no received_at)", async () => {
+    const { deps, stored, queued } = fakes([
+      transcript("t-1", 30, { query: "customer_id=c&order_id=o1" }),
+      transcript("t-2", 25, { query: "customer_id=c&order_id=o2" }),
+    ]);
+    stored.set("c/o1", {
+      transcriptId: "brand-new",
+      // Just before the run: within the clock margin, so it may be one created after the listing began.
+      receivedAt: new Date(NOW.getTime() - 5_000).toISOString(),
+    });
+    stored.set("c/o2", { transcriptId: "unknown" });
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toEqual([]);
+    expect(report.superseded).toBe(2);
+    expect(report.transcripts.map((t) => t.reason)).toEqual([
+      "cannot tell whether the stored transcript brand-new is older",
+      "cannot tell whether the stored transcript unknown is older",
+    ]);
+  });
+});
+
+describe("reconcile: paging, budget and checkpoint", () => {
+  const many = (count: number, fromMinutesAgo = 55) =>
+    Array.from({ length: count }, (_, i) =>
+      transcript(`t-${String(i).padStart(3, "0")}`, fromMinutesAgo - i * 0.1),
+    );
+
+  it("pages newest first with before_id set to the oldest id of the previous page, and stops at since", async () => {
+    const { deps, api } = fakes([...many(5), transcript("before-since", 61), transcript("ancient", 300)]);
+
+    const report = await reconcile(deps, options({ pageSize: 2 }));
+
+    expect(api.listQueries).toEqual([
+      { limit: "2" },
+      { limit: "2", before_id: "t-003" },
+      { limit: "2", before_id: "t-001" },
+    ]);
+    expect(report).toMatchObject({ examined: 5, queued: 5, apiCalls: 3 + 5, budgetExhausted: false });
+    expect(api.reads).not.toContain("before-since");
+  });
+
+  it("stops listing when AssemblyAI has no older page", async () => {
+    const { deps, api } = fakes(many(3));
+
+    await reconcile(deps, options({ pageSize: 3 }));
+
+    expect(api.listQueries).toHaveLength(1);
+  });
+
+  it("moves the checkpoint to the run's start less the overlap once everything was examined", async () => {
+    const { deps } = fakes(many(3));
+
+    const report = await reconcile(deps, options());
+
+    expect(report.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
+    expect(report.nextSettledBefore).toBe(iso(CHECKPOINT_OVERLAP_MS));
+    expect(report.stopReason).toBeUndefined();
+  });
+
+  it("never moves the checkpoint backwards", async () => {
+    const { deps } = fakes([]);
+    const since = new Date(NOW.getTime() - minutes(2));
+
+    const report = await reconcile(deps, options({ since }));
+
+    expect(report.nextCheckpoint).toBe(since.toISOString());
+  });
+
+  it("stays within the API budget, examining the oldest first, and resumes at the first one not examined", async () => {
+    const { deps, api, queued } = fakes(many(6));
+
+    const report = await reconcile(deps, options({ maxApiCalls: 4 }));
+
+    expect(report).toMatchObject({
+      apiCalls: 4,
+      examined: 3,
+      queued: 3,
+      budgetExhausted: true,
+      stopReason: "budget",
+    });
+    expect(api.reads).toEqual(["t-000", "t-001", "t-002"]);
+    expect(queued).toHaveLength(3);
+    expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(55 - 3 * 0.1)) as number).toISOString());
+    expect(report.nextSettledBefore).toBeUndefined();
+  });
+
+  it("keeps the checkpoint when the budget ran out before the listing reached since", async () => {
+    const { deps, api } = fakes(many(6));
+    const since = new Date(NOW.getTime() - minutes(60));
+
+    const report = await reconcile(deps, options({ since, maxApiCalls: 2, pageSize: 2 }));
+
+    expect(api.reads).toEqual([]);
+    expect(report).toMatchObject({ apiCalls: 2, budgetExhausted: true, nextCheckpoint: since.toISOString() });
+  });
+
+  it("skips finished transcripts an earlier run already examined, by their completed time", async () => {
+    const { deps, api } = fakes([
+      transcript("seen", 40, { completed: minutesAgo(39) }),
+      transcript("finished-late", 45, { completed: minutesAgo(5) }),
+      transcript("error-no-time", 44, { status: "error", completed: null }),
+    ]);
+
+    const report = await reconcile(deps, options({ settledBefore: new Date(NOW.getTime() - minutes(25)) }));
+
+    expect(api.reads.sort()).toEqual(["error-no-time", "finished-late"]);
+    expect(report.examined).toBe(2);
+  });
+
+  it("holds the checkpoint at the oldest transcript still processing, so its completion is found later", async () => {
+    const { deps } = fakes([
+      transcript("slow", 50, { status: "processing", completed: null }),
+      transcript("done", 20),
+    ]);
+
+    const report = await reconcile(deps, options());
+
+    expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(50)) as number).toISOString());
+    expect(report.nextSettledBefore).toBe(iso(CHECKPOINT_OVERLAP_MS));
+  });
+
+  it("lets a transcript stuck processing hold the checkpoint back no further than maxPendingLookbackMs", async () => {
+    const { deps } = fakes([transcript("stuck", 600, { status: "queued", completed: null })]);
+
+    const report = await reconcile(
+      deps,
+      options({ since: new Date(NOW.getTime() - minutes(720)), maxPendingLookbackMs: minutes(360) }),
+    );
+
+    expect(report.nextCheckpoint).toBe(iso(minutes(360)));
+  });
+
+  it("stops when told to (a Lambda near its timeout) and resumes where it stopped", async () => {
+    const { deps, api } = fakes(many(3));
+
+    const report = await reconcile(deps, options({ shouldStop: () => api.reads.length >= 1 }));
+
+    expect(api.reads).toEqual(["t-000"]);
+    expect(report).toMatchObject({ stopReason: "time", budgetExhausted: false, examined: 1 });
+    expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(55 - 0.1)) as number).toISOString());
+  });
+
+  it("reports a failed read, keeps what came before it, and resumes at the failed transcript", async () => {
+    const { deps, api, queued } = fakes(many(3));
+    api.failReadOf.add("t-001");
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toHaveLength(1);
+    expect(report).toMatchObject({
+      stopReason: "failure",
+      failure: "transcript t-001: Error: GET /v2/transcript/t-001 answered 500",
+    });
+    expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(55 - 0.1)) as number).toISOString());
+  });
+
+  it("keeps the checkpoint when the listing fails", async () => {
+    const { deps, api } = fakes(many(5));
+    api.failListAfter = 1;
+    const since = new Date(NOW.getTime() - minutes(60));
+
+    const report = await reconcile(deps, options({ since, pageSize: 2 }));
+
+    expect(api.reads).toEqual([]);
+    expect(report).toMatchObject({ stopReason: "failure", nextCheckpoint: since.toISOString() });
+  });
+
+  it("reports progress after each transcript examined", async () => {
+    const { deps } = fakes(many(3));
+    const seen: number[] = [];
+
+    await reconcile(deps, options({ onProgress: (r) => seen.push(r.examined) }));
+
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it("refuses a webhook URL that is not a URL", async () => {
+    const { deps } = fakes([]);
+
+    await expect(reconcile(deps, options({ webhookUrl: "/webhook" }))).rejects.toThrow(
+      "webhookUrl must be an absolute URL",
+    );
+  });
+});
+
+describe("instant", () => {
+  it("reads AssemblyAI's zone-less microsecond timestamps as UTC", () => {
+    expect(instant("2023-11-02T21:49:25.586965")).toBe(Date.parse("2023-11-02T21:49:25.586Z"));
+  });
+
+  it("reads timestamps with a zone, and Dates", () => {
+    expect(instant("2023-11-02T23:49:25+02:00")).toBe(Date.parse("2023-11-02T21:49:25Z"));
+    expect(instant(new Date(5))).toBe(5);
+  });
+
+  it("answers undefined for anything else", () => {
+    expect(instant(null)).toBeUndefined();
+    expect(instant("yesterday")).toBeUndefined();
+    expect(instant(new Date(Number.NaN))).toBeUndefined();
+  });
+});

@@ -1,0 +1,329 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { ScheduledEvent } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import "aws-sdk-client-mock-jest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ReconcilerConfig } from "../../../functions/reconciler/config";
+import { createHandler, ReconcileFailedError } from "../../../functions/reconciler/reconciler";
+import type { DeliveryMessage } from "../../../functions/shared/delivery";
+import { setWriter, type Writer } from "../../../functions/shared/telemetry";
+import { type Simulator, startSimulator } from "../../../local/simulator";
+
+// Nothing listens here: the simulator's one webhook attempt fails, as a lost delivery would.
+const WEBHOOK_URL = "http://127.0.0.1:9/webhook";
+const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+const region = "us-east-1";
+
+const documentsMock = mockClient(DynamoDBDocumentClient);
+const sqsMock = mockClient(SQSClient);
+const s3Mock = mockClient(S3Client);
+const secretsMock = mockClient(SecretsManagerClient);
+
+const scheduledEvent = JSON.parse(
+  readFileSync(join(__dirname, "fixtures", "scheduled-event.json"), "utf8"),
+) as ScheduledEvent;
+
+let sim: Simulator;
+let lines: Record<string, unknown>[];
+let previousWriter: Writer;
+
+function config(overrides: Partial<ReconcilerConfig> = {}): ReconcilerConfig {
+  return {
+    tableName: "transcripts",
+    bucketName: "transcripts-bucket",
+    queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
+    apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
+    assemblyAiBaseUrl: sim.url,
+    assemblyAiTimeoutMs: 2_000,
+    secretCacheTtlSeconds: 300,
+    webhookUrl: WEBHOOK_URL,
+    maxApiCalls: 200,
+    lookbackMs: 60 * 60_000,
+    maxPendingLookbackMs: 360 * 60_000,
+    checkpointKey: "reconciler/checkpoint.json",
+    ...overrides,
+  };
+}
+
+function handlerFor(overrides: Partial<ReconcilerConfig> = {}) {
+  return createHandler(config(overrides), {
+    documents: DynamoDBDocumentClient.from(new DynamoDBClient({ region, credentials })),
+    sqs: new SQSClient({ region, credentials }),
+    s3: new S3Client({ region, credentials }),
+    secretsManager: new SecretsManagerClient({ region, credentials }),
+  });
+}
+
+/** Submits a job to the simulator and waits until it finished and its (failing) webhook settled. */
+async function finishedJob(webhookUrl: string | null, audioQuery = ""): Promise<string> {
+  const response = await fetch(`${sim.url}/v2/transcript`, {
+    method: "POST",
+    headers: { authorization: "test-key", "content-type": "application/json" },
+    body: JSON.stringify({
+      audio_url: `https://audio.example.com/call.mp3${audioQuery}`,
+      ...(webhookUrl === null ? {} : { webhook_url: webhookUrl }),
+    }),
+  });
+  const { id } = (await response.json()) as { id: string };
+  await sim.settled(id, 5_000);
+  return id;
+}
+
+function queuedMessages(): DeliveryMessage[] {
+  return sqsMock
+    .commandCalls(SendMessageCommand)
+    .map((call) => JSON.parse(call.args[0].input.MessageBody ?? "{}") as DeliveryMessage);
+}
+
+function storedCheckpoint(body: unknown): void {
+  // The part of the SDK's streaming body the checkpoint store reads.
+  const text = JSON.stringify(body);
+  s3Mock.on(GetObjectCommand).resolves({ Body: { transformToString: async () => text } as never });
+}
+
+function writtenCheckpoint(): Record<string, unknown> {
+  const [call] = s3Mock.commandCalls(PutObjectCommand);
+  return JSON.parse(String(call?.args[0].input.Body)) as Record<string, unknown>;
+}
+
+beforeEach(async () => {
+  sim = await startSimulator({ processingDelayMs: 10, webhookMaxAttempts: 1, webhookTimeoutMs: 1_000 });
+  documentsMock.reset();
+  sqsMock.reset();
+  s3Mock.reset();
+  secretsMock.reset();
+  documentsMock.on(GetCommand).resolves({});
+  documentsMock.on(QueryCommand).resolves({ Count: 0 });
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: "m-1" });
+  s3Mock
+    .on(GetObjectCommand)
+    .rejects(new NoSuchKey({ message: "The specified key does not exist.", $metadata: {} }));
+  s3Mock.on(PutObjectCommand).resolves({});
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: "test-key\n" });
+  lines = [];
+  previousWriter = setWriter((line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+});
+
+afterEach(async () => {
+  setWriter(previousWriter);
+  await sim.close();
+});
+
+describe("a scheduled reconcile run", () => {
+  it("queues our finished transcripts whose webhook failed, and only those", async () => {
+    const completed = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1&lang=en`);
+    const errored = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o2`, "?simulate=error");
+    await finishedJob("http://127.0.0.1:9/elsewhere?customer_id=c1&order_id=o3");
+    await finishedJob(null);
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ examined: 4, matched: 2, queued: 2, apiCalls: 5 });
+    expect(queuedMessages()).toEqual([
+      expect.objectContaining({
+        source: "reconciler",
+        kind: "transcript",
+        transcript_id: completed,
+        status: "completed",
+        metadata: {
+          customer_id: "c1",
+          order_id: "o1",
+          params: { customer_id: "c1", order_id: "o1", lang: "en" },
+        },
+      }),
+      expect.objectContaining({ transcript_id: errored, status: "error" }),
+    ]);
+    expect(documentsMock).toHaveReceivedCommandWith(GetCommand, {
+      TableName: "transcripts",
+      Key: { customer_id: "c1", order_id: "o1" },
+      ConsistentRead: true,
+    });
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+  });
+
+  it("starts a first run at the lookback window and saves the next checkpoint to its one object", async () => {
+    const startedAt = Date.now();
+
+    await handlerFor()(scheduledEvent);
+
+    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, {
+      Bucket: "transcripts-bucket",
+      Key: "reconciler/checkpoint.json",
+    });
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: "transcripts-bucket",
+      Key: "reconciler/checkpoint.json",
+      ContentType: "application/json",
+    });
+    const checkpoint = writtenCheckpoint();
+    expect(checkpoint).toMatchObject({ version: 1 });
+    expect(Date.parse(String(checkpoint.since))).toBeGreaterThanOrEqual(startedAt - 10 * 60_000);
+    expect(checkpoint.settled_before).toBe(checkpoint.since);
+    const summary = lines.find((line) => line.message === "reconcile run");
+    expect(Date.parse(String(summary?.since))).toBeLessThanOrEqual(startedAt - 60 * 60_000 + 1_000);
+  });
+
+  it("resumes from the stored checkpoint, skipping what an earlier run already examined", async () => {
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    storedCheckpoint({
+      version: 1,
+      since: new Date(Date.now() - 30 * 60_000).toISOString(),
+      settled_before: new Date(Date.now() + 60_000).toISOString(),
+    });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ examined: 0, queued: 0, apiCalls: 1 });
+    expect(sim.requestCount("GET /v2/transcript/:id")).toBe(0);
+  });
+
+  it("falls back to the lookback window, with a warning, when the checkpoint is unreadable", async () => {
+    storedCheckpoint({ version: 7 });
+
+    await handlerFor()(scheduledEvent);
+
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: "warn", message: expect.stringContaining("checkpoint unreadable") }),
+    );
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+
+  it("reads no transcript the transcript_id index already holds", async () => {
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    documentsMock.on(QueryCommand).resolves({ Count: 1 });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ alreadyStored: 1, queued: 0, apiCalls: 1 });
+    expect(documentsMock).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: "transcripts",
+      IndexName: "by-transcript-id",
+      Select: "COUNT",
+    });
+    expect(sim.requestCount("GET /v2/transcript/:id")).toBe(0);
+  });
+
+  it("logs one summary line with ReconcilerApiCalls, and ReconciledDeliveries per outcome even when 0", async () => {
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+
+    await handlerFor()(scheduledEvent);
+
+    const summary = lines.find((line) => line.message === "reconcile run");
+    expect(summary).toMatchObject({ level: "info", queued: 1, apiCalls: 2, budgetExhausted: false });
+    expect(summary?._aws).toMatchObject({
+      CloudWatchMetrics: [
+        {
+          Namespace: "AssemblyAIWebhooks",
+          Dimensions: [[]],
+          Metrics: [
+            { Name: "ReconcilerApiCalls", Unit: "Count" },
+            { Name: "ReconcilerCheckpointLag", Unit: "Milliseconds" },
+          ],
+        },
+      ],
+    });
+    const outcomes = lines.filter((line) => line.message === "reconciled deliveries");
+    expect(outcomes.map((line) => [line.Outcome, line.ReconciledDeliveries])).toEqual([
+      ["queued", 1],
+      ["already_stored", 0],
+      ["skipped", 0],
+      ["superseded", 0],
+    ]);
+    expect(outcomes[0]?._aws).toMatchObject({
+      CloudWatchMetrics: [
+        { Dimensions: [["Outcome"]], Metrics: [{ Name: "ReconciledDeliveries", Unit: "Count" }] },
+      ],
+    });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: "transcript queued by the reconciler",
+        customer_id: "c1",
+        order_id: "o1",
+      }),
+    );
+  });
+
+  it("logs a transcript whose webhook URL lacks its metadata, and does not queue it", async () => {
+    const id = await finishedJob(`${WEBHOOK_URL}?customer_id=c1`);
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ skipped: 1, queued: 0 });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        transcript_id: id,
+        outcome: "skipped",
+        reason: "query parameter order_id is required",
+      }),
+    );
+  });
+
+  it("does nothing but warn while the API key secret holds its placeholder", async () => {
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: "PLACEHOLDER: set the AssemblyAI API key" });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toBeUndefined();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: "warn", message: expect.stringContaining("placeholder") }),
+    ]);
+    expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
+    expect(sim.requestCount("GET /v2/transcript")).toBe(0);
+  });
+
+  it("saves its progress, logs the error and fails the invocation when AssemblyAI fails", async () => {
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    sim.faults.add({ status: 500, times: 1 });
+
+    await expect(handlerFor()(scheduledEvent)).rejects.toBeInstanceOf(ReconcileFailedError);
+
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        message: "reconcile run stopped early (failure)",
+        failure: expect.stringContaining("answered 500"),
+      }),
+    );
+  });
+
+  it("fails the invocation when the message cannot be queued", async () => {
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    sqsMock.on(SendMessageCommand).rejects(new Error("SQS is down"));
+
+    await expect(handlerFor()(scheduledEvent)).rejects.toThrow("SQS is down");
+  });
+
+  it("fails the invocation, logging why, when the checkpoint cannot be read", async () => {
+    s3Mock.on(GetObjectCommand).rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
+
+    await expect(handlerFor()(scheduledEvent)).rejects.toThrow("Access Denied");
+
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "error",
+        message: "reconcile failed",
+        error_detail: "AccessDenied: Access Denied",
+      }),
+    ]);
+  });
+
+  it("stops before the Lambda timeout and says so", async () => {
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+
+    const report = await handlerFor()(scheduledEvent, { getRemainingTimeInMillis: () => 1_000 });
+
+    expect(report).toMatchObject({ stopReason: "time", apiCalls: 0 });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: "warn", message: "reconcile run stopped early (time)" }),
+    );
+  });
+});

@@ -1,0 +1,43 @@
+import { parseCheckpoint, serializeCheckpoint } from "../../../functions/reconciler/store";
+
+describe("the checkpoint object", () => {
+  it("round-trips since and settled_before", () => {
+    const checkpoint = {
+      since: new Date("2025-06-01T11:50:00.000Z"),
+      settledBefore: new Date("2025-06-01T11:50:00.000Z"),
+    };
+
+    const text = serializeCheckpoint(checkpoint, new Date("2025-06-01T12:00:01.000Z"));
+
+    expect(JSON.parse(text)).toEqual({
+      version: 1,
+      since: "2025-06-01T11:50:00.000Z",
+      settled_before: "2025-06-01T11:50:00.000Z",
+      updated_at: "2025-06-01T12:00:01.000Z",
+    });
+    expect(parseCheckpoint(text)).toEqual({ checkpoint });
+  });
+
+  it("keeps a checkpoint without settled_before (after a run cut short on its first window)", () => {
+    const parsed = parseCheckpoint(
+      JSON.stringify({ version: 1, since: "2025-06-01T11:50:00Z", settled_before: null }),
+    );
+
+    expect(parsed).toEqual({ checkpoint: { since: new Date("2025-06-01T11:50:00Z") } });
+  });
+
+  it.each([
+    ["not json", "the checkpoint is not JSON"],
+    [
+      JSON.stringify({ version: 2, since: "2025-06-01T11:50:00Z" }),
+      "the checkpoint is not a version 1 object",
+    ],
+    [JSON.stringify({ version: 1, since: "soon" }), "the checkpoint's since is not an ISO-8601 instant"],
+    [
+      JSON.stringify({ version: 1, since: "2025-06-01T11:50:00Z", settled_before: 5 }),
+      "settled_before is not",
+    ],
+  ])("says why %s cannot be used", (text, problem) => {
+    expect(parseCheckpoint(text)).toEqual({ problem: expect.stringContaining(problem) });
+  });
+});
