@@ -6,12 +6,14 @@
  *
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
  * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
- * LOCAL_STATE_DIR (.local), LOG_FORMAT (pretty | json).
+ * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_STATE_DIR (.local),
+ * LOG_FORMAT (pretty | json).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { RECONCILER_TIMEOUT_SECONDS } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
 import { ENV } from "../functions/shared/env";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
@@ -22,6 +24,7 @@ import { type HttpApiHandler, type HttpApiServer, serveHttpApi } from "./http-ad
 import { createLogPrinter } from "./log-printer";
 import { type OutageControl, startOutageControl } from "./outages";
 import { clientConfig, createResources } from "./resources";
+import { type Schedule, type ScheduledHandler, startSchedule } from "./schedule";
 import { type Simulator, startSimulator } from "./simulator";
 import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
 
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     simulator?: Simulator;
     api?: HttpApiServer;
     poller?: Poller;
+    reconcile?: Schedule;
     outages?: OutageControl;
   } = {};
   let stopping = false;
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
     stopping = true;
     say("local", "shutting down");
     rmSync(contractPath, { force: true });
+    await running.reconcile?.stop();
     await running.poller?.stop();
     await running.api?.close();
     await running.simulator?.close();
@@ -133,7 +138,9 @@ async function main(): Promise<void> {
     say("local", "bundling the receiver and worker as deployed");
     const buildDir = path.join(stateDir, "build");
     rmSync(buildDir, { recursive: true, force: true });
-    for (const name of ["receiver", "worker"] as const) bundleFunction(name, path.join(buildDir, name));
+    for (const name of ["receiver", "worker", "reconciler"] as const) {
+      bundleFunction(name, path.join(buildDir, name));
+    }
 
     // The handlers read configuration at import, as on Lambda: set it first, with the same names.
     Object.assign(process.env, {
@@ -182,8 +189,29 @@ async function main(): Promise<void> {
       onError: (error) => say("worker", `poller error: ${String(error)}`),
     });
 
+    const webhookUrl = `${running.api.url}${WEBHOOK_PATH}`;
+    const reconcileEverySeconds = integerEnv("RECONCILE_EVERY_SECONDS", 60);
+    if (reconcileEverySeconds > 0) {
+      // Its configuration needs the receiver's URL, known only now; as on Lambda, read at import.
+      Object.assign(process.env, {
+        [ENV.webhookUrl]: webhookUrl,
+        [ENV.reconcileMaxApiCalls]: String(config.reconcileMaxApiCalls),
+        [ENV.reconcileLookbackMinutes]: String(config.reconcileLookbackMinutes),
+      });
+      const reconciler = (await import(
+        pathToFileURL(path.join(buildDir, "reconciler", "index.mjs")).href
+      )) as { handler: ScheduledHandler };
+      running.reconcile = startSchedule(reconciler.handler, {
+        everyMs: reconcileEverySeconds * 1000,
+        region,
+        functionName: "local-reconciler",
+        timeoutMs: RECONCILER_TIMEOUT_SECONDS * 1000,
+        onError: (error) => say("reconciler", `run failed: ${String(error)}`),
+      });
+    }
+
     const contract: LocalStackContract = {
-      webhookUrl: `${running.api.url}${WEBHOOK_PATH}`,
+      webhookUrl,
       authHeaderName: config.authHeaderName,
       authHeaderValue: resources.webhookSecretValue,
       awsEndpoint,

@@ -487,7 +487,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
  * directory, and resolves once `stack.json` is written. On failure the child is killed and the error carries
  * its output.
  */
-export async function startLocalStack(): Promise<LocalStack> {
+export async function startLocalStack(extraEnv: Readonly<Record<string, string>> = {}): Promise<LocalStack> {
   const stateDir = mkdtempSync(path.join(tmpdir(), "aai-webhooks-it-"));
   const contractPath = path.join(stateDir, "stack.json");
   const tsxCli = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -500,6 +500,9 @@ export async function startLocalStack(): Promise<LocalStack> {
     SIMULATOR_WEBHOOK_RETRY_MS: "300",
     LOG_FORMAT: "json",
     NODE_NO_WARNINGS: "1",
+    // Off unless a test file asks: a scheduled run would add fetches that tests count.
+    RECONCILE_EVERY_SECONDS: "0",
+    ...extraEnv,
   };
   // A hermetic stack: its own moto and simulator, whatever the developer's shell points at.
   for (const name of ["AWS_ENDPOINT_URL", "ASSEMBLYAI_API_KEY", "ASSEMBLYAI_BASE_URL", "AWS_PROFILE"]) {
@@ -559,10 +562,10 @@ async function killAndWait(child: ChildProcess): Promise<void> {
  * Registers beforeAll/afterAll for one stack per test file and returns an accessor. The accessor throws when
  * the stack did not start (beforeAll's error is the one to read).
  */
-export function useLocalStack(): () => LocalStack {
+export function useLocalStack(extraEnv: Readonly<Record<string, string>> = {}): () => LocalStack {
   let stack: LocalStack | undefined;
   beforeAll(async () => {
-    stack = await startLocalStack();
+    stack = await startLocalStack(extraEnv);
   }, STARTUP_TIMEOUT_MS + 15_000);
   afterAll(async () => {
     if (stack === undefined) return;
