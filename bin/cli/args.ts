@@ -1,0 +1,101 @@
+/**
+ * Argument parsers for commander: each returns the parsed value or throws commander's InvalidArgumentError,
+ * which commander reports as a usage error (exit 2) naming the argument.
+ */
+import { InvalidArgumentError } from "commander";
+import { METADATA_ID_PATTERN, TRANSCRIPT_ID_PATTERN } from "../../functions/shared/delivery";
+
+/** `customer_id` / `order_id`: the same rule the receiver applies to the webhook URL. */
+export function parseMetadataId(value: string): string {
+  if (!METADATA_ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError("must be 1 to 256 letters, digits or any of _ . : @ -");
+  }
+  return value;
+}
+
+export function parseTranscriptId(value: string): string {
+  if (!TRANSCRIPT_ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError("a transcript id is 1 to 128 letters, digits or dashes");
+  }
+  return value;
+}
+
+/** For variadic arguments: commander passes the previous values along. */
+export function collectTranscriptIds(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), parseTranscriptId(value)];
+}
+
+export function parsePositiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError("must be a whole number of at least 1");
+  }
+  return Number(value);
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+};
+
+/**
+ * `--since`: an ISO-8601 date or instant (`2026-11-01`, `2026-11-01T12:00:00Z`) or a duration back from now
+ * (`30m`, `6h`, `2d`, `1w`). Never in the future.
+ */
+export function parseSince(value: string, now: Date = new Date()): Date {
+  const relative = /^(\d+)\s*([mhdw])$/.exec(value.trim());
+  if (relative) {
+    const [, amount, unit] = relative;
+    return new Date(now.getTime() - Number(amount) * (DURATION_UNITS[unit as string] ?? 0));
+  }
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const millis = Date.parse(value);
+    if (Number.isFinite(millis)) {
+      if (millis > now.getTime()) throw new InvalidArgumentError("is in the future");
+      return new Date(millis);
+    }
+  }
+  throw new InvalidArgumentError(
+    "expected an ISO-8601 date/time (2026-11-01T12:00:00Z) or a duration (30m, 6h, 2d, 1w)",
+  );
+}
+
+/** `--param name=value`, repeatable: extra query parameters on the webhook URL (kept in `metadata`). */
+export function collectParam(
+  value: string,
+  previous: Record<string, string> | undefined,
+): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at <= 0) throw new InvalidArgumentError("expected name=value");
+  const name = value.slice(0, at);
+  if (name === "customer_id" || name === "order_id") {
+    throw new InvalidArgumentError(`use --${name.replace("_", "-")} for ${name}`);
+  }
+  if (name.length > 64) throw new InvalidArgumentError("a parameter name is at most 64 characters");
+  const paramValue = value.slice(at + 1);
+  if (paramValue.length > 1024)
+    throw new InvalidArgumentError("a parameter value is at most 1024 characters");
+  return { ...(previous ?? {}), [name]: paramValue };
+}
+
+export type AudioSource =
+  | { readonly kind: "url"; readonly url: string }
+  | { readonly kind: "file"; readonly path: string };
+
+/** An http(s) URL is given to AssemblyAI as is; anything else is a local file to upload (`file:` accepted). */
+export function parseAudioSource(value: string): AudioSource {
+  if (/^https?:\/\//i.test(value)) {
+    try {
+      return { kind: "url", url: new URL(value).toString() };
+    } catch {
+      throw new InvalidArgumentError("is not a valid URL");
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith("file://")) {
+    throw new InvalidArgumentError("only http(s) URLs or local files are accepted");
+  }
+  const path = value.startsWith("file://") ? value.slice("file://".length) : value;
+  if (path.length === 0) throw new InvalidArgumentError("is empty");
+  return { kind: "file", path };
+}

@@ -1,0 +1,84 @@
+/** Reading stored records: one by key, a customer's by Query (all pages), the full transcript from S3. */
+import { gunzipSync } from "node:zlib";
+import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../../lib/resource-spec";
+import { CliError } from "./output";
+import type { StackTarget } from "./stack";
+
+/** A stored item (README, "The stored record"); every attribute but the keys is optional. */
+export type StoredRecord = Readonly<Record<string, unknown>> & {
+  readonly customer_id: string;
+  readonly order_id: string;
+};
+
+export async function getRecord(
+  target: StackTarget,
+  customerId: string,
+  orderId: string,
+): Promise<StoredRecord> {
+  const result = await target.documents.send(
+    new GetCommand({
+      TableName: target.tableName,
+      Key: { [TABLE_PARTITION_KEY]: customerId, [TABLE_SORT_KEY]: orderId },
+      ConsistentRead: true,
+    }),
+  );
+  if (result.Item === undefined) throw new CliError(`no record for customer ${customerId} order ${orderId}`);
+  return result.Item as StoredRecord;
+}
+
+/** A customer's records, page after page, up to `limit`. */
+export async function listRecords(
+  target: StackTarget,
+  customerId: string,
+  limit = Number.POSITIVE_INFINITY,
+  onPage?: (count: number) => void,
+): Promise<StoredRecord[]> {
+  const records: StoredRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await target.documents.send(
+      new QueryCommand({
+        TableName: target.tableName,
+        KeyConditionExpression: "#customer = :customer",
+        ExpressionAttributeNames: { "#customer": TABLE_PARTITION_KEY },
+        ExpressionAttributeValues: { ":customer": customerId },
+        ...(Number.isFinite(limit) ? { Limit: Math.min(1000, limit - records.length) } : {}),
+        ExclusiveStartKey: start,
+      }),
+    );
+    records.push(...((page.Items ?? []) as StoredRecord[]));
+    onPage?.(records.length);
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined && records.length < limit);
+  return records.slice(0, limit);
+}
+
+/** The whole transcript JSON the worker archived (gzip) for a record. */
+export async function fullTranscript(target: StackTarget, record: StoredRecord): Promise<unknown> {
+  const key = record.transcript_s3_key;
+  if (typeof key !== "string" || key.length === 0) {
+    throw new CliError(
+      `the record for customer ${record.customer_id} order ${record.order_id} has no stored transcript` +
+        ` (status ${String(record.status ?? "unknown")})`,
+    );
+  }
+  let object: GetObjectCommandOutput;
+  try {
+    object = await target.s3.send(new GetObjectCommand({ Bucket: target.bucketName, Key: key }));
+  } catch (error) {
+    if (error instanceof Error && error.name === "NoSuchKey") {
+      throw new CliError(
+        `the record names s3://${target.bucketName}/${key}, which does not exist (expired by a lifecycle rule?)`,
+      );
+    }
+    throw error;
+  }
+  if (object.Body === undefined) throw new CliError(`s3://${target.bucketName}/${key} has no body`);
+  const bytes = Buffer.from(await object.Body.transformToByteArray());
+  // The worker stores gzip; a plain JSON object (hand-copied, or decoded by a proxy) is read as is.
+  const json =
+    bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+  return JSON.parse(json) as unknown;
+}

@@ -1,0 +1,265 @@
+/**
+ * Resolves the stack the CLI works on into one `StackTarget`: a deployed stack found by name through
+ * CloudFormation's outputs (standard credential chain, `--profile`, `--region`), or the local stack through
+ * the `stack.json` that `npm start` writes. Commands only ever see the target.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type DescribeStacksCommandOutput,
+  type Output as StackOutput,
+} from "@aws-sdk/client-cloudformation";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../../functions/shared/assemblyai";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/env";
+import { readSecretString } from "../../functions/shared/secrets";
+import { clientConfig, LOCAL_NAMES } from "../../local/resources";
+import type { LocalStackContract } from "../../local/start";
+import { CliError } from "./output";
+
+export const DEFAULT_STACK_NAME = "AssemblyAiWebhooks";
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Where and with which key the CLI talks to AssemblyAI. */
+export interface AssemblyAiAccess {
+  readonly apiKey: string;
+  readonly baseUrl: string;
+}
+
+export interface StackTarget {
+  readonly mode: "aws" | "local";
+  /** For messages: `stack AssemblyAiWebhooks (eu-west-1)` or `the local stack (.local/stack.json)`. */
+  readonly description: string;
+  readonly webhookUrl: string;
+  readonly authHeaderName: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  /** Secret id (ARN or name) of the AssemblyAI API key: what `set-api-key` writes. */
+  readonly apiKeySecretId: string;
+  readonly documents: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly secrets: SecretsManagerClient;
+  /** The webhook auth header value; never printed. */
+  webhookSecret(): Promise<string>;
+  assemblyAi(): Promise<AssemblyAiAccess>;
+  close(): void;
+}
+
+export interface TargetOptions {
+  readonly local?: boolean;
+  readonly stackName?: string;
+  readonly region?: string;
+  readonly profile?: string;
+  /** Where AssemblyAI is for a deployed stack (the stack's `assemblyAiRegion`). @default "us" */
+  readonly assemblyaiRegion?: AssemblyAiRegion;
+}
+
+/** The stack outputs the CLI needs (lib/webhook-stack.ts). */
+export interface DeployedStackOutputs {
+  readonly webhookUrl: string;
+  readonly authHeaderName: string;
+  readonly webhookSecretArn: string;
+  readonly apiKeySecretArn: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+}
+
+const OUTPUT_KEYS: Readonly<Record<keyof DeployedStackOutputs, string>> = {
+  webhookUrl: "WebhookUrl",
+  authHeaderName: "AuthHeaderName",
+  webhookSecretArn: "WebhookSecretArn",
+  apiKeySecretArn: "ApiKeySecretArn",
+  tableName: "TableName",
+  bucketName: "BucketName",
+  queueUrl: "QueueUrl",
+  dlqUrl: "DeadLetterQueueUrl",
+};
+
+/** Reads the named outputs; a missing one means this is not (or no longer) a stack of this project. */
+export function outputsFromStack(
+  stackName: string,
+  outputs: readonly StackOutput[] | undefined,
+): DeployedStackOutputs {
+  const byKey = new Map((outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
+  const missing = Object.values(OUTPUT_KEYS).filter((key) => !byKey.get(key));
+  if (missing.length > 0) {
+    throw new CliError(
+      `stack ${stackName} lacks the output${missing.length > 1 ? "s" : ""} ${missing.join(", ")}: ` +
+        "is it an AssemblyAI webhooks stack, deployed with this version?",
+    );
+  }
+  return Object.fromEntries(
+    Object.entries(OUTPUT_KEYS).map(([field, key]) => [field, byKey.get(key) as string]),
+  ) as unknown as DeployedStackOutputs;
+}
+
+/** DescribeStacks by name; "does not exist" becomes a one-line error naming the stack and region. */
+export async function describeDeployedStack(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+): Promise<DeployedStackOutputs> {
+  let stacks: DescribeStacksCommandOutput;
+  try {
+    stacks = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+  } catch (error) {
+    if (error instanceof Error && error.name === "ValidationError" && /does not exist/.test(error.message)) {
+      const region = await cloudFormation.config.region().catch(() => "the default region");
+      throw new CliError(
+        `no stack named ${stackName} in ${region}: deploy it (npm run deploy), or pass --stack-name / --region / --profile`,
+      );
+    }
+    throw error;
+  }
+  const stack = stacks.Stacks?.[0];
+  if (stack === undefined) throw new CliError(`no stack named ${stackName}`);
+  if (stack.StackStatus?.endsWith("_FAILED") || stack.StackStatus === "DELETE_COMPLETE") {
+    throw new CliError(`stack ${stackName} is in state ${stack.StackStatus}`);
+  }
+  return outputsFromStack(stackName, stack.Outputs);
+}
+
+/** `LOCAL_STATE_DIR` as `npm start` reads it: relative to the project root, `.local` by default. */
+export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(PROJECT_ROOT, env.LOCAL_STATE_DIR || ".local");
+}
+
+export function readLocalContract(stateDir: string): LocalStackContract {
+  const file = path.join(stateDir, "stack.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new CliError(
+      `no local stack: ${file} does not exist (start it with npm start; LOCAL_STATE_DIR picks another)`,
+    );
+  }
+  try {
+    return JSON.parse(text) as LocalStackContract;
+  } catch {
+    throw new CliError(`${file} is not valid JSON: restart the local stack`);
+  }
+}
+
+/** The key, unless it is missing or still the placeholder the stack deploys with. */
+export function usableApiKey(value: string | undefined, where: string): string {
+  const key = value?.trim();
+  if (!key) throw new CliError(`no AssemblyAI API key in ${where}`);
+  if (key.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
+    throw new CliError(`the AssemblyAI API key is not set (${where} holds the placeholder): run set-api-key`);
+  }
+  return key;
+}
+
+export function localTarget(contract: LocalStackContract, stateDir: string): StackTarget {
+  const aws = clientConfig({ endpoint: contract.awsEndpoint, region: contract.region });
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(aws));
+  const s3 = new S3Client({ ...aws, forcePathStyle: true });
+  const sqs = new SQSClient(aws);
+  const secrets = new SecretsManagerClient(aws);
+  return {
+    mode: "local",
+    description: `the local stack (${path.relative(process.cwd(), path.join(stateDir, "stack.json")) || "stack.json"})`,
+    webhookUrl: contract.webhookUrl,
+    authHeaderName: contract.authHeaderName,
+    tableName: contract.tableName,
+    bucketName: contract.bucketName,
+    queueUrl: contract.queueUrl,
+    dlqUrl: contract.dlqUrl,
+    apiKeySecretId: LOCAL_NAMES.apiKeySecret,
+    documents,
+    s3,
+    sqs,
+    secrets,
+    webhookSecret: async () => contract.authHeaderValue,
+    assemblyAi: async () => ({ apiKey: contract.assemblyAiApiKey, baseUrl: contract.assemblyAiBaseUrl }),
+    close: () => {
+      for (const client of [documents, s3, sqs, secrets]) client.destroy();
+    },
+  };
+}
+
+export interface AwsClientOptions {
+  readonly region?: string;
+  readonly profile?: string;
+}
+
+export function deployedTarget(
+  stackName: string,
+  outputs: DeployedStackOutputs,
+  clients: AwsClientOptions,
+  options: { readonly assemblyaiRegion?: AssemblyAiRegion; readonly env?: NodeJS.ProcessEnv } = {},
+): StackTarget {
+  const aws = {
+    ...(clients.region ? { region: clients.region } : {}),
+    ...(clients.profile ? { profile: clients.profile } : {}),
+  };
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(aws));
+  const s3 = new S3Client(aws);
+  const sqs = new SQSClient(aws);
+  const secrets = new SecretsManagerClient(aws);
+  const env = options.env ?? process.env;
+  return {
+    mode: "aws",
+    description: `stack ${stackName}`,
+    ...outputs,
+    apiKeySecretId: outputs.apiKeySecretArn,
+    documents,
+    s3,
+    sqs,
+    secrets,
+    webhookSecret: async () => {
+      const value = await readSecretString(secrets, outputs.webhookSecretArn, "AWSCURRENT");
+      if (!value) throw new CliError(`the webhook secret ${outputs.webhookSecretArn} is empty`);
+      return value;
+    },
+    assemblyAi: async () => {
+      const baseUrl =
+        env.ASSEMBLYAI_BASE_URL?.trim() || ASSEMBLYAI_BASE_URLS[options.assemblyaiRegion ?? "us"];
+      const fromEnv = env.ASSEMBLYAI_API_KEY?.trim();
+      if (fromEnv) return { apiKey: fromEnv, baseUrl };
+      const stored = await readSecretString(secrets, outputs.apiKeySecretArn, "AWSCURRENT");
+      return { apiKey: usableApiKey(stored, `secret ${outputs.apiKeySecretArn}`), baseUrl };
+    },
+    close: () => {
+      for (const client of [documents, s3, sqs, secrets]) client.destroy();
+    },
+  };
+}
+
+/** The one entry point commands use. */
+export async function resolveTarget(
+  options: TargetOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  cloudFormation?: CloudFormationClient,
+): Promise<StackTarget> {
+  if (options.local) {
+    const stateDir = localStateDir(env);
+    return localTarget(readLocalContract(stateDir), stateDir);
+  }
+  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const clientOptions: AwsClientOptions = {
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+  };
+  const cfn = cloudFormation ?? new CloudFormationClient(clientOptions);
+  try {
+    const outputs = await describeDeployedStack(cfn, stackName);
+    return deployedTarget(stackName, outputs, clientOptions, {
+      ...(options.assemblyaiRegion ? { assemblyaiRegion: options.assemblyaiRegion } : {}),
+      env,
+    });
+  } finally {
+    if (cloudFormation === undefined) cfn.destroy();
+  }
+}

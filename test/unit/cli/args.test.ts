@@ -1,0 +1,93 @@
+import { InvalidArgumentError } from "commander";
+import {
+  collectParam,
+  collectTranscriptIds,
+  parseAudioSource,
+  parseMetadataId,
+  parsePositiveInteger,
+  parseSince,
+  parseTranscriptId,
+} from "../../../bin/cli/args";
+
+describe("id arguments", () => {
+  it("accepts customer and order ids the receiver accepts", () => {
+    expect(parseMetadataId("acme_co.uk:team@1-2")).toBe("acme_co.uk:team@1-2");
+  });
+
+  it.each(["", "has space", "a/b", "x".repeat(257)])("refuses the metadata id %j", (value) => {
+    expect(() => parseMetadataId(value)).toThrow(InvalidArgumentError);
+  });
+
+  it("accepts AssemblyAI's non-UUID transcript ids and refuses path characters", () => {
+    expect(parseTranscriptId("5552493-16d8-42d8-8feb-c2a16b56f6e8")).toBe(
+      "5552493-16d8-42d8-8feb-c2a16b56f6e8",
+    );
+    expect(() => parseTranscriptId("../etc")).toThrow(InvalidArgumentError);
+  });
+
+  it("collects several transcript ids, validating each", () => {
+    expect(collectTranscriptIds("b", collectTranscriptIds("a", undefined))).toEqual(["a", "b"]);
+    expect(() => collectTranscriptIds("a b", ["a"])).toThrow(InvalidArgumentError);
+  });
+});
+
+describe("parsePositiveInteger", () => {
+  it("accepts whole numbers from 1", () => {
+    expect(parsePositiveInteger("25")).toBe(25);
+  });
+
+  it.each(["0", "-1", "1.5", "ten", ""])("refuses %j", (value) => {
+    expect(() => parsePositiveInteger(value)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe("parseSince", () => {
+  const now = new Date("2026-11-27T12:00:00.000Z");
+
+  it("reads a duration back from now", () => {
+    expect(parseSince("30m", now).toISOString()).toBe("2026-11-27T11:30:00.000Z");
+    expect(parseSince("6h", now).toISOString()).toBe("2026-11-27T06:00:00.000Z");
+    expect(parseSince("2d", now).toISOString()).toBe("2026-11-25T12:00:00.000Z");
+    expect(parseSince("1w", now).toISOString()).toBe("2026-11-20T12:00:00.000Z");
+  });
+
+  it("reads ISO-8601 dates and instants", () => {
+    expect(parseSince("2026-11-01", now).toISOString()).toBe("2026-11-01T00:00:00.000Z");
+    expect(parseSince("2026-11-26T08:15:00Z", now).toISOString()).toBe("2026-11-26T08:15:00.000Z");
+  });
+
+  it("refuses the future and anything unreadable", () => {
+    expect(() => parseSince("2027-01-01", now)).toThrow("is in the future");
+    expect(() => parseSince("yesterday", now)).toThrow(InvalidArgumentError);
+    expect(() => parseSince("5y", now)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe("collectParam", () => {
+  it("collects name=value pairs, keeping '=' inside values", () => {
+    expect(collectParam("b=x=y", collectParam("team=blue", undefined))).toEqual({ team: "blue", b: "x=y" });
+  });
+
+  it("refuses pairs without a name and the two ids, which have their own options", () => {
+    expect(() => collectParam("=x", undefined)).toThrow("expected name=value");
+    expect(() => collectParam("customer_id=x", undefined)).toThrow("use --customer-id");
+  });
+});
+
+describe("parseAudioSource", () => {
+  it("treats http(s) URLs as URLs", () => {
+    expect(parseAudioSource("https://example.com/a.mp3?x=1")).toEqual({
+      kind: "url",
+      url: "https://example.com/a.mp3?x=1",
+    });
+  });
+
+  it("treats anything else as a file to upload", () => {
+    expect(parseAudioSource("./call.mp3")).toEqual({ kind: "file", path: "./call.mp3" });
+    expect(parseAudioSource("file:///tmp/call.mp3")).toEqual({ kind: "file", path: "/tmp/call.mp3" });
+  });
+
+  it("refuses other URL schemes", () => {
+    expect(() => parseAudioSource("s3://bucket/key.mp3")).toThrow("only http(s) URLs or local files");
+  });
+});

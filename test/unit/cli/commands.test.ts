@@ -1,0 +1,398 @@
+import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import "aws-sdk-client-mock-jest";
+import { formatReport, reconcileExitCode } from "../../../bin/cli/commands/reconcile";
+import { batchExitCode, checkReplayOptions } from "../../../bin/cli/commands/replay";
+import { oldestMessageHint } from "../../../bin/cli/commands/status";
+import { EXIT } from "../../../bin/cli/output";
+import { normalizeSecretInput } from "../../../bin/cli/secret-input";
+import type { ReconcileReport } from "../../../functions/reconciler/types";
+import { fakeTarget, runCli } from "./support";
+
+const documents = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const secrets = mockClient(SecretsManagerClient);
+
+beforeEach(() => {
+  documents.reset();
+  sqs.reset();
+  secrets.reset();
+});
+
+const RECORD = {
+  customer_id: "acme",
+  order_id: "o-1",
+  transcript_id: "t-1",
+  status: "completed",
+  text: "hello",
+  received_at: "2026-11-27T12:00:00.000Z",
+  source: "webhook",
+};
+
+describe("usage", () => {
+  it.each([
+    [["get", "bad id!", "o-1"], "is invalid for argument 'customer_id'"],
+    [["frobnicate"], "unknown command 'frobnicate'"],
+    [
+      ["submit", "https://example.com/a.mp3", "--order-id", "o-1"],
+      "required option '--customer-id <id>' not specified",
+    ],
+    [["status", "--failures", "0"], "must be a whole number of at least 1"],
+    [["--local", "--profile", "dev", "status"], "cannot be used with option '--local'"],
+  ])("exits 2 with commander's message for %j", async (args, message) => {
+    const result = await runCli(args);
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain(message);
+  });
+
+  it("exits 2 and shows the group's help for a command group alone", async () => {
+    const result = await runCli(["dlq"]);
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain("Usage: aai-webhooks dlq");
+  });
+
+  it("documents the exit codes in every command's help", async () => {
+    const result = await runCli(["replay", "--help"]);
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain("Usage: aai-webhooks replay [options] <transcript_id...>");
+    expect(result.stdout).toContain("3    partial failure");
+  });
+});
+
+describe("get", () => {
+  it("prints the record's fields", async () => {
+    documents
+      .on(GetCommand, { TableName: "transcripts", Key: { customer_id: "acme", order_id: "o-1" } })
+      .resolves({ Item: RECORD });
+
+    const result = await runCli(["get", "acme", "o-1"], { target: fakeTarget() });
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(/^customer_id\s+acme$/m);
+    expect(result.stdout).toMatch(/^status\s+completed$/m);
+  });
+
+  it("prints the record as JSON with --json", async () => {
+    documents.on(GetCommand).resolves({ Item: RECORD });
+
+    const result = await runCli(["get", "acme", "o-1", "--json"], { target: fakeTarget() });
+
+    expect(JSON.parse(result.stdout)).toEqual(RECORD);
+  });
+
+  it("exits 1 with one line, no stack trace, when nothing is stored", async () => {
+    documents.on(GetCommand).resolves({});
+
+    const result = await runCli(["get", "acme", "o-9"], { target: fakeTarget() });
+
+    expect(result).toEqual({
+      code: EXIT.error,
+      stdout: "",
+      stderr: "error: no record for customer acme order o-9\n",
+    });
+  });
+
+  it("explains that a record without a transcript has no full JSON", async () => {
+    documents.on(GetCommand).resolves({ Item: { ...RECORD, status: "fetch_failed" } });
+
+    const result = await runCli(["get", "acme", "o-1", "--full"], { target: fakeTarget() });
+
+    expect(result.code).toBe(EXIT.error);
+    expect(result.stderr).toBe(
+      "error: the record for customer acme order o-1 has no stored transcript (status fetch_failed)\n",
+    );
+  });
+});
+
+describe("list", () => {
+  it("follows Query pages and prints one row per record", async () => {
+    documents
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [RECORD], LastEvaluatedKey: { customer_id: "acme", order_id: "o-1" } })
+      .resolvesOnce({ Items: [{ ...RECORD, order_id: "o-2", status: "error", error: "bad audio" }] });
+
+    const result = await runCli(["list", "acme"], { target: fakeTarget() });
+
+    expect(documents).toHaveReceivedCommandTimes(QueryCommand, 2);
+    expect(documents).toHaveReceivedNthSpecificCommandWith(2, QueryCommand, {
+      ExclusiveStartKey: { customer_id: "acme", order_id: "o-1" },
+    });
+    expect(result.stdout).toMatch(/^ORDER\s+STATUS\s+TRANSCRIPT/m);
+    expect(result.stdout).toMatch(/^o-2\s+error\s+t-1.*bad audio$/m);
+    expect(result.stdout).toContain("2 records");
+  });
+
+  it("says so, and succeeds, when the customer has no records", async () => {
+    documents.on(QueryCommand).resolves({ Items: [] });
+
+    const result = await runCli(["list", "nobody"], { target: fakeTarget() });
+
+    expect(result).toMatchObject({ code: EXIT.ok, stdout: "no records for customer nobody\n" });
+  });
+});
+
+describe("replay options", () => {
+  it("needs both ids or neither", () => {
+    expect(() => checkReplayOptions(["t-1"], { customerId: "acme" })).toThrow("together");
+  });
+
+  it("refuses explicit ids for several transcripts, which would overwrite one another", () => {
+    expect(() => checkReplayOptions(["t-1", "t-2"], { customerId: "a", orderId: "o" })).toThrow(
+      /apply to one transcript/,
+    );
+  });
+
+  it("exits 2 through the CLI for a contradictory combination", async () => {
+    const result = await runCli(["replay", "t-1", "t-2", "--customer-id", "a", "--order-id", "o"], {
+      target: fakeTarget(),
+    });
+
+    expect(result.code).toBe(EXIT.usage);
+  });
+
+  it("tells a partial batch (3) from a failed one (1)", () => {
+    expect(batchExitCode([{ ok: true }, { ok: true }])).toBe(EXIT.ok);
+    expect(batchExitCode([{ ok: true }, { ok: false }])).toBe(EXIT.partial);
+    expect(batchExitCode([{ ok: false }])).toBe(EXIT.error);
+  });
+});
+
+describe("set-api-key", () => {
+  it("stores the piped key, trimmed, and never prints it", async () => {
+    secrets.on(PutSecretValueCommand).resolves({ ARN: "arn:secret", VersionId: "v2" });
+
+    const result = await runCli(["set-api-key"], { target: fakeTarget(), stdin: "aai-key-0123\n" });
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(secrets).toHaveReceivedCommandWith(PutSecretValueCommand, {
+      SecretId: "api-key",
+      SecretString: "aai-key-0123",
+    });
+    expect(result.stdout + result.stderr).not.toContain("aai-key-0123");
+    expect(result.stdout).toMatch(/^version\s+v2$/m);
+  });
+
+  it("refuses empty input and stores nothing", async () => {
+    const result = await runCli(["set-api-key"], { target: fakeTarget(), stdin: " \n" });
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toBe("error: the API key is empty: nothing was stored\n");
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  it("refuses the placeholder value", async () => {
+    const result = await runCli(["set-api-key"], { target: fakeTarget(), stdin: "PLACEHOLDER:x" });
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  it("refuses a value with whitespace inside (a paste gone wrong)", () => {
+    expect(() => normalizeSecretInput("abc def")).toThrow("whitespace");
+  });
+});
+
+describe("dlq redrive", () => {
+  function depth(visible: number) {
+    sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: {
+        ApproximateNumberOfMessages: String(visible),
+        ApproximateNumberOfMessagesNotVisible: "0",
+        ApproximateNumberOfMessagesDelayed: "0",
+        QueueArn: "arn:aws:sqs:us-east-1:123456789012:q",
+      },
+    });
+  }
+
+  it("locally, sends each message to the queue before deleting it from the DLQ", async () => {
+    depth(2);
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          { MessageId: "m-1", Body: "one", ReceiptHandle: "r-1" },
+          { MessageId: "m-2", Body: "two", ReceiptHandle: "r-2" },
+        ],
+      })
+      .resolves({ Messages: [] });
+    sqs.on(SendMessageBatchCommand).resolves({
+      Successful: [
+        { Id: "0", MessageId: "n-1", MD5OfMessageBody: "" },
+        { Id: "1", MessageId: "n-2", MD5OfMessageBody: "" },
+      ],
+      Failed: [],
+    });
+    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: "0" }, { Id: "1" }], Failed: [] });
+    const target = fakeTarget({ mode: "local" });
+
+    const result = await runCli(["dlq", "redrive"], { target });
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
+      QueueUrl: target.queueUrl,
+      Entries: [
+        { Id: "0", MessageBody: "one" },
+        { Id: "1", MessageBody: "two" },
+      ],
+    });
+    expect(sqs).toHaveReceivedCommandWith(DeleteMessageBatchCommand, {
+      QueueUrl: target.dlqUrl,
+      Entries: [
+        { Id: "0", ReceiptHandle: "r-1" },
+        { Id: "1", ReceiptHandle: "r-2" },
+      ],
+    });
+    expect(result.stdout).toContain("2 messages moved back to the delivery queue");
+  });
+
+  it("keeps in the DLQ what the queue refused, and exits 3", async () => {
+    depth(2);
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          { Body: "one", ReceiptHandle: "r-1" },
+          { Body: "two", ReceiptHandle: "r-2" },
+        ],
+      })
+      .resolves({ Messages: [] });
+    sqs.on(SendMessageBatchCommand).resolves({
+      Successful: [{ Id: "1", MessageId: "n-2", MD5OfMessageBody: "" }],
+      Failed: [{ Id: "0", Code: "InternalError", SenderFault: false }],
+    });
+    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: "0" }] });
+
+    const result = await runCli(["dlq", "redrive"], { target: fakeTarget({ mode: "local" }) });
+
+    expect(sqs).toHaveReceivedCommandWith(DeleteMessageBatchCommand, {
+      Entries: [{ Id: "0", ReceiptHandle: "r-2" }],
+    });
+    expect(result.code).toBe(EXIT.partial);
+    expect(result.stdout).toContain("1 could not be moved");
+  });
+
+  it("on AWS, starts a message move task back to the source queue and follows it to the end", async () => {
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: fakeTarget().dlqUrl }).resolves({
+      Attributes: { ApproximateNumberOfMessages: "3", QueueArn: "arn:dlq" },
+    });
+    sqs
+      .on(GetQueueAttributesCommand, { QueueUrl: fakeTarget().queueUrl })
+      .resolves({ Attributes: { QueueArn: "arn:queue" } });
+    sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: "task-1" });
+    sqs.on(ListMessageMoveTasksCommand).resolves({
+      Results: [
+        {
+          TaskHandle: "task-1",
+          Status: "COMPLETED",
+          ApproximateNumberOfMessagesMoved: 3,
+          ApproximateNumberOfMessagesToMove: 3,
+        },
+      ],
+    });
+
+    const result = await runCli(["dlq", "redrive", "--json"], { target: fakeTarget({ mode: "aws" }) });
+
+    expect(sqs).toHaveReceivedCommandWith(StartMessageMoveTaskCommand, {
+      SourceArn: "arn:dlq",
+      DestinationArn: "arn:queue",
+    });
+    expect(JSON.parse(result.stdout)).toEqual({
+      method: "move-task",
+      moved: 3,
+      failed: 0,
+      status: "COMPLETED",
+      task_handle: "task-1",
+    });
+    expect(result.code).toBe(EXIT.ok);
+  });
+
+  it("does nothing when the DLQ is empty", async () => {
+    depth(0);
+
+    const result = await runCli(["dlq", "redrive"], { target: fakeTarget() });
+
+    expect(result.stdout).toBe("the dead-letter queue is empty: nothing to redrive\n");
+    expect(sqs).not.toHaveReceivedCommand(ReceiveMessageCommand);
+  });
+});
+
+describe("status", () => {
+  it("reads depths from attributes only and names the CloudWatch metric for the age", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: {
+        ApproximateNumberOfMessages: "4",
+        ApproximateNumberOfMessagesNotVisible: "2",
+        ApproximateNumberOfMessagesDelayed: "0",
+      },
+    });
+    documents
+      .on(ScanCommand)
+      .resolves({ Items: [{ ...RECORD, status: "fetch_failed", error: "401" }], ScannedCount: 10 });
+    secrets.onAnyCommand().resolves({ SecretString: "PLACEHOLDER: x" });
+
+    const result = await runCli(["status"], { target: fakeTarget({ mode: "aws" }) });
+
+    expect(sqs).not.toHaveReceivedCommand(ReceiveMessageCommand);
+    expect(result.stdout).toMatch(/^queue\s+6 \(4 waiting, 2 in flight\)$/m);
+    expect(result.stdout).toContain("ApproximateAgeOfOldestMessage");
+    expect(result.stdout).toContain("placeholder: not set yet (run set-api-key)");
+    expect(result.stdout).toMatch(/^acme\s+o-1\s+fetch_failed/m);
+  });
+
+  it("says the local emulator has no age metric", () => {
+    expect(oldestMessageHint({ mode: "local", queueUrl: "http://x/q" })).toMatch(/^n\/a/);
+  });
+});
+
+describe("reconcile report", () => {
+  const report: ReconcileReport = {
+    examined: 4,
+    matched: 3,
+    alreadyStored: 1,
+    queued: 1,
+    skipped: 1,
+    superseded: 0,
+    pending: 2,
+    apiCalls: 5,
+    budgetExhausted: false,
+    nextCheckpoint: "2026-11-27T11:50:00.000Z",
+    transcripts: [
+      {
+        transcriptId: "t-1",
+        outcome: "queued",
+        customerId: "acme",
+        orderId: "o-1",
+        requestId: "reconciler-1",
+      },
+      { transcriptId: "t-2", outcome: "skipped", reason: "query parameter order_id is required" },
+    ],
+  };
+
+  it("lists the decisions, then the counts", () => {
+    const text = formatReport(report);
+
+    expect(text).toMatch(/^t-1\s+queued\s+acme\s+o-1\s+reconciler-1$/m);
+    expect(text).toMatch(/^t-2\s+skipped.*order_id is required$/m);
+    expect(text).toMatch(/^queued\s+1$/m);
+    expect(text).toMatch(/^next checkpoint\s+2026-11-27T11:50:00.000Z$/m);
+  });
+
+  it("exits 0 for a complete run, 3 for one cut short, 1 for one that failed before queuing anything", () => {
+    expect(reconcileExitCode(report)).toBe(EXIT.ok);
+    expect(reconcileExitCode({ ...report, stopReason: "budget", budgetExhausted: true })).toBe(EXIT.partial);
+    expect(reconcileExitCode({ ...report, queued: 0, stopReason: "failure", failure: "x" })).toBe(EXIT.error);
+  });
+});

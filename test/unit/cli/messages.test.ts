@@ -1,0 +1,163 @@
+import type { Message } from "@aws-sdk/client-sqs";
+import {
+  buildReplayMessage,
+  failureLogQuery,
+  replayableStatus,
+  replayMetadata,
+  summarizeDlqMessage,
+  webhookUrlFor,
+} from "../../../bin/cli/messages";
+import { CliError } from "../../../bin/cli/output";
+import { parseDeliveryMessage } from "../../../functions/worker/core";
+
+const STACK_URL = "https://abc.execute-api.us-east-1.amazonaws.com/webhook";
+
+describe("webhookUrlFor", () => {
+  it("adds the ids and extra parameters, encoded", () => {
+    expect(webhookUrlFor(STACK_URL, "acme", "o 1", { team: "a&b" })).toBe(
+      `${STACK_URL}?customer_id=acme&order_id=o+1&team=a%26b`,
+    );
+  });
+});
+
+describe("replayMetadata", () => {
+  it("takes every parameter of a webhook_url that points at this stack", () => {
+    const target = replayMetadata(
+      "t-1",
+      `${STACK_URL}?customer_id=acme&order_id=o-1&team=blue`,
+      STACK_URL,
+      {},
+    );
+
+    expect(target).toEqual({
+      metadata: {
+        customer_id: "acme",
+        order_id: "o-1",
+        params: { customer_id: "acme", order_id: "o-1", team: "blue" },
+      },
+      pointsHere: true,
+    });
+  });
+
+  it("lets --customer-id/--order-id override the webhook_url's ids", () => {
+    const { metadata } = replayMetadata("t-1", `${STACK_URL}?customer_id=acme&order_id=o-1`, STACK_URL, {
+      customerId: "other",
+      orderId: "o-9",
+    });
+
+    expect(metadata.customer_id).toBe("other");
+    expect(metadata.params).toEqual({ customer_id: "other", order_id: "o-9" });
+  });
+
+  it("notices a webhook_url of another deployment", () => {
+    expect(
+      replayMetadata("t-1", "https://elsewhere.example.com/webhook?customer_id=a&order_id=b", STACK_URL, {})
+        .pointsHere,
+    ).toBe(false);
+  });
+
+  it("needs the ids from somewhere", () => {
+    expect(() => replayMetadata("t-1", null, STACK_URL, {})).toThrow(
+      "transcript t-1 has no customer_id/order_id in its webhook_url: pass --customer-id and --order-id",
+    );
+  });
+
+  it("refuses malformed ids taken from the webhook_url", () => {
+    expect(() => replayMetadata("t-1", `${STACK_URL}?customer_id=a%2Fb&order_id=o`, STACK_URL, {})).toThrow(
+      CliError,
+    );
+  });
+});
+
+describe("replayableStatus", () => {
+  it("accepts completed and error", () => {
+    expect(replayableStatus("t", "completed")).toBe("completed");
+    expect(replayableStatus("t", "error")).toBe("error");
+  });
+
+  it("refuses a transcript still in progress, naming its status", () => {
+    expect(() => replayableStatus("t-1", "processing")).toThrow(
+      "transcript t-1 is processing: only completed or error transcripts can be replayed",
+    );
+  });
+});
+
+describe("buildReplayMessage", () => {
+  it("builds a replay the worker's own parser accepts unchanged", () => {
+    const message = buildReplayMessage({
+      transcriptId: "5552493-16d8-42d8-8feb-c2a16b56f6e8",
+      status: "completed",
+      metadata: { customer_id: "acme", order_id: "o-1", params: { customer_id: "acme", order_id: "o-1" } },
+      now: new Date("2026-11-27T12:00:00.000Z"),
+      requestId: "replay-1",
+    });
+
+    const parsed = parseDeliveryMessage(JSON.stringify(message));
+
+    expect(parsed).toEqual({ ok: true, message });
+    expect(message).toMatchObject({
+      source: "replay",
+      kind: "transcript",
+      received_at: "2026-11-27T12:00:00.000Z",
+      payload: { transcript_id: "5552493-16d8-42d8-8feb-c2a16b56f6e8", status: "completed" },
+    });
+  });
+});
+
+describe("summarizeDlqMessage", () => {
+  const delivery = buildReplayMessage({
+    transcriptId: "t-1",
+    status: "error",
+    metadata: { customer_id: "acme", order_id: "o-1", params: { customer_id: "acme", order_id: "o-1" } },
+    now: new Date("2026-11-27T12:00:00.000Z"),
+    requestId: "r-1",
+  });
+
+  it("reads a delivery's kind, ids and times, and the receive count", () => {
+    const message: Message = {
+      MessageId: "m-1",
+      Body: JSON.stringify(delivery),
+      Attributes: { ApproximateReceiveCount: "9", SentTimestamp: "1795780800000" },
+    };
+
+    expect(summarizeDlqMessage(message)).toEqual({
+      message_id: "m-1",
+      kind: "transcript",
+      transcript_id: "t-1",
+      customer_id: "acme",
+      order_id: "o-1",
+      source: "replay",
+      received_at: "2026-11-27T12:00:00.000Z",
+      receive_count: 9,
+      sent_at: new Date(1795780800000).toISOString(),
+    });
+  });
+
+  it("gives the worker's reason for a body it cannot read, with what fields there are", () => {
+    const broken = { ...delivery, version: 7 };
+
+    const entry = summarizeDlqMessage({ MessageId: "m-2", Body: JSON.stringify(broken) });
+
+    expect(entry).toMatchObject({
+      kind: "malformed",
+      transcript_id: "t-1",
+      customer_id: "acme",
+      problem: "unsupported message version 7",
+    });
+  });
+
+  it("copes with a body that is not JSON at all", () => {
+    expect(summarizeDlqMessage({ MessageId: "m-3", Body: "{oops" })).toEqual({
+      message_id: "m-3",
+      kind: "malformed",
+      problem: "message body is not JSON",
+    });
+  });
+});
+
+describe("failureLogQuery", () => {
+  it("filters the worker's log lines by message id", () => {
+    expect(failureLogQuery(["m-1"])).toContain('filter message_id = "m-1"');
+    expect(failureLogQuery(["m-1", "m-2"])).toContain('filter message_id in ["m-1", "m-2"]');
+  });
+});

@@ -1,0 +1,80 @@
+/** Fakes for driving the CLI in-process: streams that collect what is written, a target over mocked clients. */
+import { PassThrough, Writable } from "node:stream";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { InputStream } from "../../../bin/cli/context";
+import { type CliIo, main } from "../../../bin/cli/program";
+import type { StackTarget } from "../../../bin/cli/stack";
+
+export class Collector extends Writable {
+  text = "";
+  constructor(readonly isTTY = false) {
+    super();
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString("utf8");
+    callback();
+  }
+}
+
+const LOCAL = {
+  endpoint: "http://127.0.0.1:1",
+  region: "us-east-1",
+  credentials: { accessKeyId: "x", secretAccessKey: "x" },
+};
+
+/** A target whose clients are real SDK clients (to be intercepted with aws-sdk-client-mock). */
+export function fakeTarget(overrides: Partial<StackTarget> = {}): StackTarget {
+  return {
+    mode: "local",
+    description: "a test stack",
+    webhookUrl: "https://hooks.example.com/webhook",
+    authHeaderName: "X-Webhook-Secret",
+    tableName: "transcripts",
+    bucketName: "transcripts-bucket",
+    queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
+    dlqUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries-dlq",
+    apiKeySecretId: "api-key",
+    documents: DynamoDBDocumentClient.from(new DynamoDBClient(LOCAL)),
+    s3: new S3Client(LOCAL),
+    sqs: new SQSClient(LOCAL),
+    secrets: new SecretsManagerClient(LOCAL),
+    webhookSecret: async () => "webhook-secret-value",
+    assemblyAi: async () => ({ apiKey: "key", baseUrl: "http://127.0.0.1:1" }),
+    close: () => {},
+    ...overrides,
+  };
+}
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `aai-webhooks <args>` in-process against `target` (or with stack resolution failing loudly). */
+export async function runCli(
+  args: readonly string[],
+  options: { target?: StackTarget; stdin?: string; env?: NodeJS.ProcessEnv; now?: Date } = {},
+): Promise<CliRun> {
+  const stdout = new Collector();
+  const stderr = new Collector();
+  const stdin = new PassThrough() as PassThrough & InputStream;
+  stdin.end(options.stdin ?? "");
+  const io: CliIo = {
+    stdout,
+    stderr,
+    stdin,
+    env: options.env ?? {},
+    resolveTarget: async () => {
+      if (options.target === undefined) throw new Error("this test must not resolve a stack");
+      return options.target;
+    },
+    ...(options.now ? { now: () => options.now as Date } : {}),
+  };
+  const code = await main(args, io);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
