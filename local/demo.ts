@@ -51,6 +51,8 @@ function readContract(): LocalStackContract {
 }
 
 async function main(): Promise<void> {
+  // The SDK's notice that later versions need Node.js 22 is known (Lambda runs 24); keep the console readable.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const stack = readContract();
   const customerId = `demo-${new Date().toISOString().slice(11, 19).replaceAll(":", "")}`;
   const assemblyAi = new AssemblyAI({ apiKey: stack.assemblyAiApiKey, baseUrl: stack.assemblyAiBaseUrl });

@@ -5,9 +5,20 @@
  */
 
 /** Fields worth showing, in this order; everything else stays in the JSON (LOG_FORMAT=json). */
+/**
+ * Lines that matter to a program, not a person: the reconciler's per-outcome metric lines always, and its run
+ * summary when the run found nothing to do (every minute or so locally).
+ */
+function isRoutine(record: Record<string, unknown>): boolean {
+  if (record.message === "reconciled deliveries") return true;
+  return record.message === "reconcile run" && record.queued === 0 && record.skipped === 0;
+}
+
 const SHOWN_FIELDS = [
   "kind",
   "transcript_id",
+  "queued",
+  "alreadyStored",
   "customer_id",
   "order_id",
   "outcome",
@@ -37,7 +48,10 @@ export function createLogPrinter(format: "pretty" | "json"): LogPrinter {
       const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
       const lines = text.split("\n").filter((line) => line.length > 0);
       if (lines.length > 0 && lines.every((line) => line.startsWith("{"))) {
-        for (const line of lines) out(prettify(line, stamp()));
+        for (const line of lines) {
+          const pretty = prettify(line, stamp());
+          if (pretty !== undefined) out(pretty);
+        }
         const callback = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;
         callback?.();
         return true;
@@ -55,13 +69,14 @@ export function createLogPrinter(format: "pretty" | "json"): LogPrinter {
   };
 }
 
-function prettify(line: string, time: string): string {
+function prettify(line: string, time: string): string | undefined {
   let record: Record<string, unknown>;
   try {
     record = JSON.parse(line) as Record<string, unknown>;
   } catch {
     return line;
   }
+  if (isRoutine(record)) return undefined;
   const source = typeof record.function === "string" ? record.function : sourceOf(record);
   const details = SHOWN_FIELDS.filter((key) => record[key] !== undefined && record[key] !== null)
     .map((key) => `${key}=${String(record[key])}`)
@@ -71,5 +86,6 @@ function prettify(line: string, time: string): string {
 
 function sourceOf(record: Record<string, unknown>): string {
   const message = String(record.message ?? "");
-  return message.startsWith("delivery") ? "receiver" : "worker";
+  if (message.startsWith("delivery")) return "receiver";
+  return /reconcile/.test(message) ? "reconciler" : "worker";
 }

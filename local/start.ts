@@ -19,6 +19,7 @@ import { ENV } from "../functions/shared/env";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig } from "../lib/config";
 import { WEBHOOK_PATH } from "../lib/resource-spec";
+import { type DynamoDbWriteSerializer, startDynamoDbWriteSerializer } from "./dynamodb-writes";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
 import { type HttpApiHandler, type HttpApiServer, serveHttpApi } from "./http-adapter";
 import { createLogPrinter } from "./log-printer";
@@ -73,6 +74,8 @@ function stackConfig() {
 }
 
 async function main(): Promise<void> {
+  // The SDK's notice that later versions need Node.js 22 is known (Lambda runs 24); keep the console readable.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const printer = createLogPrinter(process.env.LOG_FORMAT === "json" ? "json" : "pretty");
   const say = printer.say;
   const stateDir = path.resolve(PROJECT_ROOT, process.env.LOCAL_STATE_DIR ?? ".local");
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
     api?: HttpApiServer;
     poller?: Poller;
     reconcile?: Schedule;
+    dynamoDbWrites?: DynamoDbWriteSerializer;
     outages?: OutageControl;
   } = {};
   let stopping = false;
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
     await running.api?.close();
     await running.simulator?.close();
     await running.outages?.close();
+    await running.dynamoDbWrites?.close();
     await running.emulator?.stop();
     printer.restore();
     process.exit(code);
@@ -134,6 +139,7 @@ async function main(): Promise<void> {
     const resources = await createResources({ endpoint: awsEndpoint, region }, assemblyAiApiKey);
 
     running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));
+    running.dynamoDbWrites = await startDynamoDbWriteSerializer(awsEndpoint);
 
     say("local", "bundling the receiver and worker as deployed");
     const buildDir = path.join(stateDir, "build");
@@ -147,6 +153,8 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL: awsEndpoint,
       // The functions reach SQS through a proxy that can simulate an outage; the poller talks to it directly.
       AWS_ENDPOINT_URL_SQS: running.outages.sqsEndpoint,
+      // Writes one at a time, for the per-item atomicity DynamoDB has and moto lacks.
+      AWS_ENDPOINT_URL_DYNAMODB: running.dynamoDbWrites.endpoint,
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
