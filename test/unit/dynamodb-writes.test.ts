@@ -41,7 +41,10 @@ describe("local DynamoDB write serializer", () => {
         "content-type": "application/x-amz-json-1.0",
       },
       body: "{}",
-    }).then(async (response) => ({ status: response.status, body: await response.json() }));
+    }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as { target?: string },
+    }));
 
   it("forwards writes one at a time, answering each with the emulator's answer", async () => {
     const { port } = upstream.address() as AddressInfo;
