@@ -86,6 +86,9 @@ const PERIOD = Duration.minutes(5);
  */
 export const RECEIVER_5XX_ALARM_THRESHOLD = 5;
 
+/** Normal lag is the schedule plus the 10-minute settling window; hours of it means runs cannot keep up. */
+export const RECONCILER_LAG_ALARM_HOURS = 3;
+
 export class Monitoring extends Construct {
   readonly dashboard: cw.Dashboard;
   readonly alarmTopic: sns.Topic;
@@ -184,7 +187,9 @@ export class Monitoring extends Construct {
           "queue, counting towards the dead-letter queue): the account's concurrency is exhausted.",
         {
           metric: new cw.MathExpression({
-            expression: "receiver + worker",
+            // FILL: a period where one function has no data must not blank the sum (a throttled receiver
+            // queues nothing, so the worker then has no data at all).
+            expression: "FILL(receiver, 0) + FILL(worker, 0)",
             usingMetrics: { receiver: metrics.receiver.throttles, worker: metrics.worker.throttles },
             label: "Throttles (receiver + worker)",
             period: PERIOD,
@@ -201,6 +206,24 @@ export class Monitoring extends Construct {
         {
           metric: metrics.reconcilerFunction.errors,
           threshold: 0,
+        },
+      );
+    }
+    if (metrics.reconcilerFunction) {
+      alarms.ReconcilerBehind = alarm(
+        "ReconcilerBehindAlarm",
+        "reconciler-behind",
+        `The reconciler's checkpoint is more than ${RECONCILER_LAG_ALARM_HOURS} hours behind: its runs cannot ` +
+          "cover the window within reconcileMaxApiCalls (a busy account, or a long outage). Raise " +
+          "reconcileMaxApiCalls, or run `aai-webhooks reconcile --since` with a larger budget.",
+        {
+          metric: new cw.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: "ReconcilerCheckpointLag",
+            statistic: "Minimum",
+            period: Duration.hours(1),
+          }),
+          threshold: RECONCILER_LAG_ALARM_HOURS * 3_600_000,
         },
       );
     }

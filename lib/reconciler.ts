@@ -172,7 +172,8 @@ export class Reconciler extends Construct {
     // window from the saved checkpoint, and a late run would only overlap it.
     fn.function.configureAsyncInvoke({
       retryAttempts: 0,
-      maxEventAge: Duration.seconds(Math.max(60, scheduleMinutes * 60)),
+      // Lambda allows 60 s to 6 h; an event older than the interval is superseded by the next one anyway.
+      maxEventAge: Duration.seconds(Math.min(21_600, Math.max(60, scheduleMinutes * 60))),
     });
 
     this.schedule = new events.Rule(this, "Schedule", {

@@ -98,6 +98,7 @@ export class WebhookStack extends Stack {
     const outputs: Record<string, [string, string]> = {
       WebhookUrl: [this.receiverApi.webhookUrl, "webhook_url for AssemblyAI; add ?customer_id=…&order_id=…"],
       AuthHeaderName: [config.authHeaderName, "webhook_auth_header_name for AssemblyAI"],
+      AssemblyAiRegion: [config.assemblyAiRegion, "AssemblyAI region the worker fetches from (us or eu)"],
       WebhookSecretArn: [this.secrets.webhookSecret.secretArn, "Secret holding webhook_auth_header_value"],
       ApiKeySecretArn: [this.secrets.apiKeySecret.secretArn, "Secret holding the AssemblyAI API key"],
       TableName: [this.store.table.tableName, "DynamoDB table of transcript records"],

@@ -319,7 +319,8 @@ describe("alarms", () => {
     const properties = alarm("Webhooks-function-throttles");
     const metrics = properties.Metrics as { Id: string; Expression?: string; MetricStat?: unknown }[];
 
-    expect(metrics.find((m) => m.Expression)?.Expression).toBe("receiver + worker");
+    // FILL: a throttled receiver queues nothing, so the worker has no data; the sum must still be a number.
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe("FILL(receiver, 0) + FILL(worker, 0)");
     const byId = Object.fromEntries(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat]));
     expect(byId).toEqual({
       receiver: {
@@ -346,7 +347,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic and describe a first response", () => {
     const all = alarmsOf(resources);
-    expect(Object.keys(all)).toHaveLength(8);
+    expect(Object.keys(all)).toHaveLength(9);
     for (const properties of Object.values(all)) {
       expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README.md/);
@@ -474,6 +475,19 @@ describe("with a reconciler function", () => {
 
     expect(metricOf(properties)).toEqual(lambdaMetric("Errors", reconcilerId));
     expect(properties.AlarmActions).toEqual([{ Ref: logicalId("AWS::SNS::Topic", /AlarmTopic/, bare) }]);
+  });
+
+  it("alarms when every run for an hour starts more than 3 hours behind", () => {
+    const properties = alarm("Bare-reconciler-behind", bare);
+
+    expect(properties).toMatchObject({
+      Namespace: "AssemblyAIWebhooks",
+      MetricName: "ReconcilerCheckpointLag",
+      Statistic: "Minimum",
+      Period: 3600,
+      Threshold: 3 * 3_600_000,
+      ComparisonOperator: "GreaterThanThreshold",
+    });
   });
 
   it("charts its errors next to how far behind it is", () => {

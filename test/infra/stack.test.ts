@@ -381,6 +381,7 @@ describe("outputs", () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         "ApiKeySecretArn",
+        "AssemblyAiRegion",
         "AuthHeaderName",
         "BucketName",
         "DeadLetterQueueName",
