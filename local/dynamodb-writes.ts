@@ -34,7 +34,12 @@ export async function startDynamoDbWriteSerializer(upstream: string): Promise<Dy
           answer.pipe(outgoing);
           answer.on("end", resolve);
           answer.on("error", () => resolve());
+          // A client that hangs up mid-answer must not hold up every later write.
+          outgoing.on("close", () => resolve());
         },
+      );
+      proxied.setTimeout(30_000, () =>
+        proxied.destroy(new Error("DynamoDB emulator did not answer in 30 s")),
       );
       proxied.on("error", (error) => {
         if (!outgoing.headersSent) outgoing.writeHead(502, { "content-type": "application/json" });

@@ -46,6 +46,10 @@ async function startMoto(): Promise<Emulator> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new EmulatorUnavailableError(code === "ENOENT" ? "moto_server is not on PATH" : String(error));
   }
+  // Whatever way this process ends (even a signal that arrives while moto is still starting), moto goes too.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);

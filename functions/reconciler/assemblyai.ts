@@ -1,7 +1,8 @@
 /**
  * The two AssemblyAI reads the reconciler makes, over Node's fetch with a timeout on every request. Unlike
- * the official SDK it keeps the HTTP status in its error. A failed request fails the run: the checkpoint
- * keeps what was examined and the next run tries again, so there is no retry here.
+ * the official SDK it keeps the HTTP status in its error: a read answered 400, 404 or 410 is final for that
+ * transcript (the core skips it); any other failed request fails the run: the checkpoint keeps what was
+ * examined and the next run tries again, so there is no retry here.
  */
 import type { Transcript, TranscriptList } from "assemblyai";
 import { TRANSCRIPT_ID_PATTERN } from "../shared/delivery";

@@ -14,10 +14,19 @@
  *   progress run after run instead of re-reading the newest page forever.
  * - Finished transcripts an earlier run already examined are recognised by their `completed` time (before
  *   that run's `settledBefore`) and skipped without an API call.
+ *
+ * What is queued, and why:
+ * - Only transcripts whose webhook never got a 2xx from our receiver (`webhook_status_code` null or not 2xx):
+ *   a 2xx means the receiver queued the delivery, which ends stored or in the dead-letter queue.
+ * - `received_at` is when the webhook would have arrived (AssemblyAI's `completed`, else `created`), never the
+ *   run's clock: the worker lets the latest `received_at` win, so a transcript recovered late must not beat
+ *   a newer one (queued in the same run, or whose real webhook is still in the queue).
+ * - A transcript that can never be read (a malformed id; AssemblyAI answers 400, 404 or 410) is skipped with
+ *   its reason instead of failing every run at the same place; other read failures stop the run.
  */
 
 import { parseMetadata } from "../receiver/core";
-import { DELIVERY_MESSAGE_VERSION, type TranscriptDelivery } from "../shared/delivery";
+import { DELIVERY_MESSAGE_VERSION, TRANSCRIPT_ID_PATTERN, type TranscriptDelivery } from "../shared/delivery";
 import { describeError } from "../shared/telemetry";
 import type {
   ReconcileDeps,
@@ -43,6 +52,15 @@ export const CLOCK_SKEW_MARGIN_MS = 60 * 1000;
 /** A transcript stuck in `queued` or `processing` longer than this no longer holds the checkpoint back. */
 export const DEFAULT_MAX_PENDING_LOOKBACK_MS = 6 * 60 * 60 * 1000;
 
+/**
+ * Read failures that a retry will not change: the id is refused (400) or the transcript is gone (404, 410).
+ * 401 and 403 are not among them: they say our API key is wrong, which fails the run.
+ */
+export const FINAL_READ_STATUSES: ReadonlySet<number> = new Set([400, 404, 410]);
+
+/** Longest listed id put in a report line when the id itself is malformed. */
+const MAX_LOGGED_ID_LENGTH = 128;
+
 type FinalStatus = "completed" | "error";
 
 interface Candidate {
@@ -50,6 +68,8 @@ interface Candidate {
   readonly status: FinalStatus;
   /** AssemblyAI's `created`, in epoch ms; undefined when it could not be read. */
   readonly createdMs: number | undefined;
+  /** AssemblyAI's `completed`, in epoch ms; undefined when absent (often so for errors) or unreadable. */
+  readonly completedMs: number | undefined;
 }
 
 function isFinal(status: unknown): status is FinalStatus {
@@ -71,6 +91,18 @@ export function instant(value: unknown): number | undefined {
   if (/T/.test(text) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) text = `${text}Z`;
   const ms = Date.parse(text);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Whether AssemblyAI's webhook delivery got a 2xx answer (from our receiver: the delivery was queued). */
+export function webhookDelivered(statusCode: unknown): boolean {
+  return typeof statusCode === "number" && statusCode >= 200 && statusCode < 300;
+}
+
+/** The status of a read failure that will fail again the same way (see FINAL_READ_STATUSES), else undefined. */
+export function finalReadStatus(error: unknown): number | undefined {
+  // By shape, not `instanceof`: any client whose error carries the HTTP status qualifies.
+  const status = typeof error === "object" && error !== null && "status" in error ? error.status : undefined;
+  return typeof status === "number" && FINAL_READ_STATUSES.has(status) ? status : undefined;
 }
 
 /** scheme://host[:port]/path, host lower-cased and trailing slashes dropped; undefined when not a URL. */
@@ -109,6 +141,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     examined: 0,
     matched: 0,
     alreadyStored: 0,
+    delivered: 0,
     queued: 0,
     skipped: 0,
     superseded: 0,
@@ -154,7 +187,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
           const completedMs = instant(item.completed);
           const settled =
             settledBeforeMs !== undefined && completedMs !== undefined && completedMs < settledBeforeMs;
-          if (!settled) candidates.push({ id: item.id, status: item.status, createdMs });
+          if (!settled) candidates.push({ id: item.id, status: item.status, createdMs, completedMs });
         } else if (isPending(item.status)) {
           counts.pending += 1;
           // Unknown creation time: hold the checkpoint where it is rather than guess.
@@ -182,8 +215,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   });
 
   /**
-   * Whether queuing `candidate` would rightly replace what is stored for its order. The worker lets the
-   * latest `received_at` win and ours is now, so queuing an older transcript would clobber a newer result.
+   * Whether queuing `candidate` would rightly replace what is stored for its order (the worker has the final
+   * say, by `received_at`; this keeps a transcript that would not win out of the queue and the logs).
    * Rule: replace only a transcript known to be older by AssemblyAI's `created`:
    * - listed in this run: compare the two creation times (strictly newer replaces);
    * - not listed: the listing covered every transcript created from the oldest listed one up to the run's
@@ -208,6 +241,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
 
   const enqueue = async (
     candidate: Candidate,
+    receivedAtMs: number,
     status: FinalStatus,
     metadata: TranscriptDelivery["metadata"],
   ): Promise<string> => {
@@ -219,13 +253,22 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       transcript_id: candidate.id,
       status,
       metadata,
-      received_at: options.now.toISOString(),
+      received_at: new Date(receivedAtMs).toISOString(),
       source_ip: "",
       request_id: requestId,
       payload: { transcript_id: candidate.id, status },
     };
     await deps.enqueue(message);
     return requestId;
+  };
+
+  const skip = (
+    ids: Pick<ReconciledTranscript, "transcriptId" | "customerId" | "orderId">,
+    reason: string,
+  ) => {
+    counts.skipped += 1;
+    transcripts.push({ ...ids, outcome: "skipped", reason });
+    return true;
   };
 
   /** Decides one candidate; false when the run had to stop before looking at it. */
@@ -235,6 +278,12 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       stopReason = "time";
       return false;
     }
+    // Never read: it would be refused (or worse, become part of a path) every run, pinning the checkpoint.
+    if (!TRANSCRIPT_ID_PATTERN.test(id)) {
+      counts.examined += 1;
+      const shown = id.length > MAX_LOGGED_ID_LENGTH ? `${id.slice(0, MAX_LOGGED_ID_LENGTH)}…` : id;
+      return skip({ transcriptId: shown }, "the listed transcript id is malformed");
+    }
     if (deps.isTranscriptStored && (await deps.isTranscriptStored(id))) {
       counts.examined += 1;
       counts.matched += 1;
@@ -242,18 +291,27 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       return true;
     }
     if (!spend()) return false;
-    const transcript = await deps.getTranscript(id);
+    let transcript: Awaited<ReturnType<ReconcileDeps["getTranscript"]>>;
+    try {
+      transcript = await deps.getTranscript(id);
+    } catch (error) {
+      const status = finalReadStatus(error);
+      if (status === undefined) throw error;
+      counts.examined += 1;
+      const detail = error instanceof Error ? error.message : String(error);
+      return skip({ transcriptId: id }, `cannot be read (final ${status}): ${detail}`);
+    }
     counts.examined += 1;
     const webhookUrl = typeof transcript.webhook_url === "string" ? transcript.webhook_url : "";
     if (endpointOf(webhookUrl) !== endpoint) return true;
     counts.matched += 1;
-
-    const metadata = parseMetadata(rawQueryOf(webhookUrl));
-    if (!metadata.ok) {
-      counts.skipped += 1;
-      transcripts.push({ transcriptId: id, outcome: "skipped", reason: metadata.rejection.message });
+    if (webhookDelivered(transcript.webhook_status_code)) {
+      counts.delivered += 1;
       return true;
     }
+
+    const metadata = parseMetadata(rawQueryOf(webhookUrl));
+    if (!metadata.ok) return skip({ transcriptId: id }, metadata.rejection.message);
     const { customer_id: customerId, order_id: orderId } = metadata.value;
     const ids = { transcriptId: id, customerId, orderId };
     const stored = await deps.storedTranscript(customerId, orderId);
@@ -269,9 +327,13 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         return true;
       }
     }
+    // When its webhook would have arrived; without either time there is nothing safe to order it by.
+    const receivedAtMs = candidate.completedMs ?? candidate.createdMs;
+    if (receivedAtMs === undefined)
+      return skip(ids, "AssemblyAI listed it with no completed or created time");
     // The transcript's own status is fresher than the list's; the list's stands in if it is not final.
     const status = isFinal(transcript.status) ? transcript.status : candidate.status;
-    const requestId = await enqueue(candidate, status, metadata.value);
+    const requestId = await enqueue(candidate, receivedAtMs, status, metadata.value);
     counts.queued += 1;
     transcripts.push({ ...ids, outcome: "queued", requestId });
     return true;
@@ -317,6 +379,9 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
 
   const final: ReconcileReport = {
     ...report(),
+    ...(!listedAll
+      ? { listedBackTo: new Date(Number.isFinite(oldestListedMs) ? oldestListedMs : nowMs).toISOString() }
+      : {}),
     nextCheckpoint: new Date(nextMs).toISOString(),
     ...(nextSettledMs !== undefined ? { nextSettledBefore: new Date(nextSettledMs).toISOString() } : {}),
     ...(stopReason !== undefined ? { stopReason } : {}),

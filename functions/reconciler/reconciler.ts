@@ -115,6 +115,11 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
         : {}),
     });
 
+    // Logged before the checkpoint is saved: what was queued must show even when the write fails (the
+    // invocation then fails, and the next run repeats this window; the worker drops the duplicates).
+    const finishedAt = now();
+    for (const transcript of report.transcripts) emit(transcriptLogEvent(transcript), finishedAt.getTime());
+    for (const event of runLogEvents(report, since, startedAt, finishedAt)) emit(event, finishedAt.getTime());
     await checkpoints.write(
       {
         since: new Date(report.nextCheckpoint),
@@ -123,9 +128,6 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
       },
       now(),
     );
-    const finishedAt = now();
-    for (const transcript of report.transcripts) emit(transcriptLogEvent(transcript), finishedAt.getTime());
-    for (const event of runLogEvents(report, since, startedAt, finishedAt)) emit(event, finishedAt.getTime());
     return report;
   }
 
@@ -175,8 +177,10 @@ const COUNTS: Readonly<Record<ReconcileOutcome, (report: ReconcileReport) => num
 
 /**
  * The run's summary line (the report, `ReconcilerApiCalls`, and `ReconcilerCheckpointLag`: how far behind
- * the next run starts, which grows when runs cannot keep up), then one `ReconciledDeliveries` data point per
- * outcome. EMF takes one value per dimension per line, hence a line per outcome.
+ * the next run starts, which grows when runs cannot keep up), a warning when the budget ran out before the
+ * listing reached `since` (the window is too big for the budget: nothing was examined), then one
+ * `ReconciledDeliveries` data point per outcome. EMF takes one value per dimension per line, hence a line
+ * per outcome. `delivered` is in the summary only (see ReconcileOutcome).
  */
 export function runLogEvents(
   report: ReconcileReport,
@@ -205,6 +209,23 @@ export function runLogEvents(
       },
     },
   ];
+  if (report.stopReason === "budget" && report.listedBackTo !== undefined) {
+    const windowMs = Math.max(0, startedAt.getTime() - since.getTime());
+    const listedMs = Math.max(0, startedAt.getTime() - Date.parse(report.listedBackTo));
+    events.push({
+      level: "warn",
+      message:
+        "reconcile budget ran out before listing reached the checkpoint: nothing was examined and the " +
+        "checkpoint stays; raise reconcileMaxApiCalls (or --max-api-calls) to cover the window",
+      fields: {
+        since: since.toISOString(),
+        window_minutes: Math.round(windowMs / 60_000),
+        listed_back_to: report.listedBackTo,
+        listed_minutes: Math.round(listedMs / 60_000),
+        api_calls: report.apiCalls,
+      },
+    });
+  }
   for (const outcome of OUTCOMES) {
     events.push({
       message: "reconciled deliveries",

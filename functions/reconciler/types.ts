@@ -22,7 +22,11 @@ export interface ReconcileOptions {
   readonly webhookUrl: string;
   /** Most AssemblyAI API requests (list pages and transcript reads together) one run may make. */
   readonly maxApiCalls: number;
-  /** The clock, for received_at and the next checkpoint. */
+  /**
+   * The run's start: the next checkpoint and request ids. Not `received_at`: a queued message carries the
+   * instant its webhook would have arrived (the transcript's `completed`), so the worker's latest-wins rule
+   * orders it against real webhooks and other reconciled transcripts as AssemblyAI finished them.
+   */
   readonly now: Date;
   /** Called after each transcript examined, for progress bars. */
   readonly onProgress?: (report: ReconcileReport) => void;
@@ -48,7 +52,11 @@ export interface StoredTranscriptRef {
 export interface ReconcileDeps {
   /** `GET /v2/transcript` with these query parameters (status, limit, before_id, after_id, created_on). */
   listTranscripts(query: Readonly<Record<string, string>>): Promise<TranscriptList>;
-  /** `GET /v2/transcript/{id}`: the list items carry no webhook_url, the transcript does. */
+  /**
+   * `GET /v2/transcript/{id}`: the list items carry no webhook_url (nor webhook_status_code), the transcript
+   * does. A failure with a numeric `status` of 400, 404 or 410 (AssemblyAiRequestError) is taken as final for
+   * that transcript: it is skipped. Any other failure (401/403, 429, 5xx, a timeout) stops the run.
+   */
   getTranscript(id: string): Promise<Transcript>;
   /** The transcript stored for this customer/order, or undefined when no transcript is stored. */
   storedTranscript(customerId: string, orderId: string): Promise<StoredTranscriptRef | undefined>;
@@ -64,7 +72,10 @@ export interface ReconcileDeps {
 /** Why a run ended before it had examined everything since `since`. */
 export type ReconcileStopReason = "budget" | "time" | "failure";
 
-/** What was decided for one of our transcripts that needed a decision (stored ones found by index are not listed). */
+/**
+ * What was decided for a transcript that needed a decision: ours and queued, superseded or skipped, or
+ * skipped because it could not be read. Stored and delivered ones are not listed.
+ */
 export interface ReconciledTranscript {
   readonly transcriptId: string;
   readonly outcome: ReconcileOutcome;
@@ -85,9 +96,17 @@ export interface ReconcileReport {
   /** Of those, transcripts whose webhook_url points at this stack. */
   readonly matched: number;
   readonly alreadyStored: number;
+  /**
+   * Ours, not found stored, but AssemblyAI's webhook got a 2xx from our receiver (`webhook_status_code`): the
+   * delivery was queued and ends stored or in the dead-letter queue, so it is not queued again (nor logged).
+   */
+  readonly delivered: number;
   /** Queued because nothing, or another transcript, was stored for their customer/order. */
   readonly queued: number;
-  /** Ours but unusable (metadata missing or invalid in the webhook URL): logged, not queued. */
+  /**
+   * Logged, not queued: ours but unusable (metadata missing or invalid in the webhook URL), or unreadable
+   * for good (a malformed listed id, or AssemblyAI answered 400, 404 or 410: whose it is stays unknown).
+   */
   readonly skipped: number;
   /** Ours, but a newer transcript (or one we cannot prove older) is stored for the customer/order: not queued. */
   readonly superseded: number;
@@ -96,6 +115,12 @@ export interface ReconcileReport {
   readonly apiCalls: number;
   /** True when the run stopped at maxApiCalls before reaching `since`; the next run continues. */
   readonly budgetExhausted: boolean;
+  /**
+   * Set when the listing stopped before it reached `since` (budget, time or failure): the oldest creation
+   * time it got to (ISO-8601), or the run's start when it listed nothing. Nothing was examined and the
+   * checkpoint stays at `since`; with stopReason "budget" the window is too big for maxApiCalls.
+   */
+  readonly listedBackTo?: string;
   /** Set when the run ended early; the checkpoint then covers only what was examined. */
   readonly stopReason?: ReconcileStopReason;
   /** For stopReason "failure": the error, from describeError. */
@@ -108,5 +133,8 @@ export interface ReconcileReport {
   readonly transcripts: readonly ReconciledTranscript[];
 }
 
-/** Metric the reconciler emits (namespace AssemblyAIWebhooks): `ReconciledDeliveries`, dimension Outcome. */
+/**
+ * Metric the reconciler emits (namespace AssemblyAIWebhooks): `ReconciledDeliveries`, dimension Outcome.
+ * `delivered` is deliberately not an outcome: it is in the run's summary line only.
+ */
 export type ReconcileOutcome = "queued" | "already_stored" | "skipped" | "superseded";

@@ -1,5 +1,5 @@
 import { CHECKPOINT_OVERLAP_MS, instant, reconcile } from "../../../functions/reconciler/core";
-import { fakes, minutesAgo, NOW, options, transcript, WEBHOOK_URL } from "./support";
+import { fakes, minutesAgo, NOW, options, receivedAt, transcript, WEBHOOK_URL } from "./support";
 
 const minutes = (n: number) => n * 60_000;
 const iso = (msBeforeNow: number) => new Date(NOW.getTime() - msBeforeNow).toISOString();
@@ -22,7 +22,8 @@ describe("reconcile: finding missed deliveries", () => {
           order_id: "o1",
           params: { customer_id: "c1", order_id: "o1", lang: "en" },
         },
-        received_at: NOW.toISOString(),
+        // When the webhook would have arrived: AssemblyAI's completed, in toISOString() form.
+        received_at: receivedAt(minutesAgo(29)),
         source_ip: "",
         request_id: `reconciler-${NOW.getTime()}-t-1`,
         payload: { transcript_id: "t-1", status: "completed" },
@@ -77,6 +78,24 @@ describe("reconcile: finding missed deliveries", () => {
     expect(report.transcripts).toEqual([
       { transcriptId: "bad-id", outcome: "skipped", reason: expect.stringContaining("customer_id must be") },
       { transcriptId: "no-order", outcome: "skipped", reason: "query parameter order_id is required" },
+    ]);
+  });
+
+  it("skips, with a reason, ours that AssemblyAI listed with no completed or created time", async () => {
+    const { deps, queued } = fakes([transcript("t-1", 10, { created: "not a time", completed: null })]);
+
+    const report = await reconcile(deps, options());
+
+    expect(queued).toEqual([]);
+    expect(report).toMatchObject({ matched: 1, skipped: 1, queued: 0 });
+    expect(report.transcripts).toEqual([
+      {
+        transcriptId: "t-1",
+        customerId: "c-t-1",
+        orderId: "o-t-1",
+        outcome: "skipped",
+        reason: "AssemblyAI listed it with no completed or created time",
+      },
     ]);
   });
 
@@ -187,6 +206,186 @@ describe("reconcile: what is already stored", () => {
   });
 });
 
+describe("reconcile: received_at, so that the worker's latest-wins rule orders deliveries rightly", () => {
+  const query = "customer_id=c&order_id=o";
+  const receivedAtOf = (queued: { transcript_id?: string; received_at: string }[], id: string) =>
+    queued.find((m) => m.transcript_id === id)?.received_at;
+
+  it("is the transcript's completed time, never the run's clock", async () => {
+    const { deps, queued } = fakes([transcript("t-1", 30, { completed: "2025-06-01T11:45:07.654321" })]);
+
+    await reconcile(deps, options());
+
+    expect(queued.map((m) => m.received_at)).toEqual(["2025-06-01T11:45:07.654Z"]);
+  });
+
+  it("falls back to the created time when there is no completed time (an errored transcript)", async () => {
+    const { deps, queued } = fakes([transcript("t-1", 30, { status: "error", completed: null })]);
+
+    await reconcile(deps, options());
+
+    expect(queued.map((m) => m.received_at)).toEqual([receivedAt(minutesAgo(30))]);
+  });
+
+  it("gives the newer of two transcripts queued in one run for an order the later received_at", async () => {
+    const { deps, queued } = fakes([transcript("older", 50, { query }), transcript("newer", 20, { query })]);
+
+    await reconcile(deps, options());
+
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["older", "newer"]);
+    const older = receivedAtOf(queued, "older") as string;
+    const newer = receivedAtOf(queued, "newer") as string;
+    // Both were queued by the same run (same clock), yet the newer wins whichever the worker takes first.
+    expect(older < newer).toBe(true);
+    expect(newer < NOW.toISOString()).toBe(true);
+  });
+
+  it("loses to a newer transcript's webhook received now (still in the queue, or just stored)", async () => {
+    const { deps, queued } = fakes([transcript("old", 45, { query })]);
+
+    await reconcile(deps, options());
+
+    // The newer transcript's real webhook, accepted by the receiver as this run ran.
+    const webhookReceivedAt = NOW.toISOString();
+    const reconciled = receivedAtOf(queued, "old") as string;
+    // The worker compares received_at as strings: the webhook's is later, so the old transcript never wins.
+    expect(reconciled < webhookReceivedAt).toBe(true);
+    expect(reconciled).toBe(receivedAt(minutesAgo(44)));
+  });
+});
+
+describe("reconcile: webhooks our receiver already accepted", () => {
+  it("does not queue, log or look up a transcript whose webhook got a 2xx, and counts it as delivered", async () => {
+    const { deps, api, queued } = fakes([
+      transcript("ok-200", 30, { webhook_status_code: 200 }),
+      transcript("ok-204", 29, { webhook_status_code: 204 }),
+      transcript("refused-401", 28, { webhook_status_code: 401 }),
+      transcript("failed-503", 27, { webhook_status_code: 503 }),
+      transcript("no-answer", 26, { webhook_status_code: null }),
+    ]);
+    const lookups: string[] = [];
+    const storedTranscript = deps.storedTranscript;
+    deps.storedTranscript = async (customerId, orderId) => {
+      lookups.push(customerId);
+      return storedTranscript(customerId, orderId);
+    };
+
+    const report = await reconcile(deps, options());
+
+    expect(api.reads).toHaveLength(5);
+    expect(lookups).toEqual(["c-refused-401", "c-failed-503", "c-no-answer"]);
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([
+      "refused-401",
+      "failed-503",
+      "no-answer",
+    ]);
+    expect(report).toMatchObject({ examined: 5, matched: 5, delivered: 2, queued: 3, alreadyStored: 0 });
+    expect(report.transcripts.map((t) => t.transcriptId)).toEqual(["refused-401", "failed-503", "no-answer"]);
+  });
+
+  it("still checks the transcript_id index first, spending no API call on a stored one", async () => {
+    const { deps, api, indexed } = fakes([transcript("t-1", 30, { webhook_status_code: 200 })], {
+      withIndex: true,
+    });
+    indexed.add("t-1");
+
+    const report = await reconcile(deps, options());
+
+    expect(api.reads).toEqual([]);
+    expect(report).toMatchObject({ alreadyStored: 1, delivered: 0, apiCalls: 1 });
+  });
+
+  it("counts nothing as delivered for other endpoints", async () => {
+    const { deps } = fakes([
+      transcript("elsewhere", 30, {
+        webhook_url: "https://example.com/webhook?customer_id=c&order_id=o",
+        webhook_status_code: 200,
+      }),
+    ]);
+
+    const report = await reconcile(deps, options());
+
+    expect(report).toMatchObject({ examined: 1, matched: 0, delivered: 0 });
+  });
+});
+
+describe("reconcile: transcripts that can never be read", () => {
+  const many = (count: number) => Array.from({ length: count }, (_, i) => transcript(`t-${i}`, 50 - i));
+
+  it.each([400, 404, 410])(
+    "skips one AssemblyAI answers %i for, saying why, and moves the checkpoint past it",
+    async (status) => {
+      const { deps, api, queued } = fakes(many(3));
+      api.readStatusOf.set("t-1", status);
+
+      const report = await reconcile(deps, options());
+
+      expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["t-0", "t-2"]);
+      expect(report).toMatchObject({ examined: 3, matched: 2, skipped: 1, queued: 2 });
+      expect(report.stopReason).toBeUndefined();
+      expect(report.transcripts).toContainEqual({
+        transcriptId: "t-1",
+        outcome: "skipped",
+        reason: `cannot be read (final ${status}): GET /v2/transcript/{id} answered ${status}: Transcript not found`,
+      });
+      expect(report.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
+      expect(report.nextSettledBefore).toBe(iso(CHECKPOINT_OVERLAP_MS));
+    },
+  );
+
+  it.each([401, 403, 429, 500, 503])(
+    "still stops the run, at that transcript, when AssemblyAI answers %i",
+    async (status) => {
+      const { deps, api, queued } = fakes(many(3));
+      api.readStatusOf.set("t-1", status);
+
+      const report = await reconcile(deps, options());
+
+      expect(queued).toHaveLength(1);
+      expect(report).toMatchObject({ stopReason: "failure", skipped: 0 });
+      expect(report.failure).toContain(`answered ${status}`);
+      expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(49)) as number).toISOString());
+    },
+  );
+
+  it("still stops the run on a failure that carries no status (a timeout, a network error)", async () => {
+    const { deps, api } = fakes(many(2));
+    api.getTranscript = async () => {
+      throw new Error("GET /v2/transcript/{id} did not answer within 10000 ms");
+    };
+
+    const report = await reconcile(deps, options());
+
+    expect(report).toMatchObject({ stopReason: "failure", skipped: 0, examined: 0 });
+  });
+
+  it("skips a malformed listed id without reading it, and moves on", async () => {
+    const { deps, api, queued } = fakes([transcript("bad id/..", 40), transcript("t-ok", 30)], {
+      withIndex: true,
+    });
+
+    const report = await reconcile(deps, options());
+
+    expect(api.reads).toEqual(["t-ok"]);
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["t-ok"]);
+    expect(report).toMatchObject({ examined: 2, matched: 1, skipped: 1, queued: 1, apiCalls: 2 });
+    expect(report.transcripts[0]).toEqual({
+      transcriptId: "bad id/..",
+      outcome: "skipped",
+      reason: "the listed transcript id is malformed",
+    });
+    expect(report.stopReason).toBeUndefined();
+  });
+
+  it("shortens a very long malformed id in the report", async () => {
+    const { deps } = fakes([transcript("x".repeat(300), 40)]);
+
+    const report = await reconcile(deps, options());
+
+    expect(report.transcripts[0]?.transcriptId).toBe(`${"x".repeat(128)}…`);
+  });
+});
+
 describe("reconcile: paging, budget and checkpoint", () => {
   const many = (count: number, fromMinutesAgo = 55) =>
     Array.from({ length: count }, (_, i) =>
@@ -260,6 +459,17 @@ describe("reconcile: paging, budget and checkpoint", () => {
 
     expect(api.reads).toEqual([]);
     expect(report).toMatchObject({ apiCalls: 2, budgetExhausted: true, nextCheckpoint: since.toISOString() });
+    // Two pages of two, newest first: the listing got back to the fourth newest.
+    expect(report.listedBackTo).toBe(new Date(instant(minutesAgo(55 - 2 * 0.1)) as number).toISOString());
+  });
+
+  it("leaves listedBackTo out once the listing reached since", async () => {
+    const { deps } = fakes(many(6));
+
+    const report = await reconcile(deps, options({ maxApiCalls: 4 }));
+
+    expect(report.stopReason).toBe("budget");
+    expect(report.listedBackTo).toBeUndefined();
   });
 
   it("skips finished transcripts an earlier run already examined, by their completed time", async () => {

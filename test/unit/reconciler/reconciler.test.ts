@@ -7,9 +7,12 @@ import type { ScheduledEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import { readFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { ReconcilerConfig } from "../../../functions/reconciler/config";
-import { createHandler, ReconcileFailedError } from "../../../functions/reconciler/reconciler";
+import { createHandler, ReconcileFailedError, runLogEvents } from "../../../functions/reconciler/reconciler";
+import type { ReconcileReport } from "../../../functions/reconciler/types";
 import type { DeliveryMessage } from "../../../functions/shared/delivery";
 import { setWriter, type Writer } from "../../../functions/shared/telemetry";
 import { type Simulator, startSimulator } from "../../../local/simulator";
@@ -214,7 +217,13 @@ describe("a scheduled reconcile run", () => {
     await handlerFor()(scheduledEvent);
 
     const summary = lines.find((line) => line.message === "reconcile run");
-    expect(summary).toMatchObject({ level: "info", queued: 1, apiCalls: 2, budgetExhausted: false });
+    expect(summary).toMatchObject({
+      level: "info",
+      queued: 1,
+      delivered: 0,
+      apiCalls: 2,
+      budgetExhausted: false,
+    });
     expect(summary?._aws).toMatchObject({
       CloudWatchMetrics: [
         {
@@ -246,6 +255,82 @@ describe("a scheduled reconcile run", () => {
         order_id: "o1",
       }),
     );
+  });
+
+  it("queues a missed transcript with received_at at its completion, before the run began", async () => {
+    const id = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    const startedAt = new Date();
+
+    await handlerFor()(scheduledEvent);
+
+    const [message] = queuedMessages();
+    expect(message).toMatchObject({ transcript_id: id });
+    const completed = (await (
+      await fetch(`${sim.url}/v2/transcript?limit=10`, { headers: { authorization: "test-key" } })
+    ).json()) as { transcripts: { id: string; completed: string }[] };
+    const listed = completed.transcripts.find((t) => t.id === id)?.completed as string;
+    expect(message?.received_at).toBe(new Date(`${listed.slice(0, 23)}Z`).toISOString());
+    expect(Date.parse(String(message?.received_at))).toBeLessThanOrEqual(startedAt.getTime());
+  });
+
+  it("neither queues nor logs a transcript whose webhook our receiver answered 2xx, and counts it", async () => {
+    // A receiver that accepts every delivery, as ours does once it has queued it.
+    const receiver = http.createServer((_request, response) => response.writeHead(200).end());
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhook`;
+    try {
+      await finishedJob(`${url}?customer_id=c1&order_id=o1`);
+
+      const report = await handlerFor({ webhookUrl: url })(scheduledEvent);
+
+      expect(report).toMatchObject({ examined: 1, matched: 1, delivered: 1, queued: 0, apiCalls: 2 });
+      expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 0);
+      expect(documentsMock).toHaveReceivedCommandTimes(GetCommand, 0);
+      expect(lines.filter((line) => line.transcript_id !== undefined)).toEqual([]);
+      expect(lines.find((line) => line.message === "reconcile run")).toMatchObject({ delivered: 1 });
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it("skips a transcript AssemblyAI answers 404 for, logging why, without failing the run", async () => {
+    const gone = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    const kept = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o2`);
+    sim.faults.add({ status: 404, transcriptId: gone });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ examined: 2, skipped: 1, queued: 1 });
+    expect(report?.stopReason).toBeUndefined();
+    expect(queuedMessages().map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([kept]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        transcript_id: gone,
+        outcome: "skipped",
+        reason: expect.stringContaining("cannot be read (final 404)"),
+      }),
+    );
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+
+  it("logs the decisions and the run before saving the checkpoint, and fails when it cannot be saved", async () => {
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
+
+    await expect(handlerFor()(scheduledEvent)).rejects.toThrow("Access Denied");
+
+    expect(queuedMessages()).toHaveLength(1);
+    const messages = lines.map((line) => line.message);
+    const queuedAt = messages.indexOf("transcript queued by the reconciler");
+    const runAt = messages.indexOf("reconcile run");
+    const failedAt = messages.indexOf("reconcile failed");
+    expect(queuedAt).toBeGreaterThanOrEqual(0);
+    expect(runAt).toBeGreaterThan(queuedAt);
+    expect(messages.filter((m) => m === "reconciled deliveries")).toHaveLength(4);
+    expect(failedAt).toBeGreaterThan(runAt);
+    expect(lines[failedAt]).toMatchObject({ level: "error", error_detail: "AccessDenied: Access Denied" });
   });
 
   it("logs a transcript whose webhook URL lacks its metadata, and does not queue it", async () => {
@@ -325,5 +410,68 @@ describe("a scheduled reconcile run", () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ level: "warn", message: "reconcile run stopped early (time)" }),
     );
+  });
+});
+
+describe("runLogEvents", () => {
+  const startedAt = new Date("2025-06-01T12:00:00.000Z");
+  const since = new Date("2025-05-31T12:00:00.000Z");
+  const base: ReconcileReport = {
+    examined: 0,
+    matched: 0,
+    alreadyStored: 0,
+    delivered: 0,
+    queued: 0,
+    skipped: 0,
+    superseded: 0,
+    pending: 0,
+    apiCalls: 200,
+    budgetExhausted: true,
+    stopReason: "budget",
+    nextCheckpoint: since.toISOString(),
+    listedBackTo: "2025-06-01T09:00:00.000Z",
+    transcripts: [],
+  };
+  const budgetWarning = (events: ReturnType<typeof runLogEvents>) =>
+    events.find((event) => event.message.includes("raise reconcileMaxApiCalls"));
+
+  it("warns, with the window's size, when the budget ran out before the listing reached since", () => {
+    const events = runLogEvents(base, since, startedAt, new Date(startedAt.getTime() + 5_000));
+
+    expect(budgetWarning(events)).toEqual({
+      level: "warn",
+      message: expect.stringContaining("budget ran out before listing reached the checkpoint"),
+      fields: {
+        since: since.toISOString(),
+        window_minutes: 24 * 60,
+        listed_back_to: "2025-06-01T09:00:00.000Z",
+        listed_minutes: 180,
+        api_calls: 200,
+      },
+    });
+    // The lag metric stays on the summary line, for the checkpoint-lag alarm.
+    expect(events[0]?.metrics).toMatchObject({
+      ReconcilerCheckpointLag: { value: 24 * 60 * 60_000, unit: "Milliseconds" },
+    });
+  });
+
+  it("does not warn when the listing reached since, or when it stopped for another reason", () => {
+    const { listedBackTo: _listed, ...listedAll } = base;
+
+    expect(budgetWarning(runLogEvents(listedAll, since, startedAt, startedAt))).toBeUndefined();
+    expect(
+      budgetWarning(
+        runLogEvents({ ...base, stopReason: "time", budgetExhausted: false }, since, startedAt, startedAt),
+      ),
+    ).toBeUndefined();
+  });
+
+  it("keeps delivered out of the ReconciledDeliveries outcomes", () => {
+    const events = runLogEvents({ ...base, delivered: 3 }, since, startedAt, startedAt);
+
+    expect(
+      events.filter((event) => event.dimensions !== undefined).map((e) => e.dimensions?.Outcome),
+    ).toEqual(["queued", "already_stored", "skipped", "superseded"]);
+    expect(events[0]?.fields).toMatchObject({ delivered: 3 });
   });
 });

@@ -1,5 +1,6 @@
 /** In-memory stand-ins for the reconciler's dependencies: AssemblyAI's list and reads, the table, the queue. */
 import type { Transcript, TranscriptList, TranscriptStatus } from "assemblyai";
+import { AssemblyAiRequestError } from "../../../functions/reconciler/assemblyai";
 import type { ReconcileDeps, StoredTranscriptRef } from "../../../functions/reconciler/types";
 import type { DeliveryMessage } from "../../../functions/shared/delivery";
 
@@ -13,6 +14,13 @@ export interface FakeTranscript {
   readonly created: string;
   readonly completed: string | null;
   readonly webhook_url: string | null;
+  /** What the webhook's last attempt was answered; null when it got no answer (or none was sent). */
+  readonly webhook_status_code?: number | null;
+}
+
+/** An AssemblyAI timestamp as the reconciler writes it into received_at (`toISOString()` form). */
+export function receivedAt(assemblyAiTime: string): string {
+  return new Date(`${assemblyAiTime.slice(0, 23)}Z`).toISOString();
 }
 
 /** `minutes` before NOW, in AssemblyAI's zone-less form. */
@@ -41,6 +49,8 @@ export class FakeAssemblyAi {
   readonly reads: string[] = [];
   failListAfter = Number.POSITIVE_INFINITY;
   failReadOf = new Set<string>();
+  /** Reads answered with this HTTP status, as the real client reports it (AssemblyAiRequestError). */
+  readonly readStatusOf = new Map<string, number>();
 
   constructor(private readonly transcripts: FakeTranscript[]) {}
 
@@ -77,9 +87,21 @@ export class FakeAssemblyAi {
   async getTranscript(id: string): Promise<Transcript> {
     this.reads.push(id);
     if (this.failReadOf.has(id)) throw new Error(`GET /v2/transcript/${id} answered 500`);
+    const status = this.readStatusOf.get(id);
+    if (status !== undefined) {
+      throw new AssemblyAiRequestError(
+        `GET /v2/transcript/{id} answered ${status}: Transcript not found`,
+        status,
+      );
+    }
     const found = this.transcripts.find((t) => t.id === id);
-    if (!found) throw new Error(`GET /v2/transcript/${id} answered 404`);
-    return { id, status: found.status, webhook_url: found.webhook_url } as Transcript;
+    if (!found) throw new AssemblyAiRequestError("GET /v2/transcript/{id} answered 404", 404);
+    return {
+      id,
+      status: found.status,
+      webhook_url: found.webhook_url,
+      webhook_status_code: found.webhook_status_code ?? null,
+    } as Transcript;
   }
 }
 
