@@ -32,7 +32,11 @@ interface DeliveryBase {
   readonly version: typeof DELIVERY_MESSAGE_VERSION;
   readonly source: DeliverySource;
   readonly metadata: DeliveryMetadata;
-  /** ISO-8601 instant the receiver accepted the delivery: the start of delivery-to-stored latency. */
+  /**
+   * ISO-8601 instant the receiver accepted the delivery: the start of delivery-to-stored latency, and what
+   * "the latest delivery wins" compares. For reconciler messages, when the webhook would have arrived (the
+   * transcript's completion time), so that a recovered old transcript never beats a newer one.
+   */
   readonly received_at: string;
   readonly source_ip: string;
   /** API Gateway request id (or a generated id for replays): ties log lines across functions. */

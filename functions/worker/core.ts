@@ -716,6 +716,8 @@ export interface RecordReport {
   /** Seconds the record stays invisible before its next attempt (transient failures). */
   readonly retryInSeconds?: number | undefined;
   readonly maxReceiveCount?: number;
+  /** webhook, replay or reconciler: only webhook deliveries measure the pipeline's own latency. */
+  readonly source?: string | undefined;
 }
 
 /** One log line and metric set per record. */
@@ -748,9 +750,12 @@ export function recordEvent(report: RecordReport): LogEvent {
   const metrics: Record<string, { value: number; unit: "Count" | "Milliseconds" }> = {
     Records: { value: 1, unit: "Count" },
   };
-  if (report.outcome === "stored" && latencyMs !== undefined) {
+  // A replayed or reconciled record's received_at is when its webhook would have arrived: its latency is the
+  // outage it recovers from, not the pipeline's, so it stays in the log line and out of the metric.
+  if (report.outcome === "stored" && latencyMs !== undefined && (report.source ?? "webhook") === "webhook") {
     metrics.DeliveryToStoredLatency = { value: latencyMs, unit: "Milliseconds" };
   }
+  if (report.source !== undefined && report.source !== "webhook") fields.source = report.source;
   return {
     level: lastAttempt || report.outcome === "final_failure" ? "error" : failed ? "warn" : "info",
     message: `record ${report.outcome}`,

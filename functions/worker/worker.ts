@@ -410,6 +410,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       s3Key: result.s3Key,
       retryInSeconds,
       maxReceiveCount: MAX_RECEIVE_COUNT,
+      source: message?.source,
     };
     const event = recordEvent(report);
     deps.emit(

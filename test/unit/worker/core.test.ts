@@ -562,6 +562,19 @@ describe("recordEvent", () => {
       Records: { value: 1, unit: "Count" },
     });
   });
+
+  it("keeps recovered records (reconciler, replay) out of the pipeline's latency metric, but logs it", () => {
+    const recovered = recordEvent({
+      ...base,
+      outcome: "stored",
+      source: "reconciler",
+      receivedAt: "2025-11-27T05:00:00.000Z",
+      storedAt: "2025-11-27T06:00:00.000Z",
+    });
+
+    expect(recovered.metrics).toEqual({ Records: { value: 1, unit: "Count" } });
+    expect(recovered.fields).toMatchObject({ latency_ms: 3_600_000, source: "reconciler" });
+  });
 });
 
 describe("mapWithConcurrency", () => {
