@@ -39,20 +39,37 @@ const DURATION_UNITS: Readonly<Record<string, number>> = {
   w: 7 * 86_400_000,
 };
 
+/** The earliest `--since` accepted: nothing this stack stores or AssemblyAI lists is older. */
+export const EARLIEST_SINCE = new Date("2000-01-01T00:00:00.000Z");
+
 /**
  * `--since`: an ISO-8601 date or instant (`2026-11-01`, `2026-11-01T12:00:00Z`) or a duration back from now
- * (`30m`, `6h`, `2d`, `1w`). Never in the future.
+ * (`30m`, `6h`, `2d`, `1w`). Never in the future, never before 2000-01-01 (a duration like `300000w` would
+ * otherwise reach back to 3700 BC, or past what a Date can hold).
  */
 export function parseSince(value: string, now: Date = new Date()): Date {
+  const since = parseSinceValue(value, now);
+  const millis = since.getTime();
+  if (!Number.isFinite(millis) || millis < EARLIEST_SINCE.getTime()) {
+    throw new InvalidArgumentError("is before 2000-01-01: give a later date or a shorter duration");
+  }
+  if (millis > now.getTime()) throw new InvalidArgumentError("is in the future");
+  return since;
+}
+
+function parseSinceValue(value: string, now: Date): Date {
   const relative = /^(\d+)\s*([mhdw])$/.exec(value.trim());
   if (relative) {
     const [, amount, unit] = relative;
-    return new Date(now.getTime() - Number(amount) * (DURATION_UNITS[unit as string] ?? 0));
+    return new Date(now.getTime() - Number(amount) * (DURATION_UNITS[unit as string] ?? Number.NaN));
   }
-  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+  const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (date) {
+    const [year, month, day] = date.slice(1).map(Number) as [number, number, number];
+    // Date.parse rolls 2026-02-30 over into March; a calendar date that does not exist is a typo.
+    const calendar = new Date(Date.UTC(year, month - 1, day));
     const millis = Date.parse(value);
-    if (Number.isFinite(millis)) {
-      if (millis > now.getTime()) throw new InvalidArgumentError("is in the future");
+    if (Number.isFinite(millis) && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day) {
       return new Date(millis);
     }
   }

@@ -1,4 +1,7 @@
-/** What every command receives: its output, the stack target (resolved on first use), the clock and stdin. */
+/**
+ * What every command receives: its output, the stack target (resolved on first use), the clock, stdin and
+ * where to prompt.
+ */
 import type { Readable } from "node:stream";
 import type { Output } from "./output";
 import type { StackTarget } from "./stack";
@@ -12,6 +15,8 @@ export interface CommandContext {
   readonly out: Output;
   readonly env: NodeJS.ProcessEnv;
   readonly stdin: InputStream;
+  /** Where interactive prompts go (stderr): never mixed into the results on stdout. */
+  readonly prompt: NodeJS.WritableStream;
   /** Resolved once per run, on first use, so `--help` and usage errors never touch AWS. */
   target(): Promise<StackTarget>;
   now(): Date;

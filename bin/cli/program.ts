@@ -59,7 +59,8 @@ Examples:
 Environment:
   AWS_PROFILE, AWS_REGION     as for the AWS CLI (or --profile, --region)
   ASSEMBLYAI_API_KEY          use this key instead of the stack's API key secret
-  ASSEMBLYAI_BASE_URL         another AssemblyAI endpoint (default from --assemblyai-region)
+  ASSEMBLYAI_BASE_URL         another AssemblyAI endpoint (default from --assemblyai-region, else the
+                              stack's AssemblyAiRegion output, else us)
   LOCAL_STATE_DIR             where the local stack's stack.json is (default .local)
   AAI_WEBHOOKS_DEBUG=1        print stack traces of unexpected errors
 
@@ -108,9 +109,10 @@ export function buildProgram(io: CliIo, run: Runner): Command {
     .addOption(new Option("--region <region>", "AWS region of the stack").conflicts("local"))
     .addOption(new Option("--profile <profile>", "AWS named profile").conflicts("local"))
     .addOption(
-      new Option("--assemblyai-region <region>", "where the stack's AssemblyAI account is")
-        .choices(["us", "eu"])
-        .default("us"),
+      new Option(
+        "--assemblyai-region <region>",
+        "where the stack's AssemblyAI account is (default: the stack's AssemblyAiRegion output, else us)",
+      ).choices(["us", "eu"]),
     )
     .addOption(new Option("--json", "print results as JSON (for scripts)"))
     .addHelpText("after", HELP_EPILOGUE);
@@ -137,6 +139,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       out,
       env: io.env,
       stdin: io.stdin,
+      prompt: io.stderr,
       now: io.now ?? (() => new Date()),
       target: () => {
         target ??= (io.resolveTarget ?? resolveTarget)(targetOptions(globals), io.env);

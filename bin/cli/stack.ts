@@ -44,6 +44,8 @@ export interface StackTarget {
   readonly dlqUrl: string;
   /** Secret id (ARN or name) of the AssemblyAI API key: what `set-api-key` writes. */
   readonly apiKeySecretId: string;
+  /** Where the CLI talks to AssemblyAI (no key needed to know it: `set-api-key` checks a new key there). */
+  readonly assemblyAiBaseUrl: string;
   readonly documents: DynamoDBDocumentClient;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
@@ -59,7 +61,10 @@ export interface TargetOptions {
   readonly stackName?: string;
   readonly region?: string;
   readonly profile?: string;
-  /** Where AssemblyAI is for a deployed stack (the stack's `assemblyAiRegion`). @default "us" */
+  /**
+   * Where AssemblyAI is for a deployed stack. @default the stack's `AssemblyAiRegion` output, else "us"
+   * (stacks deployed before that output existed)
+   */
   readonly assemblyaiRegion?: AssemblyAiRegion;
 }
 
@@ -73,9 +78,11 @@ export interface DeployedStackOutputs {
   readonly bucketName: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
+  /** The stack's `AssemblyAiRegion` output; absent on stacks deployed before it existed. */
+  readonly assemblyAiRegion?: AssemblyAiRegion;
 }
 
-const OUTPUT_KEYS: Readonly<Record<keyof DeployedStackOutputs, string>> = {
+const OUTPUT_KEYS: Readonly<Record<Exclude<keyof DeployedStackOutputs, "assemblyAiRegion">, string>> = {
   webhookUrl: "WebhookUrl",
   authHeaderName: "AuthHeaderName",
   webhookSecretArn: "WebhookSecretArn",
@@ -86,7 +93,16 @@ const OUTPUT_KEYS: Readonly<Record<keyof DeployedStackOutputs, string>> = {
   dlqUrl: "DeadLetterQueueUrl",
 };
 
-/** Reads the named outputs; a missing one means this is not (or no longer) a stack of this project. */
+const REGION_OUTPUT_KEY = "AssemblyAiRegion";
+
+function isAssemblyAiRegion(value: string): value is AssemblyAiRegion {
+  return Object.hasOwn(ASSEMBLYAI_BASE_URLS, value);
+}
+
+/**
+ * Reads the named outputs; a missing one means this is not (or no longer) a stack of this project. The
+ * optional `AssemblyAiRegion` is only taken when it names a region this CLI knows.
+ */
 export function outputsFromStack(
   stackName: string,
   outputs: readonly StackOutput[] | undefined,
@@ -99,9 +115,19 @@ export function outputsFromStack(
         "is it an AssemblyAI webhooks stack, deployed with this version?",
     );
   }
-  return Object.fromEntries(
+  const region = byKey.get(REGION_OUTPUT_KEY)?.trim().toLowerCase() || undefined;
+  if (region !== undefined && !isAssemblyAiRegion(region)) {
+    throw new CliError(
+      `stack ${stackName}'s output ${REGION_OUTPUT_KEY} is "${region}", which this CLI does not know: ` +
+        `pass --assemblyai-region (${Object.keys(ASSEMBLYAI_BASE_URLS).join(" or ")}) or ASSEMBLYAI_BASE_URL`,
+    );
+  }
+  const required = Object.fromEntries(
     Object.entries(OUTPUT_KEYS).map(([field, key]) => [field, byKey.get(key) as string]),
   ) as unknown as DeployedStackOutputs;
+  return region !== undefined && isAssemblyAiRegion(region)
+    ? { ...required, assemblyAiRegion: region }
+    : required;
 }
 
 /** DescribeStacks by name; "does not exist" becomes a one-line error naming the stack and region. */
@@ -177,6 +203,7 @@ export function localTarget(contract: LocalStackContract, stateDir: string): Sta
     queueUrl: contract.queueUrl,
     dlqUrl: contract.dlqUrl,
     apiKeySecretId: LOCAL_NAMES.apiKeySecret,
+    assemblyAiBaseUrl: contract.assemblyAiBaseUrl,
     documents,
     s3,
     sqs,
@@ -209,11 +236,16 @@ export function deployedTarget(
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
   const env = options.env ?? process.env;
+  const { assemblyAiRegion: stackRegion, ...fields } = outputs;
+  // An explicit --assemblyai-region wins over the stack's output; ASSEMBLYAI_BASE_URL over both.
+  const baseUrl =
+    env.ASSEMBLYAI_BASE_URL?.trim() || ASSEMBLYAI_BASE_URLS[options.assemblyaiRegion ?? stackRegion ?? "us"];
   return {
     mode: "aws",
     description: `stack ${stackName}`,
-    ...outputs,
+    ...fields,
     apiKeySecretId: outputs.apiKeySecretArn,
+    assemblyAiBaseUrl: baseUrl,
     documents,
     s3,
     sqs,
@@ -224,8 +256,6 @@ export function deployedTarget(
       return value;
     },
     assemblyAi: async () => {
-      const baseUrl =
-        env.ASSEMBLYAI_BASE_URL?.trim() || ASSEMBLYAI_BASE_URLS[options.assemblyaiRegion ?? "us"];
       const fromEnv = env.ASSEMBLYAI_API_KEY?.trim();
       if (fromEnv) return { apiKey: fromEnv, baseUrl };
       const stored = await readSecretString(secrets, outputs.apiKeySecretArn, "AWSCURRENT");

@@ -318,20 +318,39 @@ describe("the package's bin entry", () => {
 });
 
 describe("set-api-key", () => {
-  it("stores the key piped on stdin in the API key secret, without printing it, and refuses an empty one", async () => {
+  it("checks the key with the simulator, needs --force to replace one, never prints it, and refuses an empty one", async () => {
     const secrets = secretsClient(stack());
     const read = async () =>
       (await secrets.send(new GetSecretValueCommand({ SecretId: LOCAL_NAMES.apiKeySecret }))).SecretString;
     const original = await read();
+    // The key the simulator accepts (local-simulator-key), which the local stack's secret holds already.
+    const accepted = stack().contract.assemblyAiApiKey;
     try {
-      const result = await runCli(stack(), ["set-api-key"], { stdin: "cli-test-key-42\n" });
+      const rejected = await runCli(stack(), ["set-api-key", "--force"], { stdin: "cli-test-key-42\n" });
+      const unforced = await runCli(stack(), ["set-api-key"], { stdin: "cli-test-key-42\n" });
+      const unchecked = await runCli(stack(), ["set-api-key", "--force", "--no-verify"], {
+        stdin: "cli-test-key-42\n",
+      });
+      const afterUnchecked = await read();
+      const checked = await runCli(stack(), ["set-api-key", "--force"], { stdin: `${accepted}\n` });
       const empty = await runCli(stack(), ["set-api-key"], { stdin: "\n" });
 
-      expect(result.code).toBe(0);
-      expect(result.stdout + result.stderr).not.toContain("cli-test-key-42");
-      expect(await read()).toBe("cli-test-key-42");
+      expect(rejected.code).toBe(1);
+      expect(rejected.stderr).toMatch(/^error: AssemblyAI at \S+ rejected the key \(HTTP 401\)/);
+      expect(unforced.code).toBe(1);
+      expect(unforced.stderr).toContain("already holds an API key: pass --force to replace it");
+      expect(unchecked.code).toBe(0);
+      expect(unchecked.stderr).toContain("the key was not checked against AssemblyAI (--no-verify)");
+      expect(afterUnchecked).toBe("cli-test-key-42");
+      expect(checked.code).toBe(0);
+      expect(checked.stdout).toMatch(/^checked\s+accepted by /m);
+      for (const result of [rejected, unforced, unchecked, checked]) {
+        expect(result.stdout + result.stderr).not.toContain("cli-test-key-42");
+        expect(result.stdout + result.stderr).not.toContain(accepted);
+      }
+      expect(await read()).toBe(accepted);
       expect(empty).toMatchObject({ code: 2, stderr: "error: the API key is empty: nothing was stored\n" });
-      expect(await read()).toBe("cli-test-key-42");
+      expect(await read()).toBe(accepted);
     } finally {
       await secrets.send(
         new PutSecretValueCommand({ SecretId: LOCAL_NAMES.apiKeySecret, SecretString: original }),

@@ -70,6 +70,7 @@ export function formatReport(report: ReconcileReport): string {
       ["examined", report.examined],
       ["for this stack", report.matched],
       ["already stored", report.alreadyStored],
+      ["delivered, not yet stored", report.delivered],
       ["queued", report.queued],
       ["superseded", report.superseded],
       ["skipped", report.skipped],

@@ -8,6 +8,8 @@ import {
   parseSince,
   parseTranscriptId,
 } from "../../../bin/cli/args";
+import { EXIT } from "../../../bin/cli/output";
+import { runCli } from "./support";
 
 describe("id arguments", () => {
   it("accepts customer and order ids the receiver accepts", () => {
@@ -60,6 +62,35 @@ describe("parseSince", () => {
     expect(() => parseSince("2027-01-01", now)).toThrow("is in the future");
     expect(() => parseSince("yesterday", now)).toThrow(InvalidArgumentError);
     expect(() => parseSince("5y", now)).toThrow(InvalidArgumentError);
+  });
+
+  it("refuses durations and dates before 2000-01-01, and ones no Date can hold", () => {
+    expect(() => parseSince("300000w", now)).toThrow("is before 2000-01-01");
+    expect(() => parseSince("99999999999999999999d", now)).toThrow("is before 2000-01-01");
+    expect(() => parseSince("1999-12-31T23:59:59Z", now)).toThrow("is before 2000-01-01");
+    expect(() => parseSince("0001-01-01", now)).toThrow("is before 2000-01-01");
+    expect(parseSince("2000-01-01", now).toISOString()).toBe("2000-01-01T00:00:00.000Z");
+    expect(parseSince("1400w", now).getUTCFullYear()).toBe(2000);
+  });
+
+  it("refuses calendar dates that do not exist instead of rolling them over", () => {
+    expect(() => parseSince("2026-02-30", now)).toThrow(InvalidArgumentError);
+    expect(() => parseSince("2026-13-01", now)).toThrow(InvalidArgumentError);
+    expect(parseSince("2024-02-29", now).toISOString()).toBe("2024-02-29T00:00:00.000Z");
+  });
+
+  it("refuses an instant in the future, even a second ahead", () => {
+    expect(() => parseSince("2026-11-27T12:00:01Z", now)).toThrow("is in the future");
+    expect(parseSince("0m", now).toISOString()).toBe(now.toISOString());
+  });
+
+  it("is a usage error (exit 2) naming --since through the CLI, before any stack is resolved", async () => {
+    for (const value of ["300000w", "1999-01-01", "2999-01-01"]) {
+      const result = await runCli(["reconcile", "--since", value]);
+
+      expect(result.code).toBe(EXIT.usage);
+      expect(result.stderr).toContain(`option '--since <time>' argument '${value}' is invalid`);
+    }
   });
 });
 

@@ -1,4 +1,10 @@
-import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -171,22 +177,198 @@ describe("replay options", () => {
 });
 
 describe("set-api-key", () => {
-  it("stores the piped key, trimmed, and never prints it", async () => {
+  /** A real HTTP server standing in for AssemblyAI: accepts GOOD_KEY, answers `status` to anything else. */
+  const GOOD_KEY = "aai-key-0123";
+  let server: Server;
+  let baseUrl: string;
+  let requests: Array<{ method?: string; url?: string; authorization?: string }>;
+  let status: number;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      requests.push({
+        method: request.method,
+        url: request.url,
+        authorization: request.headers.authorization,
+      });
+      const code = request.headers.authorization === GOOD_KEY ? 200 : status;
+      response.writeHead(code, { "content-type": "application/json" });
+      response.end(JSON.stringify(code === 200 ? { transcripts: [] } : { error: "Authentication error" }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  beforeEach(() => {
+    requests = [];
+    status = 401;
     secrets.on(PutSecretValueCommand).resolves({ ARN: "arn:secret", VersionId: "v2" });
+    secrets.on(GetSecretValueCommand).resolves({
+      SecretString: "PLACEHOLDER: set the AssemblyAI API key (README, Deploy)",
+    });
+  });
 
-    const result = await runCli(["set-api-key"], { target: fakeTarget(), stdin: "aai-key-0123\n" });
+  const target = () => fakeTarget({ assemblyAiBaseUrl: baseUrl });
 
-    expect(result.code).toBe(EXIT.ok);
+  /** A port nothing listens on: connecting is refused at once. */
+  async function closedPort(): Promise<string> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return `http://127.0.0.1:${port}`;
+  }
+
+  it("checks the piped key with AssemblyAI, stores it trimmed, and never prints it", async () => {
+    const result = await runCli(["set-api-key"], { target: target(), stdin: `${GOOD_KEY}\n` });
+
+    expect(result).toMatchObject({ code: EXIT.ok });
+    expect(requests).toEqual([{ method: "GET", url: "/v2/transcript?limit=1", authorization: GOOD_KEY }]);
     expect(secrets).toHaveReceivedCommandWith(PutSecretValueCommand, {
       SecretId: "api-key",
-      SecretString: "aai-key-0123",
+      SecretString: GOOD_KEY,
     });
-    expect(result.stdout + result.stderr).not.toContain("aai-key-0123");
+    expect(result.stdout + result.stderr).not.toContain(GOOD_KEY);
     expect(result.stdout).toMatch(/^version\s+v2$/m);
+    expect(result.stdout).toMatch(new RegExp(`^checked\\s+accepted by ${baseUrl}$`, "m"));
+  });
+
+  it.each([401, 403])(
+    "refuses a key AssemblyAI answers %i to, in one line, and stores nothing",
+    async (code) => {
+      status = code;
+
+      const result = await runCli(["set-api-key"], { target: target(), stdin: "aai-typo-0124" });
+
+      expect(result.code).toBe(EXIT.error);
+      expect(result.stderr).toBe(
+        `error: AssemblyAI at ${baseUrl} rejected the key (HTTP ${code}): check it for typos and that it is ` +
+          "for this region (--assemblyai-region); nothing was stored\n",
+      );
+      expect(result.stdout + result.stderr).not.toContain("aai-typo-0124");
+      expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+    },
+  );
+
+  it("refuses when AssemblyAI cannot be reached or fails, unless --no-verify", async () => {
+    const unreachable = fakeTarget({ assemblyAiBaseUrl: await closedPort() });
+    status = 503;
+
+    const refused = await runCli(["set-api-key"], { target: unreachable, stdin: GOOD_KEY });
+    const failing = await runCli(["set-api-key"], { target: target(), stdin: "aai-other-key" });
+
+    expect(refused.code).toBe(EXIT.error);
+    expect(refused.stderr).toMatch(
+      /^error: could not check the key against AssemblyAI at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): nothing was stored; try again, or pass --no-verify to store it unchecked\n$/,
+    );
+    expect(failing.code).toBe(EXIT.error);
+    expect(failing.stderr).toContain("(HTTP 503): nothing was stored");
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+
+    const unchecked = await runCli(["--json", "set-api-key", "--no-verify"], {
+      target: unreachable,
+      stdin: GOOD_KEY,
+    });
+
+    expect(unchecked.code).toBe(EXIT.ok);
+    expect(unchecked.stderr).toBe("warning: the key was not checked against AssemblyAI (--no-verify)\n");
+    expect(JSON.parse(unchecked.stdout)).toMatchObject({ verified: false, replaced: false });
+    expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
+  });
+
+  it("needs --force to replace a key the secret holds when stdin is not a terminal", async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "aai-old-key-9999" });
+
+    const refused = await runCli(["set-api-key"], { target: target(), stdin: GOOD_KEY });
+
+    expect(refused.code).toBe(EXIT.error);
+    expect(refused.stderr).toBe(
+      "error: secret api-key already holds an API key: pass --force to replace it; nothing was stored\n",
+    );
+    expect(refused.stderr).not.toContain("aai-old-key-9999");
+    expect(requests).toEqual([]);
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+
+    const forced = await runCli(["--json", "set-api-key", "--force"], { target: target(), stdin: GOOD_KEY });
+
+    expect(forced.code).toBe(EXIT.ok);
+    expect(JSON.parse(forced.stdout)).toEqual({
+      secret: "arn:secret",
+      version_id: "v2",
+      verified: true,
+      replaced: true,
+    });
+    expect(secrets).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretString: GOOD_KEY });
+  });
+
+  it("does not need --force to store the key the secret already holds", async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: GOOD_KEY });
+
+    const result = await runCli(["set-api-key"], { target: target(), stdin: GOOD_KEY });
+
+    expect(result.code).toBe(EXIT.ok);
+  });
+
+  it("needs --force when the current value cannot be read (a write-only role)", async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error("not allowed"), { name: "AccessDeniedException" }));
+
+    const refused = await runCli(["set-api-key"], { target: target(), stdin: GOOD_KEY });
+    const forced = await runCli(["set-api-key", "--force"], { target: target(), stdin: GOOD_KEY });
+
+    expect(refused.code).toBe(EXIT.error);
+    expect(refused.stderr).toContain(
+      "may already hold an API key (reading it failed: AccessDeniedException): pass --force",
+    );
+    expect(forced.code).toBe(EXIT.ok);
+  });
+
+  it("asks on a terminal before replacing a key, after checking the new one", async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "aai-old-key-9999" });
+
+    const declined = await runCli(["set-api-key"], {
+      target: target(),
+      tty: true,
+      stdin: `${GOOD_KEY}\rn\r`,
+    });
+
+    expect(declined.code).toBe(EXIT.error);
+    expect(declined.stderr).toContain(
+      "Secret api-key already holds an API key. Replace it? [y/N] n\nerror: not confirmed: nothing was stored\n",
+    );
+    expect(declined.stderr).not.toContain(GOOD_KEY);
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+
+    const confirmed = await runCli(["set-api-key"], {
+      target: target(),
+      tty: true,
+      stdin: `${GOOD_KEY}\ryes\r`,
+    });
+
+    expect(confirmed.code).toBe(EXIT.ok);
+    expect(confirmed.stderr).toMatch(
+      /^AssemblyAI API key \(not shown\): \nSecret api-key .* Replace it\? \[y\/N\] yes\n$/,
+    );
+    expect(requests).toHaveLength(2);
+    expect(secrets).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretString: GOOD_KEY });
+  });
+
+  it("does not ask on a terminal for a rejected key", async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "aai-old-key-9999" });
+
+    const result = await runCli(["set-api-key"], { target: target(), tty: true, stdin: "aai-typo\ry\r" });
+
+    expect(result.code).toBe(EXIT.error);
+    expect(result.stderr).toContain("rejected the key (HTTP 401)");
+    expect(result.stderr).not.toContain("Replace it?");
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
 
   it("refuses empty input and stores nothing", async () => {
-    const result = await runCli(["set-api-key"], { target: fakeTarget(), stdin: " \n" });
+    const result = await runCli(["set-api-key"], { target: target(), stdin: " \n" });
 
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toBe("error: the API key is empty: nothing was stored\n");
@@ -194,9 +376,10 @@ describe("set-api-key", () => {
   });
 
   it("refuses the placeholder value", async () => {
-    const result = await runCli(["set-api-key"], { target: fakeTarget(), stdin: "PLACEHOLDER:x" });
+    const result = await runCli(["set-api-key"], { target: target(), stdin: "PLACEHOLDER:x" });
 
     expect(result.code).toBe(EXIT.usage);
+    expect(requests).toEqual([]);
     expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
 
@@ -362,6 +545,7 @@ describe("reconcile report", () => {
     examined: 4,
     matched: 3,
     alreadyStored: 1,
+    delivered: 0,
     queued: 1,
     skipped: 1,
     superseded: 0,

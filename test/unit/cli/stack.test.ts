@@ -1,18 +1,22 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { PassThrough } from "node:stream";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { CliError } from "../../../bin/cli/output";
+import { type CliIo, main } from "../../../bin/cli/program";
 import {
   deployedTarget,
   localStateDir,
   outputsFromStack,
   PROJECT_ROOT,
   resolveTarget,
+  type TargetOptions,
   usableApiKey,
 } from "../../../bin/cli/stack";
+import { Collector } from "./support";
 
 const cloudFormation = mockClient(CloudFormationClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -117,6 +121,100 @@ describe("resolveTarget for a deployed stack", () => {
   });
 });
 
+describe("the AssemblyAI region of a deployed stack", () => {
+  function describeStack(extra: Record<string, string>) {
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: "AssemblyAiWebhooks",
+          StackStatus: "UPDATE_COMPLETE",
+          CreationTime: new Date(),
+          Outputs: stackOutputs({ ...OUTPUTS, ...extra }),
+        },
+      ],
+    });
+  }
+
+  async function baseUrls(options: TargetOptions, env: NodeJS.ProcessEnv = {}) {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "from-secret" });
+    const target = await resolveTarget(options, env, new CloudFormationClient({ region: "eu-west-1" }));
+    try {
+      return { target: target.assemblyAiBaseUrl, access: (await target.assemblyAi()).baseUrl };
+    } finally {
+      target.close();
+    }
+  }
+
+  it("reads the optional AssemblyAiRegion output", () => {
+    expect(outputsFromStack("S", stackOutputs({ ...OUTPUTS, AssemblyAiRegion: "eu" }))).toMatchObject({
+      assemblyAiRegion: "eu",
+    });
+    expect(outputsFromStack("S", stackOutputs(OUTPUTS))).not.toHaveProperty("assemblyAiRegion");
+  });
+
+  it("defaults to the stack's AssemblyAiRegion output", async () => {
+    describeStack({ AssemblyAiRegion: "eu" });
+
+    await expect(baseUrls({})).resolves.toEqual({
+      target: "https://api.eu.assemblyai.com",
+      access: "https://api.eu.assemblyai.com",
+    });
+  });
+
+  it("lets --assemblyai-region, then ASSEMBLYAI_BASE_URL, override the output", async () => {
+    describeStack({ AssemblyAiRegion: "eu" });
+
+    await expect(baseUrls({ assemblyaiRegion: "us" })).resolves.toEqual({
+      target: "https://api.assemblyai.com",
+      access: "https://api.assemblyai.com",
+    });
+    await expect(
+      baseUrls({ assemblyaiRegion: "us" }, { ASSEMBLYAI_BASE_URL: "http://127.0.0.1:4010" }),
+    ).resolves.toEqual({ target: "http://127.0.0.1:4010", access: "http://127.0.0.1:4010" });
+  });
+
+  it("uses the US API for a stack deployed before the output existed", async () => {
+    describeStack({});
+
+    await expect(baseUrls({})).resolves.toEqual({
+      target: "https://api.assemblyai.com",
+      access: "https://api.assemblyai.com",
+    });
+  });
+
+  it("refuses a region it does not know, naming the way out", async () => {
+    describeStack({ AssemblyAiRegion: "ap" });
+
+    await expect(resolveTarget({}, {}, new CloudFormationClient({ region: "eu-west-1" }))).rejects.toThrow(
+      `stack AssemblyAiWebhooks's output AssemblyAiRegion is "ap", which this CLI does not know: pass --assemblyai-region`,
+    );
+  });
+
+  it("passes --assemblyai-region to stack resolution only when it is given", async () => {
+    const seen: TargetOptions[] = [];
+    const run = async (args: string[]) => {
+      const io: CliIo = {
+        stdout: new Collector(),
+        stderr: new Collector(),
+        stdin: new PassThrough(),
+        env: {},
+        resolveTarget: async (options) => {
+          seen.push(options);
+          throw new CliError("stop here");
+        },
+      };
+      return main(args, io);
+    };
+
+    await run(["status"]);
+    await run(["--assemblyai-region", "eu", "status"]);
+
+    expect(seen[0]).not.toHaveProperty("assemblyaiRegion");
+    expect(seen[1]).toMatchObject({ assemblyaiRegion: "eu" });
+    await expect(run(["--assemblyai-region", "ap", "status"])).resolves.toBe(2);
+  });
+});
+
 describe("the deployed target's secrets", () => {
   const outputs = outputsFromStack("S", stackOutputs(OUTPUTS));
 
@@ -214,6 +312,7 @@ describe("resolveTarget for the local stack", () => {
 
     expect(target).toMatchObject({
       mode: "local",
+      assemblyAiBaseUrl: "http://127.0.0.1:4000",
       tableName: "t",
       dlqUrl: "http://127.0.0.1:5000/123456789012/dlq",
     });

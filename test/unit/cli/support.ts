@@ -38,6 +38,7 @@ export function fakeTarget(overrides: Partial<StackTarget> = {}): StackTarget {
     queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
     dlqUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries-dlq",
     apiKeySecretId: "api-key",
+    assemblyAiBaseUrl: "http://127.0.0.1:1",
     documents: DynamoDBDocumentClient.from(new DynamoDBClient(LOCAL)),
     s3: new S3Client(LOCAL),
     sqs: new SQSClient(LOCAL),
@@ -58,11 +59,19 @@ export interface CliRun {
 /** Runs `aai-webhooks <args>` in-process against `target` (or with stack resolution failing loudly). */
 export async function runCli(
   args: readonly string[],
-  options: { target?: StackTarget; stdin?: string; env?: NodeJS.ProcessEnv; now?: Date } = {},
+  options: {
+    target?: StackTarget;
+    stdin?: string;
+    /** stdin is a terminal (raw mode a no-op): `stdin` is what is typed, Enter as `\r`. */
+    tty?: boolean;
+    env?: NodeJS.ProcessEnv;
+    now?: Date;
+  } = {},
 ): Promise<CliRun> {
   const stdout = new Collector();
   const stderr = new Collector();
   const stdin = new PassThrough() as PassThrough & InputStream;
+  if (options.tty) Object.assign(stdin, { isTTY: true, setRawMode: () => stdin });
   stdin.end(options.stdin ?? "");
   const io: CliIo = {
     stdout,
