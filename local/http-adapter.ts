@@ -25,15 +25,32 @@ export interface HttpApiServer {
   close(): Promise<void>;
 }
 
-export async function serveHttpApi(
-  handler: HttpApiHandler,
-  options: { port: number; host?: string; onError?: (error: unknown) => void },
-): Promise<HttpApiServer> {
+export interface HttpApiOptions {
+  readonly port: number;
+  readonly host?: string;
+  /**
+   * Most invocations in flight at once; later requests wait their turn (and are dropped if their caller
+   * hangs up first). Local only: SQS answers in milliseconds at any concurrency, but moto serves one request
+   * at a time and its latency grows with the crowd (SendMessage: about 25 ms alone, seconds at 50 at once),
+   * so an unbounded burst would show the emulator collapsing rather than the receiver working.
+   * @default unbounded
+   */
+  readonly maxConcurrency?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export async function serveHttpApi(handler: HttpApiHandler, options: HttpApiOptions): Promise<HttpApiServer> {
+  const slots = new Slots(options.maxConcurrency ?? Number.POSITIVE_INFINITY);
   const server = createServer((request, response) => {
-    handle(handler, request, response).catch((error: unknown) => {
-      options.onError?.(error);
-      send(response, 500, { "content-type": "application/json" }, '{"message":"Internal Server Error"}');
-    });
+    slots
+      .run(
+        () => response.destroyed,
+        () => handle(handler, request, response),
+      )
+      .catch((error: unknown) => {
+        options.onError?.(error);
+        send(response, 500, { "content-type": "application/json" }, '{"message":"Internal Server Error"}');
+      });
   });
   const host = options.host ?? "127.0.0.1";
   await listen(server, options.port, host);
@@ -43,6 +60,27 @@ export async function serveHttpApi(
     port,
     close: () => closeServer(server),
   };
+}
+
+/** A counting semaphore: at most `size` tasks at once, the rest in arrival order. */
+class Slots {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  /** Runs `task` when a slot is free, unless `abandoned()` says by then that nobody waits for it. */
+  async run(abandoned: () => boolean, task: () => Promise<void>): Promise<void> {
+    if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      if (!abandoned()) await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }
 
 async function handle(handler: HttpApiHandler, request: IncomingMessage, response: ServerResponse) {

@@ -6,7 +6,8 @@
  *
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
  * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
- * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_STATE_DIR (.local),
+ * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (8; 0 = unbounded),
+ * LOCAL_STATE_DIR (.local),
  * LOG_FORMAT (pretty | json).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
 
     running.api = await serveHttpApi(receiver.handler, {
       port,
+      maxConcurrency: integerEnv("LOCAL_RECEIVER_CONCURRENCY", 8) || Number.POSITIVE_INFINITY,
       onError: (error) => say("receiver", `handler threw: ${String(error)}`),
     });
     running.poller = await startPoller({

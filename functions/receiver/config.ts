@@ -35,11 +35,26 @@ export const DEFAULT_MAX_BODY_BYTES = 65_536;
 export const MAX_MAX_BODY_BYTES = 196_608;
 
 /**
- * The whole answer must come well inside AssemblyAI's 10 s and the function's 5 s timeout: at most 1.2 s
- * on a cold secret plus 1.5 s on the enqueue leaves about 3 s in the worst case.
+ * The time budget. AssemblyAI waits 10 s for a 2xx and, failing that, posts again on its own schedule (10 s
+ * later), so a fast 503 buys nothing: it only adds a duplicate delivery when SendMessage had in fact
+ * succeeded (measured under load: 97-99% of the 503s from 500 ms attempts). So use the time there is:
+ *
+ * - SendMessage: 3 attempts of at most 1.9 s each (1 s of it to connect), plus the backoff between them
+ *   (at most 50 ms, then 100 ms): 3 x 1.9 + 0.15 < 6.0 s, the enqueue deadline, so the third attempt
+ *   really runs.
+ * - Secrets Manager, on a cold cache only: 2 attempts of at most 0.9 s, plus at most 50 ms: under 2.0 s.
+ * - Worst case 2.0 + 6.0 = 8.0 s, inside AssemblyAI's 10 s with room for a cold start and the network,
+ *   and inside the function's timeout (RECEIVER_TIMEOUT_SECONDS) so the answer is always ours.
+ * Every request gets its attempts: the SDK's per-client retry quota is not used (see retry.ts).
  */
-export const SECRET_DEADLINE_MS = 1_200;
-export const ENQUEUE_DEADLINE_MS = 1_500;
+export const SQS_ATTEMPTS = { maxAttempts: 3, connectionTimeoutMs: 1_000, requestTimeoutMs: 1_900 } as const;
+export const SECRETS_MANAGER_ATTEMPTS = {
+  maxAttempts: 2,
+  connectionTimeoutMs: 500,
+  requestTimeoutMs: 900,
+} as const;
+export const SECRET_DEADLINE_MS = 2_000;
+export const ENQUEUE_DEADLINE_MS = 6_000;
 
 /**
  * After a rotation, the new value is accepted within this time rather than after the cache's TTL: a wrong

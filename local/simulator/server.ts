@@ -171,6 +171,12 @@ const MAX_JSON_BODY = 1024 * 1024;
 const MIB = 1024 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9-]+$/;
 const STATUSES: readonly TranscriptStatus[] = ["queued", "processing", "completed", "error"];
+const STATUS_ORDER: Readonly<Record<TranscriptStatus, number>> = {
+  queued: 0,
+  processing: 1,
+  completed: 2,
+  error: 2,
+};
 // Fields the API owns: a request cannot set them through the echo.
 const SYSTEM_FIELDS = new Set([
   "id",
@@ -430,7 +436,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     error: record.error,
   });
 
+  // A status only moves forward (queued, processing, then completed or error), as AssemblyAI's does.
   const setStatus = (record: TranscriptRecord, status: TranscriptStatus): void => {
+    if (STATUS_ORDER[status] <= STATUS_ORDER[record.status]) return;
     record.status = status;
     events.emit("status", { transcriptId: record.id, status } satisfies TranscriptStatusEvent);
   };
@@ -468,38 +476,44 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         settle();
       };
       pendingJobs.add(resolve);
-      timers.set(() => setStatus(record, "processing"), Math.floor(record.delayMs / 3));
+      // The second timer is set by the first, never beside it: Node keeps one timer list per duration, and
+      // after an event-loop stall a longer list can run before a shorter one.
+      const processingAfterMs = Math.floor(record.delayMs / 3);
       timers.set(() => {
-        if (record.simulateError) {
-          record.error = `Download error, unable to download ${record.audioUrl}. Please make sure the file exists and is accessible from the internet.`;
-        } else {
-          const content = generateFor(record);
-          record.summary = {
-            wordCount: content.wordCount,
-            confidence: content.confidence,
-            audioDurationSeconds: content.audioDurationSeconds,
-          };
-        }
-        record.completed = new Date();
-        const status = record.simulateError ? "error" : "completed";
-        setStatus(record, status);
-        log(
-          `transcript ${record.id} ${status}${record.summary ? ` (${record.summary.wordCount} words)` : ""}`,
-        );
-        void (async () => {
-          await deliverWebhook(record, "transcript", { transcript_id: record.id, status }, true);
-          if (status === "completed" && record.redactPiiAudio && !timers.isClosed) {
-            await deliverWebhook(
-              record,
-              "redacted_audio",
-              { redacted_audio_url: redactedAudioUrl(record), status: "redacted_audio_ready" },
-              false,
-            );
-          }
-          resolve();
-        })();
-      }, record.delayMs);
+        setStatus(record, "processing");
+        timers.set(() => complete(record, resolve), record.delayMs - processingAfterMs);
+      }, processingAfterMs);
     });
+
+  /** Finishes a job (completed or error) and delivers its webhooks, then calls `resolve`. */
+  const complete = (record: TranscriptRecord, resolve: () => void): void => {
+    if (record.simulateError) {
+      record.error = `Download error, unable to download ${record.audioUrl}. Please make sure the file exists and is accessible from the internet.`;
+    } else {
+      const content = generateFor(record);
+      record.summary = {
+        wordCount: content.wordCount,
+        confidence: content.confidence,
+        audioDurationSeconds: content.audioDurationSeconds,
+      };
+    }
+    record.completed = new Date();
+    const status = record.simulateError ? "error" : "completed";
+    setStatus(record, status);
+    log(`transcript ${record.id} ${status}${record.summary ? ` (${record.summary.wordCount} words)` : ""}`);
+    void (async () => {
+      await deliverWebhook(record, "transcript", { transcript_id: record.id, status }, true);
+      if (status === "completed" && record.redactPiiAudio && !timers.isClosed) {
+        await deliverWebhook(
+          record,
+          "redacted_audio",
+          { redacted_audio_url: redactedAudioUrl(record), status: "redacted_audio_ready" },
+          false,
+        );
+      }
+      resolve();
+    })();
+  };
 
   const createTranscript = (body: Record<string, unknown>): TranscriptRecord => {
     const audioUrl = parseHttpUrl(body.audio_url, "audio_url");

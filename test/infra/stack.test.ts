@@ -51,7 +51,7 @@ function actionsOf(functionId: string): string[] {
 
 describe("functions", () => {
   it.each([
-    ["receiver", receiverId, 256, 5],
+    ["receiver", receiverId, 256, 10],
     ["worker", workerId, 512, WORKER_TIMEOUT_SECONDS],
   ])(
     "the %s runs Node.js 24 on arm64 with explicit memory, timeout, tracing and its own log group",

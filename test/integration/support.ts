@@ -350,7 +350,17 @@ export class LocalStack {
         last = await this.mainQueueDepth();
         return last.total === 0 ? true : undefined;
       },
-      { timeoutMs, intervalMs: 200, describe: () => `main queue not drained: ${JSON.stringify(last)}` },
+      {
+        timeoutMs,
+        intervalMs: 200,
+        describe: () => {
+          const failures = this.logs()
+            .filter((line) => line.outcome === "transient_failure")
+            .slice(-5)
+            .map((line) => `${line.order_id}: ${line.reason}`);
+          return `main queue not drained: ${JSON.stringify(last)}; last transient failures:\n${failures.join("\n")}`;
+        },
+      },
     );
   }
 

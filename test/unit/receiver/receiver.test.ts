@@ -553,7 +553,21 @@ describe("enqueue", () => {
     expect(bodyOf(response).error).toBe("enqueue_failed");
   });
 
-  it("answers within the default 3 s budget when SendMessage hangs", async () => {
+  it("waits for a slow SendMessage instead of answering a 503 for a message that is queued", async () => {
+    jest.useFakeTimers();
+    sqsMock
+      .on(SendMessageCommand)
+      .callsFake(() => new Promise((resolve) => setTimeout(() => resolve({ MessageId: "slow-1" }), 4_000)));
+    const handler = receiver();
+
+    const pending = handler(fixture("transcript-completed"));
+    await jest.advanceTimersByTimeAsync(4_000);
+
+    const response = await pending;
+    expect(response.statusCode).toBe(200);
+  });
+
+  it("answers within the default 8 s budget when SendMessage hangs", async () => {
     jest.useFakeTimers();
     sqsMock.on(SendMessageCommand).callsFake(() => new Promise(() => {}));
     const handler = receiver();
@@ -562,13 +576,13 @@ describe("enqueue", () => {
     const pending = handler(fixture("transcript-completed")).finally(() => {
       settled = true;
     });
-    await jest.advanceTimersByTimeAsync(3_000);
+    await jest.advanceTimersByTimeAsync(8_000);
 
     expect(settled).toBe(true);
     expect((await pending).statusCode).toBe(503);
   });
 
-  it("answers within the default 3 s budget when a cold Secrets Manager read hangs", async () => {
+  it("answers within the default 8 s budget when a cold Secrets Manager read hangs", async () => {
     jest.useFakeTimers();
     secretsMock.reset();
     secretsMock.on(GetSecretValueCommand).callsFake(() => new Promise(() => {}));
@@ -578,7 +592,7 @@ describe("enqueue", () => {
     const pending = handler(fixture("transcript-completed")).finally(() => {
       settled = true;
     });
-    await jest.advanceTimersByTimeAsync(3_000);
+    await jest.advanceTimersByTimeAsync(8_000);
 
     expect(settled).toBe(true);
     expect(bodyOf(await pending).error).toBe("secret_unavailable");

@@ -1,0 +1,64 @@
+/**
+ * The local stack under a burst of 200 jobs, on a stack of its own so that its backlog cannot starve other
+ * tests: every job is stored, nothing is dead-lettered, and the receiver never answers 503 for a delivery
+ * it had in fact queued (each such 503 makes AssemblyAI post again: a duplicate and more load).
+ * Webhook retries come 10 s apart, as AssemblyAI's do.
+ */
+import type { Transcript } from "assemblyai";
+import { eventually, type TranscriptRecord, uniqueId, useLocalStack } from "./support";
+
+const stack = useLocalStack({ SIMULATOR_WEBHOOK_RETRY_MS: "10000" });
+
+test("200 concurrent jobs are all stored, none dead-lettered", async () => {
+  const s = stack();
+  const customer = uniqueId("load");
+  const orders = Array.from({ length: 200 }, (_, index) => `order-${String(index).padStart(3, "0")}`);
+
+  const submitted: Transcript[] = await Promise.all(orders.map((order) => s.submit(customer, order)));
+  expect(new Set(submitted.map((transcript) => transcript.id)).size).toBe(200);
+
+  let records: TranscriptRecord[] = [];
+  await eventually(
+    async () => {
+      records = await s.recordsOf(customer);
+      return records.length === 200 && records.every((r) => r.status !== undefined) ? true : undefined;
+    },
+    {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      describe: () => `200 records for ${customer}; ${records.length} so far\n${s.outputTail().slice(-4000)}`,
+    },
+  );
+
+  const byOrder = new Map(records.map((record) => [record.order_id, record]));
+  orders.forEach((order, index) => {
+    expect(byOrder.get(order)).toMatchObject({
+      transcript_id: submitted[index]?.id,
+      status: "completed",
+      metadata: { customer_id: customer, order_id: order },
+    });
+  });
+
+  await s.waitForQueueDrained(30_000);
+  expect((await s.dlqDepth()).total).toBe(0);
+
+  // Every webhook ended delivered (after retries on a 5xx, if the receiver was briefly overloaded).
+  const ids = new Set(submitted.map((transcript) => transcript.id));
+  const finals = (await s.deliveries()).filter(
+    (attempt) => ids.has(attempt.transcriptId) && attempt.outcome !== "retrying",
+  );
+  expect(finals).toHaveLength(200);
+  expect(finals.every((attempt) => attempt.outcome === "delivered" && attempt.statusCode === 200)).toBe(true);
+
+  // A 503 is only right for a delivery that was not queued: no worker line may name a 503'd request.
+  const refused = new Set(
+    s
+      .logs()
+      .filter((line) => line.status_code === 503)
+      .map((line) => line.request_id),
+  );
+  const processed = s
+    .logs()
+    .filter((line) => typeof line.message_id === "string" && refused.has(line.request_id));
+  expect(processed).toEqual([]);
+}, 150_000);
