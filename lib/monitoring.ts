@@ -19,8 +19,8 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { DeliveryOutcome, ErrorCode } from "../functions/receiver/outcome";
 import type { ReconcileOutcome } from "../functions/reconciler/types";
-import { METRICS_NAMESPACE } from "../functions/shared/telemetry";
-import type { Outcome as RecordOutcome } from "../functions/worker/core";
+import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
+import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/core";
 import { WORKER_TIMEOUT_SECONDS } from "./resource-spec";
 
 /** The alarm thresholds operators tune (see `lib/config.ts` for their defaults and validation). */
@@ -67,6 +67,8 @@ interface AlarmCondition {
   readonly threshold: number;
   /** @default GREATER_THAN_THRESHOLD */
   readonly above?: cw.ComparisonOperator;
+  /** Consecutive 5-minute periods that must breach. @default 1 */
+  readonly periods?: number;
 }
 
 /** Every outcome the reconciler counts; `satisfies` makes a new outcome a compile error here until charted. */
@@ -85,6 +87,9 @@ const PERIOD = Duration.minutes(5);
  * that the next retry cures does not page anyone.
  */
 export const RECEIVER_5XX_ALARM_THRESHOLD = 5;
+
+/** 5-minute periods in a row with transient record failures that raise `records-failing` (15 minutes). */
+export const TRANSIENT_FAILURE_ALARM_PERIODS = 3;
 
 /** Normal lag is the schedule plus the 10-minute settling window; hours of it means runs cannot keep up. */
 export const RECONCILER_LAG_ALARM_HOURS = 3;
@@ -112,8 +117,8 @@ export class Monitoring extends Construct {
         metric: condition.metric,
         threshold: condition.threshold,
         comparisonOperator: condition.above ?? cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        // One 5-minute period: each of these is worth a look as soon as it happens once.
-        evaluationPeriods: 1,
+        // One 5-minute period unless said: most of these are worth a look as soon as they happen once.
+        evaluationPeriods: condition.periods ?? 1,
         // No data means no traffic (EMF and API metrics are written per request, SQS skips idle queues).
         treatMissingData: cw.TreatMissingData.NOT_BREACHING,
       });
@@ -139,6 +144,30 @@ export class Monitoring extends Construct {
         {
           metric: metrics.oldestMessageAge,
           threshold: props.oldestMessageAlarmSeconds,
+        },
+      ),
+      // SQS stops counting a message's age after its third receive, which the worker's backoff reaches in
+      // about two minutes: during an outage or with no API key, OldestMessage stays low for an hour.
+      RecordsFailing: alarm(
+        "RecordsFailingAlarm",
+        "records-failing",
+        "Records have failed transiently (AssemblyAI 429/5xx or unreachable, a missing API key, AWS errors) in " +
+          `each of the last ${TRANSIENT_FAILURE_ALARM_PERIODS} 5-minute periods: deliveries are waiting in ` +
+          "backoff and reach the dead-letter queue after about an hour.",
+        {
+          metric: metrics.transientFailures,
+          threshold: 0,
+          periods: TRANSIENT_FAILURE_ALARM_PERIODS,
+        },
+      ),
+      ApiKeyNotSet: alarm(
+        "ApiKeyNotSetAlarm",
+        "api-key-not-set",
+        "The AssemblyAI API key secret still holds the placeholder: no transcript can be fetched until it is " +
+          "set (`aai-webhooks set-api-key`); deliveries wait in backoff meanwhile.",
+        {
+          metric: metrics.apiKeyNotSet,
+          threshold: 0,
         },
       ),
       Receiver5xx: alarm(
@@ -217,12 +246,7 @@ export class Monitoring extends Construct {
           "cover the window within reconcileMaxApiCalls (a busy account, or a long outage). Raise " +
           "reconcileMaxApiCalls, or run `aai-webhooks reconcile --since` with a larger budget.",
         {
-          metric: new cw.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: "ReconcilerCheckpointLag",
-            statistic: "Minimum",
-            period: Duration.hours(1),
-          }),
+          metric: metrics.reconcilerLag.with({ statistic: "Minimum", period: Duration.hours(1) }),
           threshold: RECONCILER_LAG_ALARM_HOURS * 3_600_000,
         },
       );
@@ -230,7 +254,9 @@ export class Monitoring extends Construct {
     this.alarms = alarms;
 
     this.dashboard = new cw.Dashboard(this, "Dashboard", {
-      dashboardName: `${prefix}-operations`,
+      // Dashboard names are global to the account (alarms are per region): the region keeps the same stack
+      // name in two regions from colliding.
+      dashboardName: `${prefix}-operations-${Stack.of(this).region}`,
       defaultInterval: Duration.days(1),
     });
     this.addWidgets(props, metrics, Object.values(alarms));
@@ -297,8 +323,26 @@ export class Monitoring extends Construct {
   }
 
   private metricsOf(props: MonitoringProps) {
+    // Every metric our functions emit carries the stack's name (functions/shared/telemetry.ts): select it,
+    // so another stack in the same account and region never moves these graphs or alarms.
+    const stack = Stack.of(this).stackName;
     const custom = (metricName: string, dimensionsMap: Record<string, string>, statistic = "Sum") =>
-      new cw.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap, statistic, period: PERIOD });
+      new cw.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { [STACK_DIMENSION]: stack, ...dimensionsMap },
+        statistic,
+        period: PERIOD,
+      });
+    const search = (schema: string, filter: string) =>
+      new cw.MathExpression({
+        expression:
+          `SEARCH('{${METRICS_NAMESPACE},${STACK_DIMENSION},${schema}} ${filter} ` +
+          `${STACK_DIMENSION}="${stack}"', 'Sum', ${PERIOD.toSeconds()})`,
+        usingMetrics: {},
+        label: "",
+        period: PERIOD,
+      });
     const functionMetrics = (fn: lambda.IFunction) => ({
       invocations: fn.metricInvocations({ period: PERIOD }),
       errors: fn.metricErrors({ period: PERIOD }),
@@ -314,19 +358,15 @@ export class Monitoring extends Construct {
       }).with({ label: "unauthorized" }),
       /** Every `Reason` of one outcome, whichever codes the receiver grows. */
       searchDeliveries: (outcome: DeliveryOutcome) =>
-        new cw.MathExpression({
-          expression:
-            `SEARCH('{${METRICS_NAMESPACE},Outcome,Reason} MetricName="Deliveries" ` +
-            `Outcome="${outcome}"', 'Sum', ${PERIOD.toSeconds()})`,
-          usingMetrics: {},
-          label: "",
-          period: PERIOD,
-        }),
-      searchRecords: new cw.MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},Outcome} MetricName="Records"', 'Sum', ${PERIOD.toSeconds()})`,
-        usingMetrics: {},
-        label: "",
-        period: PERIOD,
+        search("Outcome,Reason", `MetricName="Deliveries" Outcome="${outcome}"`),
+      searchRecords: search("Outcome", 'MetricName="Records"'),
+      transientFailures: custom("Records", { Outcome: "transient_failure" satisfies RecordOutcome }).with({
+        label: "transient failures",
+      }),
+      apiKeyNotSet: custom(API_KEY_NOT_SET_METRIC, {
+        Outcome: "transient_failure" satisfies RecordOutcome,
+      }).with({
+        label: "API key not set",
       }),
       // Written on the same line as `Records`, so it carries that line's only dimension set: Outcome=stored.
       latency: (statistic: string) =>
@@ -337,6 +377,7 @@ export class Monitoring extends Construct {
         custom("ReconciledDeliveries", { Outcome: outcome }).with({ label: outcome }),
       // Written once per run on the run's summary line, which has no dimensions.
       reconcilerApiCalls: custom("ReconcilerApiCalls", {}).with({ label: "AssemblyAI API calls" }),
+      reconcilerLag: custom("ReconcilerCheckpointLag", {}, "Maximum"),
       reconcilerLagMinutes: new cw.MathExpression({
         expression: "lag / 60000",
         usingMetrics: { lag: custom("ReconcilerCheckpointLag", {}, "Maximum") },

@@ -24,7 +24,6 @@ import {
 } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { ENV } from "../functions/shared/env";
-import type { FunctionName } from "./bundling";
 import { ConfigError } from "./config";
 import type { DeliveryQueue } from "./delivery-queue";
 import { TRANSCRIPT_ID_INDEX } from "./resource-spec";
@@ -79,9 +78,6 @@ export interface ReconcilerProps {
   readonly logRemovalPolicy: RemovalPolicy;
 }
 
-/** Until `lib/bundling.ts` FUNCTION_ENTRIES lists `reconciler`, the name is asserted here. */
-const RECONCILER_ENTRY: FunctionName = "reconciler";
-
 export class Reconciler extends Construct {
   readonly reconciler: WebhookFunction;
   readonly schedule: events.Rule;
@@ -114,7 +110,7 @@ export class Reconciler extends Construct {
     const timeoutSeconds = Math.min(RECONCILER_TIMEOUT_SECONDS, scheduleMinutes * 60);
 
     this.reconciler = new WebhookFunction(this, "Reconciler", {
-      entry: RECONCILER_ENTRY,
+      entry: "reconciler",
       description: "Queues finished AssemblyAI transcripts whose webhook was never stored",
       memorySize: props.memorySize ?? 512,
       timeout: Duration.seconds(timeoutSeconds),
@@ -148,8 +144,10 @@ export class Reconciler extends Construct {
       }),
     );
 
-    // The checkpoint object and nothing else in the bucket. ListBucket, limited to that one key, makes a
-    // missing checkpoint answer 404 (a first run) rather than 403 (which would look like a broken grant).
+    // The checkpoint object and nothing else in the bucket. A GetObject of a missing key would answer 403,
+    // not 404, without an unconditional ListBucket (which would reveal every key, and keys carry customer
+    // ids), so the function lists exactly this key first (functions/reconciler/store.ts, readText): that
+    // ListObjectsV2 carries s3:prefix, which the condition below pins to the key.
     fn.addEnvironment(ENV.bucketName, bucket.bucketName);
     fn.role.addToPolicy(
       new iam.PolicyStatement({

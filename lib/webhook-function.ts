@@ -9,12 +9,14 @@ import {
   type Duration,
   type ILocalBundling,
   type RemovalPolicy,
+  Stack,
   Validations,
 } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { ENV } from "../functions/shared/env";
 import { bundleFunction, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
 
 export interface WebhookFunctionProps {
@@ -83,6 +85,8 @@ export class WebhookFunction extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
     });
+    // The `Stack` dimension of every metric the function emits (functions/shared/telemetry.ts).
+    this.function.addEnvironment(ENV.stackName, Stack.of(this).stackName);
     Validations.of(this.role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const customerId = `demo-${new Date().toISOString().slice(11, 19).replaceAll(":", "")}`;
   const assemblyAi = new AssemblyAI({ apiKey: stack.assemblyAiApiKey, baseUrl: stack.assemblyAiBaseUrl });
   const table = DynamoDBDocumentClient.from(
-    new DynamoDBClient(clientConfig({ endpoint: stack.awsEndpoint, region: stack.region })),
+    new DynamoDBClient(clientConfig({ endpoint: stack.dynamodbEndpoint, region: stack.region })),
   );
 
   console.log(`Submitting ${SAMPLES.length} jobs for customer ${customerId} to ${stack.assemblyAiBaseUrl}`);

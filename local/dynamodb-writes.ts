@@ -1,19 +1,27 @@
 /**
- * DynamoDB applies each write to an item atomically; moto does not: two UpdateItem calls on one item at the
- * same moment can lose one of them (measured: about 1 in 100 when both create the item). The functions'
- * conditional writes rely on the real guarantee, so locally they reach DynamoDB through this proxy, which
- * forwards reads as they come and writes to the same item one at a time. Writes to different items go on
- * side by side (one slow write must not hold up the rest), and a write whose client hung up while it
- * waited is dropped: nobody would read its answer, and the client's retry is already on its way.
+ * DynamoDB applies each write to an item atomically, and a read sees an item before or after a write, never
+ * half of one. moto does neither: two UpdateItem calls on one item at the same moment can lose one of them
+ * (measured: about 1 in 100 when both create the item), and a GetItem that runs while moto applies an
+ * update can return the item half-updated (seen under CPU load: `status` set, `text_s3_key` not yet). The
+ * functions' conditional writes and the tests' reads rely on the real guarantees, so locally everything
+ * reaches DynamoDB through this proxy, which gives each item one lane: writes and GetItem on one item run
+ * one at a time, in arrival order, while different items go side by side (one slow write must not hold up
+ * the rest). Reads that span a table (Query, Scan, BatchGetItem) wait for the writes in flight on it, and
+ * writes arriving meanwhile wait for them. A write whose client hung up while it waited is dropped: nobody
+ * would read its answer, and the client's retry is already on its way.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../lib/resource-spec";
 
 const WRITES = /\.(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/;
+/** Item reads that take the item's lane; TransactGetItems names its items like a transaction. */
+const ITEM_READS = /\.(GetItem|TransactGetItems)$/;
+/** Reads over a table (or several): they wait for the table's lanes to drain. */
+const TABLE_READS = /\.(Query|Scan|BatchGetItem)$/;
 
 export interface DynamoDbWriteSerializer {
-  /** Endpoint the functions use for DynamoDB (set as AWS_ENDPOINT_URL_DYNAMODB). */
+  /** Endpoint the functions, the CLI and the tests use for DynamoDB (AWS_ENDPOINT_URL_DYNAMODB). */
   readonly endpoint: string;
   close(): Promise<void>;
 }
@@ -29,8 +37,8 @@ const isMap = (value: unknown): value is AttributeMap =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
- * The items a write touches, one lock name each (table and key, attribute names sorted). A body that names
- * no item locks its whole table's name, which still serializes it against other such writes.
+ * The items an operation touches, one lock name each (JSON of table, then key attributes sorted by name). A
+ * body that names no item gets one shared name, which still serializes it against other such bodies.
  */
 export function itemLocks(target: string, body: string, keyAttributes: readonly string[]): string[] {
   let input: unknown;
@@ -55,7 +63,9 @@ export function itemLocks(target: string, body: string, keyAttributes: readonly 
       return [lockOf(input.TableName, keyOfItem(input.Item))];
     case "UpdateItem":
     case "DeleteItem":
+    case "GetItem":
       return [lockOf(input.TableName, input.Key)];
+    case "TransactGetItems":
     case "TransactWriteItems": {
       const items = Array.isArray(input.TransactItems) ? input.TransactItems : [];
       return items.flatMap((entry: unknown) => {
@@ -80,13 +90,35 @@ export function itemLocks(target: string, body: string, keyAttributes: readonly 
   }
 }
 
+/** The tables a Query, Scan or BatchGetItem reads. */
+export function tablesRead(body: string): string[] {
+  try {
+    const input: unknown = JSON.parse(body);
+    if (!isMap(input)) return [];
+    if (typeof input.TableName === "string") return [input.TableName];
+    return isMap(input.RequestItems) ? Object.keys(input.RequestItems) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The table part of a lock name from itemLocks. */
+function tableOfLock(lock: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(lock);
+    return Array.isArray(parsed) && typeof parsed[0] === "string" ? parsed[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startDynamoDbWriteSerializer(
   upstream: string,
   options: DynamoDbWriteSerializerOptions = {},
 ): Promise<DynamoDbWriteSerializer> {
   const target = new URL(upstream);
   const keyAttributes = options.keyAttributes ?? [TABLE_PARTITION_KEY, TABLE_SORT_KEY];
-  // The last write queued per lock name; a new write waits for the ones before it on each of its items.
+  // The last operation queued per item lane; a new one waits for those before it on each of its items.
   const tails = new Map<string, Promise<void>>();
 
   const forward = (incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer): Promise<void> =>
@@ -119,16 +151,40 @@ export async function startDynamoDbWriteSerializer(
       proxied.end(body);
     });
 
-  const serialize = (locks: readonly string[], write: () => Promise<void>): void => {
-    const unique = [...new Set(locks)];
-    const before = unique.map((lock) => tails.get(lock) ?? Promise.resolve());
-    const done = Promise.all(before).then(write);
-    for (const lock of unique) {
+  // Table-wide reads in flight per table: an item operation arriving meanwhile waits for them.
+  const tableReads = new Map<string, Promise<void>>();
+
+  const register = (lanes: Map<string, Promise<void>>, names: readonly string[], done: Promise<void>) => {
+    for (const name of names) {
       const tail = done.finally(() => {
-        if (tails.get(lock) === tail) tails.delete(lock);
+        if (lanes.get(name) === tail) lanes.delete(name);
       });
-      tails.set(lock, tail);
+      lanes.set(name, tail);
     }
+  };
+
+  const serializeItems = (locks: readonly string[], run: () => Promise<void>): void => {
+    const unique = [...new Set(locks)];
+    const tables = [...new Set(unique.map(tableOfLock).filter((t): t is string => t !== undefined))];
+    const before = [
+      ...unique.map((lock) => tails.get(lock)),
+      ...tables.map((table) => tableReads.get(table)),
+    ].filter((p): p is Promise<void> => p !== undefined);
+    register(tails, unique, Promise.all(before).then(run));
+  };
+
+  const serializeTables = (tables: readonly string[], run: () => Promise<void>): void => {
+    const before = [...tails.entries()]
+      .filter(([lock]) => {
+        const table = tableOfLock(lock);
+        return table !== undefined && tables.includes(table);
+      })
+      .map(([, tail]) => tail);
+    for (const table of tables) {
+      const previous = tableReads.get(table);
+      if (previous) before.push(previous);
+    }
+    register(tableReads, tables, Promise.all(before).then(run));
   };
 
   const server: Server = createServer((incoming, outgoing) => {
@@ -141,13 +197,14 @@ export async function startDynamoDbWriteSerializer(
     incoming.on("end", () => {
       const body = Buffer.concat(chunks);
       const operation = String(incoming.headers["x-amz-target"] ?? "");
-      if (!WRITES.test(operation)) {
+      const run = () => (hungUp ? Promise.resolve() : forward(incoming, outgoing, body));
+      if (WRITES.test(operation) || ITEM_READS.test(operation)) {
+        serializeItems(itemLocks(operation, body.toString("utf8"), keyAttributes), run);
+      } else if (TABLE_READS.test(operation)) {
+        serializeTables(tablesRead(body.toString("utf8")), run);
+      } else {
         void forward(incoming, outgoing, body);
-        return;
       }
-      serialize(itemLocks(operation, body.toString("utf8"), keyAttributes), () =>
-        hungUp ? Promise.resolve() : forward(incoming, outgoing, body),
-      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -6,7 +6,7 @@
  *
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
  * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
- * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (8; 0 = unbounded),
+ * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (4; 0 = unbounded),
  * LOCAL_STATE_DIR (.local),
  * LOG_FORMAT (pretty | json).
  */
@@ -36,6 +36,8 @@ export interface LocalStackContract {
   readonly authHeaderName: string;
   readonly authHeaderValue: string;
   readonly awsEndpoint: string;
+  /** DynamoDB for tools and tests: the proxy that gives moto DynamoDB's per-item atomicity. */
+  readonly dynamodbEndpoint: string;
   readonly region: string;
   readonly tableName: string;
   readonly bucketName: string;
@@ -48,6 +50,8 @@ export interface LocalStackContract {
 }
 
 const SIMULATOR_API_KEY = "local-simulator-key";
+/** The `Stack` dimension of the local functions' metrics. */
+export const LOCAL_STACK_NAME = "local";
 
 function integerEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -157,6 +161,7 @@ async function main(): Promise<void> {
       // Writes one at a time, for the per-item atomicity DynamoDB has and moto lacks.
       AWS_ENDPOINT_URL_DYNAMODB: running.dynamoDbWrites.endpoint,
       AWS_REGION: region,
+      [ENV.stackName]: LOCAL_STACK_NAME,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
       // The SDK sends SQS requests to the queue URL's host, so the functions get the proxy's host in it.
@@ -186,7 +191,7 @@ async function main(): Promise<void> {
 
     running.api = await serveHttpApi(receiver.handler, {
       port,
-      maxConcurrency: integerEnv("LOCAL_RECEIVER_CONCURRENCY", 8) || Number.POSITIVE_INFINITY,
+      maxConcurrency: integerEnv("LOCAL_RECEIVER_CONCURRENCY", 4) || Number.POSITIVE_INFINITY,
       onError: (error) => say("receiver", `handler threw: ${String(error)}`),
     });
     running.poller = await startPoller({
@@ -225,6 +230,7 @@ async function main(): Promise<void> {
       authHeaderName: config.authHeaderName,
       authHeaderValue: resources.webhookSecretValue,
       awsEndpoint,
+      dynamodbEndpoint: running.dynamoDbWrites.endpoint,
       region,
       tableName: resources.tableName,
       bucketName: resources.bucketName,

@@ -189,7 +189,10 @@ export function usableApiKey(value: string | undefined, where: string): string {
 
 export function localTarget(contract: LocalStackContract, stateDir: string): StackTarget {
   const aws = clientConfig({ endpoint: contract.awsEndpoint, region: contract.region });
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(aws));
+  // Through the local stack's DynamoDB proxy, which gives moto the per-item atomicity DynamoDB has.
+  const documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...aws, endpoint: contract.dynamodbEndpoint ?? contract.awsEndpoint }),
+  );
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);

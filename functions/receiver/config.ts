@@ -12,6 +12,8 @@ import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 import { parseSourceIpAllowlist, type SourceIpAllowlist } from "./allowlists";
 
 export interface ReceiverConfig {
+  /** The stack the function belongs to: the `Stack` dimension of every metric it emits. */
+  readonly stackName: string;
   readonly queueUrl: string;
   readonly webhookSecretArn: string;
   /** Lower-cased; matched case-insensitively. */
@@ -74,6 +76,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     );
   }
   return {
+    stackName: requireString(env, ENV.stackName),
     queueUrl: requireString(env, ENV.queueUrl),
     webhookSecretArn: requireString(env, ENV.webhookSecretArn),
     authHeaderName: authHeaderName.toLowerCase(),

@@ -23,6 +23,8 @@ import {
 } from "./constants";
 
 export interface ReconcilerConfig {
+  /** The stack the function belongs to: the `Stack` dimension of every metric it emits. */
+  readonly stackName: string;
   readonly tableName: string;
   readonly bucketName: string;
   readonly queueUrl: string;
@@ -46,6 +48,7 @@ const MINUTE_MS = 60_000;
 
 export function loadConfig(env: Env): ReconcilerConfig {
   return {
+    stackName: requireString(env, ENV.stackName),
     tableName: requireString(env, ENV.tableName),
     bucketName: requireString(env, ENV.bucketName),
     queueUrl: requireString(env, ENV.queueUrl),

@@ -3,7 +3,7 @@
  * checkpoint object (S3). `createReconcileDeps` joins them with an AssemblyAI client into the core's deps,
  * for the Lambda handler, the CLI and the local stack alike.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Transcript, TranscriptList } from "assemblyai";
@@ -125,12 +125,23 @@ export class CheckpointStore {
     private readonly key: string,
   ) {}
 
-  /** The stored text, or undefined when there is none yet (the grant includes ListBucket on this key, so S3 answers 404, not 403). */
+  /**
+   * The stored text, or undefined when there is none yet. It lists the key before reading it: a GetObject of
+   * a missing key answers 404 only to a caller with s3:ListBucket on the whole bucket (403 AccessDenied
+   * otherwise, and the request carries no s3:prefix to scope that grant by), while a ListObjectsV2 with
+   * Prefix = the key is allowed by a ListBucket grant limited to exactly that prefix. So the role never
+   * needs to see the names of other objects (which carry customer ids).
+   */
   async readText(): Promise<string | undefined> {
+    const listed = await this.s3.send(
+      new ListObjectsV2Command({ Bucket: this.bucketName, Prefix: this.key, MaxKeys: 1 }),
+    );
+    if (!listed.Contents?.some((object) => object.Key === this.key)) return undefined;
     try {
       const result = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: this.key }));
       return (await result.Body?.transformToString("utf-8")) ?? "";
     } catch (error) {
+      // Deleted between the two calls (a real S3 would answer 403 here: the run fails and the next retries).
       if (error instanceof Error && (error.name === "NoSuchKey" || error.name === "NotFound"))
         return undefined;
       throw error;

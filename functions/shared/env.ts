@@ -3,6 +3,7 @@
  * the functions (which read and validate them once, at cold start).
  */
 export const ENV = {
+  stackName: "STACK_NAME",
   queueUrl: "QUEUE_URL",
   webhookSecretArn: "WEBHOOK_SECRET_ARN",
   authHeaderName: "AUTH_HEADER_NAME",

@@ -3,8 +3,20 @@
  * is a searchable log event (Logs Insights discovers its fields) and, when it names metrics, an Embedded
  * Metric Format record CloudWatch turns into metrics. No SDK, no agent, no extra bundle weight.
  */
+import { ENV } from "./env";
 
 export const METRICS_NAMESPACE = "AssemblyAIWebhooks";
+
+/**
+ * Every metric carries the stack it came from, so two stacks in one account and region (staging and prod)
+ * never write the same metric, and each stack's alarms select only their own.
+ */
+export const STACK_DIMENSION = "Stack";
+
+/** The stack name (STACK_NAME, validated by each function's config at cold start). */
+function stackName(): string {
+  return process.env[ENV.stackName] || "unknown";
+}
 
 export type MetricUnit = "Count" | "Milliseconds" | "Bytes";
 
@@ -48,6 +60,7 @@ export function emit(event: LogEvent, now: number = Date.now()): void {
     message: event.message,
     timestamp: new Date(now).toISOString(),
     ...event.fields,
+    [STACK_DIMENSION]: stackName(),
     ...event.dimensions,
   };
   const metrics = event.metrics ? Object.entries(event.metrics) : [];
@@ -58,7 +71,10 @@ export function emit(event: LogEvent, now: number = Date.now()): void {
       CloudWatchMetrics: [
         {
           Namespace: METRICS_NAMESPACE,
-          Dimensions: event.dimensionSets ?? [Object.keys(event.dimensions ?? {})],
+          Dimensions: (event.dimensionSets ?? [Object.keys(event.dimensions ?? {})]).map((set) => [
+            STACK_DIMENSION,
+            ...set,
+          ]),
           Metrics: metrics.map(([name, metric]) => ({ Name: name, Unit: metric.unit })),
         },
       ],

@@ -38,6 +38,8 @@ export type DownloadResult =
 export interface DownloadOptions {
   /** The body may stream until then, counted from the request. */
   readonly totalTimeoutMs: number;
+  /** Aborts the request and the body (the invocation's deadline). */
+  readonly signal?: AbortSignal;
   /** Largest body accepted, announced or streamed. */
   readonly maxBytes: number;
 }
@@ -54,12 +56,12 @@ export class AssemblyAiClient {
   constructor(private readonly options: AssemblyAiClientOptions) {}
 
   /** `GET /v2/transcript/{id}`. The key goes in the `authorization` header and nowhere else. */
-  async getTranscript(transcriptId: string, apiKey: string): Promise<FetchResult> {
+  async getTranscript(transcriptId: string, apiKey: string, signal?: AbortSignal): Promise<FetchResult> {
     const url = `${this.options.baseUrl}/v2/transcript/${encodeURIComponent(transcriptId)}`;
     try {
       const response = await fetch(url, {
         headers: { authorization: apiKey, accept: "application/json" },
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: withCallerSignal(AbortSignal.timeout(this.options.timeoutMs), signal),
       });
       const retryAfter = response.headers.get("retry-after");
       if (!response.ok) {
@@ -101,7 +103,10 @@ export class AssemblyAiClient {
     try {
       const response = await fetch(url, {
         redirect: "error",
-        signal: AbortSignal.any([firstByte.signal, AbortSignal.timeout(options.totalTimeoutMs)]),
+        signal: withCallerSignal(
+          AbortSignal.any([firstByte.signal, AbortSignal.timeout(options.totalTimeoutMs)]),
+          options.signal,
+        ),
       });
       const ok = response.ok;
       const declaredBytes = contentLength(response.headers.get("content-length"));
@@ -134,6 +139,11 @@ export class AssemblyAiClient {
       clearTimeout(timer);
     }
   }
+}
+
+/** The request's own timeout, and the caller's signal when there is one. */
+function withCallerSignal(own: AbortSignal, caller: AbortSignal | undefined): AbortSignal {
+  return caller === undefined ? own : AbortSignal.any([own, caller]);
 }
 
 /** A `content-length` as a number of bytes; undefined when absent or not a plain number. */

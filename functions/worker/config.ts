@@ -13,6 +13,8 @@ import {
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 
 export interface WorkerConfig {
+  /** The stack the function belongs to: the `Stack` dimension of every metric it emits. */
+  readonly stackName: string;
   readonly tableName: string;
   readonly bucketName: string;
   readonly queueUrl: string;
@@ -46,6 +48,7 @@ export const MAX_MAX_REDACTED_AUDIO_BYTES = 5 * GIB;
 
 export function loadConfig(env: Env): WorkerConfig {
   return {
+    stackName: requireString(env, ENV.stackName),
     tableName: requireString(env, ENV.tableName),
     bucketName: requireString(env, ENV.bucketName),
     queueUrl: requireString(env, ENV.queueUrl),

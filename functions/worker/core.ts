@@ -37,6 +37,8 @@ export type RecordStatus = "completed" | "error" | "fetch_failed";
 
 export const DELETED_TRANSCRIPT_ERROR = "transcript was deleted at AssemblyAI";
 export const API_KEY_NOT_SET_REASON = "AssemblyAI API key not set";
+/** Counted beside `Records` on a record that failed because the key is still the placeholder (alarmed). */
+export const API_KEY_NOT_SET_METRIC = "ApiKeyNotSet";
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsing the queue message
@@ -755,6 +757,7 @@ export function recordEvent(report: RecordReport): LogEvent {
   if (report.outcome === "stored" && latencyMs !== undefined && (report.source ?? "webhook") === "webhook") {
     metrics.DeliveryToStoredLatency = { value: latencyMs, unit: "Milliseconds" };
   }
+  if (report.reason === API_KEY_NOT_SET_REASON) metrics[API_KEY_NOT_SET_METRIC] = { value: 1, unit: "Count" };
   if (report.source !== undefined && report.source !== "webhook") fields.source = report.source;
   return {
     level: lastAttempt || report.outcome === "final_failure" ? "error" : failed ? "warn" : "info",

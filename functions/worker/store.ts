@@ -26,15 +26,16 @@ export class Store {
   constructor(private readonly options: StoreOptions) {}
 
   /** A consistent read, so a delivery right after another sees its write. */
-  async readItem(key: ItemKey): Promise<Record<string, unknown> | undefined> {
+  async readItem(key: ItemKey, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
     const result = await this.options.documents.send(
       new GetCommand({ TableName: this.options.tableName, Key: { ...key }, ConsistentRead: true }),
+      { abortSignal: signal },
     );
     return result.Item;
   }
 
   /** Applies an update; a failed condition is an answer (`condition_failed`), not an error. */
-  async update(update: ItemUpdate): Promise<"written" | "condition_failed"> {
+  async update(update: ItemUpdate, signal?: AbortSignal): Promise<"written" | "condition_failed"> {
     try {
       await this.options.documents.send(
         new UpdateCommand({
@@ -45,6 +46,7 @@ export class Store {
           ExpressionAttributeNames: { ...update.names },
           ExpressionAttributeValues: { ...update.values },
         }),
+        { abortSignal: signal },
       );
       return "written";
     } catch (error) {
@@ -54,7 +56,7 @@ export class Store {
     }
   }
 
-  async putObject(object: ObjectWrite): Promise<void> {
+  async putObject(object: ObjectWrite, signal?: AbortSignal): Promise<void> {
     await this.options.s3.send(
       new PutObjectCommand({
         Bucket: this.options.bucketName,
@@ -63,17 +65,29 @@ export class Store {
         ContentType: object.contentType,
         ContentEncoding: object.contentEncoding,
       }),
+      { abortSignal: signal },
     );
   }
 
   /** Streams a body of unknown length into the bucket (multipart beyond one part), never buffering it whole. */
-  async uploadStream(key: string, body: ReadableStream<Uint8Array>, contentType: string): Promise<void> {
+  async uploadStream(
+    key: string,
+    body: ReadableStream<Uint8Array>,
+    contentType: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const upload = new Upload({
       client: this.options.s3,
       params: { Bucket: this.options.bucketName, Key: key, Body: body, ContentType: contentType },
       partSize: UPLOAD_PART_SIZE,
       queueSize: UPLOAD_QUEUE_SIZE,
     });
-    await upload.done();
+    const abort = () => void upload.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      await upload.done();
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
   }
 }

@@ -70,8 +70,43 @@ export interface WorkerDependencies {
   readonly emit: (event: LogEvent) => void;
 }
 
+/** What the worker reads of Lambda's context: how long the invocation has left. */
+export interface InvocationClock {
+  getRemainingTimeInMillis(): number;
+}
+
 export interface Worker {
-  handleBatch(event: SQSEvent): Promise<SQSBatchResponse>;
+  handleBatch(event: SQSEvent, context?: InvocationClock): Promise<SQSBatchResponse>;
+}
+
+/**
+ * Time kept back from the function's deadline for what must happen after a record's work stops: the
+ * ChangeMessageVisibility of a record that failed, its log line, the batch response.
+ */
+export const DEADLINE_RESERVE_MS = 5_000;
+
+export const OUT_OF_TIME = "the invocation's time ran out before this record was done";
+
+/** Every record's work in one invocation stops (its requests are aborted) DEADLINE_RESERVE_MS before Lambda's deadline. */
+interface RecordBudget {
+  readonly signal: AbortSignal;
+  remainingMs(): number;
+  dispose(): void;
+}
+
+function recordBudget(context: InvocationClock | undefined, now: () => number): RecordBudget {
+  const availableMs =
+    (context?.getRemainingTimeInMillis() ?? WORKER_TIMEOUT_SECONDS * 1000) - DEADLINE_RESERVE_MS;
+  const stopAt = now() + availableMs;
+  const controller = new AbortController();
+  const stop = () => controller.abort(new DOMException(OUT_OF_TIME, "TimeoutError"));
+  const timer = availableMs > 0 ? setTimeout(stop, availableMs) : undefined;
+  if (timer === undefined) stop();
+  return {
+    signal: controller.signal,
+    remainingMs: () => Math.max(0, stopAt - now()),
+    dispose: () => clearTimeout(timer),
+  };
 }
 
 /** A failure worth retrying; anything else thrown while processing a record is treated the same way. */
@@ -142,9 +177,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     delivery: TranscriptDelivery,
     update: ItemUpdate,
     status: RecordStatus,
+    signal: AbortSignal,
   ): Promise<"written" | "duplicate" | "superseded"> {
-    if ((await store.update(update)) === "written") return "written";
-    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata)));
+    if ((await store.update(update, signal)) === "written") return "written";
+    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
     const verdict = classifyConditionFailure(stored, {
       transcriptId: delivery.transcript_id,
       status,
@@ -159,24 +195,25 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     stored: StoredTranscript,
     error: string,
     deleted: boolean,
+    signal: AbortSignal,
   ): Promise<RecordResult> {
     const storedAt = isoNow();
     const update = buildFetchFailedUpdate({ delivery, storedAt, stored, error, deleted });
-    const written = await writeTranscript(delivery, update, "fetch_failed");
+    const written = await writeTranscript(delivery, update, "fetch_failed", signal);
     if (written === "written") return { outcome: "final_failure", reason: error, storedAt };
     if (deleted && written === "superseded") return { outcome: "deleted_skipped", reason: error };
     return { outcome: written, reason: error };
   }
 
-  async function processTranscript(delivery: TranscriptDelivery): Promise<RecordResult> {
+  async function processTranscript(delivery: TranscriptDelivery, signal: AbortSignal): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = delivery.metadata;
     const transcriptId = delivery.transcript_id;
-    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata)));
+    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
     const before = decideBeforeFetch(stored, delivery);
     if (before !== "fetch") return { outcome: before };
 
     const key = await apiKey();
-    const result = await assemblyAi.getTranscript(transcriptId, key);
+    const result = await assemblyAi.getTranscript(transcriptId, key, signal);
     if (result.type === "http_error" && (result.status === 401 || result.status === 403)) {
       deps.apiKey.invalidate(); // the key may have been rotated since it was cached
     }
@@ -191,11 +228,11 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
               retryAfterSeconds: decision.retryAfterSeconds,
             };
       case "final":
-        return recordFetchFailed(delivery, stored, decision.reason, false);
+        return recordFetchFailed(delivery, stored, decision.reason, false, signal);
       case "deleted":
         if (decideDeleted(stored) === "skip")
           return { outcome: "deleted_skipped", reason: DELETED_TRANSCRIPT_ERROR };
-        return recordFetchFailed(delivery, stored, DELETED_TRANSCRIPT_ERROR, true);
+        return recordFetchFailed(delivery, stored, DELETED_TRANSCRIPT_ERROR, true, signal);
       case "store":
         break;
     }
@@ -203,23 +240,25 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
 
     // S3 first, then the item: an item never points at an object that is not there.
     const transcriptS3Key = transcriptJsonKey(customerId, orderId, transcriptId);
-    await store.putObject({
-      key: transcriptS3Key,
-      body: await gzipAsync(result.body),
-      contentType: "application/json",
-      contentEncoding: "gzip",
-    });
+    await store.putObject(
+      {
+        key: transcriptS3Key,
+        body: await gzipAsync(result.body),
+        contentType: "application/json",
+        contentEncoding: "gzip",
+      },
+      signal,
+    );
     const text = placeText(
       decision.transcript.text,
       config.inlineTextMaxBytes,
       transcriptTextKey(customerId, orderId, transcriptId),
     );
     if (text.kind === "s3") {
-      await store.putObject({
-        key: text.key,
-        body: decision.transcript.text ?? "",
-        contentType: "text/plain; charset=utf-8",
-      });
+      await store.putObject(
+        { key: text.key, body: decision.transcript.text ?? "", contentType: "text/plain; charset=utf-8" },
+        signal,
+      );
     }
     const storedAt = isoNow();
     const update = buildTranscriptUpdate({
@@ -231,7 +270,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       transcriptS3Key,
       text,
     });
-    const written = await writeTranscript(delivery, update, decision.status);
+    const written = await writeTranscript(delivery, update, decision.status, signal);
     if (written !== "written") return { outcome: written };
     return { outcome: "stored", storedAt, s3Key: transcriptS3Key };
   }
@@ -239,12 +278,16 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   const AUDIO_FOR_ANOTHER_TRANSCRIPT = (stored: string) =>
     `the record holds transcript ${stored}, not this audio's; retrying until its transcript is stored`;
 
-  async function processRedactedAudio(delivery: RedactedAudioDelivery): Promise<RecordResult> {
+  async function processRedactedAudio(
+    delivery: RedactedAudioDelivery,
+    signal: AbortSignal,
+    remainingMs: number,
+  ): Promise<RecordResult> {
     const transcriptId = redactedAudioTranscriptId(delivery);
     const ids = transcriptId === undefined ? {} : { transcriptId };
     /** A download that cannot succeed on retry: record why (unless a file is stored) and let it go. */
     const finalFailure = async (reason: string): Promise<RecordResult> => {
-      await store.update(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId));
+      await store.update(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId), signal);
       return { outcome: "final_failure", reason, ...ids };
     };
 
@@ -256,7 +299,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       // The item holds another transcript. This audio may belong to a newer transcript whose own delivery
       // has not landed yet, or to an older one that was replaced: nothing here tells which. Retry, so it is
       // stored once its transcript is, or ends in the dead-letter queue with this reason, never dropped.
-      const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata)));
+      const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
       if (stored.transcriptId !== undefined && stored.transcriptId !== transcriptId) {
         return {
           outcome: "transient_failure",
@@ -268,8 +311,9 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
 
     const s3Key = redactedAudioKey(delivery);
     const download: DownloadResult = await assemblyAi.openDownload(delivery.redacted_audio_url, {
-      totalTimeoutMs: DOWNLOAD_TIMEOUT_MS,
+      totalTimeoutMs: Math.min(DOWNLOAD_TIMEOUT_MS, remainingMs),
       maxBytes: config.maxRedactedAudioBytes,
+      signal,
     });
     switch (download.type) {
       case "network_error": {
@@ -298,7 +342,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       return finalFailure(`redacted audio download answered HTTP ${download.status}`);
     }
     try {
-      await store.uploadStream(s3Key, download.body, download.contentType ?? "application/octet-stream");
+      await store.uploadStream(
+        s3Key,
+        download.body,
+        download.contentType ?? "application/octet-stream",
+        signal,
+      );
     } catch (error) {
       // Past the byte cap the download was cancelled and the upload aborted (its parts too): final.
       if (download.exceededLimit()) {
@@ -309,18 +358,25 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       throw error;
     }
     const storedAt = isoNow();
-    const written = await store.update(buildRedactedAudioUpdate(delivery, s3Key, storedAt, transcriptId));
+    const written = await store.update(
+      buildRedactedAudioUpdate(delivery, s3Key, storedAt, transcriptId),
+      signal,
+    );
     if (written === "condition_failed") {
       return { outcome: "transient_failure", reason: AUDIO_FOR_ANOTHER_TRANSCRIPT("another"), ...ids };
     }
     return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids };
   }
 
-  async function processUnknown(record: SQSRecord, message: DeliveryMessage): Promise<RecordResult> {
+  async function processUnknown(
+    record: SQSRecord,
+    message: DeliveryMessage,
+    signal: AbortSignal,
+  ): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = message.metadata;
     const s3Key = unknownArchiveKey(customerId, orderId, message.received_at, message.request_id);
     // The body as queued (metadata, payload and the kind as the receiver wrote it), byte for byte.
-    await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" });
+    await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" }, signal);
     return { outcome: "unknown_archived", s3Key };
   }
 
@@ -328,10 +384,14 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
    * A message that fails validation will not improve on retry: keep a copy, then let it go. Until the copy
    * is kept it stays on the queue (and ends in the dead-letter queue), so it is never deleted unstored.
    */
-  async function processMalformed(record: SQSRecord, reason: string): Promise<RecordResult> {
+  async function processMalformed(
+    record: SQSRecord,
+    reason: string,
+    signal: AbortSignal,
+  ): Promise<RecordResult> {
     const s3Key = malformedArchiveKey(isoNow(), record.messageId);
     try {
-      await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" });
+      await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" }, signal);
       return { outcome: "final_failure", reason: `malformed message: ${reason}`, s3Key };
     } catch (error) {
       return {
@@ -341,14 +401,18 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     }
   }
 
-  async function route(record: SQSRecord, message: DeliveryMessage): Promise<RecordResult> {
+  async function route(
+    record: SQSRecord,
+    message: DeliveryMessage,
+    budget: RecordBudget,
+  ): Promise<RecordResult> {
     switch (message.kind) {
       case "transcript":
-        return processTranscript(message);
+        return processTranscript(message, budget.signal);
       case "redacted_audio":
-        return processRedactedAudio(message);
+        return processRedactedAudio(message, budget.signal, budget.remainingMs());
       case "unknown":
-        return processUnknown(record, message);
+        return processUnknown(record, message, budget.signal);
     }
   }
 
@@ -369,20 +433,32 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   }
 
   /** Processes one record and reports it; true when the record must be retried. */
-  async function processRecord(record: SQSRecord): Promise<boolean> {
+  async function processRecord(record: SQSRecord, budget: RecordBudget): Promise<boolean> {
     const attempt = receiveCount(record.attributes?.ApproximateReceiveCount);
     const parsed = parseDeliveryMessage(record.body ?? "");
     const message = parsed.ok ? parsed.message : undefined;
     let result: RecordResult;
-    try {
-      result = parsed.ok
-        ? await route(record, parsed.message)
-        : await processMalformed(record, parsed.reason);
-    } catch (error) {
-      result = {
-        outcome: "transient_failure",
-        reason: error instanceof TransientFailure ? error.message : describeError(error),
-      };
+    if (budget.signal.aborted) {
+      // Its turn came too late in the invocation: back off now rather than time out the whole batch.
+      result = { outcome: "transient_failure", reason: OUT_OF_TIME };
+    } else {
+      try {
+        result = parsed.ok
+          ? await route(record, parsed.message, budget)
+          : await processMalformed(record, parsed.reason, budget.signal);
+      } catch (error) {
+        result = {
+          outcome: "transient_failure",
+          reason: error instanceof TransientFailure ? error.message : describeError(error),
+        };
+      }
+    }
+    if (
+      result.outcome === "transient_failure" &&
+      budget.signal.aborted &&
+      !result.reason?.startsWith(OUT_OF_TIME)
+    ) {
+      result = { ...result, reason: `${OUT_OF_TIME}: ${result.reason}` };
     }
     let retryInSeconds: number | undefined;
     let visibilityError: string | undefined;
@@ -422,11 +498,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   }
 
   return {
-    async handleBatch(event: SQSEvent): Promise<SQSBatchResponse> {
+    async handleBatch(event: SQSEvent, context?: InvocationClock): Promise<SQSBatchResponse> {
       const records = event.Records ?? [];
+      const budget = recordBudget(context, deps.now);
       const retry = await mapWithConcurrency(records, RECORD_CONCURRENCY, async (record) => {
         try {
-          return await processRecord(record);
+          return await processRecord(record, budget);
         } catch (error) {
           // Reporting itself failed: retry the record rather than lose it or fail the batch.
           deps.emit({
@@ -437,6 +514,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
           return true;
         }
       });
+      budget.dispose();
       return {
         batchItemFailures: records
           .filter((_, index) => retry[index])

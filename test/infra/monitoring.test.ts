@@ -5,7 +5,11 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { METRICS_NAMESPACE } from "../../functions/shared/telemetry";
-import { Monitoring, RECEIVER_5XX_ALARM_THRESHOLD } from "../../lib/monitoring";
+import {
+  Monitoring,
+  RECEIVER_5XX_ALARM_THRESHOLD,
+  TRANSIENT_FAILURE_ALARM_PERIODS,
+} from "../../lib/monitoring";
 import { WORKER_TIMEOUT_SECONDS } from "../../lib/resource-spec";
 import { buildStack, templateFor } from "./synth";
 
@@ -132,18 +136,20 @@ function linesOf(title: string, within = widgets): string[] {
 }
 
 describe("dashboard", () => {
-  it("is named after the stack", () => {
+  it("is named after the stack and its region, since dashboard names are global to the account", () => {
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
-    template.hasResourceProperties("AWS::CloudWatch::Dashboard", { DashboardName: "Webhooks-operations" });
+    template.hasResourceProperties("AWS::CloudWatch::Dashboard", {
+      DashboardName: { "Fn::Join": ["", ["Webhooks-operations-", { Ref: "AWS::Region" }]] },
+    });
   });
 
   it.each([
     [
       "Deliveries by outcome",
       [
-        `${METRICS_NAMESPACE} Deliveries Outcome accepted`,
-        `${METRICS_NAMESPACE} Deliveries Outcome rejected`,
-        `${METRICS_NAMESPACE} Deliveries Outcome failed`,
+        `${METRICS_NAMESPACE} Deliveries Outcome accepted Stack Webhooks`,
+        `${METRICS_NAMESPACE} Deliveries Outcome rejected Stack Webhooks`,
+        `${METRICS_NAMESPACE} Deliveries Outcome failed Stack Webhooks`,
         `AWS/ApiGateway Count ApiId <${apiId}>`,
         `AWS/ApiGateway 4xx ApiId <${apiId}>`,
       ],
@@ -151,14 +157,14 @@ describe("dashboard", () => {
     [
       "Rejected deliveries by reason",
       [
-        `SEARCH('{${METRICS_NAMESPACE},Outcome,Reason} MetricName="Deliveries" Outcome="rejected"', 'Sum', 300)`,
+        `SEARCH('{${METRICS_NAMESPACE},Stack,Outcome,Reason} MetricName="Deliveries" Outcome="rejected" Stack="Webhooks"', 'Sum', 300)`,
       ],
     ],
     [
       "Receiver faults (5xx)",
       [
         `AWS/ApiGateway 5xx ApiId <${apiId}>`,
-        `SEARCH('{${METRICS_NAMESPACE},Outcome,Reason} MetricName="Deliveries" Outcome="failed"', 'Sum', 300)`,
+        `SEARCH('{${METRICS_NAMESPACE},Stack,Outcome,Reason} MetricName="Deliveries" Outcome="failed" Stack="Webhooks"', 'Sum', 300)`,
         `AWS/Lambda Errors FunctionName <${receiverId}>`,
         `AWS/Lambda Throttles FunctionName <${receiverId}>`,
       ],
@@ -187,27 +193,30 @@ describe("dashboard", () => {
       ],
     ],
     ["Worker duration (ms)", Array(3).fill(`AWS/Lambda Duration FunctionName <${workerId}>`)],
-    ["Records by outcome", [`SEARCH('{${METRICS_NAMESPACE},Outcome} MetricName="Records"', 'Sum', 300)`]],
+    [
+      "Records by outcome",
+      [`SEARCH('{${METRICS_NAMESPACE},Stack,Outcome} MetricName="Records" Stack="Webhooks"', 'Sum', 300)`],
+    ],
     // The worker writes the latency on the `Records` line, whose one dimension set is Outcome.
     [
       "Delivery to stored latency (ms)",
-      Array(4).fill(`${METRICS_NAMESPACE} DeliveryToStoredLatency Outcome stored`),
+      Array(4).fill(`${METRICS_NAMESPACE} DeliveryToStoredLatency Outcome stored Stack Webhooks`),
     ],
     [
       "Reconciler: recovered deliveries",
       [
-        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome queued`,
-        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome already_stored`,
-        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome skipped`,
-        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome superseded`,
-        `${METRICS_NAMESPACE} ReconcilerApiCalls`,
+        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome queued Stack Webhooks`,
+        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome already_stored Stack Webhooks`,
+        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome skipped Stack Webhooks`,
+        `${METRICS_NAMESPACE} ReconciledDeliveries Outcome superseded Stack Webhooks`,
+        `${METRICS_NAMESPACE} ReconcilerApiCalls Stack Webhooks`,
       ],
     ],
     [
       "Reconciler: how far behind, errors",
       [
         "lag / 60000",
-        `${METRICS_NAMESPACE} ReconcilerCheckpointLag`,
+        `${METRICS_NAMESPACE} ReconcilerCheckpointLag Stack Webhooks`,
         `AWS/Lambda Errors FunctionName <${stackReconcilerId}>`,
       ],
     ],
@@ -283,7 +292,7 @@ describe("alarms", () => {
       {
         namespace: METRICS_NAMESPACE,
         metricName: "Deliveries",
-        dimensions: { Outcome: "rejected", Reason: "unauthorized" },
+        dimensions: { Stack: "Webhooks", Outcome: "rejected", Reason: "unauthorized" },
         statistic: "Sum",
         period: 300,
       },
@@ -295,7 +304,7 @@ describe("alarms", () => {
       {
         namespace: METRICS_NAMESPACE,
         metricName: "ReconciledDeliveries",
-        dimensions: { Outcome: "queued" },
+        dimensions: { Stack: "Webhooks", Outcome: "queued" },
         statistic: "Sum",
         period: 300,
       },
@@ -303,6 +312,18 @@ describe("alarms", () => {
       "GreaterThanThreshold",
     ],
     ["Webhooks-worker-errors", lambdaMetric("Errors", workerId), 0, "GreaterThanThreshold"],
+    [
+      "Webhooks-api-key-not-set",
+      {
+        namespace: METRICS_NAMESPACE,
+        metricName: "ApiKeyNotSet",
+        dimensions: { Stack: "Webhooks", Outcome: "transient_failure" },
+        statistic: "Sum",
+        period: 300,
+      },
+      0,
+      "GreaterThanThreshold",
+    ],
   ])("%s watches its metric with its threshold", (name, metric, threshold, comparison) => {
     const properties = alarm(name);
 
@@ -313,6 +334,25 @@ describe("alarms", () => {
       EvaluationPeriods: 1,
       TreatMissingData: "notBreaching",
     });
+  });
+
+  it("Webhooks-records-failing fires after 15 minutes of transient record failures, whatever the queue's age says", () => {
+    const properties = alarm("Webhooks-records-failing");
+
+    expect(metricOf(properties)).toEqual({
+      namespace: METRICS_NAMESPACE,
+      metricName: "Records",
+      dimensions: { Stack: "Webhooks", Outcome: "transient_failure" },
+      statistic: "Sum",
+      period: 300,
+    });
+    expect(properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      EvaluationPeriods: TRANSIENT_FAILURE_ALARM_PERIODS,
+      TreatMissingData: "notBreaching",
+    });
+    expect(TRANSIENT_FAILURE_ALARM_PERIODS * 5).toBeLessThanOrEqual(15);
   });
 
   it("Webhooks-function-throttles adds the receiver's and the worker's throttles", () => {
@@ -347,7 +387,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic and describe a first response", () => {
     const all = alarmsOf(resources);
-    expect(Object.keys(all)).toHaveLength(9);
+    expect(Object.keys(all)).toHaveLength(11);
     for (const properties of Object.values(all)) {
       expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README.md/);

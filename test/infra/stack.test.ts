@@ -91,6 +91,7 @@ describe("receiver", () => {
   it("is configured with the queue, the webhook secret ARN, the header name and the allowlists", () => {
     expect(resource(receiverId).Properties.Environment).toEqual({
       Variables: {
+        [ENV.stackName]: "Webhooks",
         [ENV.queueUrl]: { Ref: queueId },
         [ENV.webhookSecretArn]: { Ref: expect.stringMatching(/WebhookSecret/) },
         [ENV.authHeaderName]: "X-Webhook-Secret",
@@ -220,6 +221,7 @@ describe("worker", () => {
   it("is configured with the table, bucket, API key secret ARN, the region's API and the audio host allowlist", () => {
     expect(resource(workerId).Properties.Environment).toEqual({
       Variables: {
+        [ENV.stackName]: "Webhooks",
         [ENV.tableName]: { Ref: tableId },
         [ENV.bucketName]: { Ref: bucketId },
         [ENV.apiKeySecretArn]: { Ref: expect.stringMatching(/ApiKeySecret/) },

@@ -163,7 +163,8 @@ export class LocalStack {
       apiKey: contract.assemblyAiApiKey,
       baseUrl: contract.assemblyAiBaseUrl,
     });
-    this.dynamodb = new DynamoDBClient(aws);
+    // Through the stack's DynamoDB proxy: moto can answer a read with an item half-way through an update.
+    this.dynamodb = new DynamoDBClient({ ...aws, endpoint: contract.dynamodbEndpoint });
     this.documents = DynamoDBDocumentClient.from(this.dynamodb);
     this.s3 = new S3Client({ ...aws, forcePathStyle: true });
     this.sqs = new SQSClient(aws);

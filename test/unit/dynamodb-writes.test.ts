@@ -146,12 +146,61 @@ describe("local DynamoDB write serializer", () => {
     }
   });
 
-  it("lets reads through concurrently", async () => {
+  it("lets reads of different items through side by side", async () => {
     const proxy = await startProxy();
     try {
-      await Promise.all(Array.from({ length: 8 }, () => call(proxy.endpoint, "GetItem", "o1")));
+      await Promise.all(Array.from({ length: 8 }, (_, i) => call(proxy.endpoint, "GetItem", `r${i}`)));
 
       expect(seen.maxReadsInFlight).toBeGreaterThan(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("holds a GetItem until the write in progress on its item has finished, so it never sees half of it", async () => {
+    const proxy = await startProxy();
+    try {
+      const write = call(proxy.endpoint, "UpdateItem", "held-3");
+      await waitFor(() => held.has("held-3"));
+      let read: string | undefined;
+      const reading = call(proxy.endpoint, "GetItem", "held-3").then(() => {
+        read = "answered";
+      });
+      await sleep(50);
+      expect(read).toBeUndefined();
+
+      held.get("held-3")?.();
+      held.delete("held-3");
+      await waitFor(() => held.has("held-3"));
+      held.get("held-3")?.();
+      held.delete("held-3");
+      await Promise.all([write, reading]);
+      expect(read).toBe("answered");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("runs a Query after the writes in flight on its table, and a later write after the Query", async () => {
+    const proxy = await startProxy();
+    const order: string[] = [];
+    const log = (what: string) => (answer: unknown) => {
+      order.push(what);
+      return answer;
+    };
+    try {
+      const write = call(proxy.endpoint, "UpdateItem", "held-4").then(log("write"));
+      await waitFor(() => held.has("held-4"));
+      const query = call(proxy.endpoint, "Query", "").then(log("query"));
+      await sleep(30);
+      const later = call(proxy.endpoint, "UpdateItem", "o5").then(log("later write"));
+      await sleep(50);
+      expect(order).toEqual([]);
+
+      held.get("held-4")?.();
+      held.delete("held-4");
+      await Promise.all([write, query, later]);
+      expect(order).toEqual(["write", "query", "later write"]);
     } finally {
       await proxy.close();
     }

@@ -639,6 +639,7 @@ describe("telemetry", () => {
         source_ip: "44.238.19.20",
         message_id: "0f6d4a8e-message",
         latency_ms: expect.any(Number),
+        Stack: "test-stack",
         Outcome: "accepted",
         Reason: "transcript",
         Deliveries: 1,
@@ -646,7 +647,10 @@ describe("telemetry", () => {
           CloudWatchMetrics: [
             {
               Namespace: "AssemblyAIWebhooks",
-              Dimensions: [["Outcome"], ["Outcome", "Reason"]],
+              Dimensions: [
+                ["Stack", "Outcome"],
+                ["Stack", "Outcome", "Reason"],
+              ],
               Metrics: [{ Name: "Deliveries", Unit: "Count" }],
             },
           ],

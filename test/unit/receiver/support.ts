@@ -16,6 +16,7 @@ export const PREVIOUS_SECRET = "previous-webhook-secret-8d2a6c4e0b9f1375";
 export const AUTH_HEADER = "X-Webhook-Secret";
 
 export const TEST_ENV: Readonly<Record<string, string>> = {
+  STACK_NAME: "test-stack",
   QUEUE_URL: "https://sqs.us-west-2.amazonaws.com/123456789012/deliveries",
   WEBHOOK_SECRET_ARN: "arn:aws:secretsmanager:us-west-2:123456789012:secret:webhook-AbCdEf",
   AUTH_HEADER_NAME: AUTH_HEADER,

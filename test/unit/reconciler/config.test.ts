@@ -3,6 +3,7 @@ import { loadConfig } from "../../../functions/reconciler/config";
 const ENV = {
   TABLE_NAME: "transcripts",
   BUCKET_NAME: "transcripts-bucket",
+  STACK_NAME: "test-stack",
   QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
   ASSEMBLYAI_API_KEY_SECRET_ARN:
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
@@ -12,6 +13,7 @@ const ENV = {
 describe("reconciler configuration", () => {
   it("applies the defaults: 200 API calls, a 60-minute first lookback, 6 hours for transcripts in progress", () => {
     expect(loadConfig(ENV)).toEqual({
+      stackName: "test-stack",
       tableName: "transcripts",
       bucketName: "transcripts-bucket",
       queueUrl: ENV.QUEUE_URL,

@@ -11,6 +11,7 @@ const ENV = {
   AWS_REGION: "us-east-1",
   TABLE_NAME: "transcripts",
   BUCKET_NAME: "transcripts-bucket",
+  STACK_NAME: "test-stack",
   QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
   ASSEMBLYAI_API_KEY_SECRET_ARN:
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",

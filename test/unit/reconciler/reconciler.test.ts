@@ -1,5 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -37,6 +43,7 @@ let previousWriter: Writer;
 
 function config(overrides: Partial<ReconcilerConfig> = {}): ReconcilerConfig {
   return {
+    stackName: "test-stack",
     tableName: "transcripts",
     bucketName: "transcripts-bucket",
     queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
@@ -86,6 +93,7 @@ function queuedMessages(): DeliveryMessage[] {
 function storedCheckpoint(body: unknown): void {
   // The part of the SDK's streaming body the checkpoint store reads.
   const text = JSON.stringify(body);
+  s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: "reconciler/checkpoint.json" }] });
   s3Mock.on(GetObjectCommand).resolves({ Body: { transformToString: async () => text } as never });
 }
 
@@ -103,9 +111,16 @@ beforeEach(async () => {
   documentsMock.on(GetCommand).resolves({});
   documentsMock.on(QueryCommand).resolves({ Count: 0 });
   sqsMock.on(SendMessageCommand).resolves({ MessageId: "m-1" });
-  s3Mock
-    .on(GetObjectCommand)
-    .rejects(new NoSuchKey({ message: "The specified key does not exist.", $metadata: {} }));
+  s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+  // What S3 answers a GetObject of a missing key without an unconditional s3:ListBucket on the bucket.
+  s3Mock.on(GetObjectCommand).rejects(
+    new S3ServiceException({
+      name: "AccessDenied",
+      $fault: "client",
+      message: "Access Denied",
+      $metadata: { httpStatusCode: 403 },
+    }),
+  );
   s3Mock.on(PutObjectCommand).resolves({});
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: "test-key\n" });
   lines = [];
@@ -154,10 +169,12 @@ describe("a scheduled reconcile run", () => {
 
     await handlerFor()(scheduledEvent);
 
-    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, {
+    // Listed by its exact key (what the prefix-scoped ListBucket grant allows), never read while missing.
+    expect(s3Mock).toHaveReceivedCommandWith(ListObjectsV2Command, {
       Bucket: "transcripts-bucket",
-      Key: "reconciler/checkpoint.json",
+      Prefix: "reconciler/checkpoint.json",
     });
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
       Bucket: "transcripts-bucket",
       Key: "reconciler/checkpoint.json",
@@ -228,7 +245,7 @@ describe("a scheduled reconcile run", () => {
       CloudWatchMetrics: [
         {
           Namespace: "AssemblyAIWebhooks",
-          Dimensions: [[]],
+          Dimensions: [["Stack"]],
           Metrics: [
             { Name: "ReconcilerApiCalls", Unit: "Count" },
             { Name: "ReconcilerCheckpointLag", Unit: "Milliseconds" },
@@ -245,7 +262,7 @@ describe("a scheduled reconcile run", () => {
     ]);
     expect(outcomes[0]?._aws).toMatchObject({
       CloudWatchMetrics: [
-        { Dimensions: [["Outcome"]], Metrics: [{ Name: "ReconciledDeliveries", Unit: "Count" }] },
+        { Dimensions: [["Stack", "Outcome"]], Metrics: [{ Name: "ReconciledDeliveries", Unit: "Count" }] },
       ],
     });
     expect(lines).toContainEqual(
@@ -388,7 +405,9 @@ describe("a scheduled reconcile run", () => {
   });
 
   it("fails the invocation, logging why, when the checkpoint cannot be read", async () => {
-    s3Mock.on(GetObjectCommand).rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
+    s3Mock
+      .on(ListObjectsV2Command)
+      .rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
 
     await expect(handlerFor()(scheduledEvent)).rejects.toThrow("Access Denied");
 

@@ -6,6 +6,7 @@ import { loadConfig } from "../../../functions/worker/config";
 const required = {
   TABLE_NAME: "transcripts",
   BUCKET_NAME: "transcripts-bucket",
+  STACK_NAME: "test-stack",
   QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/assemblyai-transcripts",
   ASSEMBLYAI_API_KEY_SECRET_ARN:
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
@@ -14,6 +15,7 @@ const required = {
 describe("loadConfig", () => {
   it("applies the defaults", () => {
     expect(loadConfig(required)).toEqual({
+      stackName: "test-stack",
       tableName: "transcripts",
       bucketName: "transcripts-bucket",
       queueUrl: required.QUEUE_URL,

@@ -2,6 +2,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import { setWriter, type Writer } from "../../../functions/shared/telemetry";
+import { lambdaContext } from "../../../local/lambda-context";
 import { sqsEvent, unknownMessage } from "./support";
 
 type HandlerModule = typeof import("../../../functions/worker/handler");
@@ -10,6 +11,7 @@ const s3 = mockClient(S3Client);
 const ENV = {
   TABLE_NAME: "transcripts",
   BUCKET_NAME: "transcripts-bucket",
+  STACK_NAME: "test-stack",
   QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/assemblyai-transcripts",
   ASSEMBLYAI_API_KEY_SECRET_ARN:
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
@@ -51,7 +53,7 @@ describe("handler", () => {
     process.env.AWS_REGION ??= "us-east-1";
     const { handler } = coldStart(ENV);
 
-    const result = await handler(sqsEvent({ body: unknownMessage() }));
+    const result = await handler(sqsEvent({ body: unknownMessage() }), lambdaContext("worker", 512, 60_000));
 
     expect(result).toEqual({ batchItemFailures: [] });
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: "transcripts-bucket" });

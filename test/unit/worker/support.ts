@@ -26,6 +26,7 @@ export const API_KEY = "test-assemblyai-key-0123456789";
 /** The worker's configuration for tests; redacted audio may also come from the stand-in server (`baseUrl`). */
 export function testConfig(baseUrl: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
   return {
+    stackName: "test-stack",
     tableName: "transcripts",
     bucketName: "transcripts-bucket",
     queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/assemblyai-transcripts",

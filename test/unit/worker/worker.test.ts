@@ -17,7 +17,7 @@ import "aws-sdk-client-mock-jest";
 import { setWriter, type Writer } from "../../../functions/shared/telemetry";
 import type { WorkerConfig } from "../../../functions/worker/config";
 import { REDACTED_AUDIO_ATTRIBUTES, TRANSCRIPT_ATTRIBUTES } from "../../../functions/worker/core";
-import { createWorker } from "../../../functions/worker/worker";
+import { createWorker, DEADLINE_RESERVE_MS, OUT_OF_TIME } from "../../../functions/worker/worker";
 import {
   API_KEY,
   CUSTOMER_ID,
@@ -187,7 +187,7 @@ describe("a transcript delivery", () => {
       CloudWatchMetrics: [
         {
           Namespace: "AssemblyAIWebhooks",
-          Dimensions: [["Outcome"]],
+          Dimensions: [["Stack", "Outcome"]],
           Metrics: [
             { Name: "Records", Unit: "Count" },
             { Name: "DeliveryToStoredLatency", Unit: "Milliseconds" },
@@ -453,6 +453,35 @@ describe("transient failures", () => {
 
     expect(result.batchItemFailures).toHaveLength(1);
     expect(lines[0]).toMatchObject({ outcome: "transient_failure", reason: "AssemblyAI request timed out" });
+  });
+
+  it("stops a fetch that would outlast the invocation and backs the record off instead of timing out", async () => {
+    assemblyAi.route = () => undefined; // never answers, and the request timeout is longer than the test's
+    const context = { getRemainingTimeInMillis: () => DEADLINE_RESERVE_MS + 300 };
+
+    const result = await worker({ assemblyAiTimeoutMs: 600_000 }).handleBatch(
+      sqsEvent({ body: transcriptMessage() }),
+      context,
+    );
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      reason: expect.stringContaining(OUT_OF_TIME),
+    });
+    expect(visibilityTimeouts()).toHaveLength(1);
+  });
+
+  it("backs off, without starting them, the records whose turn comes after the invocation's deadline", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    const context = { getRemainingTimeInMillis: () => DEADLINE_RESERVE_MS - 1 };
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }), context);
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ outcome: "transient_failure", reason: OUT_OF_TIME });
+    expect(assemblyAi.requests).toEqual([]);
+    expect(visibilityTimeouts()).toHaveLength(1);
   });
 
   it("retries while the transcript is still processing", async () => {
