@@ -12,7 +12,6 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { RECONCILER_TIMEOUT_SECONDS } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
@@ -20,12 +19,14 @@ import { ENV } from "../functions/shared/env";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig } from "../lib/config";
 import { WEBHOOK_PATH } from "../lib/resource-spec";
+import { type AwsRecorder, startAwsRecorder } from "./aws-recorder";
 import { type DynamoDbWriteSerializer, startDynamoDbWriteSerializer } from "./dynamodb-writes";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
 import { type HttpApiHandler, type HttpApiServer, serveHttpApi } from "./http-adapter";
+import { startFunction } from "./lambda-runtime";
 import { createLogPrinter } from "./log-printer";
 import { type OutageControl, startOutageControl } from "./outages";
-import { clientConfig, createResources } from "./resources";
+import { createResources } from "./resources";
 import { type Schedule, type ScheduledHandler, startSchedule } from "./schedule";
 import { type Simulator, startSimulator } from "./simulator";
 import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
@@ -47,11 +48,20 @@ export interface LocalStackContract {
   readonly assemblyAiApiKey: string;
   /** Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS. */
   readonly controlUrl: string;
+  /** Local only: every AWS call the functions made, one JSON object per line (local/aws-recorder.ts). */
+  readonly awsCallsFile: string;
 }
 
 const SIMULATOR_API_KEY = "local-simulator-key";
 /** The `Stack` dimension of the local functions' metrics. */
 export const LOCAL_STACK_NAME = "local";
+/** The account moto answers as. */
+export const LOCAL_ACCOUNT_ID = "123456789012";
+
+/** The access key a local function signs its AWS calls with: how the recorder tells them apart. */
+export function localAccessKeyId(functionName: string): string {
+  return `local-${functionName}`;
+}
 
 function integerEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -97,7 +107,9 @@ async function main(): Promise<void> {
     reconcile?: Schedule;
     dynamoDbWrites?: DynamoDbWriteSerializer;
     outages?: OutageControl;
-  } = {};
+    recorder?: AwsRecorder;
+    functions: Array<{ close(): Promise<void> }>;
+  } = { functions: [] };
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
@@ -107,8 +119,10 @@ async function main(): Promise<void> {
     await running.reconcile?.stop();
     await running.poller?.stop();
     await running.api?.close();
+    await Promise.all(running.functions.map((fn) => fn.close()));
     await running.simulator?.close();
     await running.outages?.close();
+    await running.recorder?.close();
     await running.dynamoDbWrites?.close();
     await running.emulator?.stop();
     printer.restore();
@@ -153,41 +167,70 @@ async function main(): Promise<void> {
       bundleFunction(name, path.join(buildDir, name));
     }
 
-    // The handlers read configuration at import, as on Lambda: set it first, with the same names.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: awsEndpoint,
-      // The functions reach SQS through a proxy that can simulate an outage; the poller talks to it directly.
-      AWS_ENDPOINT_URL_SQS: running.outages.sqsEndpoint,
-      // Writes one at a time, for the per-item atomicity DynamoDB has and moto lacks.
-      AWS_ENDPOINT_URL_DYNAMODB: running.dynamoDbWrites.endpoint,
+    // Each function in an execution environment of its own (local/lambda-runtime.ts) with only its own
+    // variables, as on Lambda, and its own access key: the recorder in front of the emulator tells their
+    // AWS calls apart by it (`aws-calls.jsonl`), for the tests that check them against the IAM policies.
+    mkdirSync(stateDir, { recursive: true });
+    const awsCallsFile = path.join(stateDir, "aws-calls.jsonl");
+    rmSync(awsCallsFile, { force: true });
+    running.recorder = await startAwsRecorder({
+      upstreams: {
+        // SQS through the proxy that can simulate an outage; DynamoDB through the one that gives moto
+        // DynamoDB's per-item atomicity; the rest straight to the emulator.
+        sqs: running.outages.sqsEndpoint,
+        dynamodb: running.dynamoDbWrites.endpoint,
+        default: awsEndpoint,
+      },
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      file: awsCallsFile,
+    });
+    const functionEnv = (name: string, variables: Record<string, string>): Record<string, string> => ({
+      AWS_ENDPOINT_URL: running.recorder?.endpoint ?? awsEndpoint,
       AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: localAccessKeyId(name),
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       [ENV.stackName]: LOCAL_STACK_NAME,
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
-      // The SDK sends SQS requests to the queue URL's host, so the functions get the proxy's host in it.
-      [ENV.queueUrl]: viaProxy(resources.queueUrl, running.outages.sqsEndpoint),
-      [ENV.webhookSecretArn]: resources.webhookSecretArn,
-      [ENV.authHeaderName]: config.authHeaderName,
-      // Local deliveries come from 127.0.0.1: the deployed IP allowlist does not apply here.
-      [ENV.allowedSourceIps]: "",
-      [ENV.redactedAudioHosts]: [
-        ...config.redactedAudioHosts,
-        ...(running.simulator ? [running.simulator.url] : []),
-      ].join(","),
+      ...variables,
+    });
+    // The SDK sends SQS requests to the queue URL's host, so the functions get the recorder's host in it.
+    const queueUrl = viaProxy(resources.queueUrl, running.recorder.endpoint);
+    const redactedAudioHosts = [
+      ...config.redactedAudioHosts,
+      ...(running.simulator ? [running.simulator.url] : []),
+    ].join(",");
+    const start = <E, R>(name: string, variables: Record<string, string>) =>
+      startFunction<E, R>({
+        name,
+        bundle: path.join(buildDir, name, "index.mjs"),
+        env: functionEnv(name, variables),
+      });
+
+    const receiver = await start<Parameters<HttpApiHandler>[0], Awaited<ReturnType<HttpApiHandler>>>(
+      "receiver",
+      {
+        [ENV.queueUrl]: queueUrl,
+        [ENV.webhookSecretArn]: resources.webhookSecretArn,
+        [ENV.authHeaderName]: config.authHeaderName,
+        // Local deliveries come from 127.0.0.1: the deployed IP allowlist does not apply here.
+        [ENV.allowedSourceIps]: "",
+        [ENV.redactedAudioHosts]: redactedAudioHosts,
+      },
+    );
+    running.functions.push(receiver);
+    const worker = await start<Parameters<SqsHandler>[0], Awaited<ReturnType<SqsHandler>>>("worker", {
       [ENV.tableName]: resources.tableName,
       [ENV.bucketName]: resources.bucketName,
+      [ENV.queueUrl]: queueUrl,
       [ENV.apiKeySecretArn]: resources.apiKeySecretArn,
       [ENV.assemblyAiBaseUrl]: assemblyAiBaseUrl,
       [ENV.inlineTextMaxBytes]: String(config.inlineTextMaxBytes),
+      [ENV.redactedAudioHosts]: redactedAudioHosts,
       // Seconds, not Lambda's 30: a local retry after a simulated AssemblyAI fault should be watchable.
       [ENV.retryBaseSeconds]: process.env[ENV.retryBaseSeconds] ?? "2",
     });
-    const receiver = (await import(pathToFileURL(path.join(buildDir, "receiver", "index.mjs")).href)) as {
-      handler: HttpApiHandler;
-    };
-    const worker = (await import(pathToFileURL(path.join(buildDir, "worker", "index.mjs")).href)) as {
-      handler: SqsHandler;
-    };
+    running.functions.push(worker);
 
     running.api = await serveHttpApi(receiver.handler, {
       port,
@@ -195,8 +238,13 @@ async function main(): Promise<void> {
       onError: (error) => say("receiver", `handler threw: ${String(error)}`),
     });
     running.poller = await startPoller({
-      sqs: new SQSClient(clientConfig({ endpoint: awsEndpoint, region })),
-      queueUrl: resources.queueUrl,
+      // Lambda's event source mapping polls with the function's role: so does this, through the recorder.
+      sqs: new SQSClient({
+        endpoint: running.recorder.endpoint,
+        region,
+        credentials: { accessKeyId: localAccessKeyId("worker"), secretAccessKey: "local" },
+      }),
+      queueUrl,
       handler: worker.handler,
       region,
       batchSize: config.workerBatchSize,
@@ -207,15 +255,18 @@ async function main(): Promise<void> {
     const webhookUrl = `${running.api.url}${WEBHOOK_PATH}`;
     const reconcileEverySeconds = integerEnv("RECONCILE_EVERY_SECONDS", 60);
     if (reconcileEverySeconds > 0) {
-      // Its configuration needs the receiver's URL, known only now; as on Lambda, read at import.
-      Object.assign(process.env, {
+      // Its configuration needs the receiver's URL, known only now.
+      const reconciler = await start<Parameters<ScheduledHandler>[0], unknown>("reconciler", {
+        [ENV.assemblyAiBaseUrl]: assemblyAiBaseUrl,
         [ENV.webhookUrl]: webhookUrl,
         [ENV.reconcileMaxApiCalls]: String(config.reconcileMaxApiCalls),
         [ENV.reconcileLookbackMinutes]: String(config.reconcileLookbackMinutes),
+        [ENV.apiKeySecretArn]: resources.apiKeySecretArn,
+        [ENV.queueUrl]: queueUrl,
+        [ENV.tableName]: resources.tableName,
+        [ENV.bucketName]: resources.bucketName,
       });
-      const reconciler = (await import(
-        pathToFileURL(path.join(buildDir, "reconciler", "index.mjs")).href
-      )) as { handler: ScheduledHandler };
+      running.functions.push(reconciler);
       running.reconcile = startSchedule(reconciler.handler, {
         everyMs: reconcileEverySeconds * 1000,
         region,
@@ -239,6 +290,7 @@ async function main(): Promise<void> {
       assemblyAiBaseUrl,
       assemblyAiApiKey,
       controlUrl: running.outages.controlUrl,
+      awsCallsFile,
     };
     mkdirSync(stateDir, { recursive: true });
     writeFileSync(contractPath, `${JSON.stringify(contract, null, 2)}\n`, { mode: 0o600 });

@@ -1,0 +1,113 @@
+/**
+ * Each function's role, as IAM would evaluate it (simulated over the synthesized template's policies): the
+ * calls it needs are allowed, and a set of calls it must never make is denied. The calls the functions
+ * really make are checked the same way in test/integration/contracts.test.ts, from the local stack.
+ */
+import { type Call, type Decision, TemplateIam, type TemplateJson } from "../support/iam";
+import { templateFor } from "./synth";
+
+const template = templateFor().toJSON() as TemplateJson;
+const iam = new TemplateIam(template);
+
+function logicalId(type: string, pattern: RegExp): string {
+  const ids = Object.keys(template.Resources).filter(
+    (id) => template.Resources[id]?.Type === type && pattern.test(id),
+  );
+  if (ids.length !== 1) throw new Error(`expected one ${type} matching ${pattern}, found ${ids.join(", ")}`);
+  return ids[0] as string;
+}
+
+const queue = iam.binding(logicalId("AWS::SQS::Queue", /DeliveriesQueue/)).attributes.Arn as string;
+const dlq = iam.binding(logicalId("AWS::SQS::Queue", /DeadLetterQueue/)).attributes.Arn as string;
+const table = iam.binding(logicalId("AWS::DynamoDB::Table", /Table/)).attributes.Arn as string;
+const bucket = iam.binding(logicalId("AWS::S3::Bucket", /StoreBucket/)).attributes.Arn as string;
+const webhookSecret = iam.binding(logicalId("AWS::SecretsManager::Secret", /WebhookSecret/)).ref;
+const apiKeySecret = iam.binding(logicalId("AWS::SecretsManager::Secret", /ApiKeySecret/)).ref;
+
+const roles = {
+  receiver: iam.roleOf(logicalId("AWS::Lambda::Function", /Receiver/)),
+  worker: iam.roleOf(logicalId("AWS::Lambda::Function", /Worker/)),
+  reconciler: iam.roleOf(logicalId("AWS::Lambda::Function", /^Reconciler/)),
+};
+
+const call = (action: string, resource: string, context?: Record<string, string>): Call => ({
+  action,
+  resource,
+  ...(context ? { context } : {}),
+});
+
+const allowed: Array<[keyof typeof roles, Call]> = [
+  ["receiver", call("sqs:SendMessage", queue)],
+  ["receiver", call("secretsmanager:GetSecretValue", webhookSecret)],
+  ["worker", call("sqs:ReceiveMessage", queue)],
+  ["worker", call("sqs:DeleteMessage", queue)],
+  ["worker", call("sqs:ChangeMessageVisibility", queue)],
+  ["worker", call("dynamodb:GetItem", table)],
+  ["worker", call("dynamodb:UpdateItem", table)],
+  ["worker", call("s3:PutObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`)],
+  ["worker", call("s3:PutObject", `${bucket}/redacted-audio/acme/o-1/t-1.wav`)],
+  ["worker", call("secretsmanager:GetSecretValue", apiKeySecret)],
+  ["reconciler", call("s3:ListBucket", bucket, { "s3:prefix": "reconciler/checkpoint.json" })],
+  ["reconciler", call("s3:GetObject", `${bucket}/reconciler/checkpoint.json`)],
+  ["reconciler", call("s3:PutObject", `${bucket}/reconciler/checkpoint.json`)],
+  ["reconciler", call("dynamodb:Query", `${table}/index/by-transcript-id`)],
+  ["reconciler", call("sqs:SendMessage", queue)],
+];
+
+const denied: Array<[keyof typeof roles, Call, string]> = [
+  ["receiver", call("sqs:SendMessage", dlq), "the dead-letter queue is the worker's redrive target only"],
+  ["receiver", call("sqs:ReceiveMessage", queue), "the receiver only enqueues"],
+  ["receiver", call("sqs:PurgeQueue", queue), "nothing purges deliveries"],
+  ["receiver", call("secretsmanager:GetSecretValue", apiKeySecret), "the receiver never calls AssemblyAI"],
+  ["receiver", call("dynamodb:GetItem", table), "the receiver reads no records"],
+  ["receiver", call("s3:GetObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`), "no transcript reads"],
+  [
+    "worker",
+    call("s3:DeleteObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`),
+    "nothing stored is deleted",
+  ],
+  [
+    "worker",
+    call("s3:PutObject", `${bucket}/reconciler/checkpoint.json`),
+    "the checkpoint is the reconciler's",
+  ],
+  ["worker", call("s3:PutObject", `${bucket}/elsewhere/x`), "writes stay under the worker's prefixes"],
+  ["worker", call("s3:ListBucket", bucket), "no listing of keys (they carry customer ids)"],
+  ["worker", call("dynamodb:DeleteItem", table), "records are never deleted by the pipeline"],
+  ["worker", call("dynamodb:Scan", table), "no scans"],
+  ["worker", call("sqs:SendMessage", dlq), "SQS's redrive moves dead letters, not the worker"],
+  [
+    "worker",
+    call("secretsmanager:GetSecretValue", webhookSecret),
+    "the worker never sees the webhook secret",
+  ],
+  ["reconciler", call("s3:ListBucket", bucket), "listing is pinned to the checkpoint's key"],
+  ["reconciler", call("s3:ListBucket", bucket, { "s3:prefix": "transcripts/" }), "no listing of transcripts"],
+  ["reconciler", call("s3:GetObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`), "no transcript reads"],
+  ["reconciler", call("s3:PutObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`), "no transcript writes"],
+  ["reconciler", call("dynamodb:UpdateItem", table), "the reconciler only queues; the worker writes"],
+  ["reconciler", call("dynamodb:Query", table), "only the transcript_id index is queried"],
+  ["reconciler", call("sqs:DeleteMessage", queue), "the reconciler never consumes deliveries"],
+];
+
+describe("function roles, simulated", () => {
+  it.each(allowed)("let the %s make %o", async (fn, request) => {
+    expect(await iam.decide(roles[fn], request)).toBe<Decision>("Allowed");
+  });
+
+  it.each(denied)("deny the %s %o: %s", async (fn, request) => {
+    expect(await iam.decide(roles[fn], request)).not.toBe<Decision>("Allowed");
+  });
+
+  it("refuse plain-HTTP requests to the queue and the bucket, whatever the role allows", async () => {
+    expect(
+      await iam.decide(roles.receiver, call("sqs:SendMessage", queue, { "aws:SecureTransport": "false" })),
+    ).toBe<Decision>("ExplicitlyDenied");
+    expect(
+      await iam.decide(
+        roles.worker,
+        call("s3:PutObject", `${bucket}/transcripts/a/b/c.json.gz`, { "aws:SecureTransport": "false" }),
+      ),
+    ).toBe<Decision>("ExplicitlyDenied");
+  });
+});

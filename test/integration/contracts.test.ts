@@ -1,0 +1,241 @@
+/**
+ * What the functions really do, held against what AWS would allow and watch. moto enforces no IAM and has
+ * no CloudWatch, so the local stack runs each function with its own access key behind a recorder, drives
+ * them through every path that touches AWS (stored, redacted audio, AssemblyAI error and 404, transient
+ * failures, the API key placeholder, a wrong secret, an SQS outage, an archived notice, a malformed
+ * message, the reconciler's first and later runs), and then:
+ * - every recorded AWS call is simulated against that function's role in the synthesized template (with
+ *   S3's rule that a GetObject of a missing key answers 404 only to a caller that may list the bucket);
+ * - every metric an alarm or a dashboard graph selects is one the functions' log lines really create.
+ */
+import { readFileSync } from "node:fs";
+import { DescribeSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/env";
+import { resolveConfig } from "../../lib/config";
+import { WebhookStack } from "../../lib/webhook-stack";
+import type { RecordedCall } from "../../local/aws-recorder";
+import { LOCAL_NAMES } from "../../local/resources";
+import { LOCAL_STACK_NAME, localAccessKeyId } from "../../local/start";
+import { ACCOUNT_ID, type Binding, evaluationsOf, TemplateIam, type TemplateJson } from "../support/iam";
+import { emittedMetrics, key, matches, selectedMetrics } from "../support/metrics";
+import { secretsClient } from "./cli-support";
+import { audioUrl, eventually, uniqueId, useLocalStack } from "./support";
+
+const stack = useLocalStack({ RECONCILE_EVERY_SECONDS: "3", SIMULATOR_WEBHOOK_RETRY_MS: "1000" });
+
+// The stack as deployed, under the local stack's name (the `Stack` dimension its functions emit).
+const template = Template.fromStack(
+  new WebhookStack(new App(), LOCAL_STACK_NAME, { config: resolveConfig({}) }),
+).toJSON() as TemplateJson;
+
+function logicalId(type: string, pattern: RegExp): string {
+  const ids = Object.keys(template.Resources).filter(
+    (id) => template.Resources[id]?.Type === type && pattern.test(id),
+  );
+  if (ids.length !== 1) throw new Error(`expected one ${type} matching ${pattern}, found ${ids.join(", ")}`);
+  return ids[0] as string;
+}
+
+const FUNCTIONS = {
+  receiver: /Receiver/,
+  worker: /Worker/,
+  reconciler: /^Reconciler/,
+} as const;
+
+beforeAll(async () => {
+  const s = stack();
+  const secrets = secretsClient(s);
+  const put = (value: string) =>
+    secrets.send(new PutSecretValueCommand({ SecretId: LOCAL_NAMES.apiKeySecret, SecretString: value }));
+  const realKey = s.contract.assemblyAiApiKey;
+
+  // Before any fetch, so the worker's first read of the key finds the placeholder.
+  await put(`${API_KEY_PLACEHOLDER_PREFIX}: set the AssemblyAI API key`);
+  const waiting = uniqueId("order");
+  await s.submit(uniqueId("keyless"), waiting);
+  await s.waitForLog(
+    (line) => line.reason === "AssemblyAI API key not set",
+    30_000,
+    "an API key not set failure",
+  );
+  await put(realKey);
+
+  const customer = uniqueId("contracts");
+  const stored = await s.submit(customer, "stored");
+  const redacted = await s.submit(customer, "redacted", { redactPiiAudio: true });
+  const failed = await s.submit(customer, "error", { audioUrl: audioUrl({ simulate: "error" }) });
+  const flaky = await s.submit(customer, "flaky", { audioUrl: audioUrl({ delay_ms: 1500 }) });
+  await s.addFault({ status: 500, times: 1, transcriptId: flaky.id });
+  const missing = await s.submit(customer, "missing", { audioUrl: audioUrl({ delay_ms: 1500 }) });
+  await s.addFault({ status: 404, times: 100, transcriptId: missing.id });
+  // A job whose webhook is refused for good (wrong secret): only the reconciler can store it.
+  const refused = await s.submit(customer, "refused", { authHeaderValue: "not-the-secret" });
+  // An unauthenticated probe, an archived notice, a malformed message straight onto the queue.
+  await s.postWebhook(
+    s.webhookUrl(customer, "probe"),
+    { transcript_id: stored.id, status: "completed" },
+    {
+      authHeaderValue: "wrong",
+    },
+  );
+  await s.postWebhook(s.webhookUrl(customer, "notice"), { status: "something_new" });
+  await s.sqs.send(new SendMessageCommand({ QueueUrl: s.contract.queueUrl, MessageBody: "{not json" }));
+
+  for (const [order, id] of [
+    ["stored", stored.id],
+    ["redacted", redacted.id],
+    ["error", failed.id],
+    ["flaky", flaky.id],
+    ["missing", missing.id],
+    ["refused", refused.id],
+  ] as const) {
+    await s.waitForRecord(customer, order, (r) => r.transcript_id === id && r.status !== undefined, 60_000);
+  }
+  await s.waitForRecord(customer, "redacted", (r) => typeof r.redacted_audio_s3_key === "string", 30_000);
+  await s.waitForLog((line) => line.outcome === "unknown_archived", 30_000, "the archived notice");
+  await s.waitForLog(
+    (line) => typeof line.reason === "string" && line.reason.startsWith("malformed message"),
+    30_000,
+    "the malformed message archived",
+  );
+
+  // An SQS outage: the receiver answers 503 (a failed delivery), then AssemblyAI's retry lands it.
+  const setSqsDown = (down: boolean) =>
+    fetch(`${s.contract.controlUrl}/outages/sqs`, { method: "PUT", body: JSON.stringify({ down }) });
+  await setSqsDown(true);
+  try {
+    const late = await s.submit(customer, "outage");
+    await eventually(
+      async () => ((await s.deliveries(late.id)).some((a) => a.statusCode === 503) ? true : undefined),
+      { timeoutMs: 20_000, describe: () => "a 503 during the outage" },
+    );
+  } finally {
+    await setSqsDown(false);
+  }
+  await s.waitForRecord(customer, "outage", (r) => r.status !== undefined, 60_000);
+  // Two reconciler runs at least: the first without a checkpoint, a later one reading it.
+  await s.waitForLog(
+    (line) => line.message === "reconcile run" && Number(line.queued) > 0,
+    60_000,
+    "a run that queued",
+  );
+}, 240_000);
+
+describe("IAM, simulated over what the functions really called", () => {
+  async function bindings(): Promise<Record<string, Binding>> {
+    const s = stack();
+    const secrets = secretsClient(s);
+    const arnOf = async (name: string) =>
+      (await secrets.send(new DescribeSecretCommand({ SecretId: name }))).ARN ?? name;
+    const queue = (name: string): Binding => ({
+      ref: `https://sqs.${s.contract.region}.amazonaws.com/${ACCOUNT_ID}/${name}`,
+      attributes: { Arn: `arn:aws:sqs:${s.contract.region}:${ACCOUNT_ID}:${name}`, QueueName: name },
+    });
+    return {
+      [logicalId("AWS::DynamoDB::Table", /Table/)]: {
+        ref: s.contract.tableName,
+        attributes: {
+          Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${s.contract.tableName}`,
+        },
+      },
+      [logicalId("AWS::SQS::Queue", /DeliveriesQueue/)]: queue(LOCAL_NAMES.queue),
+      [logicalId("AWS::SQS::Queue", /DeadLetterQueue/)]: queue(LOCAL_NAMES.dlq),
+      [logicalId("AWS::S3::Bucket", /StoreBucket/)]: {
+        ref: s.contract.bucketName,
+        attributes: { Arn: `arn:aws:s3:::${s.contract.bucketName}` },
+      },
+      [logicalId("AWS::SecretsManager::Secret", /WebhookSecret/)]: {
+        ref: await arnOf(LOCAL_NAMES.webhookSecret),
+        attributes: {},
+      },
+      [logicalId("AWS::SecretsManager::Secret", /ApiKeySecret/)]: {
+        ref: await arnOf(LOCAL_NAMES.apiKeySecret),
+        attributes: {},
+      },
+    };
+  }
+
+  function recordedCalls(): RecordedCall[] {
+    return readFileSync(stack().contract.awsCallsFile, "utf8")
+      .split("\n")
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as RecordedCall);
+  }
+
+  it.each(Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>)(
+    "every call the %s made is allowed by its role",
+    async (fn) => {
+      const iam = new TemplateIam(template, await bindings());
+      const role = iam.roleOf(logicalId("AWS::Lambda::Function", FUNCTIONS[fn]));
+      const calls = recordedCalls().filter((call) => call.accessKeyId === localAccessKeyId(fn));
+      expect(calls.length).toBeGreaterThan(0);
+
+      const seen = new Set<string>();
+      const refused: string[] = [];
+      for (const call of calls) {
+        expect({ operation: call.operation, action: call.action }).not.toMatchObject({ action: "unknown" });
+        for (const evaluation of evaluationsOf(call)) {
+          const id = JSON.stringify(evaluation);
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const decision = await iam.decide(role, evaluation);
+          if (decision !== "Allowed") refused.push(`${call.operation} -> ${id}: ${decision}`);
+        }
+      }
+      expect(refused).toEqual([]);
+    },
+  );
+
+  it("covers what each function does: the worker polled, wrote and archived; the reconciler kept a checkpoint", () => {
+    const actions = (fn: string) =>
+      new Set(
+        recordedCalls()
+          .filter((c) => c.accessKeyId === localAccessKeyId(fn))
+          .map((c) => c.operation),
+      );
+    expect([...actions("receiver")]).toEqual(expect.arrayContaining(["SendMessage", "GetSecretValue"]));
+    expect([...actions("worker")]).toEqual(
+      expect.arrayContaining([
+        "ReceiveMessage",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibility",
+        "GetItem",
+        "UpdateItem",
+        "PutObject",
+        "GetSecretValue",
+      ]),
+    );
+    expect([...actions("reconciler")]).toEqual(
+      expect.arrayContaining(["ListObjectsV2", "GetObject", "PutObject", "Query", "SendMessage"]),
+    );
+  });
+});
+
+describe("metrics: what alarms and graphs watch is what the functions write", () => {
+  it("every metric an alarm or a graph selects is created by some log line the functions wrote", () => {
+    const emitted = emittedMetrics(stack().logs());
+    const emittedKeys = new Set(emitted.map(key));
+    const selected = selectedMetrics(template, new TemplateIam(template)).filter(
+      (s) =>
+        s.metric?.namespace.startsWith("AWS/") !== true && s.search?.namespace.startsWith("AWS/") !== true,
+    );
+    expect(selected.length).toBeGreaterThan(10);
+
+    const unseen = selected.filter(({ metric, search }) =>
+      metric
+        ? !emittedKeys.has(key(metric))
+        : !emitted.some((m) => search !== undefined && matches(search, m)),
+    );
+    expect(unseen.map((s) => `${s.source}: ${JSON.stringify(s.metric ?? s.search)}`)).toEqual([]);
+  });
+
+  it("every metric the functions wrote carries the stack", () => {
+    const emitted = emittedMetrics(stack().logs());
+
+    expect(emitted.length).toBeGreaterThan(10);
+    expect(emitted.filter((metric) => metric.dimensions.Stack !== LOCAL_STACK_NAME)).toEqual([]);
+  });
+});
