@@ -18,7 +18,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../../functions/shared/assemblyai";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/env";
-import { readSecretString } from "../../functions/shared/secrets";
+import { readApiKey, readSecretString } from "../../functions/shared/secrets";
 import { clientConfig, LOCAL_NAMES } from "../../local/resources";
 import type { LocalStackContract } from "../../local/start";
 import { CliError } from "./output";
@@ -177,12 +177,12 @@ export function readLocalContract(stateDir: string): LocalStackContract {
   }
 }
 
-/** The key, unless it is missing or still the placeholder the stack deploys with. */
+/** The key, unless it is missing or still the placeholder (or no value: see readApiKey). */
 export function usableApiKey(value: string | undefined, where: string): string {
   const key = value?.trim();
   if (!key) throw new CliError(`no AssemblyAI API key in ${where}`);
   if (key.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
-    throw new CliError(`the AssemblyAI API key is not set (${where} holds the placeholder): run set-api-key`);
+    throw new CliError(`the AssemblyAI API key is not set (${where} holds no key yet): run set-api-key`);
   }
   return key;
 }
@@ -258,7 +258,7 @@ export function deployedTarget(
     assemblyAi: async () => {
       const fromEnv = env.ASSEMBLYAI_API_KEY?.trim();
       if (fromEnv) return { apiKey: fromEnv, baseUrl };
-      const stored = await readSecretString(secrets, outputs.apiKeySecretArn, "AWSCURRENT");
+      const stored = await readApiKey(secrets, outputs.apiKeySecretArn);
       return { apiKey: usableApiKey(stored, `secret ${outputs.apiKeySecretArn}`), baseUrl };
     },
     close: () => {
