@@ -7,7 +7,7 @@
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
  * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
  * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (8; 0 = unbounded),
- * LOCAL_STATE_DIR (.local),
+ * SECRET_CACHE_TTL_SECONDS (300), LOCAL_STATE_DIR (.local),
  * LOG_FORMAT (pretty | json).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { pathToFileURL } from "node:url";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { RECONCILER_TIMEOUT_SECONDS } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
-import { ENV } from "../functions/shared/env";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/env";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig } from "../lib/config";
 import { WEBHOOK_PATH } from "../lib/resource-spec";
@@ -34,7 +34,12 @@ import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
 export interface LocalStackContract {
   readonly webhookUrl: string;
   readonly authHeaderName: string;
+  /** The current webhook secret value (rewritten by `aai-webhooks --local rotate-secret`). */
   readonly authHeaderValue: string;
+  /** Optional only for stack.json files written before they existed. */
+  readonly webhookSecretArn?: string;
+  /** How long the receiver caches the webhook secret (SECRET_CACHE_TTL_SECONDS): what rotate-secret waits. */
+  readonly webhookSecretCacheTtlSeconds?: number;
   readonly awsEndpoint: string;
   readonly region: string;
   readonly tableName: string;
@@ -83,6 +88,9 @@ async function main(): Promise<void> {
   const contractPath = path.join(stateDir, "stack.json");
   const region = process.env.AWS_REGION ?? "us-east-1";
   const port = integerEnv("PORT", 3000);
+  // As on Lambda by default; lower it to watch rotate-secret (which waits for it) in seconds.
+  const secretCacheTtlSeconds = integerEnv(ENV.secretCacheTtlSeconds, DEFAULT_SECRET_CACHE_TTL_SECONDS);
+  if (secretCacheTtlSeconds < 1) throw new Error(`${ENV.secretCacheTtlSeconds} must be at least 1`);
   const config = stackConfig();
 
   const running: {
@@ -176,6 +184,7 @@ async function main(): Promise<void> {
       [ENV.inlineTextMaxBytes]: String(config.inlineTextMaxBytes),
       // Seconds, not Lambda's 30: a local retry after a simulated AssemblyAI fault should be watchable.
       [ENV.retryBaseSeconds]: process.env[ENV.retryBaseSeconds] ?? "2",
+      [ENV.secretCacheTtlSeconds]: String(secretCacheTtlSeconds),
     });
     const receiver = (await import(pathToFileURL(path.join(buildDir, "receiver", "index.mjs")).href)) as {
       handler: HttpApiHandler;
@@ -224,6 +233,8 @@ async function main(): Promise<void> {
       webhookUrl,
       authHeaderName: config.authHeaderName,
       authHeaderValue: resources.webhookSecretValue,
+      webhookSecretArn: resources.webhookSecretArn,
+      webhookSecretCacheTtlSeconds: secretCacheTtlSeconds,
       awsEndpoint,
       region,
       tableName: resources.tableName,
