@@ -29,9 +29,16 @@ export interface WebhookStackConfig {
   readonly webhookSecretArn?: string;
   /**
    * Name or ARN of an existing secret holding the AssemblyAI API key.
-   * @default - the stack creates a placeholder secret; set it after deploying (see README)
+   * @default - the stack creates a secret without a value; set it after deploying (see README)
    */
   readonly apiKeySecret?: string;
+  /**
+   * ARN of the customer-managed KMS key that encrypts the imported secrets (`webhookSecretArn`,
+   * `apiKeySecret`): the functions that read them get `kms:Decrypt` on it, only through Secrets Manager in
+   * the stack's region. Only for imported secrets; the stack's own use Secrets Manager's AWS managed key.
+   * @default - the imported secrets use the AWS managed key `aws/secretsmanager` (no grant needed)
+   */
+  readonly secretsKmsKeyArn?: string;
   /**
    * The AssemblyAI region transcripts are created in; the worker fetches from its API.
    * @default "us"
@@ -85,7 +92,7 @@ export interface WebhookStackConfig {
    */
   readonly inlineTextMaxBytes: number;
   /**
-   * What happens to the table, bucket and log groups when the stack is deleted.
+   * What happens to the table, bucket, log groups and the secrets the stack created when it is deleted.
    * @default "retain"
    */
   readonly removalPolicy: "retain" | "destroy";
@@ -168,6 +175,7 @@ export const CONTEXT_KEYS = Object.keys({
   ...DEFAULT_CONFIG,
   webhookSecretArn: undefined,
   apiKeySecret: undefined,
+  secretsKmsKeyArn: undefined,
   transcriptsInfrequentAccessDays: undefined,
   transcriptsExpireDays: undefined,
   redactedAudioExpireDays: undefined,
@@ -201,7 +209,10 @@ const RESERVED_HEADERS = new Set([
   "x-amzn-trace-id",
 ]);
 const HOST_PATTERN = /^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$|^https?:\/\/[A-Za-z0-9.[\]:-]+$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:(.+)$/;
+/** What Secrets Manager appends to a secret's name in its ARN; an ARN without it is partial. */
+const SECRET_ARN_SUFFIX = /-[A-Za-z0-9]{6}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/;
 /** One plain address, as SNS's e-mail protocol takes it (no display name, no list). */
 const EMAIL_ADDRESS = /^[^\s@",;<>()]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
@@ -224,6 +235,7 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
     authHeaderName: text(raw, "authHeaderName") ?? DEFAULT_CONFIG.authHeaderName,
     webhookSecretArn: text(raw, "webhookSecretArn"),
     apiKeySecret: text(raw, "apiKeySecret"),
+    secretsKmsKeyArn: text(raw, "secretsKmsKeyArn"),
     assemblyAiRegion: region(raw),
     allowedSourceIps: sourceIps(raw),
     redactedAudioHosts: redactedAudioHosts(raw),
@@ -266,9 +278,7 @@ function checkConsistency(config: WebhookStackConfig): void {
   if (RESERVED_HEADERS.has(header.toLowerCase())) {
     throw new ConfigError(`authHeaderName "${header}" is a standard header; choose a custom one`);
   }
-  if (config.webhookSecretArn !== undefined && !SECRET_ARN.test(config.webhookSecretArn)) {
-    throw new ConfigError("webhookSecretArn must be a Secrets Manager secret ARN");
-  }
+  checkSecrets(config);
   if (config.throttleBurstLimit < Math.min(config.throttleRateLimit, 5_000)) {
     throw new ConfigError(
       `throttleBurstLimit (${config.throttleBurstLimit}) must be at least throttleRateLimit ` +
@@ -312,6 +322,55 @@ function checkConsistency(config: WebhookStackConfig): void {
     throw new ConfigError(
       `transcriptsExpireDays (${config.transcriptsExpireDays}) must be later than ` +
         `transcriptsInfrequentAccessDays (${config.transcriptsInfrequentAccessDays})`,
+    );
+  }
+}
+
+/**
+ * Imported secrets must be named so that the grant matches the secret: a complete ARN (granted exactly) or,
+ * for the API key, a name (granted `name-??????`). A partial ARN is refused: the grant on it would match no
+ * secret, and granting `-??????` after it would also match any secret whose name merely extends it.
+ */
+function checkSecrets(config: WebhookStackConfig): void {
+  const regions: string[] = [];
+  for (const key of ["webhookSecretArn", "apiKeySecret"] as const) {
+    const value = config[key];
+    if (value === undefined || (key === "apiKeySecret" && !value.startsWith("arn:"))) continue;
+    const match = SECRET_ARN.exec(value);
+    if (!match)
+      throw new ConfigError(
+        `${key} must be a Secrets Manager secret ARN${key === "apiKeySecret" ? " or a secret name" : ""}`,
+      );
+    if (!SECRET_ARN_SUFFIX.test(match[2] ?? "")) {
+      throw new ConfigError(
+        `${key} "${value}" is a partial ARN (no 6-character suffix after the name): give the complete ARN ` +
+          `(aws secretsmanager describe-secret --secret-id <name> --query ARN --output text)` +
+          (key === "apiKeySecret" ? " or just the secret's name" : ""),
+      );
+    }
+    regions.push(match[1] ?? "");
+  }
+  const keyArn = config.secretsKmsKeyArn;
+  if (keyArn === undefined) return;
+  if (config.webhookSecretArn === undefined && config.apiKeySecret === undefined) {
+    throw new ConfigError(
+      "secretsKmsKeyArn is set but no secret is imported (webhookSecretArn, apiKeySecret): the secrets the " +
+        "stack creates are encrypted with Secrets Manager's AWS managed key",
+    );
+  }
+  const key = KMS_KEY_ARN.exec(keyArn);
+  if (!key) {
+    throw new ConfigError(
+      `secretsKmsKeyArn "${keyArn}" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>; ` +
+        "an alias ARN cannot be granted)",
+    );
+  }
+  const keyRegion = key[1] ?? "";
+  const elsewhere = regions.find((region) => region !== keyRegion);
+  if (elsewhere !== undefined) {
+    throw new ConfigError(
+      `secretsKmsKeyArn is in ${keyRegion} but an imported secret is in ${elsewhere}: Secrets Manager ` +
+        "encrypts a secret with a key of its own region",
     );
   }
 }

@@ -8,7 +8,7 @@ import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { ENV } from "../functions/shared/env";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/env";
 import type { DeliveryQueue } from "./delivery-queue";
 import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "./resource-spec";
 import { WebhookFunction } from "./webhook-function";
@@ -33,6 +33,8 @@ export class ReceiverApi extends Construct {
   readonly accessLogs: logs.LogGroup;
   /** The URL to give AssemblyAI as `webhook_url` (add `?customer_id=…&order_id=…`). */
   readonly webhookUrl: string;
+  /** How long the receiver caches the webhook secret: set explicitly so the stack can output it. */
+  readonly secretCacheTtlSeconds = DEFAULT_SECRET_CACHE_TTL_SECONDS;
 
   constructor(scope: Construct, id: string, props: ReceiverApiProps) {
     super(scope, id);
@@ -50,6 +52,7 @@ export class ReceiverApi extends Construct {
     props.queue.grantSend(this.receiver.role);
     this.receiver.addEnvironment(ENV.webhookSecretArn, props.secrets.webhookSecret.secretArn);
     props.secrets.grantReadWebhookSecret(this.receiver.role);
+    this.receiver.addEnvironment(ENV.secretCacheTtlSeconds, String(this.secretCacheTtlSeconds));
     this.receiver.addEnvironment(ENV.authHeaderName, props.authHeaderName);
     this.receiver.addEnvironment(ENV.allowedSourceIps, props.allowedSourceIps.join(","));
     this.receiver.addEnvironment(ENV.redactedAudioHosts, props.redactedAudioHosts.join(","));

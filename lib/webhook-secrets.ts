@@ -3,25 +3,40 @@
  * API key (used by the worker). Each is created by the stack or taken from an existing secret; values
  * never pass through the template, an environment variable or an output.
  */
-import { SecretValue, Validations } from "aws-cdk-lib";
-import type * as iam from "aws-cdk-lib/aws-iam";
+import { type RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { API_KEY_PLACEHOLDER_PREFIX } from "../functions/shared/env";
 
 export interface WebhookSecretsProps {
-  /** ARN of an existing webhook secret. @default - generated */
+  /** Complete ARN of an existing webhook secret. @default - generated */
   readonly webhookSecretArn?: string;
-  /** Name or ARN of an existing AssemblyAI API key secret. @default - a placeholder to fill in */
+  /**
+   * Name or complete ARN of an existing AssemblyAI API key secret.
+   * @default - a secret without a value, to be set after deploying
+   */
   readonly apiKeySecret?: string;
+  /**
+   * Customer-managed KMS key the imported secrets are encrypted with; readers get `kms:Decrypt` on it
+   * through Secrets Manager only. @default - the AWS managed key, which needs no grant
+   */
+  readonly importedSecretsKeyArn?: string;
+  /** What happens to the secrets this construct creates when the stack is deleted (imported ones stay). */
+  readonly removalPolicy: RemovalPolicy;
 }
 
 export class WebhookSecrets extends Construct {
   readonly webhookSecret: secretsmanager.ISecret;
   readonly apiKeySecret: secretsmanager.ISecret;
+  private readonly importedSecretsKeyArn?: string;
+  private readonly webhookSecretImported: boolean;
+  private readonly apiKeySecretImported: boolean;
 
   constructor(scope: Construct, id: string, props: WebhookSecretsProps) {
     super(scope, id);
+    this.importedSecretsKeyArn = props.importedSecretsKeyArn;
+    this.webhookSecretImported = props.webhookSecretArn !== undefined;
+    this.apiKeySecretImported = props.apiKeySecret !== undefined;
 
     if (props.webhookSecretArn) {
       this.webhookSecret = secretsmanager.Secret.fromSecretCompleteArn(
@@ -34,34 +49,39 @@ export class WebhookSecrets extends Construct {
         description: "AssemblyAI webhook auth header value (webhook_auth_header_value)",
         // Letters and digits only: it travels in an HTTP header and is pasted into shells.
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+        removalPolicy: props.removalPolicy,
       });
       Validations.of(secret).acknowledge({
         id: "AwsSolutions-SMG4",
         reason:
           "The value is handed to AssemblyAI with each job at submit time, so an automatic rotation would " +
-          "break jobs in flight. Rotate by hand (README, Operating): the receiver accepts the current and " +
-          "the previous version, so nothing in flight is lost.",
+          "break jobs in flight. Rotate with aai-webhooks rotate-secret (README, Operating): it stages the " +
+          "new value until every receiver accepts it, and the receiver keeps accepting the previous one.",
       });
       this.webhookSecret = secret;
     }
 
     if (props.apiKeySecret) {
+      // A name is granted as `name-??????`, the suffix Secrets Manager appends to it in the ARN.
       this.apiKeySecret = props.apiKeySecret.startsWith("arn:")
         ? secretsmanager.Secret.fromSecretCompleteArn(this, "ApiKeySecret", props.apiKeySecret)
         : secretsmanager.Secret.fromSecretNameV2(this, "ApiKeySecret", props.apiKeySecret);
     } else {
       const secret = new secretsmanager.Secret(this, "ApiKeySecret", {
         description: "AssemblyAI API key used by the transcript worker; set it after deploying",
-        // Not a secret: a marker the worker recognises, so it retries instead of failing jobs until set.
-        secretStringValue: SecretValue.unsafePlainText(
-          `${API_KEY_PLACEHOLDER_PREFIX}: set the AssemblyAI API key (README, Deploy)`,
-        ),
+        removalPolicy: props.removalPolicy,
       });
+      // No SecretString or GenerateSecretString at all: CloudFormation writes a new version whenever either
+      // changes, so only a secret created without a value can never have a key set later overwritten by a
+      // deploy. The worker treats "no value yet" as the placeholder (functions/shared/secrets.ts).
+      (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride(
+        "GenerateSecretString",
+      );
       Validations.of(secret).acknowledge({
         id: "AwsSolutions-SMG4",
         reason:
           "AssemblyAI API keys are issued in AssemblyAI's dashboard; Secrets Manager cannot rotate them. " +
-          "Replace the value with put-secret-value when the key changes.",
+          "Replace the value with aai-webhooks set-api-key when the key changes.",
       });
       this.apiKeySecret = secret;
     }
@@ -69,9 +89,28 @@ export class WebhookSecrets extends Construct {
 
   grantReadWebhookSecret(grantee: iam.IGrantable): void {
     this.webhookSecret.grantRead(grantee);
+    if (this.webhookSecretImported) this.grantDecryptImported(grantee);
   }
 
   grantReadApiKey(grantee: iam.IGrantable): void {
     this.apiKeySecret.grantRead(grantee);
+    if (this.apiKeySecretImported) this.grantDecryptImported(grantee);
+  }
+
+  /**
+   * kms:Decrypt on the imported secrets' key, and only as Secrets Manager in this region uses it on the
+   * grantee's behalf (kms:ViaService): the role cannot decrypt anything else with the key. Stated here
+   * rather than through CDK's key grant, which adds nothing for a key imported into an env-agnostic stack.
+   */
+  private grantDecryptImported(grantee: iam.IGrantable): void {
+    if (this.importedSecretsKeyArn === undefined) return;
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["kms:Decrypt"],
+      resourceArns: [this.importedSecretsKeyArn],
+      conditions: {
+        StringEquals: { "kms:ViaService": `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
+      },
+    });
   }
 }

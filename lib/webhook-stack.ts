@@ -32,6 +32,8 @@ export class WebhookStack extends Stack {
     this.secrets = new WebhookSecrets(this, "Secrets", {
       webhookSecretArn: config.webhookSecretArn,
       apiKeySecret: config.apiKeySecret,
+      importedSecretsKeyArn: config.secretsKmsKeyArn,
+      removalPolicy,
     });
     this.queue = new DeliveryQueue(this, "Deliveries");
     this.store = new TranscriptStore(this, "Store", {
@@ -100,6 +102,10 @@ export class WebhookStack extends Stack {
       AuthHeaderName: [config.authHeaderName, "webhook_auth_header_name for AssemblyAI"],
       AssemblyAiRegion: [config.assemblyAiRegion, "AssemblyAI region the worker fetches from (us or eu)"],
       WebhookSecretArn: [this.secrets.webhookSecret.secretArn, "Secret holding webhook_auth_header_value"],
+      WebhookSecretCacheTtlSeconds: [
+        String(this.receiverApi.secretCacheTtlSeconds),
+        "How long a receiver keeps the webhook secret's values (rotate-secret waits for it)",
+      ],
       ApiKeySecretArn: [this.secrets.apiKeySecret.secretArn, "Secret holding the AssemblyAI API key"],
       TableName: [this.store.table.tableName, "DynamoDB table of transcript records"],
       BucketName: [this.store.bucket.bucketName, "S3 bucket of full transcripts and redacted audio"],

@@ -153,7 +153,11 @@ async function ensureSecret(
     return { arn: required(created.ARN, `${name} ARN`), value };
   } catch (error) {
     if (!(error instanceof Error) || error.name !== "ResourceExistsException") throw error;
-    const existing = await client.send(new GetSecretValueCommand({ SecretId: name }));
+    // By stage: after UpdateSecretVersionStage moved AWSCURRENT, moto 5.2.1 still answers a read without
+    // one with the version that held it before (its default version is not updated).
+    const existing = await client.send(
+      new GetSecretValueCommand({ SecretId: name, VersionStage: "AWSCURRENT" }),
+    );
     return { arn: required(existing.ARN, `${name} ARN`), value: required(existing.SecretString, name) };
   }
 }

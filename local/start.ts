@@ -7,7 +7,7 @@
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
  * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
  * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (4; 0 = unbounded),
- * LOCAL_STATE_DIR (.local),
+ * SECRET_CACHE_TTL_SECONDS (300), LOCAL_STATE_DIR (.local),
  * LOG_FORMAT (pretty | json).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { RECONCILER_TIMEOUT_SECONDS } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
-import { ENV } from "../functions/shared/env";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/env";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig } from "../lib/config";
 import { WEBHOOK_PATH } from "../lib/resource-spec";
@@ -35,7 +35,12 @@ import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
 export interface LocalStackContract {
   readonly webhookUrl: string;
   readonly authHeaderName: string;
+  /** The current webhook secret value (rewritten by `aai-webhooks --local rotate-secret`). */
   readonly authHeaderValue: string;
+  /** Optional only for stack.json files written before they existed. */
+  readonly webhookSecretArn?: string;
+  /** How long the receiver caches the webhook secret (SECRET_CACHE_TTL_SECONDS): what rotate-secret waits. */
+  readonly webhookSecretCacheTtlSeconds?: number;
   readonly awsEndpoint: string;
   /** DynamoDB for tools and tests: the proxy that gives moto DynamoDB's per-item atomicity. */
   readonly dynamodbEndpoint: string;
@@ -97,6 +102,9 @@ async function main(): Promise<void> {
   const contractPath = path.join(stateDir, "stack.json");
   const region = process.env.AWS_REGION ?? "us-east-1";
   const port = integerEnv("PORT", 3000);
+  // As on Lambda by default; lower it to watch rotate-secret (which waits for it) in seconds.
+  const secretCacheTtlSeconds = integerEnv(ENV.secretCacheTtlSeconds, DEFAULT_SECRET_CACHE_TTL_SECONDS);
+  if (secretCacheTtlSeconds < 1) throw new Error(`${ENV.secretCacheTtlSeconds} must be at least 1`);
   const config = stackConfig();
 
   const running: {
@@ -216,6 +224,8 @@ async function main(): Promise<void> {
         // Local deliveries come from 127.0.0.1: the deployed IP allowlist does not apply here.
         [ENV.allowedSourceIps]: "",
         [ENV.redactedAudioHosts]: redactedAudioHosts,
+        // What rotate-secret waits for (stack.json says it too).
+        [ENV.secretCacheTtlSeconds]: String(secretCacheTtlSeconds),
       },
     );
     running.functions.push(receiver);
@@ -280,6 +290,8 @@ async function main(): Promise<void> {
       webhookUrl,
       authHeaderName: config.authHeaderName,
       authHeaderValue: resources.webhookSecretValue,
+      webhookSecretArn: resources.webhookSecretArn,
+      webhookSecretCacheTtlSeconds: secretCacheTtlSeconds,
       awsEndpoint,
       dynamodbEndpoint: running.dynamoDbWrites.endpoint,
       region,

@@ -1,6 +1,6 @@
 /**
- * What every command receives: its output, the stack target (resolved on first use), the clock, stdin and
- * where to prompt.
+ * What every command receives: its output, the stack target (resolved on first use), the clock and a way
+ * to wait, stdin and where to prompt.
  */
 import type { Readable } from "node:stream";
 import type { Output } from "./output";
@@ -20,4 +20,6 @@ export interface CommandContext {
   /** Resolved once per run, on first use, so `--help` and usage errors never touch AWS. */
   target(): Promise<StackTarget>;
   now(): Date;
+  /** Waits; tests pass one that moves their clock instead. */
+  sleep(ms: number): Promise<void>;
 }

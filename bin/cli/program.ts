@@ -5,12 +5,14 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Writable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import { Command, CommanderError, Option } from "commander";
 import type { AssemblyAiRegion } from "../../functions/shared/assemblyai";
 import { registerDlq } from "./commands/dlq";
 import { registerReconcile } from "./commands/reconcile";
 import { registerRecordCommands } from "./commands/records";
 import { registerReplay } from "./commands/replay";
+import { registerRotateSecret } from "./commands/rotate-secret";
 import type { Runner } from "./commands/runner";
 import { registerSetApiKey } from "./commands/set-api-key";
 import { registerStatus } from "./commands/status";
@@ -42,6 +44,7 @@ export interface CliIo {
   /** Replaces stack resolution (tests). */
   readonly resolveTarget?: (options: TargetOptions, env: NodeJS.ProcessEnv) => Promise<StackTarget>;
   readonly now?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const HELP_EPILOGUE = `
@@ -54,6 +57,7 @@ Examples:
   aai-webhooks list acme --json
   aai-webhooks replay 5552493-16d8-42d8-8feb-c2a16b56f6e8
   aai-webhooks dlq list && aai-webhooks dlq redrive
+  aai-webhooks rotate-secret
   aai-webhooks --local status
 
 Environment:
@@ -123,6 +127,7 @@ export function buildProgram(io: CliIo, run: Runner): Command {
   registerDlq(program, run);
   registerStatus(program, run);
   registerSetApiKey(program, run);
+  registerRotateSecret(program, run);
   registerReconcile(program, run);
   for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
   return program;
@@ -141,6 +146,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       stdin: io.stdin,
       prompt: io.stderr,
       now: io.now ?? (() => new Date()),
+      sleep: io.sleep ?? ((ms) => delay(ms)),
       target: () => {
         target ??= (io.resolveTarget ?? resolveTarget)(targetOptions(globals), io.env);
         return target;

@@ -3,7 +3,7 @@
  * CloudFormation's outputs (standard credential chain, `--profile`, `--region`), or the local stack through
  * the `stack.json` that `npm start` writes. Commands only ever see the target.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import {
   CloudFormationClient,
@@ -18,7 +18,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../../functions/shared/assemblyai";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/env";
-import { readSecretString } from "../../functions/shared/secrets";
+import { readApiKey, readSecretString } from "../../functions/shared/secrets";
 import { clientConfig, LOCAL_NAMES } from "../../local/resources";
 import type { LocalStackContract } from "../../local/start";
 import { CliError } from "./output";
@@ -44,6 +44,15 @@ export interface StackTarget {
   readonly dlqUrl: string;
   /** Secret id (ARN or name) of the AssemblyAI API key: what `set-api-key` writes. */
   readonly apiKeySecretId: string;
+  /** Secret id (ARN or name) of the webhook secret: what `rotate-secret` rotates. */
+  readonly webhookSecretId: string;
+  /**
+   * How long the stack's receiver caches the webhook secret (its `WebhookSecretCacheTtlSeconds` output,
+   * or the local stack's stack.json); absent for a stack deployed before the receiver read AWSPENDING.
+   */
+  readonly webhookSecretCacheTtlSeconds?: number;
+  /** The local stack's state directory (its stack.json); absent for a deployed stack. */
+  readonly localStateDir?: string;
   /** Where the CLI talks to AssemblyAI (no key needed to know it: `set-api-key` checks a new key there). */
   readonly assemblyAiBaseUrl: string;
   readonly documents: DynamoDBDocumentClient;
@@ -80,9 +89,13 @@ export interface DeployedStackOutputs {
   readonly dlqUrl: string;
   /** The stack's `AssemblyAiRegion` output; absent on stacks deployed before it existed. */
   readonly assemblyAiRegion?: AssemblyAiRegion;
+  /** The stack's `WebhookSecretCacheTtlSeconds` output; absent on stacks deployed before it existed. */
+  readonly webhookSecretCacheTtlSeconds?: number;
 }
 
-const OUTPUT_KEYS: Readonly<Record<Exclude<keyof DeployedStackOutputs, "assemblyAiRegion">, string>> = {
+const OUTPUT_KEYS: Readonly<
+  Record<Exclude<keyof DeployedStackOutputs, "assemblyAiRegion" | "webhookSecretCacheTtlSeconds">, string>
+> = {
   webhookUrl: "WebhookUrl",
   authHeaderName: "AuthHeaderName",
   webhookSecretArn: "WebhookSecretArn",
@@ -94,6 +107,7 @@ const OUTPUT_KEYS: Readonly<Record<Exclude<keyof DeployedStackOutputs, "assembly
 };
 
 const REGION_OUTPUT_KEY = "AssemblyAiRegion";
+export const SECRET_CACHE_TTL_OUTPUT_KEY = "WebhookSecretCacheTtlSeconds";
 
 function isAssemblyAiRegion(value: string): value is AssemblyAiRegion {
   return Object.hasOwn(ASSEMBLYAI_BASE_URLS, value);
@@ -125,9 +139,17 @@ export function outputsFromStack(
   const required = Object.fromEntries(
     Object.entries(OUTPUT_KEYS).map(([field, key]) => [field, byKey.get(key) as string]),
   ) as unknown as DeployedStackOutputs;
-  return region !== undefined && isAssemblyAiRegion(region)
-    ? { ...required, assemblyAiRegion: region }
-    : required;
+  const ttl = byKey.get(SECRET_CACHE_TTL_OUTPUT_KEY)?.trim();
+  if (ttl !== undefined && !/^[1-9]\d*$/.test(ttl)) {
+    throw new CliError(
+      `stack ${stackName}'s output ${SECRET_CACHE_TTL_OUTPUT_KEY} is "${ttl}", not a number of seconds`,
+    );
+  }
+  return {
+    ...required,
+    ...(region !== undefined && isAssemblyAiRegion(region) ? { assemblyAiRegion: region } : {}),
+    ...(ttl !== undefined ? { webhookSecretCacheTtlSeconds: Number(ttl) } : {}),
+  };
 }
 
 /** DescribeStacks by name; "does not exist" becomes a one-line error naming the stack and region. */
@@ -160,6 +182,20 @@ export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(PROJECT_ROOT, env.LOCAL_STATE_DIR || ".local");
 }
 
+/**
+ * Rewrites stack.json with `authHeaderValue` replaced (after rotate-secret), atomically and private, so
+ * tools that read the header value from it use the current one. Nothing when the stack has stopped.
+ */
+export function updateLocalAuthHeaderValue(stateDir: string, authHeaderValue: string): boolean {
+  const file = path.join(stateDir, "stack.json");
+  if (!existsSync(file)) return false;
+  const contract = readLocalContract(stateDir);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify({ ...contract, authHeaderValue }, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+  return true;
+}
+
 export function readLocalContract(stateDir: string): LocalStackContract {
   const file = path.join(stateDir, "stack.json");
   let text: string;
@@ -177,12 +213,12 @@ export function readLocalContract(stateDir: string): LocalStackContract {
   }
 }
 
-/** The key, unless it is missing or still the placeholder the stack deploys with. */
+/** The key, unless it is missing or still the placeholder (or no value: see readApiKey). */
 export function usableApiKey(value: string | undefined, where: string): string {
   const key = value?.trim();
   if (!key) throw new CliError(`no AssemblyAI API key in ${where}`);
   if (key.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
-    throw new CliError(`the AssemblyAI API key is not set (${where} holds the placeholder): run set-api-key`);
+    throw new CliError(`the AssemblyAI API key is not set (${where} holds no key yet): run set-api-key`);
   }
   return key;
 }
@@ -206,12 +242,27 @@ export function localTarget(contract: LocalStackContract, stateDir: string): Sta
     queueUrl: contract.queueUrl,
     dlqUrl: contract.dlqUrl,
     apiKeySecretId: LOCAL_NAMES.apiKeySecret,
+    // Stacks started before these fields existed: the secret has its fixed local name; no TTL is known.
+    webhookSecretId: contract.webhookSecretArn ?? LOCAL_NAMES.webhookSecret,
+    ...(contract.webhookSecretCacheTtlSeconds !== undefined
+      ? { webhookSecretCacheTtlSeconds: contract.webhookSecretCacheTtlSeconds }
+      : {}),
+    localStateDir: stateDir,
     assemblyAiBaseUrl: contract.assemblyAiBaseUrl,
     documents,
     s3,
     sqs,
     secrets,
-    webhookSecret: async () => contract.authHeaderValue,
+    // From the emulator, not the contract: after rotate-secret the current value is the new one.
+    webhookSecret: async () => {
+      const value = await readSecretString(
+        secrets,
+        contract.webhookSecretArn ?? LOCAL_NAMES.webhookSecret,
+        "AWSCURRENT",
+      );
+      if (!value) throw new CliError("the local webhook secret is empty: restart the local stack");
+      return value;
+    },
     assemblyAi: async () => ({ apiKey: contract.assemblyAiApiKey, baseUrl: contract.assemblyAiBaseUrl }),
     close: () => {
       for (const client of [documents, s3, sqs, secrets]) client.destroy();
@@ -239,7 +290,7 @@ export function deployedTarget(
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
   const env = options.env ?? process.env;
-  const { assemblyAiRegion: stackRegion, ...fields } = outputs;
+  const { assemblyAiRegion: stackRegion, webhookSecretCacheTtlSeconds, ...fields } = outputs;
   // An explicit --assemblyai-region wins over the stack's output; ASSEMBLYAI_BASE_URL over both.
   const baseUrl =
     env.ASSEMBLYAI_BASE_URL?.trim() || ASSEMBLYAI_BASE_URLS[options.assemblyaiRegion ?? stackRegion ?? "us"];
@@ -248,6 +299,8 @@ export function deployedTarget(
     description: `stack ${stackName}`,
     ...fields,
     apiKeySecretId: outputs.apiKeySecretArn,
+    webhookSecretId: outputs.webhookSecretArn,
+    ...(webhookSecretCacheTtlSeconds !== undefined ? { webhookSecretCacheTtlSeconds } : {}),
     assemblyAiBaseUrl: baseUrl,
     documents,
     s3,
@@ -261,7 +314,7 @@ export function deployedTarget(
     assemblyAi: async () => {
       const fromEnv = env.ASSEMBLYAI_API_KEY?.trim();
       if (fromEnv) return { apiKey: fromEnv, baseUrl };
-      const stored = await readSecretString(secrets, outputs.apiKeySecretArn, "AWSCURRENT");
+      const stored = await readApiKey(secrets, outputs.apiKeySecretArn);
       return { apiKey: usableApiKey(stored, `secret ${outputs.apiKeySecretArn}`), baseUrl };
     },
     close: () => {

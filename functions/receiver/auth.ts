@@ -19,9 +19,9 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Whether the presented header value equals one of the accepted secrets (current and, during a rotation,
- * previous). Hashing first makes both sides the same length, so `timingSafeEqual` leaks neither the length
- * nor a matching prefix; every accepted secret is compared, so timing does not tell which one matched.
+ * Whether the presented header value equals one of the accepted secrets (current, staged and previous).
+ * Hashing first makes both sides the same length, so `timingSafeEqual` leaks neither the length nor a
+ * matching prefix; every accepted secret is compared, so timing does not tell which one matched.
  */
 export function authenticate(presented: string | undefined, accepted: readonly string[]): boolean {
   if (presented === undefined || presented.length === 0) return false;

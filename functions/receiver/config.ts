@@ -9,6 +9,7 @@ import {
   requireString,
 } from "../shared/env";
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
+import { defaultRetryAfterFailureMs } from "../shared/secret-cache";
 import { parseSourceIpAllowlist, type SourceIpAllowlist } from "./allowlists";
 
 export interface ReceiverConfig {
@@ -26,8 +27,6 @@ export interface ReceiverConfig {
   readonly secretDeadlineMs: number;
   /** Longest wait for SQS SendMessage, SDK retries included. */
   readonly enqueueDeadlineMs: number;
-  /** Least time between two re-reads of the secret forced by a presented value that matched nothing. */
-  readonly secretRecheckMs: number;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 65_536;
@@ -59,11 +58,14 @@ export const SECRET_DEADLINE_MS = 2_000;
 export const ENQUEUE_DEADLINE_MS = 6_000;
 
 /**
- * After a rotation, the new value is accepted within this time rather than after the cache's TTL: a wrong
- * value makes the receiver read the secret again, but at most once per this interval per instance, so
- * unauthenticated callers cannot drive Secrets Manager traffic.
+ * The longest a receiver instance can go on accepting only what it read before a change to the secret's
+ * stages: a read that began just before the change ends within SECRET_DEADLINE_MS and is kept for the
+ * TTL, and a re-read that fails then keeps it one retry interval more. `rotate-secret` waits this long
+ * between staging a value and promoting it.
  */
-export const SECRET_RECHECK_MS = 30_000;
+export function secretStagesSettleMs(secretCacheTtlMs: number): number {
+  return SECRET_DEADLINE_MS + secretCacheTtlMs + defaultRetryAfterFailureMs(secretCacheTtlMs);
+}
 
 /** RFC 9110 token characters: anything else can never arrive as a header name. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -90,6 +92,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       optionalInteger(env, ENV.secretCacheTtlSeconds, DEFAULT_SECRET_CACHE_TTL_SECONDS, 1, 86_400) * 1000,
     secretDeadlineMs: SECRET_DEADLINE_MS,
     enqueueDeadlineMs: ENQUEUE_DEADLINE_MS,
-    secretRecheckMs: SECRET_RECHECK_MS,
   };
 }

@@ -52,19 +52,34 @@ const FORBIDDEN: Rejection = {
 };
 
 /**
- * The secret values a delivery may present: AWSCURRENT, plus AWSPREVIOUS while a rotation settles. Values
- * are trimmed because HTTP strips surrounding whitespace from header values, so a stored trailing newline
- * could otherwise never match.
+ * The secret values a delivery may present: AWSCURRENT; AWSPENDING, which `rotate-secret` stages a cache
+ * TTL before it becomes current so that every instance accepts a new value before anyone sends it; and
+ * AWSPREVIOUS, so jobs submitted before a rotation still deliver. Values are trimmed because HTTP strips
+ * surrounding whitespace from header values, so a stored trailing newline could otherwise never match.
  */
 export async function readAcceptedSecrets(client: SecretsManagerClient, secretId: string): Promise<string[]> {
-  const [current, previous] = await Promise.all([
+  // In parallel: one round trip, so a cold read keeps within SECRET_DEADLINE_MS.
+  const [current, pending, previous] = await Promise.all([
     readSecretString(client, secretId, "AWSCURRENT"),
+    readSecretString(client, secretId, "AWSPENDING"),
     readSecretString(client, secretId, "AWSPREVIOUS"),
   ]);
+  return acceptedValues(current, pending, previous);
+}
+
+/** The distinct non-empty values of the three stages, AWSCURRENT first; throws without AWSCURRENT. */
+export function acceptedValues(
+  current: string | undefined,
+  pending: string | undefined,
+  previous: string | undefined,
+): string[] {
   const currentValue = current?.trim();
   if (!currentValue) throw new SecretUnavailableError("the webhook secret has no AWSCURRENT string value");
-  const previousValue = previous?.trim();
-  return previousValue ? [currentValue, previousValue] : [currentValue];
+  const values = [currentValue];
+  for (const value of [pending?.trim(), previous?.trim()]) {
+    if (value && !values.includes(value)) values.push(value);
+  }
+  return values;
 }
 
 type Result =
@@ -80,8 +95,9 @@ interface Progress {
 
 export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): WebhookHandler {
   const now = deps.now ?? (() => Date.now());
-  // Fetched on first use and kept for the TTL; a value that matches no cached secret triggers at most one
-  // re-read per secretRecheckMs, so a rotation is picked up within seconds and attackers gain nothing.
+  // Fetched on first use and kept for the TTL, and re-read only when the TTL has passed: never because of
+  // what a request presents, so no unauthenticated caller can drive Secrets Manager reads or use up a
+  // re-read a genuine delivery would need. rotate-secret stages a value a TTL ahead, so none is needed.
   const acceptedSecrets = new CachedValue(
     () =>
       withDeadline(
@@ -122,12 +138,7 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
     } catch (error) {
       return { rejection: unavailable.secret(), detail: describeError(error) };
     }
-    if (!authenticate(presented, accepted)) {
-      // The secret may have been rotated since the cache was filled: a 401 is final for AssemblyAI, so
-      // read it again before refusing (rate-limited by the cache, whatever callers send).
-      accepted = await acceptedSecrets.refresh(config.secretRecheckMs);
-      if (!authenticate(presented, accepted)) return { rejection: UNAUTHORIZED };
-    }
+    if (!authenticate(presented, accepted)) return { rejection: UNAUTHORIZED };
 
     const sourceIp = event.requestContext?.http?.sourceIp ?? "";
     if (!isSourceIpAllowed(config.sourceIps, sourceIp)) return { rejection: FORBIDDEN };

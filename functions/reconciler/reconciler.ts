@@ -9,7 +9,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/env";
 import { CachedValue } from "../shared/secret-cache";
-import { readSecretString } from "../shared/secrets";
+import { readApiKey } from "../shared/secrets";
 import { describeError, emit, type LogEvent } from "../shared/telemetry";
 import { AssemblyAiApi } from "./assemblyai";
 import type { ReconcilerConfig } from "./config";
@@ -50,9 +50,7 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
   const now = clients.now ?? (() => new Date());
   const apiKey = new CachedValue(
     async () => {
-      const value = (
-        await readSecretString(clients.secretsManager, config.apiKeySecretArn, "AWSCURRENT")
-      )?.trim();
+      const value = (await readApiKey(clients.secretsManager, config.apiKeySecretArn))?.trim();
       if (!value) throw new ApiKeyUnavailableError("the AssemblyAI API key secret has no string value");
       return value;
     },
@@ -81,7 +79,7 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
     if (key.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
       emit({
         level: "warn",
-        message: "reconcile skipped: the AssemblyAI API key secret still holds its placeholder",
+        message: "reconcile skipped: the AssemblyAI API key is not set (no value yet, or the placeholder)",
         fields: { api_key_secret_arn: config.apiKeySecretArn },
       });
       return undefined;

@@ -3,18 +3,21 @@
  * older value exists, the older value keeps serving (and the refresh is retried shortly) so that a brief
  * Secrets Manager outage does not turn into rejected deliveries.
  */
+/** How soon a failed refresh is tried again, by default: the TTL, or 10 s when that is shorter. */
+export function defaultRetryAfterFailureMs(ttlMs: number): number {
+  return Math.min(ttlMs, 10_000);
+}
+
 export class CachedValue<T> {
   private value: T | undefined;
   private expiresAt = 0;
-  /** When the last load started, successful or not: bounds on-demand reloads. */
-  private attemptedAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<T> | undefined;
 
   constructor(
     private readonly load: () => Promise<T>,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
-    private readonly retryAfterFailureMs: number = Math.min(ttlMs, 10_000),
+    private readonly retryAfterFailureMs: number = defaultRetryAfterFailureMs(ttlMs),
   ) {}
 
   async get(): Promise<T> {
@@ -25,23 +28,12 @@ export class CachedValue<T> {
     return this.inFlight;
   }
 
-  /**
-   * Loads again now, unless a load started less than `minIntervalMs` ago: for a caller that has reason to
-   * think the value changed (a presented secret matched nothing) without letting it force a load per call.
-   */
-  async refresh(minIntervalMs: number): Promise<T> {
-    if (this.value !== undefined && this.now() - this.attemptedAt < minIntervalMs) return this.value;
-    this.expiresAt = 0;
-    return this.get();
-  }
-
   /** Forget the value, so the next `get` loads again (after a rotation, say). */
   invalidate(): void {
     this.expiresAt = 0;
   }
 
   private async reload(): Promise<T> {
-    this.attemptedAt = this.now();
     try {
       const value = await this.load();
       this.value = value;

@@ -11,7 +11,7 @@ import type { DeliveryMessage, RedactedAudioDelivery, TranscriptDelivery } from 
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/env";
 import { redactedAudioUrlProblem } from "../shared/redacted-audio-hosts";
 import { CachedValue } from "../shared/secret-cache";
-import { readSecretString } from "../shared/secrets";
+import { readApiKey } from "../shared/secrets";
 import { describeError, emit, type LogEvent } from "../shared/telemetry";
 import { AssemblyAiClient, type DownloadResult } from "./assemblyai-client";
 import * as clients from "./clients";
@@ -139,7 +139,7 @@ export function defaultDependencies(config: WorkerConfig, now: () => number = Da
     sqs: clients.sqs,
     apiKey: new CachedValue(
       async () => {
-        const value = await readSecretString(clients.secretsManager, config.apiKeySecretArn, "AWSCURRENT");
+        const value = await readApiKey(clients.secretsManager, config.apiKeySecretArn);
         if (!value?.trim()) throw new TransientFailure("the AssemblyAI API key secret has no string value");
         return value.trim();
       },

@@ -15,7 +15,7 @@ function build(overrides: Partial<ReconcilerProps> = {}): { app: App; stack: Sta
   const stack = new Stack(app, "ReconcilerTest", { env: { account: "123456789012", region: "us-east-1" } });
   const queue = new DeliveryQueue(stack, "Deliveries");
   const store = new TranscriptStore(stack, "Store", { removalPolicy: RemovalPolicy.RETAIN });
-  const secrets = new WebhookSecrets(stack, "Secrets", {});
+  const secrets = new WebhookSecrets(stack, "Secrets", { removalPolicy: RemovalPolicy.RETAIN });
   const reconciler = new Reconciler(stack, "Reconciler", {
     queue,
     store,

@@ -97,6 +97,7 @@ describe("receiver", () => {
         [ENV.authHeaderName]: "X-Webhook-Secret",
         [ENV.allowedSourceIps]: "",
         [ENV.redactedAudioHosts]: expect.stringContaining("s3.us-west-2.amazonaws.com"),
+        [ENV.secretCacheTtlSeconds]: "300",
       },
     });
   });
@@ -358,13 +359,48 @@ describe("bucket", () => {
 });
 
 describe("secrets", () => {
-  it("generates the webhook secret and creates a placeholder for the API key by default", () => {
+  const KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0b5a3c1e-7d2f-4e8a-9c6b-1f2e3d4c5b6a";
+  const IMPORTED = {
+    webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
+    apiKeySecret: "aai-key",
+  };
+  const secretIds = () => Object.keys(template.findResources("AWS::SecretsManager::Secret"));
+
+  function kmsStatements(functionId: string, raw: Parameters<typeof templateFor>[0]) {
+    const all = templateFor(raw).toJSON().Resources as Record<string, Resource>;
+    const role = all[functionId]?.Properties.Role as { "Fn::GetAtt": [string, string] } | undefined;
+    const roleRef = role?.["Fn::GetAtt"][0];
+    return Object.values(all)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleRef }]))
+      .flatMap(
+        (r) => (r.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
+      )
+      .filter((statement) => JSON.stringify(statement.Action).includes("kms:"));
+  }
+
+  it("generates the webhook secret and creates the API key secret without any value", () => {
     template.hasResourceProperties("AWS::SecretsManager::Secret", {
       GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
     });
     template.hasResourceProperties("AWS::SecretsManager::Secret", {
-      SecretString: Match.stringLikeRegexp("^PLACEHOLDER"),
+      Description: Match.stringLikeRegexp("API key"),
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
     });
+    expect(secretIds()).toHaveLength(2);
+  });
+
+  it("holds no literal secret value anywhere in the template, so no deploy can overwrite one set later", () => {
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/"SecretString"|PLACEHOLDER/);
+  });
+
+  it("retains both secrets when the stack is deleted, unless removalPolicy is destroy", () => {
+    for (const id of secretIds()) {
+      expect(resource(id)).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+    }
+    const destroyed = templateFor({ removalPolicy: "destroy" }).findResources("AWS::SecretsManager::Secret");
+    expect(Object.values(destroyed).map((secret) => secret.DeletionPolicy)).toEqual(["Delete", "Delete"]);
   });
 
   it("uses existing secrets when given, creating none", () => {
@@ -374,6 +410,38 @@ describe("secrets", () => {
     });
     existing.resourceCountIs("AWS::SecretsManager::Secret", 0);
     expect(JSON.stringify(existing.toJSON())).toContain("secret:webhook-AbCdEf");
+  });
+
+  it("grants an API key secret given by name as its name plus Secrets Manager's 6-character suffix", () => {
+    const resources = templateFor({ apiKeySecret: "aai-key" }).toJSON().Resources as Record<string, Resource>;
+    const policies = JSON.stringify(Object.values(resources).filter((r) => r.Type === "AWS::IAM::Policy"));
+    expect(policies).toContain(":secret:aai-key-??????");
+  });
+
+  it("grants kms:Decrypt on secretsKmsKeyArn, only through Secrets Manager, to the readers of imported secrets", () => {
+    const raw = { ...IMPORTED, secretsKmsKeyArn: KEY_ARN };
+    const expected = {
+      Action: "kms:Decrypt",
+      Effect: "Allow",
+      Resource: KEY_ARN,
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": {
+            "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]],
+          },
+        },
+      },
+    };
+
+    expect(kmsStatements(receiverId, raw)).toEqual([expected]);
+    expect(kmsStatements(workerId, raw)).toEqual([expected]);
+    const webhookOnly = { webhookSecretArn: IMPORTED.webhookSecretArn, secretsKmsKeyArn: KEY_ARN };
+    expect(kmsStatements(workerId, webhookOnly)).toEqual([]);
+  });
+
+  it("grants no KMS permission for secrets without secretsKmsKeyArn", () => {
+    expect(kmsStatements(receiverId, IMPORTED)).toEqual([]);
+    expect(kmsStatements(workerId, {})).toEqual([]);
   });
 });
 
@@ -392,6 +460,7 @@ describe("outputs", () => {
         "QueueUrl",
         "TableName",
         "WebhookSecretArn",
+        "WebhookSecretCacheTtlSeconds",
         "WebhookUrl",
         "DashboardName",
         "DashboardUrl",
@@ -399,6 +468,7 @@ describe("outputs", () => {
       ].sort(),
     );
     expect(JSON.stringify(outputs.WebhookUrl?.Value)).toMatch(/\/webhook"/);
+    expect(outputs.WebhookSecretCacheTtlSeconds?.Value).toBe("300");
     expect(JSON.stringify(outputs)).not.toMatch(/SecretString|resolve:secretsmanager|PLACEHOLDER/);
   });
 });

@@ -12,6 +12,7 @@ describe("stack configuration", () => {
       ...DEFAULT_CONFIG,
       webhookSecretArn: undefined,
       apiKeySecret: undefined,
+      secretsKmsKeyArn: undefined,
       transcriptsInfrequentAccessDays: undefined,
       transcriptsExpireDays: undefined,
       redactedAudioExpireDays: undefined,
@@ -55,6 +56,16 @@ describe("stack configuration", () => {
     });
   });
 
+  it("accepts complete secret ARNs, a secret name and a KMS key ARN for imported secrets", () => {
+    const raw = {
+      webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:team/webhook-AbCdEf",
+      apiKeySecret: "team/aai-key",
+      secretsKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0b5a3c1e-7d2f-4e8a-9c6b-1f2e3d4c5b6a",
+    };
+
+    expect(resolveConfig(raw)).toMatchObject(raw);
+  });
+
   it("expands the assemblyai preset to both published addresses", () => {
     expect(resolveConfig({ allowedSourceIps: ["assemblyai"] }).allowedSourceIps).toEqual([
       "44.238.19.20/32",
@@ -74,6 +85,7 @@ describe("stack configuration", () => {
         ...Object.keys(DEFAULT_CONFIG),
         "webhookSecretArn",
         "apiKeySecret",
+        "secretsKmsKeyArn",
         "transcriptsInfrequentAccessDays",
         "transcriptsExpireDays",
         "redactedAudioExpireDays",
@@ -95,6 +107,22 @@ describe("stack configuration", () => {
     [{ logRetentionDays: 31 }, /logRetentionDays must be one of CloudWatch's retention values/],
     [{ removalPolicy: "snapshot" }, /removalPolicy must be "retain" or "destroy"/],
     [{ webhookSecretArn: "my-secret" }, /webhookSecretArn must be a Secrets Manager secret ARN/],
+    [
+      { webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook" },
+      /webhookSecretArn ".*:secret:webhook" is a partial ARN \(no 6-character suffix after the name\): give the complete ARN/,
+    ],
+    [
+      { apiKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:aai-key" },
+      /apiKeySecret ".*:secret:aai-key" is a partial ARN .* or just the secret's name/,
+    ],
+    [
+      { apiKeySecret: "arn:aws:s3:::bucket" },
+      /apiKeySecret must be a Secrets Manager secret ARN or a secret name/,
+    ],
+    [
+      { apiKeySecret: "aai-key", secretsKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:alias/secrets" },
+      /secretsKmsKeyArn ".*alias\/secrets" is not a KMS key ARN .*an alias ARN cannot be granted/,
+    ],
     [{ transcriptsInfrequentAccessDays: 10 }, /transcriptsInfrequentAccessDays must be between 30/],
     [{ redactedAudioHosts: "" }, /redactedAudioHosts must name at least one host/],
     [{ reconcileScheduleMinutes: -1 }, /reconcileScheduleMinutes must be between 0 and 1440, got -1/],
@@ -139,6 +167,19 @@ describe("stack configuration", () => {
       "an auth-failure threshold the throttled API can never exceed",
       { throttleRateLimit: 1, throttleBurstLimit: 10, authFailureAlarmThreshold: 310 },
       /authFailureAlarmThreshold \(310\) can never be exceeded: the API admits at most 310 requests/,
+    ],
+    [
+      "a KMS key for imported secrets when none is imported",
+      { secretsKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0b5a3c1e-7d2f-4e8a-9c6b-1f2e3d4c5b6a" },
+      /secretsKmsKeyArn is set but no secret is imported \(webhookSecretArn, apiKeySecret\)/,
+    ],
+    [
+      "a KMS key in another region than the imported secret",
+      {
+        webhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-AbCdEf",
+        secretsKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0b5a3c1e-7d2f-4e8a-9c6b-1f2e3d4c5b6a",
+      },
+      /secretsKmsKeyArn is in us-east-1 but an imported secret is in eu-west-1/,
     ],
   ])("rejects contradictory settings: %s", (_name, raw, message) => {
     expect(() => resolveConfig(raw)).toThrow(message);

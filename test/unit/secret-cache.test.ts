@@ -81,32 +81,4 @@ describe("CachedValue", () => {
 
     expect(await cache.get()).toBe(2);
   });
-
-  it("reloads on demand at most once per interval, even while loads fail", async () => {
-    let clock = 0;
-    let loads = 0;
-    let fail = false;
-    const cache = new CachedValue(
-      async () => {
-        loads++;
-        if (fail) throw new Error("unavailable");
-        return `v${loads}`;
-      },
-      300_000,
-      () => clock,
-    );
-    await cache.get();
-
-    clock = 10_000;
-    expect(await cache.refresh(30_000)).toBe("v1");
-    clock = 30_000;
-    expect(await cache.refresh(30_000)).toBe("v2");
-    fail = true;
-    clock = 60_000;
-    expect(await cache.refresh(30_000)).toBe("v2");
-    clock = 70_000;
-    expect(await cache.refresh(30_000)).toBe("v2");
-
-    expect(loads).toBe(3);
-  });
 });

@@ -8,7 +8,7 @@
 import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import type { Command } from "commander";
 import { API_KEY_PLACEHOLDER_PREFIX, DEFAULT_SECRET_CACHE_TTL_SECONDS } from "../../../functions/shared/env";
-import { readSecretString } from "../../../functions/shared/secrets";
+import { readApiKey } from "../../../functions/shared/secrets";
 import type { CommandContext } from "../context";
 import { CliError, EXIT, formatFields } from "../output";
 import { confirm, readSecretValue } from "../secret-input";
@@ -81,10 +81,10 @@ type CurrentKey =
 async function currentKey(target: StackTarget): Promise<CurrentKey> {
   let value: string | undefined;
   try {
-    value = (await readSecretString(target.secrets, target.apiKeySecretId, "AWSCURRENT"))?.trim();
+    // A secret without a value (as the stack creates it) reads as the placeholder; a missing secret too,
+    // and then PutSecretValue below fails with Secrets Manager's own message.
+    value = (await readApiKey(target.secrets, target.apiKeySecretId))?.trim();
   } catch (error) {
-    // No secret at all: PutSecretValue would fail the same way, so let that error through as it is.
-    if (error instanceof Error && error.name === "ResourceNotFoundException") throw error;
     // A role that may write the secret but not read it: treat the secret as holding a key.
     const reason = error instanceof Error ? error.name || error.message : String(error);
     return { state: "unreadable", reason };

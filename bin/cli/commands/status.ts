@@ -5,7 +5,7 @@
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { Command } from "commander";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../../../functions/shared/env";
-import { readSecretString } from "../../../functions/shared/secrets";
+import { readApiKey } from "../../../functions/shared/secrets";
 import { parsePositiveInteger } from "../args";
 import type { CommandContext } from "../context";
 import { describeError, formatFields, formatTable } from "../output";
@@ -55,7 +55,7 @@ export type ApiKeyState = "set" | "placeholder" | "empty" | `unreadable: ${strin
 
 async function apiKeyState(target: StackTarget): Promise<ApiKeyState> {
   try {
-    const value = (await readSecretString(target.secrets, target.apiKeySecretId, "AWSCURRENT"))?.trim();
+    const value = (await readApiKey(target.secrets, target.apiKeySecretId))?.trim();
     if (!value) return "empty";
     return value.startsWith(API_KEY_PLACEHOLDER_PREFIX) ? "placeholder" : "set";
   } catch (error) {

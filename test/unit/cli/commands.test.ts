@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
+  ResourceNotFoundException,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import {
@@ -533,6 +534,18 @@ describe("status", () => {
     expect(result.stdout).toContain("ApproximateAgeOfOldestMessage");
     expect(result.stdout).toContain("placeholder: not set yet (run set-api-key)");
     expect(result.stdout).toMatch(/^acme\s+o-1\s+fetch_failed/m);
+  });
+
+  it("reports an API key secret without a value, as the stack creates it, as not set yet", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
+    documents.on(ScanCommand).resolves({ Items: [], ScannedCount: 0 });
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: "no value for AWSCURRENT", $metadata: {} }));
+
+    const result = await runCli(["status"], { target: fakeTarget({ mode: "aws" }) });
+
+    expect(result.stdout).toContain("placeholder: not set yet (run set-api-key)");
   });
 
   it("says the local emulator has no age metric", () => {

@@ -57,6 +57,17 @@ describe("outputsFromStack", () => {
     });
   });
 
+  it("takes the receiver's secret cache TTL from WebhookSecretCacheTtlSeconds, absent on older stacks", () => {
+    const ttl = outputsFromStack("S", stackOutputs({ ...OUTPUTS, WebhookSecretCacheTtlSeconds: "300" }));
+
+    expect(ttl.webhookSecretCacheTtlSeconds).toBe(300);
+    expect(deployedTarget("S", ttl, {}).webhookSecretCacheTtlSeconds).toBe(300);
+    expect(outputsFromStack("S", stackOutputs(OUTPUTS))).not.toHaveProperty("webhookSecretCacheTtlSeconds");
+    expect(() =>
+      outputsFromStack("S", stackOutputs({ ...OUTPUTS, WebhookSecretCacheTtlSeconds: "5m" })),
+    ).toThrow(`stack S's output WebhookSecretCacheTtlSeconds is "5m", not a number of seconds`);
+  });
+
   it("names every output a stack lacks", () => {
     const { TableName: _table, DeadLetterQueueUrl: _dlq, ...partial } = OUTPUTS;
 
@@ -305,8 +316,16 @@ describe("resolveTarget for the local stack", () => {
         assemblyAiBaseUrl: "http://127.0.0.1:4000",
         assemblyAiApiKey: "local-key",
         controlUrl: "http://127.0.0.1:6000",
+        webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:local-webhook-AbCdEf",
+        webhookSecretCacheTtlSeconds: 3,
       }),
     );
+    secrets
+      .on(GetSecretValueCommand, {
+        SecretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:local-webhook-AbCdEf",
+        VersionStage: "AWSCURRENT",
+      })
+      .resolves({ SecretString: "local-secret" });
 
     const target = await resolveTarget({ local: true }, { LOCAL_STATE_DIR: stateDir });
 
@@ -315,6 +334,8 @@ describe("resolveTarget for the local stack", () => {
       assemblyAiBaseUrl: "http://127.0.0.1:4000",
       tableName: "t",
       dlqUrl: "http://127.0.0.1:5000/123456789012/dlq",
+      webhookSecretCacheTtlSeconds: 3,
+      localStateDir: stateDir,
     });
     await expect(target.webhookSecret()).resolves.toBe("local-secret");
     await expect(target.assemblyAi()).resolves.toEqual({

@@ -38,6 +38,7 @@ export function fakeTarget(overrides: Partial<StackTarget> = {}): StackTarget {
     queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
     dlqUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries-dlq",
     apiKeySecretId: "api-key",
+    webhookSecretId: "webhook-secret",
     assemblyAiBaseUrl: "http://127.0.0.1:1",
     documents: DynamoDBDocumentClient.from(new DynamoDBClient(LOCAL)),
     s3: new S3Client(LOCAL),
@@ -65,11 +66,14 @@ export async function runCli(
     /** stdin is a terminal (raw mode a no-op): `stdin` is what is typed, Enter as `\r`. */
     tty?: boolean;
     env?: NodeJS.ProcessEnv;
-    now?: Date;
+    now?: Date | (() => Date);
+    sleep?: (ms: number) => Promise<void>;
+    /** stderr is a terminal, so progress bars are drawn on it. */
+    stderrTty?: boolean;
   } = {},
 ): Promise<CliRun> {
   const stdout = new Collector();
-  const stderr = new Collector();
+  const stderr = new Collector(options.stderrTty === true);
   const stdin = new PassThrough() as PassThrough & InputStream;
   if (options.tty) Object.assign(stdin, { isTTY: true, setRawMode: () => stdin });
   stdin.end(options.stdin ?? "");
@@ -82,7 +86,9 @@ export async function runCli(
       if (options.target === undefined) throw new Error("this test must not resolve a stack");
       return options.target;
     },
-    ...(options.now ? { now: () => options.now as Date } : {}),
+    ...(options.now instanceof Date ? { now: () => options.now as Date } : {}),
+    ...(typeof options.now === "function" ? { now: options.now } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
   };
   const code = await main(args, io);
   return { code, stdout: stdout.text, stderr: stderr.text };

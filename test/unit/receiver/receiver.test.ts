@@ -7,6 +7,7 @@ import { secretsManagerClient, sqsClient } from "../../../functions/receiver/cli
 import { loadConfig, type ReceiverConfig } from "../../../functions/receiver/config";
 import { createHandler, type WebhookHandler } from "../../../functions/receiver/receiver";
 import type { DeliveryMessage } from "../../../functions/shared/delivery";
+import { SecretStages } from "../secret-stages";
 import {
   AUTH_HEADER,
   bodyOf,
@@ -209,7 +210,7 @@ describe("authentication", () => {
 
     for (const attempt of ["a", "b", "c"]) await handler(withAuth(fixture("transcript-completed"), attempt));
 
-    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2); // AWSCURRENT + AWSPREVIOUS, once
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 3); // the three stages, once
   });
 
   it("answers 503 secret_unavailable (not 401) when Secrets Manager fails with nothing cached", async () => {
@@ -248,6 +249,26 @@ describe("authentication", () => {
 });
 
 describe("secret rotation", () => {
+  const TTL_MS = 300_000;
+  const NEW_SECRET = "rotated-secret-value-5e1b";
+
+  /** Secrets Manager holding PREVIOUS_SECRET as AWSPREVIOUS and SECRET as AWSCURRENT. */
+  function rotatedOnce(): SecretStages {
+    const stages = new SecretStages(PREVIOUS_SECRET);
+    stages.put(SECRET);
+    secretsMock.reset();
+    return stages.serve(secretsMock);
+  }
+
+  /** What rotate-secret does once the wait is over: AWSPREVIOUS to the current version, then AWSCURRENT. */
+  function promote(stages: SecretStages, staged: string): void {
+    const map = stages.stageMap();
+    const holding = (stage: string) => Object.keys(map).find((id) => map[id]?.includes(stage));
+    const current = holding("AWSCURRENT") as string;
+    stages.updateStage("AWSPREVIOUS", current, holding("AWSPREVIOUS"));
+    stages.updateStage("AWSCURRENT", staged, current);
+  }
+
   it("accepts the previous secret while it is still AWSPREVIOUS", async () => {
     secretsMock.reset();
     storeSecret(secretsMock, "rotated-secret-value-5e1b", PREVIOUS_SECRET);
@@ -257,40 +278,98 @@ describe("secret rotation", () => {
     expect(response.statusCode).toBe(200);
   });
 
-  it("accepts a rotated value within 30 s, long before the cache TTL, without a re-read per wrong value", async () => {
-    const handler = receiver({ SECRET_CACHE_TTL_SECONDS: "300" });
-    await handler(fixture("transcript-completed"));
-    secretsMock.reset();
-    storeSecret(secretsMock, "rotated-secret-value-5e1b", SECRET);
+  it("accepts a value staged as AWSPENDING alongside the current and the previous one", async () => {
+    const stages = rotatedOnce();
+    stages.put(NEW_SECRET, ["AWSPENDING"]);
+    const handler = receiver();
 
-    clock += 10_000;
-    const tooSoon = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
-    const readsWhileRateLimited = secretsMock.commandCalls(GetSecretValueCommand).length;
-    clock += 21_000;
-    const rotated = await handler(withAuth(fixture("transcript-completed"), "rotated-secret-value-5e1b"));
-    const readsAfterRecheck = secretsMock.commandCalls(GetSecretValueCommand).length;
-    const previousStillWorks = await handler(fixture("transcript-completed"));
-    const wrong = await handler(withAuth(fixture("transcript-completed"), "not-the-secret"));
+    const answers = await Promise.all(
+      [NEW_SECRET, SECRET, PREVIOUS_SECRET].map(
+        async (value) => (await handler(withAuth(fixture("transcript-completed"), value))).statusCode,
+      ),
+    );
 
-    expect(tooSoon.statusCode).toBe(401);
-    expect(readsWhileRateLimited).toBe(0);
-    expect(rotated.statusCode).toBe(200);
-    expect(readsAfterRecheck).toBe(2);
-    expect(previousStillWorks.statusCode).toBe(200);
-    expect(wrong.statusCode).toBe(401);
-    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(answers).toEqual([200, 200, 200]);
   });
 
-  it("picks up a new current value once the cache TTL has passed", async () => {
+  it("accepts a staged value from the first re-read after staging, before it is promoted", async () => {
+    const stages = rotatedOnce();
+    const handler = receiver();
+    await handler(fixture("transcript-completed"));
+    stages.put(NEW_SECRET, ["AWSPENDING"]);
+
+    clock += TTL_MS;
+    const staged = await handler(withAuth(fixture("transcript-completed"), NEW_SECRET));
+
+    expect(staged.statusCode).toBe(200);
+  });
+
+  it("lets no unauthenticated probe make the first delivery with a promoted value fail", async () => {
+    // Issue 11.5 as reproduced: a wrong value just before the first genuine delivery with the new one.
+    const stages = rotatedOnce();
+    const handler = receiver();
+    await handler(fixture("transcript-completed"));
+    const staged = stages.put(NEW_SECRET, ["AWSPENDING"]);
+    clock += TTL_MS; // rotate-secret's wait
+
+    const probe = await handler(withAuth(fixture("transcript-completed"), "not-the-secret"));
+    promote(stages, staged);
+    clock += 1;
+    const genuine = await handler(withAuth(fixture("transcript-completed"), NEW_SECRET));
+    const submittedBefore = await handler(fixture("transcript-completed"));
+
+    expect(probe.statusCode).toBe(401);
+    expect(genuine.statusCode).toBe(200);
+    expect(submittedBefore.statusCode).toBe(200);
+    expect(stages.valueAt("AWSCURRENT")).toBe(NEW_SECRET);
+  });
+
+  it("keeps accepting both the new and the replaced value after the promotion, at every re-read", async () => {
+    const stages = rotatedOnce();
+    const handler = receiver();
+    const staged = stages.put(NEW_SECRET, ["AWSPENDING"]);
+    clock += TTL_MS;
+    promote(stages, staged);
+
+    const answers: number[] = [];
+    for (const elapsed of [0, TTL_MS, 2 * TTL_MS]) {
+      clock += elapsed;
+      for (const value of [NEW_SECRET, SECRET]) {
+        answers.push((await handler(withAuth(fixture("transcript-completed"), value))).statusCode ?? 0);
+      }
+    }
+
+    expect(answers).toEqual([200, 200, 200, 200, 200, 200]);
+  });
+
+  it("never reads Secrets Manager because of a wrong value, however far apart the attempts", async () => {
+    const handler = receiver({ SECRET_CACHE_TTL_SECONDS: "300" });
+    await handler(fixture("transcript-completed"));
+
+    for (const _attempt of [1, 2, 3, 4, 5, 6, 7, 8, 9]) {
+      clock += 31_000;
+      await handler(withAuth(fixture("transcript-completed"), "not-the-secret"));
+    }
+
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+  });
+
+  it("accepts a value put straight to AWSCURRENT only once its cache TTL has passed", async () => {
     const handler = receiver({ SECRET_CACHE_TTL_SECONDS: "60" });
     await handler(fixture("transcript-completed"));
     secretsMock.reset();
-    storeSecret(secretsMock, "rotated-secret-value-5e1b", SECRET);
+    storeSecret(secretsMock, NEW_SECRET, SECRET);
 
-    clock += 60_000;
-    await handler(fixture("transcript-completed"));
+    clock += 59_000;
+    const tooSoon = await handler(withAuth(fixture("transcript-completed"), NEW_SECRET));
+    clock += 1_000;
+    const afterTtl = await handler(withAuth(fixture("transcript-completed"), NEW_SECRET));
+    const replaced = await handler(fixture("transcript-completed"));
 
-    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(tooSoon.statusCode).toBe(401);
+    expect(afterTtl.statusCode).toBe(200);
+    expect(replaced.statusCode).toBe(200);
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(3);
   });
 });
 

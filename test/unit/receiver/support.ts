@@ -61,9 +61,12 @@ export function withoutAuthHeader(event: APIGatewayProxyEventV2): APIGatewayProx
 
 type SecretsStub = AwsClientStub<SecretsManagerClient>;
 
-/** Secrets Manager holding `current` (and `previous` when given, else no AWSPREVIOUS stage). */
+/** Secrets Manager holding `current` (and `previous` when given, else no AWSPREVIOUS stage; no AWSPENDING). */
 export function storeSecret(mock: SecretsStub, current: string, previous?: string): void {
   mock.on(GetSecretValueCommand, { VersionStage: "AWSCURRENT" }).resolves({ SecretString: current });
+  mock
+    .on(GetSecretValueCommand, { VersionStage: "AWSPENDING" })
+    .rejects(new ResourceNotFoundException({ message: "no AWSPENDING version", $metadata: {} }));
   if (previous === undefined) {
     mock
       .on(GetSecretValueCommand, { VersionStage: "AWSPREVIOUS" })

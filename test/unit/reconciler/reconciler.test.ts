@@ -6,7 +6,11 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { ScheduledEvent } from "aws-lambda";
@@ -378,6 +382,20 @@ describe("a scheduled reconcile run", () => {
       expect.objectContaining({ level: "warn", message: expect.stringContaining("placeholder") }),
     ]);
     expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
+    expect(sim.requestCount("GET /v2/transcript")).toBe(0);
+  });
+
+  it("does nothing but warn while the API key secret has no value yet, as the stack creates it", async () => {
+    secretsMock
+      .on(GetSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: "no value for AWSCURRENT", $metadata: {} }));
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toBeUndefined();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: "warn", message: expect.stringContaining("not set") }),
+    ]);
     expect(sim.requestCount("GET /v2/transcript")).toBe(0);
   });
 

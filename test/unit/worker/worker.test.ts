@@ -9,7 +9,11 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
@@ -498,6 +502,19 @@ describe("transient failures", () => {
 
   it("retries without marking anything failed while the API key is the stack's placeholder", async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "PLACEHOLDER-set-me-with-set-api-key" });
+
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(assemblyAi.requests).toHaveLength(0);
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(lines[0]).toMatchObject({ outcome: "transient_failure", reason: "AssemblyAI API key not set" });
+  });
+
+  it("retries without marking anything failed while the API key secret has no value yet, as the stack creates it", async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: "no value for AWSCURRENT", $metadata: {} }));
 
     const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
 
