@@ -4,7 +4,7 @@
  * worker. It reads the record table, sends to the delivery queue, reads the API key and keeps one checkpoint
  * object in the bucket: each variable set next to exactly that grant.
  */
-import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -27,12 +27,13 @@ import { ENV } from "../functions/shared/env";
 import type { FunctionName } from "./bundling";
 import { ConfigError } from "./config";
 import type { DeliveryQueue } from "./delivery-queue";
+import type { LogGroupSettings } from "./log-groups";
 import { TRANSCRIPT_ID_INDEX } from "./resource-spec";
 import type { TranscriptStore } from "./transcript-store";
 import { WebhookFunction } from "./webhook-function";
 import type { WebhookSecrets } from "./webhook-secrets";
 
-export interface ReconcilerProps {
+export interface ReconcilerProps extends LogGroupSettings {
   readonly queue: DeliveryQueue;
   readonly store: TranscriptStore;
   readonly secrets: WebhookSecrets;
@@ -75,8 +76,6 @@ export interface ReconcilerProps {
    * @default true
    */
   readonly preventOverlappingRuns?: boolean;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy: RemovalPolicy;
 }
 
 /** Until `lib/bundling.ts` FUNCTION_ENTRIES lists `reconciler`, the name is asserted here. */
@@ -120,6 +119,7 @@ export class Reconciler extends Construct {
       timeout: Duration.seconds(timeoutSeconds),
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
+      logEncryptionKey: props.logEncryptionKey,
     });
     const fn = this.reconciler;
     const { table, bucket } = props.store;
@@ -164,6 +164,7 @@ export class Reconciler extends Construct {
         conditions: { StringEquals: { "s3:prefix": CHECKPOINT_KEY } },
       }),
     );
+    props.store.grantObjectEncryption(fn.role);
 
     if (props.preventOverlappingRuns ?? true) {
       (fn.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;

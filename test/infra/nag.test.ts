@@ -5,8 +5,10 @@ import { buildStack, type RawConfig } from "./synth";
 const configurations: [string, RawConfig][] = [
   ["the defaults", {}],
   [
-    "existing secrets, an IP allowlist, lifecycle rules and removalPolicy destroy",
+    "existing secrets, an IP allowlist, lifecycle rules, customer-managed keys and removalPolicy destroy",
     {
+      bucketKmsKey: true,
+      logsKmsKey: true,
       webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
       apiKeySecret: "assemblyai/api-key",
       allowedSourceIps: "assemblyai",
