@@ -102,6 +102,18 @@ export interface WebhookStackConfig {
    */
   readonly logRetentionDays: number;
   /**
+   * Encrypt the transcript bucket with a customer-managed KMS key (rotated yearly; $1 a month plus requests)
+   * instead of S3-managed keys. Anyone reading the bucket then also needs `kms:Decrypt` on it.
+   * @default false
+   */
+  readonly bucketKmsKey: boolean;
+  /**
+   * Encrypt the function and access logs with a customer-managed KMS key (rotated yearly; $1 a month plus
+   * requests) instead of CloudWatch Logs' own keys.
+   * @default false
+   */
+  readonly logsKmsKey: boolean;
+  /**
    * Days after which stored transcripts move to S3 Infrequent Access (30 or more).
    * @default - never
    */
@@ -163,6 +175,8 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   inlineTextMaxBytes: 100_000,
   removalPolicy: "retain",
   logRetentionDays: 30,
+  bucketKmsKey: false,
+  logsKmsKey: false,
   oldestMessageAlarmSeconds: 900,
   authFailureAlarmThreshold: 20,
   reconcileScheduleMinutes: 15,
@@ -249,6 +263,8 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
     inlineTextMaxBytes: integer(raw, "inlineTextMaxBytes", 0, 300_000) ?? DEFAULT_CONFIG.inlineTextMaxBytes,
     removalPolicy: removalPolicy(raw),
     logRetentionDays: logRetention(raw),
+    bucketKmsKey: flag(raw, "bucketKmsKey") ?? DEFAULT_CONFIG.bucketKmsKey,
+    logsKmsKey: flag(raw, "logsKmsKey") ?? DEFAULT_CONFIG.logsKmsKey,
     transcriptsInfrequentAccessDays: integer(raw, "transcriptsInfrequentAccessDays", 30, 36_500),
     transcriptsExpireDays: integer(raw, "transcriptsExpireDays", 1, 36_500),
     redactedAudioExpireDays: integer(raw, "redactedAudioExpireDays", 1, 36_500),
@@ -380,6 +396,15 @@ function text(raw: Partial<Record<string, unknown>>, key: string): string | unde
   if (value === undefined) return undefined;
   if (typeof value !== "string") throw new ConfigError(`${key} must be a string`);
   return value.trim() || undefined;
+}
+
+/** `true`/`false` from `cdk.json`, or the strings "true"/"false" from `-c key=value`. */
+function flag(raw: Partial<Record<string, unknown>>, key: string): boolean | undefined {
+  const value = raw[key];
+  if (value === undefined) return undefined;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new ConfigError(`${key} must be true or false, got "${value}"`);
 }
 
 function list(raw: Partial<Record<string, unknown>>, key: string): string[] | undefined {

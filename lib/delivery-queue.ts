@@ -24,6 +24,9 @@ export class DeliveryQueue extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.seconds(DLQ_RETENTION_SECONDS),
+      // Declares it a dead-letter queue (Control Tower's CT.SQS.PR.1). allowAll is SQS's default: byQueue
+      // would have to name the delivery queue, whose redrive policy names this one, a circular reference.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: "Serverless-SQSRedrivePolicy",

@@ -21,6 +21,7 @@ import type { DeliveryOutcome, ErrorCode } from "../functions/receiver/outcome";
 import type { ReconcileOutcome } from "../functions/reconciler/types";
 import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
 import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/core";
+import { denyGrantsExceptForAwsServices } from "./encryption-keys";
 import { WORKER_TIMEOUT_SECONDS } from "./resource-spec";
 
 /** The alarm thresholds operators tune (see `lib/config.ts` for their defaults and validation). */
@@ -275,16 +276,18 @@ export class Monitoring extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    // CloudWatch must encrypt what it publishes (AWS-managed SNS keys do not admit it); the topic policy
-    // below is what limits publishing to this account's alarms.
+    // CloudWatch must encrypt what it publishes (AWS-managed SNS keys do not admit it), and only for this
+    // account's alarms; the topic policy below is what limits publishing to this stack's alarms.
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: "AllowCloudWatchAlarmsToEncryptNotifications",
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
         resources: ["*"],
+        conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
       }),
     );
+    denyGrantsExceptForAwsServices(key);
     const topic = new sns.Topic(this, "AlarmTopic", {
       displayName: `${prefix} alarms`,
       masterKey: key,

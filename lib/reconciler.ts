@@ -4,7 +4,7 @@
  * worker. It reads the record table, sends to the delivery queue, reads the API key and keeps one checkpoint
  * object in the bucket: each variable set next to exactly that grant.
  */
-import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -26,12 +26,13 @@ import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared
 import { ENV } from "../functions/shared/env";
 import { ConfigError } from "./config";
 import type { DeliveryQueue } from "./delivery-queue";
+import type { LogGroupSettings } from "./log-groups";
 import { TRANSCRIPT_ID_INDEX } from "./resource-spec";
 import type { TranscriptStore } from "./transcript-store";
 import { WebhookFunction } from "./webhook-function";
 import type { WebhookSecrets } from "./webhook-secrets";
 
-export interface ReconcilerProps {
+export interface ReconcilerProps extends LogGroupSettings {
   readonly queue: DeliveryQueue;
   readonly store: TranscriptStore;
   readonly secrets: WebhookSecrets;
@@ -74,8 +75,6 @@ export interface ReconcilerProps {
    * @default true
    */
   readonly preventOverlappingRuns?: boolean;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy: RemovalPolicy;
 }
 
 export class Reconciler extends Construct {
@@ -116,6 +115,7 @@ export class Reconciler extends Construct {
       timeout: Duration.seconds(timeoutSeconds),
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
+      logEncryptionKey: props.logEncryptionKey,
     });
     const fn = this.reconciler;
     const { table, bucket } = props.store;
@@ -162,6 +162,7 @@ export class Reconciler extends Construct {
         conditions: { StringEquals: { "s3:prefix": CHECKPOINT_KEY } },
       }),
     );
+    props.store.grantObjectEncryption(fn.role);
 
     if (props.preventOverlappingRuns ?? true) {
       (fn.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;

@@ -2,18 +2,19 @@
  * The worker: fed by the delivery queue in batches with partial-batch failure reporting, capped in
  * concurrency so a burst of deliveries cannot exceed AssemblyAI's API rate limit.
  */
-import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Construct } from "constructs";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { ENV } from "../functions/shared/env";
 import type { DeliveryQueue } from "./delivery-queue";
+import type { LogGroupSettings } from "./log-groups";
 import { WORKER_TIMEOUT_SECONDS } from "./resource-spec";
 import type { TranscriptStore } from "./transcript-store";
 import { WebhookFunction } from "./webhook-function";
 import type { WebhookSecrets } from "./webhook-secrets";
 
-export interface TranscriptWorkerProps {
+export interface TranscriptWorkerProps extends LogGroupSettings {
   readonly queue: DeliveryQueue;
   readonly store: TranscriptStore;
   readonly secrets: WebhookSecrets;
@@ -24,8 +25,6 @@ export interface TranscriptWorkerProps {
   readonly maxConcurrency: number;
   readonly memorySize: number;
   readonly inlineTextMaxBytes: number;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy: RemovalPolicy;
 }
 
 export class TranscriptWorker extends Construct {
@@ -41,6 +40,7 @@ export class TranscriptWorker extends Construct {
       timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
+      logEncryptionKey: props.logEncryptionKey,
     });
     const worker = this.worker;
     worker.addEnvironment(ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion]);

@@ -8,25 +8,24 @@ import {
   DockerImage,
   type Duration,
   type ILocalBundling,
-  type RemovalPolicy,
   Stack,
   Validations,
 } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as logs from "aws-cdk-lib/aws-logs";
+import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../functions/shared/env";
 import { bundleFunction, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
+import { acknowledgeControl } from "./compliance";
+import { createLogGroup, type LogGroupSettings } from "./log-groups";
 
-export interface WebhookFunctionProps {
+export interface WebhookFunctionProps extends LogGroupSettings {
   /** Which entry of `FUNCTION_ENTRIES` to bundle. */
   readonly entry: FunctionName;
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy: RemovalPolicy;
 }
 
 /**
@@ -51,10 +50,7 @@ export class WebhookFunction extends Construct {
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     super(scope, id);
 
-    this.logGroup = new logs.LogGroup(this, "Logs", {
-      retention: props.logRetentionDays as logs.RetentionDays,
-      removalPolicy: props.logRemovalPolicy,
-    });
+    this.logGroup = createLogGroup(this, "Logs", props);
     this.role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `${props.description} (execution role)`,
@@ -93,6 +89,7 @@ export class WebhookFunction extends Construct {
         "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no " +
         "resource-level permissions; every other statement on this role names its resource.",
     });
+    acknowledgeControl(this.function, "CT.LAMBDA.PR.3");
   }
 
   /** Sets an environment variable; callers pair it with the matching grant (see the constructs). */

@@ -3,6 +3,8 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { WebhookStackConfig } from "./config";
 import { DeliveryQueue } from "./delivery-queue";
+import { createLogsKey } from "./encryption-keys";
+import type { LogGroupSettings } from "./log-groups";
 import { Monitoring } from "./monitoring";
 import { ReceiverApi } from "./receiver-api";
 import { Reconciler } from "./reconciler";
@@ -28,6 +30,11 @@ export class WebhookStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const removalPolicy = config.removalPolicy === "retain" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logSettings: LogGroupSettings = {
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: removalPolicy,
+      logEncryptionKey: config.logsKmsKey ? createLogsKey(this, "LogsKey", { removalPolicy }) : undefined,
+    };
 
     this.secrets = new WebhookSecrets(this, "Secrets", {
       webhookSecretArn: config.webhookSecretArn,
@@ -38,6 +45,7 @@ export class WebhookStack extends Stack {
     this.queue = new DeliveryQueue(this, "Deliveries");
     this.store = new TranscriptStore(this, "Store", {
       removalPolicy,
+      customerManagedKey: config.bucketKmsKey,
       transcriptsInfrequentAccessDays: config.transcriptsInfrequentAccessDays,
       transcriptsExpireDays: config.transcriptsExpireDays,
       redactedAudioExpireDays: config.redactedAudioExpireDays,
@@ -51,8 +59,7 @@ export class WebhookStack extends Stack {
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
       memorySize: config.receiverMemoryMb,
-      logRetentionDays: config.logRetentionDays,
-      logRemovalPolicy: removalPolicy,
+      ...logSettings,
     });
     this.worker = new TranscriptWorker(this, "Processing", {
       queue: this.queue,
@@ -64,8 +71,7 @@ export class WebhookStack extends Stack {
       maxConcurrency: config.workerMaxConcurrency,
       memorySize: config.workerMemoryMb,
       inlineTextMaxBytes: config.inlineTextMaxBytes,
-      logRetentionDays: config.logRetentionDays,
-      logRemovalPolicy: removalPolicy,
+      ...logSettings,
     });
 
     if (config.reconcileScheduleMinutes > 0) {
@@ -80,8 +86,7 @@ export class WebhookStack extends Stack {
         lookbackMinutes: config.reconcileLookbackMinutes,
         // Reserving concurrency fails to deploy on new accounts (limit 10); overlapping runs are safe.
         preventOverlappingRuns: false,
-        logRetentionDays: config.logRetentionDays,
-        logRemovalPolicy: removalPolicy,
+        ...logSettings,
       });
     }
 
@@ -117,6 +122,12 @@ export class WebhookStack extends Stack {
       DashboardUrl: [this.monitoring.dashboardUrl, "CloudWatch dashboard in the AWS console"],
       AlarmTopicArn: [this.monitoring.alarmTopic.topicArn, "SNS topic every alarm notifies; subscribe to it"],
     };
+    if (this.store.encryptionKey) {
+      outputs.BucketKeyArn = [
+        this.store.encryptionKey.keyArn,
+        "KMS key of the bucket; readers need kms:Decrypt",
+      ];
+    }
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, name, { value, description });
     }

@@ -15,8 +15,10 @@ export const RECONCILER_ENV = {
   maxPendingMinutes: ENV.reconcileMaxPendingMinutes,
 } as const;
 
+/** The reconciler's part of the transcript bucket; its old versions expire after a day (lib/transcript-store.ts). */
+export const RECONCILER_PREFIX = "reconciler/";
 /** The one object the reconciler reads and writes in the transcript bucket (its IAM grant names it exactly). */
-export const CHECKPOINT_KEY = "reconciler/checkpoint.json";
+export const CHECKPOINT_KEY = `${RECONCILER_PREFIX}checkpoint.json`;
 
 export const DEFAULT_MAX_API_CALLS = 200;
 /** One list page and one read: less could never examine anything. */

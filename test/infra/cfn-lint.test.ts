@@ -2,18 +2,27 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { buildStack } from "./synth";
+import { buildApp } from "./synth";
 
 describe("cfn-lint", () => {
-  it("finds no error or unacknowledged warning in the synthesized template", () => {
+  it("finds no error or unacknowledged warning in the synthesized templates, defaults and keys on", () => {
     const outdir = mkdtempSync(path.join(tmpdir(), "cfn-lint-"));
     try {
-      const { app, stack } = buildStack({}, outdir);
-      app.synth();
-      const template = path.join(outdir, stack.templateFile);
+      // One synthesis, one cfn-lint run: the default stack, and one with every resource the settings add.
+      const stacks = {
+        Webhooks: {},
+        Configured: {
+          bucketKmsKey: true,
+          logsKmsKey: true,
+          removalPolicy: "destroy",
+          alarmEmail: "a@example.com",
+        },
+      };
+      buildApp(stacks, outdir).synth();
+      const templates = Object.keys(stacks).map((id) => path.join(outdir, `${id}.template.json`));
 
       const run = () =>
-        execFileSync("cfn-lint", ["--config-file", ".cfnlintrc.yaml", "--", template], {
+        execFileSync("cfn-lint", ["--config-file", ".cfnlintrc.yaml", "--", ...templates], {
           cwd: path.resolve(__dirname, "../.."),
           encoding: "utf8",
           stdio: "pipe",

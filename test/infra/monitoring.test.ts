@@ -408,7 +408,7 @@ describe("alarms", () => {
 });
 
 describe("alarm topic", () => {
-  it("is encrypted with its own rotating key that CloudWatch may use", () => {
+  it("is encrypted with its own rotating key that CloudWatch may use for this account's alarms", () => {
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: { "Fn::GetAtt": [keyId, "Arn"] } });
     template.hasResourceProperties("AWS::KMS::Key", {
       EnableKeyRotation: true,
@@ -418,6 +418,7 @@ describe("alarm topic", () => {
             Effect: "Allow",
             Principal: { Service: "cloudwatch.amazonaws.com" },
             Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
           }),
         ]),
       },

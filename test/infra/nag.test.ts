@@ -5,8 +5,10 @@ import { buildStack, type RawConfig } from "./synth";
 const configurations: [string, RawConfig][] = [
   ["the defaults", {}],
   [
-    "existing secrets with their KMS key, an IP allowlist, lifecycle rules and removalPolicy destroy",
+    "existing secrets with their KMS key, an IP allowlist, lifecycle rules, customer-managed keys and removalPolicy destroy",
     {
+      bucketKmsKey: true,
+      logsKmsKey: true,
       webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
       apiKeySecret: "assemblyai/api-key",
       secretsKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0b5a3c1e-7d2f-4e8a-9c6b-1f2e3d4c5b6a",

@@ -1,4 +1,5 @@
 import { Match } from "aws-cdk-lib/assertions";
+import { CHECKPOINT_KEY, RECONCILER_PREFIX } from "../../functions/reconciler/constants";
 import { ENV } from "../../functions/shared/env";
 import {
   DLQ_RETENTION_SECONDS,
@@ -178,6 +179,11 @@ describe("queues", () => {
     expect(VISIBILITY_TIMEOUT_FACTOR).toBeGreaterThanOrEqual(6);
   });
 
+  it("declare the dead-letter queue one, for SQS and Control Tower alike", () => {
+    expect(resource(dlqId).Properties.RedriveAllowPolicy).toEqual({ redrivePermission: "allowAll" });
+    expect(resource(queueId).Properties.RedriveAllowPolicy).toBeUndefined();
+  });
+
   it("keep dead letters for 14 days", () => {
     expect(DLQ_RETENTION_SECONDS).toBe(1_209_600);
     expect(resource(dlqId).Properties.MessageRetentionPeriod).toBe(1_209_600);
@@ -336,6 +342,31 @@ describe("bucket", () => {
         ]),
       },
     });
+  });
+
+  it("keeps old versions of the reconciler's checkpoint, rewritten every run, for one day only", () => {
+    expect(CHECKPOINT_KEY.startsWith(RECONCILER_PREFIX)).toBe(true);
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      VersioningConfiguration: { Status: "Enabled" },
+      LifecycleConfiguration: {
+        // arrayWith keeps order: every version for 30 days, then the checkpoint's for 1.
+        Rules: Match.arrayWith([
+          Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Prefix: Match.absent() }),
+          Match.objectLike({
+            Prefix: "reconciler/",
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            Status: "Enabled",
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("sends its object events to EventBridge, with no custom resource to set that up", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+    });
+    template.resourceCountIs("Custom::S3BucketNotifications", 0);
   });
 
   it("takes lifecycle rules from configuration", () => {

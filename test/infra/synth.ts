@@ -24,3 +24,12 @@ export function templateFor(raw: RawConfig = {}): Template {
   }
   return template;
 }
+
+/** One app holding a stack per configuration (named by its key), so that one synthesis covers them all. */
+export function buildApp(stacks: Record<string, RawConfig>, outdir: string): App {
+  const app = new App({ outdir });
+  for (const [id, raw] of Object.entries(stacks)) {
+    new WebhookStack(app, id, { config: resolveConfig(raw) });
+  }
+  return app;
+}

@@ -20,6 +20,14 @@ describe("stack configuration", () => {
     });
   });
 
+  it("leaves the customer-managed keys, which cost money, off unless asked for", () => {
+    expect(resolveConfig({})).toMatchObject({ bucketKmsKey: false, logsKmsKey: false });
+    expect(resolveConfig({ bucketKmsKey: "false", logsKmsKey: false })).toMatchObject({
+      bucketKmsKey: false,
+      logsKmsKey: false,
+    });
+  });
+
   it("reads every setting from context, strings from -c flags included", () => {
     const context: Record<string, unknown> = {
       authHeaderName: "X-Delivery-Token",
@@ -31,6 +39,8 @@ describe("stack configuration", () => {
       workerMaxConcurrency: "2",
       removalPolicy: "destroy",
       logRetentionDays: "90",
+      bucketKmsKey: "true",
+      logsKmsKey: true,
       inlineTextMaxBytes: "5000",
       alarmEmail: "oncall@example.com",
       oldestMessageAlarmSeconds: "1800",
@@ -49,6 +59,8 @@ describe("stack configuration", () => {
       workerMaxConcurrency: 2,
       removalPolicy: "destroy",
       logRetentionDays: 90,
+      bucketKmsKey: true,
+      logsKmsKey: true,
       inlineTextMaxBytes: 5000,
       alarmEmail: "oncall@example.com",
       oldestMessageAlarmSeconds: 1800,
@@ -106,6 +118,8 @@ describe("stack configuration", () => {
     [{ throttleRateLimit: "fast" }, /throttleRateLimit must be a whole number, got "fast"/],
     [{ logRetentionDays: 31 }, /logRetentionDays must be one of CloudWatch's retention values/],
     [{ removalPolicy: "snapshot" }, /removalPolicy must be "retain" or "destroy"/],
+    [{ bucketKmsKey: "yes" }, /bucketKmsKey must be true or false, got "yes"/],
+    [{ logsKmsKey: 1 }, /logsKmsKey must be true or false, got "1"/],
     [{ webhookSecretArn: "my-secret" }, /webhookSecretArn must be a Secrets Manager secret ARN/],
     [
       { webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook" },
