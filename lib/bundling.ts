@@ -6,10 +6,13 @@
  * - The AWS SDK is bundled, not taken from the runtime: we ship the version we test, and a bundled, shaken
  *   client loads faster than the runtime's full copy.
  * - Code splitting: what an entry imports dynamically lands in its own chunk, loaded only when needed.
- * - Source maps are written next to the code (`index.mjs.map`, no sources inlined) and never loaded at
- *   start-up: decode a stack trace offline with the map from the asset, or set NODE_OPTIONS=--enable-source-maps
- *   on a function when debugging, accepting its cold-start cost.
+ * - Source maps are written (`index.mjs.map`, no sources inlined) but never loaded at start-up, and the
+ *   deployed asset leaves them out (`bundleForDeployment`): they are larger than the code (receiver: 375 KB
+ *   of code, 577 KB of maps; its zip is 128 KB without them, 291 KB with), and a bigger zip is a slower
+ *   cold start that buys nothing, since nothing reads them on Lambda. `cdk synth` keeps them beside the
+ *   assets, in `cdk.out/sourcemaps/<function>/`, to decode a stack trace from that build offline.
  */
+import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { type BuildOptions, type BuildResult, buildSync } from "esbuild";
 
@@ -63,4 +66,20 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
 /** Bundles one function into `outdir` (created if needed); returns esbuild's result with its metafile. */
 export function bundleFunction(name: FunctionName, outdir: string): BuildResult {
   return buildSync(bundleOptions(FUNCTION_ENTRIES[name], outdir));
+}
+
+/**
+ * Bundles one function for its deployed asset: the code in `outdir`, its source maps moved to `mapsDir`
+ * (same relative paths), so the zip carries only what Lambda runs.
+ */
+export function bundleForDeployment(name: FunctionName, outdir: string, mapsDir: string): BuildResult {
+  const result = bundleFunction(name, outdir);
+  rmSync(mapsDir, { recursive: true, force: true });
+  for (const file of readdirSync(outdir, { recursive: true, encoding: "utf8" })) {
+    if (!file.endsWith(".map")) continue;
+    const target = path.join(mapsDir, file);
+    mkdirSync(path.dirname(target), { recursive: true });
+    renameSync(path.join(outdir, file), target);
+  }
+  return result;
 }

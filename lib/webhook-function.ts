@@ -3,6 +3,7 @@
  * `lib/bundling.ts`, X-Ray active, its own log group with a retention, and a role that may write to that log
  * group and nothing else until a construct grants it more (no AWSLambdaBasicExecutionRole wildcard).
  */
+import * as path from "node:path";
 import {
   AssetHashType,
   DockerImage,
@@ -16,7 +17,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../functions/shared/env";
-import { bundleFunction, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
+import { bundleForDeployment, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
 import { acknowledgeControl } from "./compliance";
 import { createLogGroup, type LogGroupSettings } from "./log-groups";
 
@@ -37,7 +38,12 @@ class LocalEsbuild implements ILocalBundling {
   constructor(readonly functionName: FunctionName) {}
 
   tryBundle(outputDir: string): boolean {
-    bundleFunction(this.functionName, outputDir);
+    // outputDir is a staging directory inside the cloud assembly (cdk.out): the maps go beside the assets.
+    bundleForDeployment(
+      this.functionName,
+      outputDir,
+      path.join(path.dirname(outputDir), "sourcemaps", this.functionName),
+    );
     return true;
   }
 }

@@ -222,6 +222,10 @@ export async function startAwsRecorder(options: AwsRecorderOptions): Promise<Aws
           record(answer.statusCode ?? 0);
           outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(outgoing);
+          // An upstream cut off mid-answer (an outage) cuts the caller off too, or it would wait forever.
+          answer.on("close", () => {
+            if (!answer.complete) outgoing.destroy();
+          });
         },
       );
       proxied.on("error", () => {

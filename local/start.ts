@@ -253,6 +253,8 @@ async function main(): Promise<void> {
         endpoint: running.recorder.endpoint,
         region,
         credentials: { accessKeyId: localAccessKeyId("worker"), secretAccessKey: "local" },
+        // Well past the long poll's wait: a poll whose connection vanished fails and is retried.
+        requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
       }),
       queueUrl,
       handler: worker.handler,

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -32,6 +32,16 @@ describe("cdk synth", () => {
       const template = path.join(outdir, "AssemblyAiWebhooks.template.json");
       expect(existsSync(template)).toBe(true);
       expect(Object.keys(JSON.parse(readFileSync(template, "utf8")).Resources).length).toBeGreaterThan(20);
+      // Each function's asset is what Lambda runs and nothing more: its source maps wait beside it.
+      const assets = readdirSync(outdir).filter((name) => existsSync(path.join(outdir, name, "index.mjs")));
+      expect(assets).toHaveLength(3);
+      for (const asset of assets) {
+        const files = readdirSync(path.join(outdir, asset), { recursive: true, encoding: "utf8" });
+        expect(files.filter((file) => file.endsWith(".map"))).toEqual([]);
+      }
+      for (const fn of ["receiver", "worker", "reconciler"]) {
+        expect(existsSync(path.join(outdir, "sourcemaps", fn, "index.mjs.map"))).toBe(true);
+      }
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
