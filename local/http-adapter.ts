@@ -25,6 +25,9 @@ export interface HttpApiServer {
   close(): Promise<void>;
 }
 
+/** `npm start`'s LOCAL_RECEIVER_CONCURRENCY default, also what the benchmark serves the receiver with. */
+export const DEFAULT_LOCAL_RECEIVER_CONCURRENCY = 4;
+
 export interface HttpApiOptions {
   readonly port: number;
   readonly host?: string;

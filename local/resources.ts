@@ -48,6 +48,16 @@ export const LOCAL_NAMES = {
   apiKeySecret: "assemblyai-webhooks/assemblyai-api-key",
 } as const;
 
+/** The `Stack` dimension of the local functions' metrics. */
+export const LOCAL_STACK_NAME = "local";
+/** The account moto answers as. */
+export const LOCAL_ACCOUNT_ID = "123456789012";
+
+/** The access key a local function signs its AWS calls with: how the recorder tells them apart. */
+export function localAccessKeyId(functionName: string): string {
+  return `local-${functionName}`;
+}
+
 /** Emulators accept any credentials; the SDK only needs some to sign with. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 

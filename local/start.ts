@@ -22,11 +22,16 @@ import { WEBHOOK_PATH } from "../lib/resource-spec";
 import { type AwsRecorder, startAwsRecorder } from "./aws-recorder";
 import { type DynamoDbWriteSerializer, startDynamoDbWriteSerializer } from "./dynamodb-writes";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
-import { type HttpApiHandler, type HttpApiServer, serveHttpApi } from "./http-adapter";
+import {
+  DEFAULT_LOCAL_RECEIVER_CONCURRENCY,
+  type HttpApiHandler,
+  type HttpApiServer,
+  serveHttpApi,
+} from "./http-adapter";
 import { startFunction } from "./lambda-runtime";
 import { createLogPrinter } from "./log-printer";
 import { type OutageControl, startOutageControl } from "./outages";
-import { createResources } from "./resources";
+import { createResources, LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME, localAccessKeyId } from "./resources";
 import { type Schedule, type ScheduledHandler, startSchedule } from "./schedule";
 import { type Simulator, startSimulator } from "./simulator";
 import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
@@ -58,15 +63,6 @@ export interface LocalStackContract {
 }
 
 const SIMULATOR_API_KEY = "local-simulator-key";
-/** The `Stack` dimension of the local functions' metrics. */
-export const LOCAL_STACK_NAME = "local";
-/** The account moto answers as. */
-export const LOCAL_ACCOUNT_ID = "123456789012";
-
-/** The access key a local function signs its AWS calls with: how the recorder tells them apart. */
-export function localAccessKeyId(functionName: string): string {
-  return `local-${functionName}`;
-}
 
 function integerEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -244,7 +240,9 @@ async function main(): Promise<void> {
 
     running.api = await serveHttpApi(receiver.handler, {
       port,
-      maxConcurrency: integerEnv("LOCAL_RECEIVER_CONCURRENCY", 4) || Number.POSITIVE_INFINITY,
+      maxConcurrency:
+        integerEnv("LOCAL_RECEIVER_CONCURRENCY", DEFAULT_LOCAL_RECEIVER_CONCURRENCY) ||
+        Number.POSITIVE_INFINITY,
       onError: (error) => say("receiver", `handler threw: ${String(error)}`),
     });
     running.poller = await startPoller({
@@ -361,4 +359,5 @@ function banner(contract: LocalStackContract, contractPath: string, simulated: b
   ].join("\n");
 }
 
-void main();
+// Only as the program (`npm start`): importing this module for its types must never start a stack.
+if (require.main === module) void main();

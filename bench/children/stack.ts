@@ -47,6 +47,8 @@ export interface StackOptions {
   readonly batchSize: number;
   readonly recordConcurrency: number;
   readonly receiverBundle: string;
+  /** Receiver invocations at once, as the local stack allows (LOCAL_RECEIVER_CONCURRENCY). */
+  readonly receiverConcurrency: number;
   readonly workerBundle: string;
   readonly syncBundle: string;
   /** sync: transcript endpoint delays (ms) and requests per delay and handler. */
@@ -139,12 +141,23 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
   let workerLogBytes = 0;
   let rejected = 0;
   const rejections = new Map<string, number>();
+  // Deliveries queued per transcript: more than one is a duplicate (a retry of something already queued).
+  const accepted = new Map<string, number>();
+  let answered503 = 0;
   const otherOutcomes = new Map<string, number>();
   captureLogs((record, bytes) => {
     const message = String(record.message ?? "");
     if (message.startsWith("delivery")) {
       receiverLogBytes += bytes;
       if (typeof record.latency_ms === "number") receiverLatencies.push(record.latency_ms);
+      if (
+        record.status_code === 200 &&
+        typeof record.transcript_id === "string" &&
+        record.kind === "transcript"
+      ) {
+        accepted.set(record.transcript_id, (accepted.get(record.transcript_id) ?? 0) + 1);
+      }
+      if (record.status_code === 503) answered503++;
       if (record.status_code !== 200) {
         rejected++;
         const code = `${String(record.status_code)} ${String(record.error ?? "")}`;
@@ -172,7 +185,8 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     batches.push({ ms: performance.now() - started, size: event.Records.length });
     return answer;
   };
-  const api = await serveHttpApi(receiver.handler, { port: 0 });
+  // As `npm start` serves it (local/start.ts): moto slows down sharply under a crowd, SQS does not.
+  const api = await serveHttpApi(receiver.handler, { port: 0, maxConcurrency: options.receiverConcurrency });
   const sqs = new SQSClient(clientConfig({ endpoint: stack.emulator.endpoint, region: REGION }));
   const poller = await startPoller({
     sqs,
@@ -230,6 +244,8 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     ...summarize(latencies, firstMs, lastMs, storedAt.size),
     webhookAttempts: attempts,
     rejectedDeliveries: rejected,
+    answered503,
+    duplicateDeliveries: [...accepted.values()].reduce((sum, count) => sum + count - 1, 0),
     rejections: Object.fromEntries(rejections),
     otherOutcomes: Object.fromEntries(otherOutcomes),
     receiverMsP50: percentile(receiverLatencies, 50),

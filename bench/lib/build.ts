@@ -4,9 +4,11 @@
  * - the same handlers bundled the way CDK's NodejsFunction does by default (see `cdkDefaultOptions`);
  * - the floors (an empty handler, a bare SQS send, the synchronous sample) with the deployed options, so a
  *   floor differs from our function by our code only;
- * - the child scripts, bundled so that no TypeScript loader runs inside a measured process.
+ * - the child scripts, bundled so that no TypeScript loader runs inside a measured process;
+ * - a function as it was at an earlier commit (`buildAtCommit`), for a before-and-after in one run.
  */
-import { readdirSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { type BuildOptions, buildSync, type Metafile } from "esbuild";
 import {
@@ -121,4 +123,31 @@ export function buildChild(entry: string, outfile: string): string {
     metafile: false,
   });
   return outfile;
+}
+
+/**
+ * A function as it was at an earlier commit, bundled with today's options: that commit's `functions/` and
+ * `lib/` are extracted (`git archive`) beside today's node_modules. For a baseline measured in the same run
+ * as today's code. Undefined when the commit is not in this clone's history (a shallow clone, a tarball).
+ */
+export function buildAtCommit(commit: string, name: FunctionName, outdir: string): Built | undefined {
+  const source = path.join(outdir, "source");
+  rmSync(source, { recursive: true, force: true });
+  mkdirSync(source, { recursive: true });
+  const archive = spawnSync("git", ["archive", "--format=tar", commit, "functions", "lib"], {
+    cwd: PROJECT_ROOT,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (archive.status !== 0) return undefined;
+  const untar = spawnSync("tar", ["-x", "-C", source], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`could not extract ${commit}: ${untar.stderr.toString()}`);
+  symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(source, "node_modules"));
+  const code = path.join(outdir, "code");
+  const options = bundleOptions(FUNCTION_ENTRIES[name], code);
+  const result = buildSync({
+    ...options,
+    entryPoints: { index: path.join(source, FUNCTION_ENTRIES[name]) },
+    absWorkingDir: source,
+  });
+  return describe(code, path.join(code, "index.mjs"), "esm", result.metafile);
 }

@@ -6,13 +6,19 @@
  * the request, with the simulator's transcript endpoint slowed to 1, 3 and 9 s.
  */
 import * as path from "node:path";
-import { buildChild, buildDeployed, buildWithDeployedOptions } from "../lib/build";
+import { DEFAULT_LOCAL_RECEIVER_CONCURRENCY } from "../../local/http-adapter";
+import { buildAtCommit, buildChild, buildDeployed, buildWithDeployedOptions } from "../lib/build";
 import { progress, runChild } from "../lib/proc";
 import { median, ratio } from "../lib/stats";
 import { type BenchOptions, ms, type Row, type SectionResult, x } from "../lib/types";
 import { stackConfig } from "./config";
 
 export const PIPELINE_MIN_RATIO = 0.5;
+/**
+ * The receiver before it used AssemblyAI's 10 s (1.5 s enqueue deadline, 500 ms attempts, the SDK's shared
+ * retry quota): its 503s and duplicates are measured beside today's, in the same run.
+ */
+export const PREVIOUS_RECEIVER_COMMIT = "321a85d";
 /** AssemblyAI's webhook timeout. */
 export const ASSEMBLYAI_TIMEOUT_MS = 10_000;
 
@@ -46,6 +52,7 @@ export async function pipeline(options: BenchOptions): Promise<SectionResult> {
     batchSize: config.workerBatchSize,
     recordConcurrency: 4,
     receiverBundle: built.receiver,
+    receiverConcurrency: DEFAULT_LOCAL_RECEIVER_CONCURRENCY,
     workerBundle: built.worker,
     syncBundle: built.sync,
     delaysMs: [],
@@ -103,6 +110,7 @@ export async function pipeline(options: BenchOptions): Promise<SectionResult> {
       verdict: "",
     },
   ];
+  rows.push(...(await retriesAndDuplicates(options, built.child, base, pipelines[0])));
   const notes = [
     `Pipeline: ${options.deliveries} simulator jobs whose webhooks fire on a fixed schedule (${options.rate}/s); the ` +
       "receiver and worker bundles as deployed behind local/http-adapter and local/sqs-poller (batch " +
@@ -127,10 +135,65 @@ export async function pipeline(options: BenchOptions): Promise<SectionResult> {
     notes.push(
       `Pipeline: the receiver answered ${String(pipelineRun.rejectedDeliveries)} webhook attempts with an error ` +
         `(${JSON.stringify(pipelineRun.rejections)}) and ${lost} deliveries were not stored by the end: ` +
-        "moto saturated and SendMessage outlasted the receiver's 500 ms per-attempt / 1.5 s enqueue deadlines.",
+        "moto saturated and SendMessage outlasted the receiver's enqueue deadline (6 s, 3 attempts).",
     );
   }
   return { rows, notes, data: { floors, pipelines } };
+}
+
+/**
+ * 503s the receiver answered and duplicate deliveries queued, per 1,000 deliveries, at the offered rate and
+ * at twice it, for today's receiver and the previous one: a 503 for a message that was in fact queued makes
+ * AssemblyAI post again, a duplicate the worker must collapse, and more load.
+ */
+async function retriesAndDuplicates(
+  options: BenchOptions,
+  child: string,
+  base: Record<string, unknown>,
+  atRate: PipelineRun | undefined,
+): Promise<Row[]> {
+  const previous = buildAtCommit(
+    PREVIOUS_RECEIVER_COMMIT,
+    "receiver",
+    path.join(options.workDir, "pipeline", `receiver-${PREVIOUS_RECEIVER_COMMIT}`),
+  );
+  const run = async (label: string, receiverBundle: string, rate: number): Promise<PipelineRun> => {
+    progress(`pipeline: ${label} receiver, ${options.deliveries} deliveries at ${rate}/s`);
+    const { result } = await runChild<PipelineRun>(
+      child,
+      [JSON.stringify({ ...base, mode: "pipeline", rate, receiverBundle })],
+      { forwardStderr: true, timeoutMs: 15 * 60_000 },
+    );
+    return result;
+  };
+  const perThousand = (value: unknown) => (1000 * Number(value)) / options.deliveries;
+  const rows: Row[] = [];
+  for (const rate of [options.rate, options.rate * 2]) {
+    const ours =
+      rate === options.rate && atRate ? atRate : await run("today's", String(base.receiverBundle), rate);
+    const before = previous
+      ? await run(`previous (${PREVIOUS_RECEIVER_COMMIT})`, previous.entry, rate)
+      : undefined;
+    for (const [metric, key] of [
+      ["503 answers", "answered503"],
+      ["duplicate deliveries", "duplicateDeliveries"],
+    ] as const) {
+      const value = perThousand(ours[key]);
+      const baseline = before ? perThousand(before[key]) : Number.NaN;
+      rows.push({
+        section: "3 pipeline",
+        metric: `${metric} per 1,000 deliveries at ${rate}/s`,
+        ours: value.toFixed(1),
+        baseline: before
+          ? `${baseline.toFixed(1)} receiver of ${PREVIOUS_RECEIVER_COMMIT}`
+          : "previous receiver not in this clone",
+        ratio: before ? x(ratio(value, baseline)) : "",
+        target: "no more than before",
+        verdict: before ? (value <= baseline ? "met" : "MISSED") : "",
+      });
+    }
+  }
+  return rows;
 }
 
 interface SyncResult {
