@@ -30,6 +30,8 @@ export interface RecordedCall {
 export interface AwsRecorderOptions {
   /** Upstream per signing name; `default` for the rest. */
   readonly upstreams: Readonly<Record<string, string>> & { readonly default: string };
+  /** An upstream for some callers instead (by access key and signing name); undefined: `upstreams`. */
+  readonly upstreamFor?: (accessKeyId: string, service: string) => string | undefined;
   readonly region: string;
   /** The account the emulator pretends to be. */
   readonly accountId: string;
@@ -183,7 +185,11 @@ export async function startAwsRecorder(options: AwsRecorderOptions): Promise<Aws
       const body = Buffer.concat(chunks);
       const signed = signer(incoming.headers.authorization);
       const service = signed?.service ?? "unknown";
-      const upstream = new URL(options.upstreams[service] ?? options.upstreams.default);
+      const upstream = new URL(
+        (signed && options.upstreamFor?.(signed.accessKeyId, service)) ??
+          options.upstreams[service] ??
+          options.upstreams.default,
+      );
       const url = new URL(incoming.url ?? "/", "http://local");
       // S3 bodies are opaque (and may be large): only the JSON protocols' bodies are read.
       const described =

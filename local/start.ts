@@ -64,6 +64,9 @@ export interface LocalStackContract {
 
 const SIMULATOR_API_KEY = "local-simulator-key";
 
+/** What the SQS poller signs with: the worker's role, as Lambda's event source mapping polls with it. */
+const EVENT_SOURCE_ACCESS_KEY_ID = `${localAccessKeyId("worker")}-event-source`;
+
 function integerEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
@@ -185,6 +188,10 @@ async function main(): Promise<void> {
         dynamodb: running.dynamoDbWrites.endpoint,
         default: awsEndpoint,
       },
+      // The event source's polls skip the outage proxy: a simulated outage is the functions' own calls
+      // failing, and a poll it cut would hide its messages for the visibility timeout (6 minutes).
+      upstreamFor: (accessKeyId, service) =>
+        accessKeyId === EVENT_SOURCE_ACCESS_KEY_ID && service === "sqs" ? awsEndpoint : undefined,
       region,
       accountId: LOCAL_ACCOUNT_ID,
       file: awsCallsFile,
@@ -246,11 +253,12 @@ async function main(): Promise<void> {
       onError: (error) => say("receiver", `handler threw: ${String(error)}`),
     });
     running.poller = await startPoller({
-      // Lambda's event source mapping polls with the function's role: so does this, through the recorder.
+      // Lambda's event source mapping polls with the function's role: so does this, through the recorder
+      // (with a key of its own that the tests map to the worker's role).
       sqs: new SQSClient({
         endpoint: running.recorder.endpoint,
         region,
-        credentials: { accessKeyId: localAccessKeyId("worker"), secretAccessKey: "local" },
+        credentials: { accessKeyId: EVENT_SOURCE_ACCESS_KEY_ID, secretAccessKey: "local" },
         // Well past the long poll's wait: a poll whose connection vanished fails and is retried.
         requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
       }),

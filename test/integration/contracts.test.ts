@@ -101,7 +101,7 @@ beforeAll(async () => {
     "the malformed message archived",
   );
 
-  // An SQS outage: the receiver answers 503 (a failed delivery), then AssemblyAI's retry lands it.
+  // An SQS outage: the receiver answers 503 (a failed delivery).
   const setSqsDown = (down: boolean) =>
     fetch(`${s.contract.controlUrl}/outages/sqs`, { method: "PUT", body: JSON.stringify({ down }) });
   await setSqsDown(true);
@@ -114,7 +114,7 @@ beforeAll(async () => {
   } finally {
     await setSqsDown(false);
   }
-  await s.waitForRecord(customer, "outage", (r) => r.status !== undefined, 60_000);
+  // That AssemblyAI's retry then lands it is resilience.test.ts's to show.
   // Two reconciler runs at least: the first without a checkpoint, a later one reading it.
   await s.waitForLog(
     (line) => line.message === "reconcile run" && Number(line.queued) > 0,
@@ -169,7 +169,8 @@ describe("IAM, simulated over what the functions really called", () => {
     async (fn) => {
       const iam = new TemplateIam(template, await bindings());
       const role = iam.roleOf(logicalId("AWS::Lambda::Function", FUNCTIONS[fn]));
-      const calls = recordedCalls().filter((call) => call.accessKeyId === localAccessKeyId(fn));
+      // The worker's event source (the SQS poller) signs with a key of its own and the worker's role.
+      const calls = recordedCalls().filter((call) => call.accessKeyId.startsWith(localAccessKeyId(fn)));
       expect(calls.length).toBeGreaterThan(0);
 
       const seen = new Set<string>();
@@ -192,7 +193,7 @@ describe("IAM, simulated over what the functions really called", () => {
     const actions = (fn: string) =>
       new Set(
         recordedCalls()
-          .filter((c) => c.accessKeyId === localAccessKeyId(fn))
+          .filter((c) => c.accessKeyId.startsWith(localAccessKeyId(fn)))
           .map((c) => c.operation),
       );
     expect([...actions("receiver")]).toEqual(expect.arrayContaining(["SendMessage", "GetSecretValue"]));
