@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `aai-webhooks`: the operator's command line for the stack (see `--help`, and README, Operating). */
-import { main, processIo } from "./cli/program";
+import { main, processIo } from "../cli/program";
 
 // The AWS SDK warns on every run under Node 20 about its releases of 2027; this project supports Node 20
 // (package.json engines), so the notice is noise here. An explicit setting of the variable wins.

@@ -14,7 +14,7 @@ import {
   type AssemblyAiRegion,
   DEFAULT_REDACTED_AUDIO_HOSTS,
 } from "../functions/shared/assemblyai";
-import { QUEUE_RETENTION_SECONDS } from "./resource-spec";
+import { QUEUE_RETENTION_SECONDS } from "../functions/shared/contract/resources";
 
 export interface WebhookStackConfig {
   /**

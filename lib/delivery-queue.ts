@@ -11,7 +11,7 @@ import {
   MAX_RECEIVE_COUNT,
   QUEUE_RETENTION_SECONDS,
   QUEUE_VISIBILITY_TIMEOUT_SECONDS,
-} from "./resource-spec";
+} from "../functions/shared/contract/resources";
 
 export class DeliveryQueue extends Construct {
   readonly queue: sqs.Queue;

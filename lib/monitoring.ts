@@ -19,10 +19,10 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { DeliveryOutcome, ErrorCode } from "../functions/receiver/outcome";
 import type { ReconcileOutcome } from "../functions/reconciler/types";
+import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
 import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
 import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/core";
 import { denyGrantsExceptForAwsServices } from "./encryption-keys";
-import { WORKER_TIMEOUT_SECONDS } from "./resource-spec";
 
 /** The alarm thresholds operators tune (see `lib/config.ts` for their defaults and validation). */
 export interface MonitoringThresholds {

@@ -8,11 +8,11 @@ import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/env";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/contract/environment";
+import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
 import { acknowledgeControl } from "./compliance";
 import type { DeliveryQueue } from "./delivery-queue";
 import { createLogGroup, type LogGroupSettings } from "./log-groups";
-import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "./resource-spec";
 import { WebhookFunction } from "./webhook-function";
 import type { WebhookSecrets } from "./webhook-secrets";
 

@@ -11,7 +11,6 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
 import {
-  CHECKPOINT_KEY,
   DEFAULT_LOOKBACK_MINUTES,
   DEFAULT_MAX_API_CALLS,
   DEFAULT_MAX_PENDING_MINUTES,
@@ -20,14 +19,17 @@ import {
   MAX_MAX_PENDING_MINUTES,
   MIN_MAX_API_CALLS,
   RECONCILER_ENV,
-  RECONCILER_TIMEOUT_SECONDS,
 } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
-import { ENV } from "../functions/shared/env";
+import { ENV } from "../functions/shared/contract/environment";
+import {
+  CHECKPOINT_KEY,
+  RECONCILER_TIMEOUT_SECONDS,
+  TRANSCRIPT_ID_INDEX,
+} from "../functions/shared/contract/resources";
 import { ConfigError } from "./config";
 import type { DeliveryQueue } from "./delivery-queue";
 import type { LogGroupSettings } from "./log-groups";
-import { TRANSCRIPT_ID_INDEX } from "./resource-spec";
 import type { TranscriptStore } from "./transcript-store";
 import { WebhookFunction } from "./webhook-function";
 import type { WebhookSecrets } from "./webhook-secrets";

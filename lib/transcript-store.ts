@@ -9,18 +9,18 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { RECONCILER_PREFIX } from "../functions/reconciler/constants";
-import { ENV } from "../functions/shared/env";
-import { acknowledgeControl } from "./compliance";
-import { createDataKey } from "./encryption-keys";
+import { ENV } from "../functions/shared/contract/environment";
 import {
   BUCKET_PREFIXES,
+  RECONCILER_PREFIX,
   TABLE_PARTITION_KEY,
   TABLE_SORT_KEY,
   TRANSCRIPT_ID_ATTRIBUTE,
   TRANSCRIPT_ID_INDEX,
   TRANSCRIPT_ID_INDEX_ATTRIBUTES,
-} from "./resource-spec";
+} from "../functions/shared/contract/resources";
+import { acknowledgeControl } from "./compliance";
+import { createDataKey } from "./encryption-keys";
 import type { WebhookFunction } from "./webhook-function";
 
 export interface TranscriptStoreProps {

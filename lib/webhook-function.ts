@@ -16,7 +16,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { ENV } from "../functions/shared/env";
+import { ENV } from "../functions/shared/contract/environment";
 import { bundleForDeployment, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
 import { acknowledgeControl } from "./compliance";
 import { createLogGroup, type LogGroupSettings } from "./log-groups";

@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../lib/resource-spec";
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../functions/shared/contract/resources";
 
 const WRITES = /\.(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/;
 /** Item reads that take the item's lane; TransactGetItems names its items like a transaction. */

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
-import { RECEIVER_TIMEOUT_SECONDS } from "../lib/resource-spec";
+import { RECEIVER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
 import { lambdaContext } from "./lambda-context";
 
 export type HttpApiHandler = (

@@ -22,7 +22,7 @@ import {
   TRANSCRIPT_ID_ATTRIBUTE,
   TRANSCRIPT_ID_INDEX,
   TRANSCRIPT_ID_INDEX_ATTRIBUTES,
-} from "../lib/resource-spec";
+} from "../functions/shared/contract/resources";
 
 export interface AwsTarget {
   readonly endpoint: string;

@@ -11,7 +11,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { WORKER_TIMEOUT_SECONDS } from "../lib/resource-spec";
+import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
 import { lambdaContext } from "./lambda-context";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;

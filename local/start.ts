@@ -13,12 +13,11 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { RECONCILER_TIMEOUT_SECONDS } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
-import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/env";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/contract/environment";
+import { RECONCILER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig } from "../lib/config";
-import { WEBHOOK_PATH } from "../lib/resource-spec";
 import { type AwsRecorder, startAwsRecorder } from "./aws-recorder";
 import { type DynamoDbWriteSerializer, startDynamoDbWriteSerializer } from "./dynamodb-writes";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";

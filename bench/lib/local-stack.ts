@@ -4,7 +4,7 @@
  * bundles read at import, exactly as local/start.ts sets it (minus the outage proxy).
  */
 import { request as httpRequest } from "node:http";
-import { ENV } from "../../functions/shared/env";
+import { ENV } from "../../functions/shared/contract/environment";
 import { type Emulator, startEmulator } from "../../local/emulator";
 import { createResources, type LocalResources } from "../../local/resources";
 import { type Simulator, startSimulator } from "../../local/simulator";

@@ -3,7 +3,8 @@
  * Parsed once at cold start (a bad entry is a ConfigurationError naming the variable), matched per request.
  */
 import { BlockList, isIP } from "node:net";
-import { ConfigurationError, type EnvName } from "../shared/env";
+import type { EnvName } from "../shared/contract/environment";
+import { ConfigurationError } from "../shared/env";
 
 /** Addresses and CIDR ranges deliveries may come from; `undefined` allows every address. */
 export type SourceIpAllowlist = BlockList | undefined;

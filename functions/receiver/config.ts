@@ -1,13 +1,7 @@
 /** The receiver's configuration, read from the environment and validated once, at cold start. */
 import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
-import {
-  ConfigurationError,
-  DEFAULT_SECRET_CACHE_TTL_SECONDS,
-  ENV,
-  optionalInteger,
-  optionalList,
-  requireString,
-} from "../shared/env";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../shared/contract/environment";
+import { ConfigurationError, optionalInteger, optionalList, requireString } from "../shared/env";
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 import { defaultRetryAfterFailureMs } from "../shared/secret-cache";
 import { parseSourceIpAllowlist, type SourceIpAllowlist } from "./allowlists";

@@ -8,8 +8,8 @@ import {
   type DeliveryMetadata,
   METADATA_ID_PATTERN,
   TRANSCRIPT_ID_PATTERN,
-  WEBHOOK_PATH,
-} from "../shared/delivery";
+} from "../shared/contract/delivery";
+import { WEBHOOK_PATH } from "../shared/contract/resources";
 import { type HostRule, redactedAudioUrlProblem } from "../shared/redacted-audio-hosts";
 import { isRecord } from "../shared/values";
 import { accept, type Check, reject } from "./outcome";

@@ -3,7 +3,7 @@
  * log line (which is also the `Deliveries` metric) written per delivery. Pure: plain values in and out.
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { DeliveryKind } from "../shared/delivery";
+import type { DeliveryKind } from "../shared/contract/delivery";
 import type { LogEvent } from "../shared/telemetry";
 
 /** Every error code the receiver answers with; 4xx codes are final for AssemblyAI, 5xx codes are retried. */

@@ -5,7 +5,7 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { DeliveryKind } from "../shared/delivery";
+import type { DeliveryKind } from "../shared/contract/delivery";
 import { CachedValue } from "../shared/secret-cache";
 import { readSecretString } from "../shared/secrets";
 import { describeError, emit } from "../shared/telemetry";

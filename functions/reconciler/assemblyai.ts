@@ -5,7 +5,7 @@
  * examined and the next run tries again, so there is no retry here.
  */
 import type { Transcript, TranscriptList } from "assemblyai";
-import { TRANSCRIPT_ID_PATTERN } from "../shared/delivery";
+import { TRANSCRIPT_ID_PATTERN } from "../shared/contract/delivery";
 import { isRecord } from "../shared/values";
 
 export interface AssemblyAiApiOptions {

@@ -1,17 +1,9 @@
 /** The reconciler's configuration, read from the environment and validated once, at cold start. */
 import { ASSEMBLYAI_BASE_URLS } from "../shared/assemblyai";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV, type EnvName } from "../shared/contract/environment";
+import { CHECKPOINT_KEY } from "../shared/contract/resources";
+import { ConfigurationError, type Env, optionalInteger, optionalString, requireString } from "../shared/env";
 import {
-  ConfigurationError,
-  DEFAULT_SECRET_CACHE_TTL_SECONDS,
-  ENV,
-  type Env,
-  type EnvName,
-  optionalInteger,
-  optionalString,
-  requireString,
-} from "../shared/env";
-import {
-  CHECKPOINT_KEY,
   DEFAULT_LOOKBACK_MINUTES,
   DEFAULT_MAX_API_CALLS,
   DEFAULT_MAX_PENDING_MINUTES,

@@ -2,7 +2,7 @@
  * The reconciler's own names and defaults, shared by its function code and `lib/reconciler.ts` (which sets
  * the variables next to the matching grants). Plain data: no SDK imports, safe for the CDK app to load.
  */
-import { ENV } from "../shared/env";
+import { ENV } from "../shared/contract/environment";
 
 export const RECONCILER_ENV = {
   /** The stack's webhook URL, no query: transcripts whose webhook_url is this URL are ours. */
@@ -15,11 +15,6 @@ export const RECONCILER_ENV = {
   maxPendingMinutes: ENV.reconcileMaxPendingMinutes,
 } as const;
 
-/** The reconciler's part of the transcript bucket; its old versions expire after a day (lib/transcript-store.ts). */
-export const RECONCILER_PREFIX = "reconciler/";
-/** The one object the reconciler reads and writes in the transcript bucket (its IAM grant names it exactly). */
-export const CHECKPOINT_KEY = `${RECONCILER_PREFIX}checkpoint.json`;
-
 export const DEFAULT_MAX_API_CALLS = 200;
 /** One list page and one read: less could never examine anything. */
 export const MIN_MAX_API_CALLS = 2;
@@ -31,6 +26,3 @@ export const MAX_LOOKBACK_MINUTES = 30 * 24 * 60;
 
 export const DEFAULT_MAX_PENDING_MINUTES = 360;
 export const MAX_MAX_PENDING_MINUTES = 7 * 24 * 60;
-
-/** The function's timeout: long enough for a full budget of calls, well inside a 15-minute schedule. */
-export const RECONCILER_TIMEOUT_SECONDS = 300;

@@ -26,7 +26,11 @@
  */
 
 import { parseMetadata } from "../receiver/core";
-import { DELIVERY_MESSAGE_VERSION, TRANSCRIPT_ID_PATTERN, type TranscriptDelivery } from "../shared/delivery";
+import {
+  DELIVERY_MESSAGE_VERSION,
+  TRANSCRIPT_ID_PATTERN,
+  type TranscriptDelivery,
+} from "../shared/contract/delivery";
 import { describeError } from "../shared/telemetry";
 import type {
   ReconcileDeps,

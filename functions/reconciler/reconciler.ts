@@ -7,7 +7,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context, ScheduledEvent } from "aws-lambda";
-import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/env";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/contract/environment";
 import { CachedValue } from "../shared/secret-cache";
 import { readApiKey } from "../shared/secrets";
 import { describeError, emit, type LogEvent } from "../shared/telemetry";

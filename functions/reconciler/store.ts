@@ -7,8 +7,8 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Transcript, TranscriptList } from "assemblyai";
-import { TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../../lib/resource-spec";
 import { serializeDeliveryMessage } from "../receiver/core";
+import { TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../shared/contract/resources";
 import { isRecord } from "../shared/values";
 import type { ReconcileDeps, StoredTranscriptRef } from "./types";
 

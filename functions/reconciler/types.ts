@@ -4,7 +4,7 @@
  * and errored transcripts whose webhook_url points at this stack but that are not stored, and queues them.
  */
 import type { Transcript, TranscriptList } from "assemblyai";
-import type { DeliveryMessage } from "../shared/delivery";
+import type { DeliveryMessage } from "../shared/contract/delivery";
 
 export interface ReconcileOptions {
   /** Look at transcripts created at or after this instant (the checkpoint, or the CLI's --since). */

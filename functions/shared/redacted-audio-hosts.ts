@@ -3,7 +3,9 @@
  * by the worker before it fetches one, so that nothing on the queue can make the worker fetch an arbitrary
  * URL. Rules come from REDACTED_AUDIO_HOSTS, parsed once at cold start.
  */
-import { ConfigurationError, type EnvName } from "./env";
+
+import type { EnvName } from "./contract/environment";
+import { ConfigurationError } from "./env";
 
 /**
  * A redacted audio host rule: an exact host, `*.suffix` (any host under the suffix, not the suffix itself),

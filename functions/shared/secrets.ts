@@ -1,6 +1,6 @@
 /** Reading Secrets Manager values by version stage; the client is passed in so handlers own it. */
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { API_KEY_PLACEHOLDER_PREFIX } from "./env";
+import { API_KEY_PLACEHOLDER_PREFIX } from "./contract/environment";
 
 export type VersionStage = "AWSCURRENT" | "AWSPREVIOUS" | "AWSPENDING";
 

@@ -3,7 +3,7 @@
  * is a searchable log event (Logs Insights discovers its fields) and, when it names metrics, an Embedded
  * Metric Format record CloudWatch turns into metrics. No SDK, no agent, no extra bundle weight.
  */
-import { ENV } from "./env";
+import { ENV } from "./contract/environment";
 
 export const METRICS_NAMESPACE = "AssemblyAIWebhooks";
 

@@ -1,9 +1,8 @@
 /** The worker's configuration, read from the environment and validated once, at cold start. */
 import { ASSEMBLYAI_BASE_URLS, DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
+import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../shared/contract/environment";
 import {
   ConfigurationError,
-  DEFAULT_SECRET_CACHE_TTL_SECONDS,
-  ENV,
   type Env,
   optionalInteger,
   optionalList,

@@ -4,7 +4,6 @@
  * No I/O here: everything takes plain values (clock and randomness included) and returns plain values.
  */
 import type { Transcript } from "assemblyai";
-import { BUCKET_PREFIXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../../lib/resource-spec";
 import { DELETED_TRANSCRIPT_TEXT } from "../shared/assemblyai";
 import {
   DELIVERY_MESSAGE_VERSION,
@@ -15,7 +14,8 @@ import {
   type RedactedAudioDelivery,
   TRANSCRIPT_ID_PATTERN,
   type TranscriptDelivery,
-} from "../shared/delivery";
+} from "../shared/contract/delivery";
+import { BUCKET_PREFIXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../shared/contract/resources";
 import type { LogEvent } from "../shared/telemetry";
 import { isRecord } from "../shared/values";
 

@@ -6,7 +6,7 @@
  */
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { ENV } from "../../functions/shared/env";
+import { ENV } from "../../functions/shared/contract/environment";
 import { emit, METRICS_NAMESPACE, STACK_DIMENSION, setWriter } from "../../functions/shared/telemetry";
 import { resolveConfig } from "../../lib/config";
 import { WebhookStack } from "../../lib/webhook-stack";

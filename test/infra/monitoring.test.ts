@@ -4,13 +4,13 @@ import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import { WORKER_TIMEOUT_SECONDS } from "../../functions/shared/contract/resources";
 import { METRICS_NAMESPACE } from "../../functions/shared/telemetry";
 import {
   Monitoring,
   RECEIVER_5XX_ALARM_THRESHOLD,
   TRANSIENT_FAILURE_ALARM_PERIODS,
 } from "../../lib/monitoring";
-import { WORKER_TIMEOUT_SECONDS } from "../../lib/resource-spec";
 import { buildStack, templateFor } from "./synth";
 
 type Resource = { Type: string; Properties: Record<string, unknown> };

@@ -1,12 +1,13 @@
 import { Match } from "aws-cdk-lib/assertions";
-import { CHECKPOINT_KEY, RECONCILER_PREFIX } from "../../functions/reconciler/constants";
-import { ENV } from "../../functions/shared/env";
+import { ENV } from "../../functions/shared/contract/environment";
 import {
+  CHECKPOINT_KEY,
   DLQ_RETENTION_SECONDS,
   MAX_RECEIVE_COUNT,
+  RECONCILER_PREFIX,
   VISIBILITY_TIMEOUT_FACTOR,
   WORKER_TIMEOUT_SECONDS,
-} from "../../lib/resource-spec";
+} from "../../functions/shared/contract/resources";
 import { templateFor } from "./synth";
 
 type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };

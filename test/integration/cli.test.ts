@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { buildReplayMessage } from "../../bin/cli/messages";
+import { buildReplayMessage } from "../../cli/messages";
 import { LOCAL_NAMES } from "../../local/resources";
 import { runCli, runCliJson, secretsClient } from "./cli-support";
 import { audioUrl, type LocalStack, uniqueId, useLocalStack } from "./support";

@@ -13,7 +13,7 @@ import { DescribeSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-se
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/env";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/contract/environment";
 import { resolveConfig } from "../../lib/config";
 import { WebhookStack } from "../../lib/webhook-stack";
 import type { RecordedCall } from "../../local/aws-recorder";

@@ -7,8 +7,8 @@ import {
   parsePositiveInteger,
   parseSince,
   parseTranscriptId,
-} from "../../../bin/cli/args";
-import { EXIT } from "../../../bin/cli/output";
+} from "../../../cli/args";
+import { EXIT } from "../../../cli/output";
 import { runCli } from "./support";
 
 describe("id arguments", () => {

@@ -18,11 +18,11 @@ import {
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
-import { formatReport, reconcileExitCode } from "../../../bin/cli/commands/reconcile";
-import { batchExitCode, checkReplayOptions } from "../../../bin/cli/commands/replay";
-import { oldestMessageHint } from "../../../bin/cli/commands/status";
-import { EXIT } from "../../../bin/cli/output";
-import { normalizeSecretInput } from "../../../bin/cli/secret-input";
+import { formatReport, reconcileExitCode } from "../../../cli/commands/reconcile";
+import { batchExitCode, checkReplayOptions } from "../../../cli/commands/replay";
+import { oldestMessageHint } from "../../../cli/commands/status";
+import { EXIT } from "../../../cli/output";
+import { normalizeSecretInput } from "../../../cli/secret-input";
 import type { ReconcileReport } from "../../../functions/reconciler/types";
 import { fakeTarget, runCli } from "./support";
 

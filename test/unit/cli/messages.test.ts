@@ -6,8 +6,8 @@ import {
   replayMetadata,
   summarizeDlqMessage,
   webhookUrlFor,
-} from "../../../bin/cli/messages";
-import { CliError } from "../../../bin/cli/output";
+} from "../../../cli/messages";
+import { CliError } from "../../../cli/output";
 import { parseDeliveryMessage } from "../../../functions/worker/core";
 
 const STACK_URL = "https://abc.execute-api.us-east-1.amazonaws.com/webhook";

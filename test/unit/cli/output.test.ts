@@ -7,7 +7,7 @@ import {
   formatTable,
   Output,
   renderProgress,
-} from "../../../bin/cli/output";
+} from "../../../cli/output";
 import { Collector } from "./support";
 
 describe("formatTable", () => {

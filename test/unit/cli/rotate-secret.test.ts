@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
-import { promotionMoves, type StageMap, versionWith } from "../../../bin/cli/rotation";
+import { promotionMoves, type StageMap, versionWith } from "../../../cli/rotation";
 import { acceptedValues } from "../../../functions/receiver/receiver";
 import { SECRET_ARN, SecretStages } from "../secret-stages";
 import { fakeTarget, runCli } from "./support";

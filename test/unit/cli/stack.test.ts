@@ -5,8 +5,8 @@ import { PassThrough } from "node:stream";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
-import { CliError } from "../../../bin/cli/output";
-import { type CliIo, main } from "../../../bin/cli/program";
+import { CliError } from "../../../cli/output";
+import { type CliIo, main } from "../../../cli/program";
 import {
   deployedTarget,
   localStateDir,
@@ -15,7 +15,7 @@ import {
   resolveTarget,
   type TargetOptions,
   usableApiKey,
-} from "../../../bin/cli/stack";
+} from "../../../cli/stack";
 import { Collector } from "./support";
 
 const cloudFormation = mockClient(CloudFormationClient);

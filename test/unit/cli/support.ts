@@ -5,9 +5,9 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { InputStream } from "../../../bin/cli/context";
-import { type CliIo, main } from "../../../bin/cli/program";
-import type { StackTarget } from "../../../bin/cli/stack";
+import type { InputStream } from "../../../cli/context";
+import { type CliIo, main } from "../../../cli/program";
+import type { StackTarget } from "../../../cli/stack";
 
 export class Collector extends Writable {
   text = "";

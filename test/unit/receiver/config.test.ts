@@ -7,8 +7,8 @@ import {
   SECRETS_MANAGER_ATTEMPTS,
   SQS_ATTEMPTS,
 } from "../../../functions/receiver/config";
+import { RECEIVER_TIMEOUT_SECONDS } from "../../../functions/shared/contract/resources";
 import { ConfigurationError } from "../../../functions/shared/env";
-import { RECEIVER_TIMEOUT_SECONDS } from "../../../lib/resource-spec";
 import { TEST_ENV } from "./support";
 
 describe("loadConfig", () => {

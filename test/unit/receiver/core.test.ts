@@ -13,7 +13,7 @@ import {
 } from "../../../functions/receiver/core";
 import type { Check } from "../../../functions/receiver/outcome";
 import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../../../functions/shared/assemblyai";
-import { METADATA_ID_PATTERN } from "../../../functions/shared/delivery";
+import { METADATA_ID_PATTERN } from "../../../functions/shared/contract/delivery";
 import { type HostRule, parseHostRules } from "../../../functions/shared/redacted-audio-hosts";
 
 const HOSTS: readonly HostRule[] = parseHostRules(DEFAULT_REDACTED_AUDIO_HOSTS, "REDACTED_AUDIO_HOSTS");

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
 import { loadConfig } from "../../../functions/receiver/config";
 import { createHandler, type WebhookHandler } from "../../../functions/receiver/receiver";
-import { type DeliveryMessage, METADATA_ID_PATTERN } from "../../../functions/shared/delivery";
+import { type DeliveryMessage, METADATA_ID_PATTERN } from "../../../functions/shared/contract/delivery";
 import { AUTH_HEADER, captureLogs, fixture, SECRET, storeSecret, TEST_ENV } from "./support";
 
 const sqsMock = mockClient(SQSClient);

@@ -6,7 +6,7 @@ import "aws-sdk-client-mock-jest";
 import { secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
 import { loadConfig, type ReceiverConfig } from "../../../functions/receiver/config";
 import { createHandler, type WebhookHandler } from "../../../functions/receiver/receiver";
-import type { DeliveryMessage } from "../../../functions/shared/delivery";
+import type { DeliveryMessage } from "../../../functions/shared/contract/delivery";
 import { SecretStages } from "../secret-stages";
 import {
   AUTH_HEADER,

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import type { ReconcilerConfig } from "../../../functions/reconciler/config";
 import { createHandler, ReconcileFailedError, runLogEvents } from "../../../functions/reconciler/reconciler";
 import type { ReconcileReport } from "../../../functions/reconciler/types";
-import type { DeliveryMessage } from "../../../functions/shared/delivery";
+import type { DeliveryMessage } from "../../../functions/shared/contract/delivery";
 import { setWriter, type Writer } from "../../../functions/shared/telemetry";
 import { type Simulator, startSimulator } from "../../../local/simulator";
 

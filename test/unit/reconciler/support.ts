@@ -2,7 +2,7 @@
 import type { Transcript, TranscriptList, TranscriptStatus } from "assemblyai";
 import { AssemblyAiRequestError } from "../../../functions/reconciler/assemblyai";
 import type { ReconcileDeps, StoredTranscriptRef } from "../../../functions/reconciler/types";
-import type { DeliveryMessage } from "../../../functions/shared/delivery";
+import type { DeliveryMessage } from "../../../functions/shared/contract/delivery";
 
 export const WEBHOOK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/webhook";
 export const NOW = new Date("2025-06-01T12:00:00.000Z");

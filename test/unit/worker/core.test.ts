@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { RedactedAudioDelivery, TranscriptDelivery } from "../../../functions/shared/delivery";
+import type { RedactedAudioDelivery, TranscriptDelivery } from "../../../functions/shared/contract/delivery";
 import {
   BACKOFF_CAP_SECONDS,
   backoffSeconds,

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { Command, CommanderError, Option } from "commander";
-import type { AssemblyAiRegion } from "../../functions/shared/assemblyai";
+import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { registerDlq } from "./commands/dlq";
 import { registerReconcile } from "./commands/reconcile";
 import { registerRecordCommands } from "./commands/records";

@@ -4,8 +4,8 @@
  */
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { Command } from "commander";
-import { API_KEY_PLACEHOLDER_PREFIX } from "../../../functions/shared/env";
-import { readApiKey } from "../../../functions/shared/secrets";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/contract/environment";
+import { readApiKey } from "../../functions/shared/secrets";
 import { parsePositiveInteger } from "../args";
 import type { CommandContext } from "../context";
 import { describeError, formatFields, formatTable } from "../output";

@@ -16,11 +16,11 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../../functions/shared/assemblyai";
-import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/env";
-import { readApiKey, readSecretString } from "../../functions/shared/secrets";
-import { clientConfig, LOCAL_NAMES } from "../../local/resources";
-import type { LocalStackContract } from "../../local/start";
+import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
+import { API_KEY_PLACEHOLDER_PREFIX } from "../functions/shared/contract/environment";
+import { readApiKey, readSecretString } from "../functions/shared/secrets";
+import { clientConfig, LOCAL_NAMES } from "../local/resources";
+import type { LocalStackContract } from "../local/start";
 import { CliError } from "./output";
 
 export const DEFAULT_STACK_NAME = "AssemblyAiWebhooks";

@@ -8,9 +8,9 @@ import {
   type DeliveryMetadata,
   METADATA_ID_PATTERN,
   type TranscriptDelivery,
-} from "../../functions/shared/delivery";
-import { isRecord } from "../../functions/shared/values";
-import { parseDeliveryMessage } from "../../functions/worker/core";
+} from "../functions/shared/contract/delivery";
+import { isRecord } from "../functions/shared/values";
+import { parseDeliveryMessage } from "../functions/worker/core";
 import { CliError } from "./output";
 
 /** Bounds the receiver applies to webhook URL parameters (functions/receiver/core.ts). */

@@ -2,7 +2,7 @@
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../../lib/resource-spec";
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../functions/shared/contract/resources";
 import { CliError } from "./output";
 import type { StackTarget } from "./stack";
 

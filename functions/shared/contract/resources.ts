@@ -1,6 +1,6 @@
 /**
- * The shape of the stateful resources, in one place: the CDK constructs build from it and the local stack
- * creates its emulated queue, table and bucket from it, so the two cannot drift apart. Plain data only.
+ * The resources' names and shapes, in one place: the CDK constructs build from it, the local stack creates
+ * its emulated queue, table and bucket from it, and the functions read and write by it. Plain data only.
  */
 
 /** Deliveries a record may be received before SQS moves it to the dead-letter queue. */
@@ -12,6 +12,8 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 export const WORKER_TIMEOUT_SECONDS = 60;
 /** Above the receiver's 8 s worst case (functions/receiver/config.ts), so its answer is always its own. */
 export const RECEIVER_TIMEOUT_SECONDS = 10;
+/** The reconciler's timeout: long enough for a full budget of calls, well inside a 15-minute schedule. */
+export const RECONCILER_TIMEOUT_SECONDS = 300;
 
 export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = WORKER_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR;
 
@@ -21,7 +23,8 @@ export const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 /** 4 days on the main queue (SQS default) leaves room for long AssemblyAI outages under backoff. */
 export const QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60;
 
-export { WEBHOOK_PATH } from "../functions/shared/delivery";
+/** The one route AssemblyAI posts deliveries to. */
+export const WEBHOOK_PATH = "/webhook";
 
 export const TABLE_PARTITION_KEY = "customer_id";
 export const TABLE_SORT_KEY = "order_id";
@@ -36,3 +39,8 @@ export const BUCKET_PREFIXES = {
   redactedAudio: "redacted-audio/",
   unknown: "unknown/",
 } as const;
+
+/** The reconciler's part of the transcript bucket; its old versions expire after a day (lib/transcript-store.ts). */
+export const RECONCILER_PREFIX = "reconciler/";
+/** The one object the reconciler reads and writes in the transcript bucket (its IAM grant names it exactly). */
+export const CHECKPOINT_KEY = `${RECONCILER_PREFIX}checkpoint.json`;

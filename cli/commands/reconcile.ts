@@ -5,14 +5,10 @@
  * Unlike the Lambda it keeps no checkpoint: `--since` says how far back to look.
  */
 import type { Command } from "commander";
-import { AssemblyAiApi } from "../../../functions/reconciler/assemblyai";
-import { reconcile } from "../../../functions/reconciler/core";
-import { createReconcileDeps } from "../../../functions/reconciler/store";
-import type {
-  ReconcileDeps,
-  ReconciledTranscript,
-  ReconcileReport,
-} from "../../../functions/reconciler/types";
+import { AssemblyAiApi } from "../../functions/reconciler/assemblyai";
+import { reconcile } from "../../functions/reconciler/core";
+import { createReconcileDeps } from "../../functions/reconciler/store";
+import type { ReconcileDeps, ReconciledTranscript, ReconcileReport } from "../../functions/reconciler/types";
 import { parsePositiveInteger, parseSince } from "../args";
 import type { CommandContext } from "../context";
 import { type Column, EXIT, type ExitCode, formatFields, formatTable } from "../output";

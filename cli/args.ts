@@ -3,7 +3,7 @@
  * which commander reports as a usage error (exit 2) naming the argument.
  */
 import { InvalidArgumentError } from "commander";
-import { METADATA_ID_PATTERN, TRANSCRIPT_ID_PATTERN } from "../../functions/shared/delivery";
+import { METADATA_ID_PATTERN, TRANSCRIPT_ID_PATTERN } from "../functions/shared/contract/delivery";
 
 /** `customer_id` / `order_id`: the same rule the receiver applies to the webhook URL. */
 export function parseMetadataId(value: string): string {

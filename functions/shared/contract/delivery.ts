@@ -6,9 +6,6 @@
 
 export const DELIVERY_MESSAGE_VERSION = 1 as const;
 
-/** The one route AssemblyAI posts deliveries to. */
-export const WEBHOOK_PATH = "/webhook";
-
 /** `transcript_id` becomes part of a URL path at the worker: letters, digits and dashes only. */
 export const TRANSCRIPT_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
 

@@ -7,8 +7,11 @@
  */
 import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import type { Command } from "commander";
-import { API_KEY_PLACEHOLDER_PREFIX, DEFAULT_SECRET_CACHE_TTL_SECONDS } from "../../../functions/shared/env";
-import { readApiKey } from "../../../functions/shared/secrets";
+import {
+  API_KEY_PLACEHOLDER_PREFIX,
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+} from "../../functions/shared/contract/environment";
+import { readApiKey } from "../../functions/shared/secrets";
 import type { CommandContext } from "../context";
 import { CliError, EXIT, formatFields } from "../output";
 import { confirm, readSecretValue } from "../secret-input";

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
-import { serializeDeliveryMessage } from "../../../functions/receiver/core";
+import { serializeDeliveryMessage } from "../../functions/receiver/core";
 import { collectTranscriptIds, parseMetadataId } from "../args";
 import { assemblyAiClient, getTranscript } from "../assemblyai";
 import type { CommandContext } from "../context";

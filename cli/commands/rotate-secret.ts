@@ -13,7 +13,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import type { Command } from "commander";
-import { SECRET_DEADLINE_MS, secretStagesSettleMs } from "../../../functions/receiver/config";
+import { SECRET_DEADLINE_MS, secretStagesSettleMs } from "../../functions/receiver/config";
 import type { CommandContext } from "../context";
 import { CliError, formatFields } from "../output";
 import { generateSecretValue, promotionMoves, type StageMap, versionWith } from "../rotation";
