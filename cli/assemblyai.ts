@@ -1,5 +1,10 @@
-/** The CLI's AssemblyAI access, through the official SDK (a CLI can live with its plain errors). */
+/**
+ * The CLI's AssemblyAI access: submitting and uploading through the official SDK (a CLI can live with its
+ * plain errors), reading through the functions' own client, which keeps status codes.
+ */
 import { AssemblyAI, type Transcript } from "assemblyai";
+import { AssemblyAiClient, describeFailure } from "../functions/shared/assemblyai-client";
+import type { TranscriptTimes } from "../functions/shared/contract/winner";
 import { CliError } from "./output";
 import type { AssemblyAiAccess } from "./stack";
 
@@ -13,10 +18,29 @@ export function assemblyAiError(what: string, error: unknown): CliError {
   return new CliError(`AssemblyAI: ${what}: ${message.split("\n")[0]}`);
 }
 
-export async function getTranscript(client: AssemblyAI, transcriptId: string): Promise<Transcript> {
-  try {
-    return await client.transcripts.get(transcriptId);
-  } catch (error) {
-    throw assemblyAiError(`could not read transcript ${transcriptId}`, error);
-  }
+/** A CLI waits longer than a function: a person is watching, and one slow answer is not worth a failure. */
+const CLI_REQUEST_TIMEOUT_MS = 30_000;
+
+function readClient(access: AssemblyAiAccess): AssemblyAiClient {
+  return new AssemblyAiClient({
+    baseUrl: access.baseUrl.replace(/\/+$/, ""),
+    timeoutMs: CLI_REQUEST_TIMEOUT_MS,
+  });
+}
+
+/** `GET /v2/transcript/{id}`, failing with one line that names the status. */
+export async function readTranscript(access: AssemblyAiAccess, transcriptId: string): Promise<Transcript> {
+  const result = await readClient(access).getTranscript(transcriptId, access.apiKey);
+  if (result.type === "transcript") return result.transcript;
+  throw new CliError(`AssemblyAI: ${describeFailure(`GET /v2/transcript/${transcriptId}`, result)}`);
+}
+
+/** AssemblyAI's times for a transcript (see AssemblyAiClient.transcriptTimes). */
+export async function transcriptTimes(
+  access: AssemblyAiAccess,
+  transcriptId: string,
+): Promise<TranscriptTimes> {
+  const result = await readClient(access).transcriptTimes(transcriptId, access.apiKey);
+  if (result.type === "times") return result.times;
+  throw new CliError(`AssemblyAI: ${describeFailure("GET /v2/transcript", result)}`);
 }

@@ -1,22 +1,20 @@
 /**
  * Queue messages the CLI builds (replays) and reads (dead-letter queue entries), as pure functions over
- * plain values: the contract is `functions/shared/delivery.ts`, validated by the worker's own parser.
+ * plain values: the builder, the metadata rules and the parser are the contract's
+ * (`functions/shared/contract/delivery.ts`), the same the receiver, the reconciler and the worker use.
  */
 import type { Message } from "@aws-sdk/client-sqs";
 import {
-  DELIVERY_MESSAGE_VERSION,
+  buildDeliveryMessage,
   type DeliveryMetadata,
   METADATA_ID_PATTERN,
+  parseDeliveryMessage,
+  parseMetadata,
+  rawQueryOf,
   type TranscriptDelivery,
 } from "../functions/shared/contract/delivery";
 import { isRecord } from "../functions/shared/values";
-import { parseDeliveryMessage } from "../functions/worker/core";
 import { CliError } from "./output";
-
-/** Bounds the receiver applies to webhook URL parameters (functions/receiver/core.ts). */
-const MAX_PARAMS = 32;
-const MAX_PARAM_NAME = 64;
-const MAX_PARAM_VALUE = 1024;
 
 /** Marks messages the CLI queued, where the receiver would put the caller's address. */
 export const CLI_SOURCE_IP = "cli";
@@ -46,8 +44,9 @@ export interface ReplayTarget {
 }
 
 /**
- * The metadata a replay carries: the query parameters of the transcript's own webhook_url (so the record
- * looks as if the webhook had arrived), with `--customer-id` / `--order-id` taking precedence.
+ * The metadata a replay carries: the transcript's own webhook_url read by the receiver's rules (so the
+ * record is what the webhook would have made), with `--customer-id` / `--order-id` taking precedence. A
+ * webhook_url those rules refuse is an error naming the problem, never silently trimmed.
  */
 export function replayMetadata(
   transcriptId: string,
@@ -55,24 +54,17 @@ export function replayMetadata(
   stackWebhookUrl: string,
   overrides: { readonly customerId?: string | undefined; readonly orderId?: string | undefined },
 ): ReplayTarget {
-  let params: Record<string, string> = {};
   let pointsHere = false;
-  if (webhookUrl) {
-    try {
-      const url = new URL(webhookUrl);
-      pointsHere = sameEndpoint(url, new URL(stackWebhookUrl));
-      const entries = [...url.searchParams];
-      const bounded =
-        entries.length <= MAX_PARAMS &&
-        entries.every(
-          ([name, value]) =>
-            name.length > 0 && name.length <= MAX_PARAM_NAME && value.length <= MAX_PARAM_VALUE,
-        );
-      params = bounded
-        ? Object.fromEntries(entries)
-        : Object.fromEntries(entries.filter(([name]) => name === "customer_id" || name === "order_id"));
-    } catch {
-      params = {};
+  let params: Record<string, string> = {};
+  if (webhookUrl && URL.canParse(webhookUrl)) {
+    pointsHere = sameEndpoint(new URL(webhookUrl), new URL(stackWebhookUrl));
+    const parsed = parseMetadata(rawQueryOf(webhookUrl));
+    if (parsed.ok) params = { ...parsed.value.params };
+    else if (overrides.customerId === undefined || parsed.problem.code !== "missing_parameter") {
+      const hint = parsed.problem.code === "missing_parameter" ? ": pass --customer-id and --order-id" : "";
+      throw new CliError(`transcript ${transcriptId}'s webhook_url: ${parsed.problem.message}${hint}`);
+    } else {
+      params = Object.fromEntries(new URLSearchParams(rawQueryOf(webhookUrl)));
     }
   }
   const customerId = overrides.customerId ?? params.customer_id;
@@ -87,9 +79,7 @@ export function replayMetadata(
     ["order_id", orderId],
   ] as const) {
     if (!METADATA_ID_PATTERN.test(value)) {
-      throw new CliError(
-        `transcript ${transcriptId}: ${name} "${value.slice(0, 40)}" from its webhook_url is malformed`,
-      );
+      throw new CliError(`transcript ${transcriptId}: ${name} "${value.slice(0, 40)}" is malformed`);
     }
   }
   return {
@@ -110,26 +100,33 @@ export function replayableStatus(transcriptId: string, status: string | undefine
   );
 }
 
-/** The message the receiver would have queued had the webhook arrived, marked as a replay. */
+/**
+ * The message the receiver would have queued had the webhook arrived, marked as a replay: `received_at` is
+ * now (when it entered the pipeline, as for every producer); AssemblyAI's times, when looked up, let the
+ * worker order it against what is stored without looking them up again.
+ */
 export function buildReplayMessage(input: {
   readonly transcriptId: string;
   readonly status: "completed" | "error";
   readonly metadata: DeliveryMetadata;
   readonly now: Date;
   readonly requestId: string;
+  readonly created?: string | undefined;
+  readonly completed?: string | undefined;
 }): TranscriptDelivery {
-  return {
-    version: DELIVERY_MESSAGE_VERSION,
+  return buildDeliveryMessage({
     source: "replay",
     kind: "transcript",
-    transcript_id: input.transcriptId,
+    transcriptId: input.transcriptId,
     status: input.status,
     metadata: input.metadata,
-    received_at: input.now.toISOString(),
-    source_ip: CLI_SOURCE_IP,
-    request_id: input.requestId,
+    receivedAt: input.now,
+    sourceIp: CLI_SOURCE_IP,
+    requestId: input.requestId,
     payload: { transcript_id: input.transcriptId, status: input.status },
-  };
+    created: input.created,
+    completed: input.completed,
+  }) as TranscriptDelivery;
 }
 
 // ---------------------------------------------------------------------------------------------------------

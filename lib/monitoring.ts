@@ -21,7 +21,7 @@ import type { DeliveryOutcome, ErrorCode } from "../functions/receiver/outcome";
 import type { ReconcileOutcome } from "../functions/reconciler/types";
 import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
 import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
-import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/core";
+import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/report";
 import { denyGrantsExceptForAwsServices } from "./encryption-keys";
 
 /** The alarm thresholds operators tune (see `lib/config.ts` for their defaults and validation). */

@@ -5,9 +5,9 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
-import { serializeDeliveryMessage } from "../../functions/receiver/core";
+import { serializeDeliveryMessage } from "../../functions/shared/contract/delivery";
 import { collectTranscriptIds, parseMetadataId } from "../args";
-import { assemblyAiClient, getTranscript } from "../assemblyai";
+import { readTranscript, transcriptTimes } from "../assemblyai";
 import type { CommandContext } from "../context";
 import { buildReplayMessage, replayableStatus, replayMetadata } from "../messages";
 import { CliError, type Column, describeError, EXIT, type ExitCode, formatTable } from "../output";
@@ -65,12 +65,12 @@ async function replay(
 ): Promise<ExitCode> {
   checkReplayOptions(transcriptIds, options);
   const target = await context.target();
-  const client = assemblyAiClient(await target.assemblyAi());
+  const access = await target.assemblyAi();
   const results: ReplayResult[] = [];
   const progress = context.out.progress("replaying", transcriptIds.length);
   for (const transcriptId of transcriptIds) {
     try {
-      const transcript = await getTranscript(client, transcriptId);
+      const transcript = await readTranscript(access, transcriptId);
       const status = replayableStatus(transcriptId, transcript.status);
       const { metadata, pointsHere } = replayMetadata(
         transcriptId,
@@ -83,18 +83,25 @@ async function replay(
           `transcript ${transcriptId}'s webhook_url is not this stack's; replaying it here anyway`,
         );
       }
+      // AssemblyAI's times travel with the message: the worker orders it against what is stored by them.
+      const times = await transcriptTimes(access, transcriptId);
       const message = buildReplayMessage({
         transcriptId,
         status,
         metadata,
         now: context.now(),
         requestId: `replay-${randomUUID()}`,
+        ...(typeof times === "object" ? times : {}),
       });
-      // The receiver's own serialisation: SQS-safe characters, within SQS's size limit.
+      // The contract's serialisation: SQS-safe characters, within SQS's size limit.
       const body = serializeDeliveryMessage(message);
-      if (!body.ok) throw new CliError(`transcript ${transcriptId}: ${body.rejection.message}`);
+      if (!body.ok) {
+        throw new CliError(
+          `transcript ${transcriptId}: the message would be ${body.bytes} bytes, over SQS's limit`,
+        );
+      }
       const sent = await target.sqs.send(
-        new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: body.value }),
+        new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: body.body }),
       );
       results.push({
         transcript_id: transcriptId,

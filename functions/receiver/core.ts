@@ -3,10 +3,13 @@
  * queue message. Plain values in, plain values (or a Rejection) out; no I/O, no clock, no environment.
  */
 import {
-  DELIVERY_MESSAGE_VERSION,
+  buildDeliveryMessage as build,
   type DeliveryMessage,
   type DeliveryMetadata,
+  MAX_MESSAGE_BYTES,
   METADATA_ID_PATTERN,
+  parseMetadata as parseContractMetadata,
+  serializeDeliveryMessage as serialize,
   TRANSCRIPT_ID_PATTERN,
 } from "../shared/contract/delivery";
 import { WEBHOOK_PATH } from "../shared/contract/resources";
@@ -14,16 +17,8 @@ import { type HostRule, redactedAudioUrlProblem } from "../shared/redacted-audio
 import { isRecord } from "../shared/values";
 import { accept, type Check, reject } from "./outcome";
 
-export const MAX_QUERY_PARAMETERS = 32;
-export const MAX_PARAMETER_NAME_LENGTH = 64;
-export const MAX_PARAMETER_VALUE_LENGTH = 1024;
 /** AssemblyAI payloads are flat; a bound keeps re-serialising hostile nesting from exhausting the stack. */
 export const MAX_PAYLOAD_DEPTH = 64;
-/** SQS's default maximum message size. */
-export const MAX_MESSAGE_BYTES = 262_144;
-
-export const REQUIRED_PARAMETERS = ["customer_id", "order_id"] as const;
-
 export type Payload = Readonly<Record<string, unknown>>;
 
 /** 404 for any other path (a trailing slash is tolerated), then 405 for any method but POST. */
@@ -92,58 +87,10 @@ export function parsePayload(text: string): Check<Payload> {
   return accept(parsed);
 }
 
-function shown(name: string): string {
-  return name.length > MAX_PARAMETER_NAME_LENGTH ? `${name.slice(0, MAX_PARAMETER_NAME_LENGTH)}...` : name;
-}
-
-/**
- * Metadata from the raw query string (not `queryStringParameters`, which joins repeated keys with commas):
- * every parameter, bounded, each given once, with `customer_id` and `order_id` required and well formed.
- */
+/** The webhook URL's metadata (the contract's rules), or a 400 naming the parameter. */
 export function parseMetadata(rawQueryString: string | undefined): Check<DeliveryMetadata> {
-  const entries = [...new URLSearchParams(rawQueryString ?? "")];
-  if (entries.length > MAX_QUERY_PARAMETERS) {
-    return reject(
-      400,
-      "too_many_parameters",
-      `the webhook URL has ${entries.length} query parameters; at most ${MAX_QUERY_PARAMETERS} are accepted`,
-    );
-  }
-  const seen = new Set<string>();
-  for (const [name, value] of entries) {
-    if (name.length === 0) return reject(400, "invalid_parameter", "a query parameter has an empty name");
-    if (name.length > MAX_PARAMETER_NAME_LENGTH) {
-      return reject(
-        400,
-        "invalid_parameter",
-        `query parameter name ${shown(name)} is longer than ${MAX_PARAMETER_NAME_LENGTH} characters`,
-      );
-    }
-    if (value.length > MAX_PARAMETER_VALUE_LENGTH) {
-      return reject(
-        400,
-        "invalid_parameter",
-        `query parameter ${name} is longer than ${MAX_PARAMETER_VALUE_LENGTH} characters`,
-      );
-    }
-    // `params` holds one value per name: a repeat would have to be dropped, so it is refused instead.
-    if (seen.has(name))
-      return reject(400, "invalid_parameter", `query parameter ${name} is given more than once`);
-    seen.add(name);
-  }
-  const params: Record<string, string> = Object.fromEntries(entries);
-  for (const name of REQUIRED_PARAMETERS) {
-    const value = params[name];
-    if (value === undefined) return reject(400, "missing_parameter", `query parameter ${name} is required`);
-    if (!METADATA_ID_PATTERN.test(value)) {
-      return reject(
-        400,
-        "invalid_parameter",
-        `query parameter ${name} must be 1 to 256 letters, digits or any of _ . : @ -`,
-      );
-    }
-  }
-  return accept({ customer_id: params.customer_id as string, order_id: params.order_id as string, params });
+  const parsed = parseContractMetadata(rawQueryString);
+  return parsed.ok ? accept(parsed.value) : reject(400, parsed.problem.code, parsed.problem.message);
 }
 
 /** What the payload's shape says it is, with the fields its kind carries. */
@@ -191,50 +138,45 @@ export function buildDeliveryMessage(
   classification: Classification,
   context: MessageContext,
 ): DeliveryMessage {
-  const base = {
-    version: DELIVERY_MESSAGE_VERSION,
+  const common = {
     source: "webhook" as const,
     metadata: context.metadata,
-    received_at: context.receivedAt.toISOString(),
-    source_ip: context.sourceIp,
-    request_id: context.requestId,
+    receivedAt: context.receivedAt,
+    sourceIp: context.sourceIp,
+    requestId: context.requestId,
     payload: context.payload,
   };
   switch (classification.kind) {
     case "transcript":
-      return {
-        ...base,
+      return build({
+        ...common,
         kind: "transcript",
-        transcript_id: classification.transcript_id,
+        transcriptId: classification.transcript_id,
         status: classification.status,
-      };
+      });
     case "redacted_audio":
-      return { ...base, kind: "redacted_audio", redacted_audio_url: classification.redacted_audio_url };
+      return build({
+        ...common,
+        kind: "redacted_audio",
+        redactedAudioUrl: classification.redacted_audio_url,
+      });
     case "unknown":
-      return classification.note === undefined
-        ? { ...base, kind: "unknown" }
-        : { ...base, kind: "unknown", note: classification.note };
+      return build({ ...common, kind: "unknown", note: classification.note });
   }
 }
 
 /**
- * The message as an SQS body. JSON.stringify leaves U+FFFE and U+FFFF unescaped, and SQS refuses those
- * characters, so they are escaped here (the JSON means the same). Oversized messages are a 413, not a
- * retried 503: the same delivery would fail the same way on every attempt.
+ * The message as an SQS body (the contract's serialisation). Oversized messages are a 413, not a retried
+ * 503: the same delivery would fail the same way on every attempt.
  */
 export function serializeDeliveryMessage(message: DeliveryMessage): Check<string> {
-  const body = JSON.stringify(message).replace(/[\uFFFE\uFFFF]/g, (char) =>
-    char === "\uFFFE" ? "\\ufffe" : "\\uffff",
+  const body = serialize(message);
+  if (body.ok) return accept(body.body);
+  return reject(
+    413,
+    "payload_too_large",
+    `the delivery with its metadata is ${body.bytes} bytes; at most ${MAX_MESSAGE_BYTES} can be queued`,
   );
-  const bytes = Buffer.byteLength(body, "utf8");
-  if (bytes > MAX_MESSAGE_BYTES) {
-    return reject(
-      413,
-      "payload_too_large",
-      `the delivery with its metadata is ${bytes} bytes; at most ${MAX_MESSAGE_BYTES} can be queued`,
-    );
-  }
-  return accept(body);
 }
 
 /** The ids worth logging for any delivery, accepted or not: only values that pass validation. */

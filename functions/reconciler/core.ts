@@ -18,19 +18,22 @@
  * What is queued, and why:
  * - Only transcripts whose webhook never got a 2xx from our receiver (`webhook_status_code` null or not 2xx):
  *   a 2xx means the receiver queued the delivery, which ends stored or in the dead-letter queue.
- * - `received_at` is when the webhook would have arrived (AssemblyAI's `completed`, else `created`), never the
- *   run's clock: the worker lets the latest `received_at` win, so a transcript recovered late must not beat
- *   a newer one (queued in the same run, or whose real webhook is still in the queue).
+ * - The message carries AssemblyAI's `created`/`completed` from the listing: the worker keeps the newer
+ *   transcript by those (contract/winner.ts), so a transcript recovered late never beats a newer one, and
+ *   needs no lookup for it. `received_at` is the run's clock, as for every producer (contract/delivery.ts).
  * - A transcript that can never be read (a malformed id; AssemblyAI answers 400, 404 or 410) is skipped with
  *   its reason instead of failing every run at the same place; other read failures stop the run.
  */
 
-import { parseMetadata } from "../receiver/core";
 import {
-  DELIVERY_MESSAGE_VERSION,
+  buildDeliveryMessage,
+  normalizeAssemblyAiTime,
+  parseMetadata,
+  rawQueryOf,
   TRANSCRIPT_ID_PATTERN,
   type TranscriptDelivery,
 } from "../shared/contract/delivery";
+import { decide, type TranscriptTimes } from "../shared/contract/winner";
 import { describeError } from "../shared/telemetry";
 import type {
   ReconcileDeps,
@@ -74,6 +77,16 @@ interface Candidate {
   readonly createdMs: number | undefined;
   /** AssemblyAI's `completed`, in epoch ms; undefined when absent (often so for errors) or unreadable. */
   readonly completedMs: number | undefined;
+  /** Both, as the winner rule and the message carry them; undefined when `created` is unreadable. */
+  readonly times: TranscriptTimes | undefined;
+}
+
+function timesOf(item: {
+  readonly created?: unknown;
+  readonly completed?: unknown;
+}): TranscriptTimes | undefined {
+  const created = normalizeAssemblyAiTime(item.created);
+  return created === undefined ? undefined : { created, completed: normalizeAssemblyAiTime(item.completed) };
 }
 
 function isFinal(status: unknown): status is FinalStatus {
@@ -120,14 +133,6 @@ function endpointOf(raw: string): string | undefined {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
-/** The query string exactly as written in the URL (what API Gateway hands the receiver as rawQueryString). */
-function rawQueryOf(raw: string): string {
-  const start = raw.indexOf("?");
-  if (start < 0) return "";
-  const end = raw.indexOf("#", start);
-  return raw.slice(start + 1, end < 0 ? undefined : end);
-}
-
 export class ReconcileConfigurationError extends Error {
   override readonly name = "ReconcileConfigurationError";
 }
@@ -167,6 +172,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   // Phase 1: list the window, newest first. Every listed id's creation time is kept (also those below
   // `since` on the last page): it tells which of two transcripts for one order is the newer.
   const createdById = new Map<string, number | undefined>();
+  const timesById = new Map<string, TranscriptTimes | undefined>();
   let oldestListedMs = Number.POSITIVE_INFINITY;
   let oldestPendingMs: number | undefined;
   const candidates: Candidate[] = [];
@@ -182,6 +188,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       for (const item of items) {
         const createdMs = instant(item.created);
         createdById.set(item.id, createdMs);
+        timesById.set(item.id, timesOf(item));
         if (createdMs !== undefined) oldestListedMs = Math.min(oldestListedMs, createdMs);
         if (createdMs !== undefined && createdMs < sinceMs) {
           reachedSince = true;
@@ -191,7 +198,15 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
           const completedMs = instant(item.completed);
           const settled =
             settledBeforeMs !== undefined && completedMs !== undefined && completedMs < settledBeforeMs;
-          if (!settled) candidates.push({ id: item.id, status: item.status, createdMs, completedMs });
+          if (!settled) {
+            candidates.push({
+              id: item.id,
+              status: item.status,
+              createdMs,
+              completedMs,
+              times: timesOf(item),
+            });
+          }
         } else if (isPending(item.status)) {
           counts.pending += 1;
           // Unknown creation time: hold the checkpoint where it is rather than guess.
@@ -219,50 +234,51 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   });
 
   /**
-   * Whether queuing `candidate` would rightly replace what is stored for its order (the worker has the final
-   * say, by `received_at`; this keeps a transcript that would not win out of the queue and the logs).
-   * Rule: replace only a transcript known to be older by AssemblyAI's `created`:
-   * - listed in this run: compare the two creation times (strictly newer replaces);
-   * - not listed: the listing covered every transcript created from the oldest listed one up to the run's
-   *   start, so one delivered before the run started (stored `received_at` earlier than `now`, less a
-   *   margin for a CLI host's clock) was created before all of them, hence before ours;
-   * - anything else (delivered during this run, no `received_at`, unreadable times): leave it stored.
+   * Why queuing `candidate` would not replace what is stored for its order, by the winner rule
+   * (contract/winner.ts); undefined when it would, or when the times to tell are not at hand here (the
+   * stored transcript is neither listed in this run nor keeps its times): the worker decides then, looking
+   * them up. This only keeps a transcript that would lose out of the queue and the logs.
    */
   const replaces = (candidate: Candidate, stored: StoredTranscriptRef): string | undefined => {
-    if (candidate.createdMs === undefined) return "this transcript's creation time is unknown";
-    if (createdById.has(stored.transcriptId)) {
-      const storedCreatedMs = createdById.get(stored.transcriptId);
-      if (storedCreatedMs === undefined) return "the stored transcript's creation time is unknown";
-      return candidate.createdMs > storedCreatedMs
-        ? undefined
-        : `the stored transcript ${stored.transcriptId} was created later`;
-    }
-    const receivedMs = instant(stored.receivedAt);
-    const deliveredBeforeRun = receivedMs !== undefined && receivedMs < nowMs - CLOCK_SKEW_MARGIN_MS;
-    if (deliveredBeforeRun && candidate.createdMs >= oldestListedMs) return undefined;
-    return `cannot tell whether the stored transcript ${stored.transcriptId} is older`;
+    const verdict = decide(
+      {
+        transcriptId: stored.transcriptId,
+        status: stored.status,
+        receivedAt: stored.receivedAt,
+        times: stored.times ?? timesById.get(stored.transcriptId),
+      },
+      {
+        transcriptId: candidate.id,
+        status: candidate.status,
+        receivedAt: options.now.toISOString(),
+        times: candidate.times,
+      },
+    );
+    return verdict.verdict === "superseded" ? verdict.reason : undefined;
   };
 
   const enqueue = async (
     candidate: Candidate,
-    receivedAtMs: number,
     status: FinalStatus,
     metadata: TranscriptDelivery["metadata"],
   ): Promise<string> => {
     const requestId = `reconciler-${nowMs}-${candidate.id}`;
-    const message: TranscriptDelivery = {
-      version: DELIVERY_MESSAGE_VERSION,
-      source: "reconciler",
-      kind: "transcript",
-      transcript_id: candidate.id,
-      status,
-      metadata,
-      received_at: new Date(receivedAtMs).toISOString(),
-      source_ip: "",
-      request_id: requestId,
-      payload: { transcript_id: candidate.id, status },
-    };
-    await deps.enqueue(message);
+    const times = typeof candidate.times === "object" ? candidate.times : undefined;
+    await deps.enqueue(
+      buildDeliveryMessage({
+        source: "reconciler",
+        kind: "transcript",
+        transcriptId: candidate.id,
+        status,
+        metadata,
+        receivedAt: options.now,
+        sourceIp: "",
+        requestId,
+        payload: { transcript_id: candidate.id, status },
+        created: times?.created,
+        completed: times?.completed,
+      }),
+    );
     return requestId;
   };
 
@@ -315,7 +331,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     }
 
     const metadata = parseMetadata(rawQueryOf(webhookUrl));
-    if (!metadata.ok) return skip({ transcriptId: id }, metadata.rejection.message);
+    if (!metadata.ok) return skip({ transcriptId: id }, metadata.problem.message);
     const { customer_id: customerId, order_id: orderId } = metadata.value;
     const ids = { transcriptId: id, customerId, orderId };
     const stored = await deps.storedTranscript(customerId, orderId);
@@ -331,13 +347,9 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         return true;
       }
     }
-    // When its webhook would have arrived; without either time there is nothing safe to order it by.
-    const receivedAtMs = candidate.completedMs ?? candidate.createdMs;
-    if (receivedAtMs === undefined)
-      return skip(ids, "AssemblyAI listed it with no completed or created time");
     // The transcript's own status is fresher than the list's; the list's stands in if it is not final.
     const status = isFinal(transcript.status) ? transcript.status : candidate.status;
-    const requestId = await enqueue(candidate, receivedAtMs, status, metadata.value);
+    const requestId = await enqueue(candidate, status, metadata.value);
     counts.queued += 1;
     transcripts.push({ ...ids, outcome: "queued", requestId });
     return true;

@@ -7,8 +7,8 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Transcript, TranscriptList } from "assemblyai";
-import { serializeDeliveryMessage } from "../receiver/core";
-import { TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../shared/contract/resources";
+import { MAX_MESSAGE_BYTES, serializeDeliveryMessage } from "../shared/contract/delivery";
+import { TIMES_ATTRIBUTES, TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../shared/contract/resources";
 import { isRecord } from "../shared/values";
 import type { ReconcileDeps, StoredTranscriptRef } from "./types";
 
@@ -38,16 +38,27 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
           TableName: tableName,
           Key: { customer_id: customerId, order_id: orderId },
           ConsistentRead: true,
-          ProjectionExpression: "#transcript_id, #received_at",
-          ExpressionAttributeNames: { "#transcript_id": "transcript_id", "#received_at": "received_at" },
+          ProjectionExpression: "#transcript_id, #status, #received_at, #created, #completed",
+          ExpressionAttributeNames: {
+            "#transcript_id": "transcript_id",
+            "#status": "status",
+            "#received_at": "received_at",
+            "#created": TIMES_ATTRIBUTES.created,
+            "#completed": TIMES_ATTRIBUTES.completed,
+          },
         }),
       );
       const item = result.Item;
       // An item may hold only redacted audio that arrived first: no transcript is stored yet.
       if (typeof item?.transcript_id !== "string") return undefined;
+      const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+      const created = text(item[TIMES_ATTRIBUTES.created]);
       return {
         transcriptId: item.transcript_id,
-        receivedAt: typeof item.received_at === "string" ? item.received_at : undefined,
+        status: text(item.status),
+        receivedAt: text(item.received_at),
+        times:
+          created === undefined ? undefined : { created, completed: text(item[TIMES_ATTRIBUTES.completed]) },
       };
     },
 
@@ -70,9 +81,12 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
 
     async enqueue(message): Promise<void> {
       const body = serializeDeliveryMessage(message);
-      if (!body.ok)
-        throw new Error(`the message for ${message.request_id} cannot be queued: ${body.rejection.message}`);
-      await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body.value }));
+      if (!body.ok) {
+        throw new Error(
+          `the message for ${message.request_id} is ${body.bytes} bytes, over SQS's ${MAX_MESSAGE_BYTES}`,
+        );
+      }
+      await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body.body }));
     },
   };
 }

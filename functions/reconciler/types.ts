@@ -5,6 +5,7 @@
  */
 import type { Transcript, TranscriptList } from "assemblyai";
 import type { DeliveryMessage } from "../shared/contract/delivery";
+import type { TranscriptTimes } from "../shared/contract/winner";
 
 export interface ReconcileOptions {
   /** Look at transcripts created at or after this instant (the checkpoint, or the CLI's --since). */
@@ -45,8 +46,11 @@ export interface ReconcileOptions {
 /** What is stored for a customer/order: enough to tell whether a transcript would replace it. */
 export interface StoredTranscriptRef {
   readonly transcriptId: string;
+  readonly status?: string | undefined;
   /** The stored delivery's `received_at` (ISO-8601), when the item has one. */
   readonly receivedAt?: string | undefined;
+  /** AssemblyAI's times for the stored transcript, when the record keeps them. */
+  readonly times?: TranscriptTimes | undefined;
 }
 
 export interface ReconcileDeps {

@@ -1,8 +1,8 @@
-/** The worker's DynamoDB and S3 I/O: read the item, write objects, apply the updates core.ts builds. */
+/** The worker's DynamoDB and S3 I/O: read the item, write objects, apply the updates updates.ts builds. */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { ItemKey, ItemUpdate } from "./core";
+import type { ItemKey, ItemUpdate } from "./updates";
 
 export interface StoreOptions {
   readonly documents: DynamoDBDocumentClient;

@@ -6,52 +6,65 @@ import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { DeliveryMessage, RedactedAudioDelivery, TranscriptDelivery } from "../shared/contract/delivery";
+import { AssemblyAiClient, type DownloadResult, describeFailure } from "../shared/assemblyai-client";
+import { mapWithConcurrency } from "../shared/concurrency";
+import {
+  type DeliveryMessage,
+  parseDeliveryMessage,
+  type RedactedAudioDelivery,
+  type TranscriptDelivery,
+} from "../shared/contract/delivery";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/contract/environment";
 import { MAX_RECEIVE_COUNT, WORKER_TIMEOUT_SECONDS } from "../shared/contract/resources";
+import {
+  malformedArchiveKey,
+  redactedAudioKey,
+  transcriptJsonKey,
+  transcriptTextKey,
+  unknownArchiveKey,
+} from "../shared/contract/s3-keys";
+import {
+  decide,
+  type IncomingTranscript,
+  type RecordStatus,
+  type TranscriptTimes,
+  type Verdict,
+} from "../shared/contract/winner";
 import { redactedAudioUrlProblem } from "../shared/redacted-audio-hosts";
 import { CachedValue } from "../shared/secret-cache";
 import { readApiKey } from "../shared/secrets";
 import { describeError, emit, type LogEvent } from "../shared/telemetry";
-import { AssemblyAiClient, type DownloadResult } from "./assemblyai-client";
+import { classifyDownloadStatus, classifyFetch } from "./answers";
+import { backoffSeconds, parseRetryAfter, receiveCount } from "./backoff";
 import * as clients from "./clients";
 import type { WorkerConfig } from "./config";
+import { readStoredTranscript, redactedAudioTranscriptId, type StoredTranscript } from "./records";
 import {
   API_KEY_NOT_SET_REASON,
-  backoffSeconds,
+  DELETED_TRANSCRIPT_ERROR,
+  type Outcome,
+  type RecordReport,
+  recordEvent,
+} from "./report";
+import { Store } from "./store";
+import {
   buildFetchFailedUpdate,
   buildRedactedAudioErrorUpdate,
   buildRedactedAudioUpdate,
+  buildTimesUpdate,
   buildTranscriptUpdate,
-  classifyConditionFailure,
-  classifyDownloadStatus,
-  classifyFetch,
-  DELETED_TRANSCRIPT_ERROR,
-  decideBeforeFetch,
-  decideDeleted,
   type ItemUpdate,
   itemKey,
-  malformedArchiveKey,
-  mapWithConcurrency,
-  type Outcome,
-  parseDeliveryMessage,
-  parseRetryAfter,
   placeText,
-  type RecordReport,
-  type RecordStatus,
-  readStoredTranscript,
-  receiveCount,
-  recordEvent,
-  redactedAudioKey,
-  redactedAudioTranscriptId,
-  type StoredTranscript,
-  transcriptJsonKey,
-  transcriptTextKey,
-  unknownArchiveKey,
-} from "./core";
-import { Store } from "./store";
+} from "./updates";
 
 const gzipAsync = promisify(gzip);
+
+/** Lost races a write re-decides before it backs off like any transient failure. */
+const WRITE_ATTEMPTS = 3;
+
+/** AssemblyAI times a worker instance remembers (a few KB). */
+const TIMES_CACHE_SIZE = 1_000;
 
 /** Records processed at once: enough to overlap network waits, few enough for large transcripts in 512 MB. */
 export const RECORD_CONCURRENCY = 4;
@@ -172,22 +185,98 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     return value;
   }
 
-  /** Applies a transcript write; a lost condition is read again and named. */
-  async function writeTranscript(
-    delivery: TranscriptDelivery,
-    update: ItemUpdate,
-    status: RecordStatus,
+  /** AssemblyAI's times, looked up once per transcript per container (bounded). */
+  const timesCache = new Map<string, TranscriptTimes>();
+  async function timesOf(transcriptId: string, signal: AbortSignal): Promise<TranscriptTimes> {
+    const cached = timesCache.get(transcriptId);
+    if (cached !== undefined) return cached;
+    const result = await assemblyAi.transcriptTimes(transcriptId, await apiKey(), signal);
+    if (result.type !== "times") {
+      if (result.type === "http_error" && (result.status === 401 || result.status === 403)) {
+        deps.apiKey.invalidate();
+      }
+      throw new TransientFailure(describeFailure("AssemblyAI's transcript list", result));
+    }
+    if (timesCache.size >= TIMES_CACHE_SIZE) timesCache.delete(timesCache.keys().next().value as string);
+    timesCache.set(transcriptId, result.times);
+    return result.times;
+  }
+
+  /**
+   * The winner rule's verdict (contract/winner.ts), with the AssemblyAI times it needs looked up. Times
+   * looked up for the stored transcript are kept on its record when it wins, so they are never looked up
+   * again for it.
+   */
+  async function judge(
+    delivery: Pick<TranscriptDelivery, "metadata">,
+    stored: StoredTranscript,
+    incoming: IncomingTranscript,
     signal: AbortSignal,
-  ): Promise<"written" | "duplicate" | "superseded"> {
-    if ((await store.update(update, signal)) === "written") return "written";
-    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
-    const verdict = classifyConditionFailure(stored, {
-      transcriptId: delivery.transcript_id,
-      status,
-      receivedAt: delivery.received_at,
-    });
-    if (verdict === "retry") throw new TransientFailure("the item changed while it was being written");
-    return verdict;
+  ): Promise<{
+    readonly verdict: Verdict;
+    readonly stored: StoredTranscript;
+    readonly incoming: IncomingTranscript;
+  }> {
+    const first = decide(stored, incoming);
+    if (first.verdict !== "need_times") return { verdict: first, stored, incoming };
+    const heldId = stored.transcriptId as string;
+    const [heldTimes, incomingTimes] = await Promise.all([
+      first.held ? timesOf(heldId, signal) : stored.times,
+      first.incoming ? timesOf(incoming.transcriptId, signal) : incoming.times,
+    ]);
+    const resolved = {
+      stored: { ...stored, times: heldTimes },
+      incoming: { ...incoming, times: incomingTimes },
+    };
+    const verdict = decide(resolved.stored, resolved.incoming);
+    const keep = first.held && verdict.verdict === "superseded" && heldTimes !== undefined;
+    const update = keep ? buildTimesUpdate(delivery.metadata, heldId, heldTimes) : undefined;
+    // Best effort: without it the times are looked up again next time, nothing worse.
+    if (update !== undefined) await store.update(update, signal).catch(() => undefined);
+    return { verdict, ...resolved };
+  }
+
+  /** The message's own times (the reconciler's listing, replay's lookup), when it carries them. */
+  function messageTimes(delivery: TranscriptDelivery): TranscriptTimes | undefined {
+    if (delivery.created === undefined) return undefined;
+    return { created: delivery.created, completed: delivery.completed };
+  }
+
+  /**
+   * Writes what `decide` allows: decided on the item as read, guarded by "the item still holds what was
+   * read", and on a lost race read again and decided again (a few times, then retried with backoff).
+   */
+  async function writeDecided(
+    delivery: TranscriptDelivery,
+    status: RecordStatus,
+    initial: StoredTranscript,
+    times: TranscriptTimes | undefined,
+    build: (stored: StoredTranscript, times: TranscriptTimes | undefined) => ItemUpdate,
+    signal: AbortSignal,
+  ): Promise<{ readonly written: true } | { readonly written: false; readonly verdict: Verdict }> {
+    let stored = initial;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
+      const incoming = {
+        transcriptId: delivery.transcript_id,
+        status,
+        receivedAt: delivery.received_at,
+        times,
+      };
+      const judged = await judge(delivery, stored, incoming, signal);
+      if (judged.verdict.verdict !== "write") return { written: false, verdict: judged.verdict };
+      if ((await store.update(build(judged.stored, judged.incoming.times), signal)) === "written") {
+        return { written: true };
+      }
+      stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
+      times = judged.incoming.times;
+    }
+    throw new TransientFailure("the item kept changing while it was being written");
+  }
+
+  function notWritten(verdict: Verdict): RecordResult {
+    return verdict.verdict === "superseded"
+      ? { outcome: "superseded", reason: verdict.reason }
+      : { outcome: "duplicate" };
   }
 
   async function recordFetchFailed(
@@ -198,19 +287,44 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     signal: AbortSignal,
   ): Promise<RecordResult> {
     const storedAt = isoNow();
-    const update = buildFetchFailedUpdate({ delivery, storedAt, stored, error, deleted });
-    const written = await writeTranscript(delivery, update, "fetch_failed", signal);
-    if (written === "written") return { outcome: "final_failure", reason: error, storedAt };
-    if (deleted && written === "superseded") return { outcome: "deleted_skipped", reason: error };
-    return { outcome: written, reason: error };
+    const result = await writeDecided(
+      delivery,
+      "fetch_failed",
+      stored,
+      messageTimes(delivery),
+      (held, times) => buildFetchFailedUpdate({ delivery, storedAt, stored: held, times, error }),
+      signal,
+    );
+    if (result.written) return { outcome: "final_failure", reason: error, storedAt };
+    if (result.verdict.verdict === "duplicate") return { outcome: "duplicate", reason: error };
+    // A failure never replaces a stored result: the deletion is skipped, a failure of the transcript that
+    // is stored changes nothing, any other failure is still one (of a transcript the record does not keep).
+    const kept = result.verdict.verdict === "superseded" ? result.verdict.reason : "";
+    if (deleted) return { outcome: "deleted_skipped", reason: `${error}; ${kept}` };
+    if (stored.transcriptId === delivery.transcript_id)
+      return { outcome: "superseded", reason: `${error}; ${kept}` };
+    return { outcome: "final_failure", reason: `${error}; not recorded: ${kept}` };
   }
 
   async function processTranscript(delivery: TranscriptDelivery, signal: AbortSignal): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = delivery.metadata;
     const transcriptId = delivery.transcript_id;
-    const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
-    const before = decideBeforeFetch(stored, delivery);
-    if (before !== "fetch") return { outcome: before };
+    const read = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
+    // Before fetching: skip what the stored item already makes pointless.
+    const before = await judge(
+      delivery,
+      read,
+      {
+        transcriptId,
+        status: delivery.status,
+        receivedAt: delivery.received_at,
+        times: messageTimes(delivery),
+      },
+      signal,
+    );
+    if (before.verdict.verdict !== "write") return notWritten(before.verdict);
+    const { stored } = before;
+    const times = before.incoming.times;
 
     const key = await apiKey();
     const result = await assemblyAi.getTranscript(transcriptId, key, signal);
@@ -230,8 +344,6 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       case "final":
         return recordFetchFailed(delivery, stored, decision.reason, false, signal);
       case "deleted":
-        if (decideDeleted(stored) === "skip")
-          return { outcome: "deleted_skipped", reason: DELETED_TRANSCRIPT_ERROR };
         return recordFetchFailed(delivery, stored, DELETED_TRANSCRIPT_ERROR, true, signal);
       case "store":
         break;
@@ -261,17 +373,25 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       );
     }
     const storedAt = isoNow();
-    const update = buildTranscriptUpdate({
+    const written = await writeDecided(
       delivery,
-      storedAt,
+      decision.status,
       stored,
-      transcript: decision.transcript,
-      status: decision.status,
-      transcriptS3Key,
-      text,
-    });
-    const written = await writeTranscript(delivery, update, decision.status, signal);
-    if (written !== "written") return { outcome: written };
+      times,
+      (held, heldTimes) =>
+        buildTranscriptUpdate({
+          delivery,
+          storedAt,
+          stored: held,
+          times: heldTimes,
+          transcript: decision.transcript,
+          status: decision.status,
+          transcriptS3Key,
+          text,
+        }),
+      signal,
+    );
+    if (!written.written) return notWritten(written.verdict);
     return { outcome: "stored", storedAt, s3Key: transcriptS3Key };
   }
 
@@ -296,11 +416,22 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     if (problem !== undefined) return finalFailure(`redacted audio URL ${problem}`);
 
     if (transcriptId !== undefined) {
-      // The item holds another transcript. This audio may belong to a newer transcript whose own delivery
-      // has not landed yet, or to an older one that was replaced: nothing here tells which. Retry, so it is
-      // stored once its transcript is, or ends in the dead-letter queue with this reason, never dropped.
       const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
       if (stored.transcriptId !== undefined && stored.transcriptId !== transcriptId) {
+        // The item holds another transcript: if it is newer, this audio belongs to one it replaced, and is
+        // archived with a note; if this audio's transcript is the newer, its own delivery has not landed yet:
+        // retry, so it is stored once its transcript is (or ends in the dead-letter queue with this reason).
+        const judged = await judge(
+          delivery,
+          stored,
+          { transcriptId, status: "completed", receivedAt: delivery.received_at, times: undefined },
+          signal,
+        );
+        if (judged.verdict.verdict === "superseded") {
+          const note = `redacted audio of transcript ${transcriptId}, which the record's transcript ${stored.transcriptId} replaced (${judged.verdict.reason})`;
+          const s3Key = await archive(delivery, note, signal);
+          return { outcome: "superseded", reason: `${note}; archived`, s3Key, ...ids };
+        }
         return {
           outcome: "transient_failure",
           reason: AUDIO_FOR_ANOTHER_TRANSCRIPT(stored.transcriptId),
@@ -366,6 +497,17 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       return { outcome: "transient_failure", reason: AUDIO_FOR_ANOTHER_TRANSCRIPT("another"), ...ids };
     }
     return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids };
+  }
+
+  /** Keeps a message that will not be acted on, with why, beside the unknown deliveries. */
+  async function archive(message: DeliveryMessage, note: string, signal: AbortSignal): Promise<string> {
+    const { customer_id: customerId, order_id: orderId } = message.metadata;
+    const s3Key = unknownArchiveKey(customerId, orderId, message.received_at, message.request_id);
+    await store.putObject(
+      { key: s3Key, body: JSON.stringify({ note, message }), contentType: "application/json" },
+      signal,
+    );
+    return s3Key;
   }
 
   async function processUnknown(

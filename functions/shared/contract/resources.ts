@@ -30,6 +30,8 @@ export const TABLE_PARTITION_KEY = "customer_id";
 export const TABLE_SORT_KEY = "order_id";
 export const TRANSCRIPT_ID_INDEX = "by-transcript-id";
 export const TRANSCRIPT_ID_ATTRIBUTE = "transcript_id";
+/** AssemblyAI's times for the stored transcript, as the record keeps them (see winner.ts). */
+export const TIMES_ATTRIBUTES = { created: "transcript_created", completed: "transcript_completed" } as const;
 /** Attributes the transcript_id index carries besides the keys: enough to answer "where is it, is it done". */
 export const TRANSCRIPT_ID_INDEX_ATTRIBUTES = ["status", "stored_at", "received_at"];
 

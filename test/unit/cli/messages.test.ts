@@ -8,7 +8,7 @@ import {
   webhookUrlFor,
 } from "../../../cli/messages";
 import { CliError } from "../../../cli/output";
-import { parseDeliveryMessage } from "../../../functions/worker/core";
+import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery";
 
 const STACK_URL = "https://abc.execute-api.us-east-1.amazonaws.com/webhook";
 
@@ -142,7 +142,7 @@ describe("summarizeDlqMessage", () => {
       kind: "malformed",
       transcript_id: "t-1",
       customer_id: "acme",
-      problem: "unsupported message version 7",
+      problem: "version is not a supported message version",
     });
   });
 

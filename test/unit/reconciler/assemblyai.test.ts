@@ -64,16 +64,14 @@ describe("the reconciler's AssemblyAI client", () => {
     expect(failure).toBeInstanceOf(AssemblyAiRequestError);
     expect(failure).toMatchObject({
       status: 429,
-      message: "GET /v2/transcript/{id} answered 429: Too many requests",
+      message: "GET /v2/transcript/t-1 answered HTTP 429: Too many requests",
     });
   });
 
   it("times out a request that does not answer", async () => {
     answer = () => undefined;
 
-    await expect(api(100).listTranscripts({})).rejects.toThrow(
-      "GET /v2/transcript did not answer within 100 ms",
-    );
+    await expect(api(100).listTranscripts({})).rejects.toThrow("GET /v2/transcript timed out");
   });
 
   it("refuses a body that is not a transcript list", async () => {

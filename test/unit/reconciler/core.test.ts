@@ -1,5 +1,5 @@
 import { CHECKPOINT_OVERLAP_MS, instant, reconcile } from "../../../functions/reconciler/core";
-import { fakes, minutesAgo, NOW, options, receivedAt, transcript, WEBHOOK_URL } from "./support";
+import { fakes, minutesAgo, NOW, options, transcript, WEBHOOK_URL } from "./support";
 
 const minutes = (n: number) => n * 60_000;
 const iso = (msBeforeNow: number) => new Date(NOW.getTime() - msBeforeNow).toISOString();
@@ -22,8 +22,10 @@ describe("reconcile: finding missed deliveries", () => {
           order_id: "o1",
           params: { customer_id: "c1", order_id: "o1", lang: "en" },
         },
-        // When the webhook would have arrived: AssemblyAI's completed, in toISOString() form.
-        received_at: receivedAt(minutesAgo(29)),
+        // When it entered the pipeline: the run's clock; AssemblyAI's times travel beside it.
+        received_at: NOW.toISOString(),
+        created: `${minutesAgo(30)}Z`,
+        completed: `${minutesAgo(29)}Z`,
         source_ip: "",
         request_id: `reconciler-${NOW.getTime()}-t-1`,
         payload: { transcript_id: "t-1", status: "completed" },
@@ -81,22 +83,13 @@ describe("reconcile: finding missed deliveries", () => {
     ]);
   });
 
-  it("skips, with a reason, ours that AssemblyAI listed with no completed or created time", async () => {
+  it("queues without times one AssemblyAI listed with no readable created time (the worker looks them up)", async () => {
     const { deps, queued } = fakes([transcript("t-1", 10, { created: "not a time", completed: null })]);
 
     const report = await reconcile(deps, options());
 
-    expect(queued).toEqual([]);
-    expect(report).toMatchObject({ matched: 1, skipped: 1, queued: 0 });
-    expect(report.transcripts).toEqual([
-      {
-        transcriptId: "t-1",
-        customerId: "c-t-1",
-        orderId: "o-t-1",
-        outcome: "skipped",
-        reason: "AssemblyAI listed it with no completed or created time",
-      },
-    ]);
+    expect(report).toMatchObject({ matched: 1, queued: 1 });
+    expect(queued[0]).not.toHaveProperty("created");
   });
 
   it("leaves alone transcripts still queued or processing", async () => {
@@ -168,7 +161,7 @@ describe("reconcile: what is already stored", () => {
         customerId: "c",
         orderId: "o",
         outcome: "superseded",
-        reason: "the stored transcript newer was created later",
+        reason: "the stored transcript newer is newer by AssemblyAI's times",
       },
     ]);
   });
@@ -183,74 +176,69 @@ describe("reconcile: what is already stored", () => {
     expect(report.queued).toBe(1);
   });
 
-  it("does not clobber a stored transcript it cannot place (delivered as the run began, or no received_at)", async () => {
-    const { deps, stored, queued } = fakes([
-      transcript("t-1", 30, { query: "customer_id=c&order_id=o1" }),
-      transcript("t-2", 25, { query: "customer_id=c&order_id=o2" }),
-    ]);
+  it("leaves it to the worker when the stored transcript's times are not at hand (it looks them up)", async () => {
+    const { deps, stored, queued } = fakes([transcript("t-1", 30, { query: "customer_id=c&order_id=o1" })]);
     stored.set("c/o1", {
-      transcriptId: "brand-new",
-      // Just before the run: within the clock margin, so it may be one created after the listing began.
+      transcriptId: "not-listed",
       receivedAt: new Date(NOW.getTime() - 5_000).toISOString(),
     });
-    stored.set("c/o2", { transcriptId: "unknown" });
+
+    const report = await reconcile(deps, options());
+
+    expect(report).toMatchObject({ superseded: 0, queued: 1 });
+    expect(queued[0]).toMatchObject({ transcript_id: "t-1", created: `${minutesAgo(30)}Z` });
+  });
+
+  it("keeps out of the queue one older than the stored transcript by the times the record keeps", async () => {
+    const { deps, stored, queued } = fakes([transcript("t-1", 30, { query: "customer_id=c&order_id=o1" })]);
+    stored.set("c/o1", {
+      transcriptId: "not-listed",
+      status: "completed",
+      times: { created: `${minutesAgo(5)}Z` },
+    });
 
     const report = await reconcile(deps, options());
 
     expect(queued).toEqual([]);
-    expect(report.superseded).toBe(2);
-    expect(report.transcripts.map((t) => t.reason)).toEqual([
-      "cannot tell whether the stored transcript brand-new is older",
-      "cannot tell whether the stored transcript unknown is older",
-    ]);
+    expect(report.transcripts[0]?.reason).toBe(
+      "the stored transcript not-listed is newer by AssemblyAI's times",
+    );
   });
 });
 
-describe("reconcile: received_at, so that the worker's latest-wins rule orders deliveries rightly", () => {
+describe("reconcile: what the worker orders deliveries by", () => {
   const query = "customer_id=c&order_id=o";
-  const receivedAtOf = (queued: { transcript_id?: string; received_at: string }[], id: string) =>
-    queued.find((m) => m.transcript_id === id)?.received_at;
+  const queuedOf = (queued: readonly object[], id: string) =>
+    (queued as Record<string, unknown>[]).find((m) => m.transcript_id === id);
 
-  it("is the transcript's completed time, never the run's clock", async () => {
+  it("carries AssemblyAI's created and completed from the listing, with their microseconds", async () => {
     const { deps, queued } = fakes([transcript("t-1", 30, { completed: "2025-06-01T11:45:07.654321" })]);
 
     await reconcile(deps, options());
 
-    expect(queued.map((m) => m.received_at)).toEqual(["2025-06-01T11:45:07.654Z"]);
+    expect(queuedOf(queued, "t-1")).toMatchObject({ completed: "2025-06-01T11:45:07.654321Z" });
+    expect(String(queuedOf(queued, "t-1")?.created)).toMatch(/^\d{4}-.*\.\d{6}Z$/);
   });
 
-  it("falls back to the created time when there is no completed time (an errored transcript)", async () => {
+  it("carries no completed time for an errored transcript that has none", async () => {
     const { deps, queued } = fakes([transcript("t-1", 30, { status: "error", completed: null })]);
 
     await reconcile(deps, options());
 
-    expect(queued.map((m) => m.received_at)).toEqual([receivedAt(minutesAgo(30))]);
+    expect(queuedOf(queued, "t-1")).not.toHaveProperty("completed");
+    expect(queuedOf(queued, "t-1")).toHaveProperty("created");
   });
 
-  it("gives the newer of two transcripts queued in one run for an order the later received_at", async () => {
+  it("stamps received_at with the run's clock, as every producer does", async () => {
     const { deps, queued } = fakes([transcript("older", 50, { query }), transcript("newer", 20, { query })]);
 
     await reconcile(deps, options());
 
-    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["older", "newer"]);
-    const older = receivedAtOf(queued, "older") as string;
-    const newer = receivedAtOf(queued, "newer") as string;
-    // Both were queued by the same run (same clock), yet the newer wins whichever the worker takes first.
+    expect(queued.map((m) => m.received_at)).toEqual([NOW.toISOString(), NOW.toISOString()]);
+    const older = String(queuedOf(queued, "older")?.created);
+    const newer = String(queuedOf(queued, "newer")?.created);
+    // Queued together, yet the newer wins whichever the worker takes first: by created, not arrival.
     expect(older < newer).toBe(true);
-    expect(newer < NOW.toISOString()).toBe(true);
-  });
-
-  it("loses to a newer transcript's webhook received now (still in the queue, or just stored)", async () => {
-    const { deps, queued } = fakes([transcript("old", 45, { query })]);
-
-    await reconcile(deps, options());
-
-    // The newer transcript's real webhook, accepted by the receiver as this run ran.
-    const webhookReceivedAt = NOW.toISOString();
-    const reconciled = receivedAtOf(queued, "old") as string;
-    // The worker compares received_at as strings: the webhook's is later, so the old transcript never wins.
-    expect(reconciled < webhookReceivedAt).toBe(true);
-    expect(reconciled).toBe(receivedAt(minutesAgo(44)));
   });
 });
 

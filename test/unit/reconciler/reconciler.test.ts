@@ -15,6 +15,7 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { ScheduledEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
+import { normalizeAssemblyAiTime } from "../../../functions/shared/contract/delivery";
 import "aws-sdk-client-mock-jest";
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -278,9 +279,9 @@ describe("a scheduled reconcile run", () => {
     );
   });
 
-  it("queues a missed transcript with received_at at its completion, before the run began", async () => {
+  it("queues a missed transcript with AssemblyAI's listed times, and received_at from the run's clock", async () => {
     const id = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
-    const startedAt = new Date();
+    const startedAt = Date.now();
 
     await handlerFor()(scheduledEvent);
 
@@ -288,10 +289,13 @@ describe("a scheduled reconcile run", () => {
     expect(message).toMatchObject({ transcript_id: id });
     const completed = (await (
       await fetch(`${sim.url}/v2/transcript?limit=10`, { headers: { authorization: "test-key" } })
-    ).json()) as { transcripts: { id: string; completed: string }[] };
-    const listed = completed.transcripts.find((t) => t.id === id)?.completed as string;
-    expect(message?.received_at).toBe(new Date(`${listed.slice(0, 23)}Z`).toISOString());
-    expect(Date.parse(String(message?.received_at))).toBeLessThanOrEqual(startedAt.getTime());
+    ).json()) as { transcripts: { id: string; created: string; completed: string }[] };
+    const listed = completed.transcripts.find((t) => t.id === id);
+    expect(message).toMatchObject({
+      created: normalizeAssemblyAiTime(listed?.created),
+      completed: normalizeAssemblyAiTime(listed?.completed),
+    });
+    expect(Date.parse(String(message?.received_at))).toBeGreaterThanOrEqual(startedAt);
   });
 
   it("neither queues nor logs a transcript whose webhook our receiver answered 2xx, and counts it", async () => {
@@ -410,7 +414,7 @@ describe("a scheduled reconcile run", () => {
       expect.objectContaining({
         level: "error",
         message: "reconcile run stopped early (failure)",
-        failure: expect.stringContaining("answered 500"),
+        failure: expect.stringContaining("answered HTTP 500"),
       }),
     );
   });

@@ -158,6 +158,28 @@ export function transcriptRoute(transcripts: Record<string, unknown>): Route {
   };
 }
 
+/**
+ * Adds AssemblyAI's list endpoint to a route, for transcripts created in the order given (oldest first,
+ * a second apart): `before_id`/`after_id` with `limit=1`, as the worker's times lookup asks.
+ */
+export function withListing(createdInOrder: readonly string[], route: Route = transcriptRoute({})): Route {
+  const created = (index: number) => `2025-11-27T04:00:${String(index).padStart(2, "0")}.000001`;
+  return (request, response) => {
+    const url = new URL(request.url ?? "", "http://fake");
+    if (url.pathname !== "/v2/transcript") return route(request, response);
+    const before = url.searchParams.get("before_id");
+    const after = url.searchParams.get("after_id");
+    const at = createdInOrder.indexOf(before ?? after ?? "");
+    const index = before !== null ? at - 1 : at + 1;
+    const id = at >= 0 ? createdInOrder[index] : undefined;
+    const transcripts =
+      id === undefined
+        ? []
+        : [{ id, status: "completed", created: created(index), completed: created(index + 30) }];
+    json(response, 200, { page_details: { limit: 1, result_count: transcripts.length }, transcripts });
+  };
+}
+
 export function completedTranscript(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...fixture("transcript-completed.json"), ...overrides };
 }

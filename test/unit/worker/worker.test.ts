@@ -20,7 +20,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import { setWriter, type Writer } from "../../../functions/shared/telemetry";
 import type { WorkerConfig } from "../../../functions/worker/config";
-import { REDACTED_AUDIO_ATTRIBUTES, TRANSCRIPT_ATTRIBUTES } from "../../../functions/worker/core";
+import { REDACTED_AUDIO_ATTRIBUTES, TRANSCRIPT_ATTRIBUTES } from "../../../functions/worker/updates";
 import { createWorker, DEADLINE_RESERVE_MS, OUT_OF_TIME } from "../../../functions/worker/worker";
 import {
   API_KEY,
@@ -41,6 +41,7 @@ import {
   transcriptMessage,
   transcriptRoute,
   unknownMessage,
+  withListing,
 } from "./support";
 
 const documents = mockClient(DynamoDBDocumentClient);
@@ -290,15 +291,22 @@ describe("idempotency", () => {
       redacted_audio_transcript_id: "older-transcript",
       redacted_audio_error: "an earlier download failed",
     });
-    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: fixture("transcript-error.json") });
+    // Arrival order says nothing: AssemblyAI's list says the stored one was created first.
+    assemblyAi.route = withListing(
+      ["older-transcript", TRANSCRIPT_ID],
+      transcriptRoute({ [TRANSCRIPT_ID]: fixture("transcript-error.json") }),
+    );
 
-    await worker().handleBatch(sqsEvent({ body: transcriptMessage({ status: "error" }) }));
+    await worker().handleBatch(
+      sqsEvent({ body: transcriptMessage({ status: "error", received_at: "2025-11-27T04:00:00.000Z" }) }),
+    );
 
     const item = table.get(KEY);
     expect(item).toMatchObject({
       transcript_id: TRANSCRIPT_ID,
       status: "error",
       transcript_s3_key: JSON_KEY,
+      transcript_created: "2025-11-27T04:00:01.000001Z",
     });
     expect(item).not.toHaveProperty("text");
     expect(item).not.toHaveProperty("audio_duration");
@@ -306,7 +314,7 @@ describe("idempotency", () => {
     expect(outcomes(lines)).toEqual(["stored"]);
   });
 
-  it("drops the replaced transcript's audio when the new one cannot be fetched (fetch_failed)", async () => {
+  it("keeps a stored result when a newer transcript cannot be fetched, and reports the failure", async () => {
     table.put({
       ...KEY,
       transcript_id: "older-transcript",
@@ -315,13 +323,22 @@ describe("idempotency", () => {
       redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older.wav",
       redacted_audio_stored_at: "2025-11-27T05:10:00.000Z",
     });
-    assemblyAi.route = (_request, response) => json(response, 404, { error: "Transcript not found" });
+    assemblyAi.route = withListing(["older-transcript", TRANSCRIPT_ID], (_request, response) =>
+      json(response, 404, { error: "Transcript not found" }),
+    );
 
     await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
 
-    const item = table.get(KEY);
-    expect(item).toMatchObject({ transcript_id: TRANSCRIPT_ID, status: "fetch_failed" });
-    for (const name of REDACTED_AUDIO_ATTRIBUTES) expect(item).not.toHaveProperty(name);
+    // A failure never replaces a result (contract/winner.ts): the record and its audio stay.
+    expect(table.get(KEY)).toMatchObject({
+      transcript_id: "older-transcript",
+      status: "completed",
+      redacted_audio_s3_key: "redacted-audio/cust-1234/order-5678/older.wav",
+    });
+    expect(lines[0]).toMatchObject({
+      outcome: "final_failure",
+      reason: expect.stringContaining("not recorded: a failure never replaces a stored result"),
+    });
   });
 
   it("skips an older delivery of another transcript once a newer one is stored (superseded)", async () => {
@@ -329,20 +346,26 @@ describe("idempotency", () => {
       ...KEY,
       transcript_id: "newer-transcript",
       status: "completed",
-      received_at: "2025-11-27T07:00:00.000Z",
+      // Stored before this delivery arrived, yet created after it at AssemblyAI: created decides.
+      received_at: "2025-11-27T05:00:00.000Z",
     });
+    assemblyAi.route = withListing([TRANSCRIPT_ID, "newer-transcript"]);
 
     const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
 
     expect(result.batchItemFailures).toEqual([]);
-    expect(assemblyAi.requests).toHaveLength(0);
+    expect(assemblyAi.transcriptRequests()).toHaveLength(0);
     expect(table.get(KEY)).toMatchObject({ transcript_id: "newer-transcript" });
     expect(outcomes(lines)).toEqual(["superseded"]);
   });
 
   it("reports superseded when a newer delivery wins the race between read and write", async () => {
-    const transcripts = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    const transcripts = withListing(
+      [TRANSCRIPT_ID, "newer-transcript"],
+      transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() }),
+    );
     assemblyAi.route = (request, response) => {
+      if (!request.url?.startsWith("/v2/transcript/")) return transcripts(request, response);
       table.put({
         ...KEY,
         transcript_id: "newer-transcript",
@@ -622,7 +645,7 @@ describe("final failures", () => {
     const handler = worker();
 
     await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
-    await handler.handleBatch(sqsEvent({ body: transcriptMessage({ transcript_id: "another-transcript" }) }));
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
 
     expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
@@ -749,6 +772,8 @@ describe("redacted audio", () => {
       redacted_audio_transcript_id: TRANSCRIPT_ID,
     });
     serveAudio();
+    const audio = assemblyAi.route;
+    assemblyAi.route = withListing(["older-transcript", TRANSCRIPT_ID], audio);
 
     await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
 
@@ -785,6 +810,28 @@ describe("redacted audio", () => {
     expect(outcomes(lines)).toEqual(["redacted_audio_stored"]);
   });
 
+  it("of a transcript the stored one replaced, is archived with a note, not retried into the DLQ", async () => {
+    const stored = { ...KEY, transcript_id: "newer-transcript", status: "completed" };
+    table.put(stored);
+    serveAudio();
+    assemblyAi.route = withListing([TRANSCRIPT_ID, "newer-transcript"], assemblyAi.route);
+
+    const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    // The record is untouched but for the times looked up to decide, kept so they are never looked up again.
+    expect(table.get(KEY)).toEqual({
+      ...stored,
+      transcript_created: "2025-11-27T04:00:01.000001Z",
+      transcript_completed: "2025-11-27T04:00:31.000001Z",
+    });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: expect.stringMatching(/^unknown\/cust-1234\/order-5678\//),
+      Body: expect.stringContaining("which the record's transcript newer-transcript replaced"),
+    });
+    expect(lines[0]).toMatchObject({ outcome: "superseded", transcript_id: TRANSCRIPT_ID });
+  });
+
   it("for a transcript the record does not hold, is retried (not downloaded, nothing written, never dropped)", async () => {
     const newer = {
       ...KEY,
@@ -794,11 +841,13 @@ describe("redacted audio", () => {
     };
     table.put(newer);
     serveAudio();
+    // This audio's transcript was created after the stored one: its own delivery is still to come.
+    assemblyAi.route = withListing(["newer-transcript", TRANSCRIPT_ID], assemblyAi.route);
 
     const result = await worker().handleBatch(sqsEvent({ body: redactedAudioMessage(audioUrl()) }));
 
     expect(result.batchItemFailures).toHaveLength(1);
-    expect(assemblyAi.requests).toHaveLength(0);
+    expect(assemblyAi.transcriptRequests()).toHaveLength(0);
     expect(s3).not.toHaveReceivedAnyCommand();
     expect(documents).not.toHaveReceivedCommand(UpdateCommand);
     expect(table.get(KEY)).toEqual(newer);

@@ -1,12 +1,55 @@
 /**
- * A small client for the two AssemblyAI requests the worker makes, over Node's fetch (keep-alive by
- * default). Unlike the official SDK it keeps the HTTP status and Retry-After, and times out every request,
- * so the caller can tell "try again later" from "give up". It never throws: failures are values.
+ * The one AssemblyAI HTTP client (worker, reconciler, CLI), over Node's fetch (keep-alive by default).
+ * Unlike the official SDK it keeps the HTTP status and Retry-After and times out every request, so callers
+ * can tell "try again later" from "give up". It never throws: failures are values.
  */
-import type { Transcript } from "assemblyai";
-import { describeError } from "../shared/telemetry";
-import { isRecord } from "../shared/values";
-import type { FetchResult } from "./core";
+import type { Transcript, TranscriptList, TranscriptListItem } from "assemblyai";
+import { normalizeAssemblyAiTime, TRANSCRIPT_ID_PATTERN } from "./contract/delivery";
+import type { TranscriptTimes } from "./contract/winner";
+import { describeError } from "./telemetry";
+import { isRecord } from "./values";
+
+/** A request that got no usable answer: what went wrong, as values. */
+export type RequestFailure =
+  | {
+      readonly type: "http_error";
+      readonly status: number;
+      readonly retryAfter: string | null;
+      /** AssemblyAI's `{ "error": "..." }`, when the body had one. */
+      readonly message: string | undefined;
+    }
+  | { readonly type: "invalid_body"; readonly status: number; readonly reason: string }
+  | { readonly type: "network_error"; readonly timedOut: boolean; readonly reason: string };
+
+/** What `GET /v2/transcript/{id}` came to. */
+export type FetchResult =
+  | {
+      readonly type: "transcript";
+      readonly status: number;
+      readonly retryAfter: string | null;
+      readonly transcript: Transcript;
+      /** The response body exactly as sent: archived as is, so the transcript is serialised only once. */
+      readonly body: Uint8Array;
+    }
+  | RequestFailure;
+
+/** What `GET /v2/transcript` came to. */
+export type ListResult = { readonly type: "list"; readonly list: TranscriptList } | RequestFailure;
+
+/** What a times lookup came to: the times (see TranscriptTimes), or why the list could not be read. */
+export type TimesResult = { readonly type: "times"; readonly times: TranscriptTimes } | RequestFailure;
+
+/** One line for a failure, naming the request: for logs, records and CLI errors (never the key). */
+export function describeFailure(what: string, failure: RequestFailure): string {
+  switch (failure.type) {
+    case "http_error":
+      return `${what} answered HTTP ${failure.status}${failure.message ? `: ${failure.message}` : ""}`;
+    case "invalid_body":
+      return `${what} answered HTTP ${failure.status} with ${failure.reason}`;
+    case "network_error":
+      return failure.timedOut ? `${what} timed out` : `${what} failed: ${failure.reason}`;
+  }
+}
 
 export interface AssemblyAiClientOptions {
   /** Without a trailing slash. */
@@ -52,14 +95,23 @@ export class DownloadTooLarge extends Error {
 /** Longest error body we read, to quote AssemblyAI's `{ "error": "..." }` in the record. */
 const MAX_ERROR_MESSAGE_LENGTH = 500;
 
+type JsonAnswer =
+  | {
+      readonly type: "json";
+      readonly status: number;
+      readonly retryAfter: string | null;
+      readonly value: unknown;
+      readonly body: Uint8Array;
+    }
+  | RequestFailure;
+
 export class AssemblyAiClient {
   constructor(private readonly options: AssemblyAiClientOptions) {}
 
-  /** `GET /v2/transcript/{id}`. The key goes in the `authorization` header and nowhere else. */
-  async getTranscript(transcriptId: string, apiKey: string, signal?: AbortSignal): Promise<FetchResult> {
-    const url = `${this.options.baseUrl}/v2/transcript/${encodeURIComponent(transcriptId)}`;
+  /** A GET answered with JSON. The key goes in the `authorization` header and nowhere else. */
+  private async getJson(path: string, apiKey: string, signal: AbortSignal | undefined): Promise<JsonAnswer> {
     try {
-      const response = await fetch(url, {
+      const response = await fetch(`${this.options.baseUrl}${path}`, {
         headers: { authorization: apiKey, accept: "application/json" },
         signal: withCallerSignal(AbortSignal.timeout(this.options.timeoutMs), signal),
       });
@@ -74,19 +126,80 @@ export class AssemblyAiClient {
       }
       // One buffer, one parse: a 10-hour transcript is 10+ MB of JSON and the function has 512 MB.
       const body = new Uint8Array(await response.arrayBuffer());
-      let transcript: unknown;
       try {
-        transcript = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+        const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
+        return { type: "json", status: response.status, retryAfter, value: JSON.parse(text), body };
       } catch {
         return { type: "invalid_body", status: response.status, reason: "a body that is not JSON" };
       }
-      if (!isTranscript(transcript)) {
-        return { type: "invalid_body", status: response.status, reason: "a body that is not a transcript" };
-      }
-      return { type: "transcript", status: response.status, retryAfter, transcript, body };
     } catch (error) {
       return networkError(error);
     }
+  }
+
+  /** `GET /v2/transcript/{id}`; an id that could not be part of a path is refused without a request. */
+  async getTranscript(transcriptId: string, apiKey: string, signal?: AbortSignal): Promise<FetchResult> {
+    if (!TRANSCRIPT_ID_PATTERN.test(transcriptId)) {
+      return {
+        type: "http_error",
+        status: 400,
+        retryAfter: null,
+        message: "malformed transcript id (not sent)",
+      };
+    }
+    const answer = await this.getJson(`/v2/transcript/${encodeURIComponent(transcriptId)}`, apiKey, signal);
+    if (answer.type !== "json") return answer;
+    if (!isTranscript(answer.value)) {
+      return { type: "invalid_body", status: answer.status, reason: "a body that is not a transcript" };
+    }
+    const { status, retryAfter, value: transcript, body } = answer;
+    return { type: "transcript", status, retryAfter, transcript, body };
+  }
+
+  /** `GET /v2/transcript`: newest first; `before_id` pages back in time, `after_id` forward. */
+  async listTranscripts(
+    query: Readonly<Record<string, string>>,
+    apiKey: string,
+    signal?: AbortSignal,
+  ): Promise<ListResult> {
+    const answer = await this.getJson(`/v2/transcript?${new URLSearchParams(query)}`, apiKey, signal);
+    if (answer.type !== "json") return answer;
+    const list = answer.value;
+    if (!isRecord(list) || !Array.isArray(list.transcripts) || !isRecord(list.page_details)) {
+      return { type: "invalid_body", status: answer.status, reason: "a body that is not a transcript list" };
+    }
+    if (
+      !list.transcripts.every(
+        (item) => isRecord(item) && typeof item.id === "string" && typeof item.status === "string",
+      )
+    ) {
+      return { type: "invalid_body", status: answer.status, reason: "a list item without id or status" };
+    }
+    return { type: "list", list: list as unknown as TranscriptList };
+  }
+
+  /**
+   * AssemblyAI's `created`/`completed` for one transcript, which its transcript object does not carry but
+   * its list does. The list has no filter by id, so: the transcript created just before it
+   * (`before_id=<id>&limit=1`), then the page right after that one (`after_id=<that id>&limit=1`), which
+   * is the transcript itself. Two small requests, made only when two transcripts for one order must be
+   * ordered. Nothing listed before it: it is the oldest AssemblyAI lists (`"oldest"`). An answer that is
+   * not the transcript itself: `"unknown"` (arrival order decides then).
+   */
+  async transcriptTimes(transcriptId: string, apiKey: string, signal?: AbortSignal): Promise<TimesResult> {
+    const before = await this.listTranscripts({ before_id: transcriptId, limit: "1" }, apiKey, signal);
+    if (before.type !== "list") return before;
+    const predecessor = before.list.transcripts[0];
+    if (predecessor === undefined) return { type: "times", times: "oldest" };
+    const after = await this.listTranscripts({ after_id: predecessor.id, limit: "1" }, apiKey, signal);
+    if (after.type !== "list") return after;
+    const item: TranscriptListItem | undefined = after.list.transcripts.find(
+      (entry) => entry.id === transcriptId,
+    );
+    const created = normalizeAssemblyAiTime(item?.created);
+    if (item === undefined || created === undefined) return { type: "times", times: "unknown" };
+    const completed = normalizeAssemblyAiTime(item.completed);
+    return { type: "times", times: completed === undefined ? { created } : { created, completed } };
   }
 
   /**
@@ -207,7 +320,7 @@ function errorMessage(body: string): string | undefined {
   return text ? text.slice(0, MAX_ERROR_MESSAGE_LENGTH) : undefined;
 }
 
-function networkError(error: unknown): { type: "network_error"; timedOut: boolean; reason: string } {
+function networkError(error: unknown): Extract<RequestFailure, { type: "network_error" }> {
   const name = error instanceof Error || error instanceof DOMException ? error.name : "";
   const cause = error instanceof Error && error.cause !== undefined ? ` (${describeError(error.cause)})` : "";
   return {

@@ -1,34 +1,36 @@
 import fc from "fast-check";
+import type { FetchResult } from "../../../functions/shared/assemblyai-client";
+import { mapWithConcurrency } from "../../../functions/shared/concurrency";
 import type { RedactedAudioDelivery, TranscriptDelivery } from "../../../functions/shared/contract/delivery";
+import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery";
+import {
+  fileNameFromUrl,
+  redactedAudioKey,
+  unknownArchiveKey,
+} from "../../../functions/shared/contract/s3-keys";
+import { classifyDownloadStatus, classifyFetch } from "../../../functions/worker/answers";
 import {
   BACKOFF_CAP_SECONDS,
   backoffSeconds,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+  parseRetryAfter,
+  receiveCount,
+} from "../../../functions/worker/backoff";
+import {
+  clearsRedactedAudio,
+  readStoredTranscript,
+  redactedAudioTranscriptId,
+} from "../../../functions/worker/records";
+import { recordEvent } from "../../../functions/worker/report";
+import {
   buildFetchFailedUpdate,
   buildRedactedAudioErrorUpdate,
   buildRedactedAudioUpdate,
   buildTranscriptUpdate,
-  classifyConditionFailure,
-  classifyDownloadStatus,
-  classifyFetch,
-  clearsRedactedAudio,
-  decideBeforeFetch,
-  decideDeleted,
-  type FetchResult,
-  fileNameFromUrl,
-  MAX_VISIBILITY_TIMEOUT_SECONDS,
-  mapWithConcurrency,
-  parseDeliveryMessage,
-  parseRetryAfter,
   placeText,
   REDACTED_AUDIO_ATTRIBUTES,
-  readStoredTranscript,
-  receiveCount,
-  recordEvent,
-  redactedAudioKey,
-  redactedAudioTranscriptId,
   TRANSCRIPT_ATTRIBUTES,
-  unknownArchiveKey,
-} from "../../../functions/worker/core";
+} from "../../../functions/worker/updates";
 import { completedTranscript, fixture, TRANSCRIPT_ID, transcriptMessage } from "./support";
 
 const delivery = fixture<TranscriptDelivery>("transcript-delivery.json");
@@ -268,26 +270,15 @@ describe("classifyFetch", () => {
 });
 
 describe("decisions on the stored item", () => {
-  const stored = (transcriptId?: string, status?: string, receivedAt?: string) =>
-    readStoredTranscript(
-      transcriptId === undefined
-        ? undefined
-        : { transcript_id: transcriptId, status, received_at: receivedAt },
-    );
-  const at = delivery.received_at;
-  const later = "2025-11-27T07:00:00.000Z";
-  const earlier = "2025-11-27T05:00:00.000Z";
-
-  it.each([
-    ["nothing stored", stored(), "fetch"],
-    ["the same transcript and status", stored(TRANSCRIPT_ID, "completed", at), "duplicate"],
-    ["the same transcript, fetch_failed", stored(TRANSCRIPT_ID, "fetch_failed", at), "fetch"],
-    ["the same transcript, another status", stored(TRANSCRIPT_ID, "error", at), "fetch"],
-    ["another, newer transcript", stored("other", "completed", later), "superseded"],
-    ["another, older transcript", stored("other", "completed", earlier), "fetch"],
-    ["only redacted audio", readStoredTranscript({ redacted_audio_s3_key: "k" }), "fetch"],
-  ])("before fetching, with %s: %s", (_name, item, expected) => {
-    expect(decideBeforeFetch(item, delivery)).toBe(expected);
+  it("reads AssemblyAI's times kept on the record", () => {
+    expect(
+      readStoredTranscript({
+        transcript_id: "t",
+        status: "completed",
+        transcript_created: "2025-11-27T05:00:00.000001Z",
+      }).times,
+    ).toEqual({ created: "2025-11-27T05:00:00.000001Z", completed: undefined });
+    expect(readStoredTranscript({ transcript_id: "t" }).times).toBeUndefined();
   });
 
   it.each([
@@ -304,28 +295,6 @@ describe("decisions on the stored item", () => {
     });
 
     expect(clearsRedactedAudio(item, TRANSCRIPT_ID)).toBe(expected);
-  });
-
-  it.each([
-    ["the same transcript completed", "skip", stored(TRANSCRIPT_ID, "completed")],
-    ["another transcript errored", "skip", stored("other", "error")],
-    ["the same transcript fetch_failed", "record_fetch_failed", stored(TRANSCRIPT_ID, "fetch_failed")],
-    ["nothing", "record_fetch_failed", stored()],
-  ])("a deleted transcript with %s stored: %s", (_name, expected, item) => {
-    expect(decideDeleted(item)).toBe(expected);
-  });
-
-  it.each([
-    ["the same transcript and status", "completed", "duplicate", stored(TRANSCRIPT_ID, "completed", at)],
-    ["the same transcript's result", "fetch_failed", "superseded", stored(TRANSCRIPT_ID, "completed", at)],
-    ["a newer transcript", "completed", "superseded", stored("other", "completed", later)],
-    ["an older transcript's result", "fetch_failed", "superseded", stored("other", "completed", earlier)],
-    ["an older transcript's failure", "completed", "retry", stored("other", "fetch_failed", earlier)],
-    ["nothing", "completed", "retry", stored()],
-  ] as const)("after a lost condition with %s stored, writing %s: %s", (_name, status, expected, item) => {
-    expect(classifyConditionFailure(item, { transcriptId: TRANSCRIPT_ID, status, receivedAt: at })).toBe(
-      expected,
-    );
   });
 });
 
@@ -395,6 +364,7 @@ describe("updates", () => {
   const transcriptUpdate = buildTranscriptUpdate({
     delivery,
     storedAt,
+    stored: readStoredTranscript(undefined),
     transcript: completedTranscript() as never,
     status: "completed",
     transcriptS3Key: "transcripts/x.json.gz",
@@ -407,24 +377,42 @@ describe("updates", () => {
         "#stored_at = :stored_at, #source = :source, #request_id = :request_id, #status = :status, " +
         "#transcript_s3_key = :transcript_s3_key, #audio_duration = :audio_duration, " +
         "#language_code = :language_code, #confidence = :confidence, #text_s3_key = :text_s3_key " +
-        "REMOVE #error, #text",
+        "REMOVE #transcript_created, #transcript_completed, #error, #text",
     );
     expect(transcriptUpdate.key).toEqual({ customer_id: "cust-1234", order_id: "order-5678" });
   });
 
-  it("lets the write through only when it is new, newer, or a new status of the same transcript", () => {
-    expect(transcriptUpdate.conditionExpression).toBe(
-      "attribute_not_exists(#transcript_id) OR (#transcript_id <> :transcript_id AND " +
-        "(attribute_not_exists(#received_at) OR #received_at <= :received_at)) OR " +
-        "(#transcript_id = :transcript_id AND #status <> :status)",
-    );
+  it("guards the write with the item as it was read when the write was decided", () => {
+    expect(transcriptUpdate.conditionExpression).toBe("attribute_not_exists(#transcript_id)");
+    const over = buildFetchFailedUpdate({
+      delivery,
+      storedAt,
+      stored: readStoredTranscript({ transcript_id: "other", status: "fetch_failed" }),
+      error: "e",
+    });
+    expect(over.conditionExpression).toBe("#transcript_id = :held_transcript_id AND #status = :held_status");
+    expect(over.values).toMatchObject({
+      ":held_transcript_id": "other",
+      ":held_status": "fetch_failed",
+      ":status": "fetch_failed",
+      ":error": "e",
+    });
   });
 
-  it("never lets a deleted transcript replace a stored result", () => {
-    const update = buildFetchFailedUpdate({ delivery, storedAt, error: "deleted", deleted: true });
-
-    expect(update.conditionExpression).toContain("NOT (#status IN (:status_completed, :status_error))");
-    expect(update.values).toMatchObject({ ":status": "fetch_failed", ":error": "deleted" });
+  it("keeps AssemblyAI's times of the transcript it writes, and drops a replaced one's", () => {
+    const times = { created: "2025-11-27T05:00:00.000001Z", completed: "2025-11-27T05:01:00.000001Z" };
+    const update = buildFetchFailedUpdate({
+      delivery,
+      storedAt,
+      stored: readStoredTranscript(undefined),
+      times,
+      error: "e",
+    });
+    expect(update.values).toMatchObject({
+      ":transcript_created": times.created,
+      ":transcript_completed": times.completed,
+    });
+    expect(transcriptUpdate.updateExpression).toContain("REMOVE #transcript_created, #transcript_completed");
   });
 
   /** The attributes an update sets or removes (not those its condition only reads). */
@@ -443,7 +431,7 @@ describe("updates", () => {
     ];
     const transcriptWrites = [
       transcriptUpdate,
-      buildFetchFailedUpdate({ delivery, storedAt, error: "e", deleted: true }),
+      buildFetchFailedUpdate({ delivery, storedAt, stored: readStoredTranscript(undefined), error: "e" }),
     ];
     for (const update of audio) {
       expect(
@@ -509,7 +497,7 @@ describe("updates", () => {
     [
       "the fetch_failed",
       (stored: ReturnType<typeof readStoredTranscript>) =>
-        buildFetchFailedUpdate({ delivery, storedAt, stored, error: "e", deleted: false }),
+        buildFetchFailedUpdate({ delivery, storedAt, stored, error: "e" }),
     ],
   ])("%s write replacing another transcript removes its redacted audio", (_name, build) => {
     const removeAudio =

@@ -1,0 +1,48 @@
+/** The bucket's key layout: where the worker writes each object and where the CLI and readers find it. */
+import type { RedactedAudioDelivery } from "./delivery";
+import { BUCKET_PREFIXES } from "./resources";
+
+export function transcriptJsonKey(customerId: string, orderId: string, transcriptId: string): string {
+  return `${BUCKET_PREFIXES.transcripts}${customerId}/${orderId}/${transcriptId}.json.gz`;
+}
+
+export function transcriptTextKey(customerId: string, orderId: string, transcriptId: string): string {
+  return `${BUCKET_PREFIXES.transcripts}${customerId}/${orderId}/${transcriptId}.txt`;
+}
+
+export function unknownArchiveKey(
+  customerId: string,
+  orderId: string,
+  receivedAt: string,
+  requestId: string,
+): string {
+  return `${BUCKET_PREFIXES.unknown}${customerId}/${orderId}/${receivedAt}-${safeKeySegment(requestId)}.json`;
+}
+
+/** Where a message that failed validation is kept, so that nothing AssemblyAI sent is lost. */
+export function malformedArchiveKey(receivedAt: string, messageId: string): string {
+  return `${BUCKET_PREFIXES.unknown}_malformed/${receivedAt.slice(0, 10)}/${safeKeySegment(messageId)}.json`;
+}
+
+export function redactedAudioKey(delivery: RedactedAudioDelivery): string {
+  const { customer_id: customerId, order_id: orderId } = delivery.metadata;
+  const fileName = fileNameFromUrl(delivery.redacted_audio_url) ?? safeKeySegment(delivery.received_at);
+  return `${BUCKET_PREFIXES.redactedAudio}${customerId}/${orderId}/${fileName}`;
+}
+
+/** The last path segment of a URL, made safe for an S3 key; undefined when there is none. */
+export function fileNameFromUrl(url: string): string | undefined {
+  let segment: string;
+  try {
+    segment = new URL(url).pathname.split("/").pop() ?? "";
+    segment = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  const safe = safeKeySegment(segment).slice(-200);
+  return /^[._]*$/.test(safe) ? undefined : safe;
+}
+
+export function safeKeySegment(value: string): string {
+  return value.replace(/[^A-Za-z0-9._=@-]/g, "_");
+}

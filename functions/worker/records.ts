@@ -1,0 +1,56 @@
+/** The parts of a stored item the worker's decisions read, and the rules about what a write keeps. Pure. */
+import { type RedactedAudioDelivery, TRANSCRIPT_ID_PATTERN } from "../shared/contract/delivery";
+import { TIMES_ATTRIBUTES } from "../shared/contract/resources";
+import type { HeldTranscript, TranscriptTimes } from "../shared/contract/winner";
+
+/** The parts of a stored item the worker's decisions depend on. */
+export interface StoredTranscript extends HeldTranscript {
+  /** The transcript the stored redacted audio (or its error) belongs to, when that was known. */
+  readonly redactedAudioTranscriptId?: string | undefined;
+}
+
+export function readStoredTranscript(item: Readonly<Record<string, unknown>> | undefined): StoredTranscript {
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const created = text(item?.[TIMES_ATTRIBUTES.created]);
+  const completed = text(item?.[TIMES_ATTRIBUTES.completed]);
+  const times: TranscriptTimes | undefined = created === undefined ? undefined : { created, completed };
+  return {
+    transcriptId: text(item?.transcript_id),
+    status: text(item?.status),
+    receivedAt: text(item?.received_at),
+    times,
+    redactedAudioTranscriptId: text(item?.redacted_audio_transcript_id),
+  };
+}
+
+/**
+ * Whether a transcript write must drop the stored redacted-audio fields: it replaces another transcript,
+ * and the audio is not known to belong to the one being written (audio may arrive before its transcript).
+ */
+export function clearsRedactedAudio(stored: StoredTranscript | undefined, transcriptId: string): boolean {
+  return (
+    stored?.transcriptId !== undefined &&
+    stored.transcriptId !== transcriptId &&
+    stored.redactedAudioTranscriptId !== transcriptId
+  );
+}
+
+/**
+ * The transcript a redacted audio file belongs to: `transcript_id` in the webhook body when it is a valid
+ * id, else the URL's file name without its extension when that looks like an AssemblyAI id (letters, digits
+ * and dashes, with at least one dash); undefined when neither tells.
+ */
+export function redactedAudioTranscriptId(
+  delivery: Pick<RedactedAudioDelivery, "payload" | "redacted_audio_url">,
+): string | undefined {
+  const fromPayload = delivery.payload.transcript_id;
+  if (typeof fromPayload === "string" && TRANSCRIPT_ID_PATTERN.test(fromPayload)) return fromPayload;
+  let segment: string;
+  try {
+    segment = decodeURIComponent(new URL(delivery.redacted_audio_url).pathname.split("/").pop() ?? "");
+  } catch {
+    return undefined;
+  }
+  const stem = segment.replace(/\.[A-Za-z0-9]{1,10}$/, "");
+  return TRANSCRIPT_ID_PATTERN.test(stem) && stem.includes("-") ? stem : undefined;
+}

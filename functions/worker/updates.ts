@@ -1,0 +1,272 @@
+/** The worker's DynamoDB writes as UpdateItem requests (values unmarshalled), built from plain values. Pure. */
+import type { Transcript } from "assemblyai";
+import type {
+  DeliveryMetadata,
+  RedactedAudioDelivery,
+  TranscriptDelivery,
+} from "../shared/contract/delivery";
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TIMES_ATTRIBUTES } from "../shared/contract/resources";
+import { type Guard, guardFor, type TranscriptTimes } from "../shared/contract/winner";
+import { clearsRedactedAudio, type StoredTranscript } from "./records";
+
+export interface ItemKey {
+  readonly customer_id: string;
+  readonly order_id: string;
+}
+
+/** An UpdateItem request, ready for the document client (values unmarshalled). */
+export interface ItemUpdate {
+  readonly key: ItemKey;
+  readonly updateExpression: string;
+  readonly conditionExpression: string | undefined;
+  readonly names: Readonly<Record<string, string>>;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+interface UpdateParts {
+  readonly set: Readonly<Record<string, unknown>>;
+  /** Set only when the attribute is absent. */
+  readonly setIfAbsent?: Readonly<Record<string, unknown>>;
+  readonly remove: readonly string[];
+  readonly condition?: string;
+  /** Extra values the condition refers to. */
+  readonly conditionValues?: Readonly<Record<string, unknown>>;
+}
+
+/** Every attribute goes through a `#name` alias (several of ours, such as `status`, are reserved words). */
+function buildUpdate(key: ItemKey, parts: UpdateParts): ItemUpdate {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ...parts.conditionValues };
+  const assignments: string[] = [];
+  for (const [name, value] of Object.entries(parts.set)) {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    assignments.push(`#${name} = :${name}`);
+  }
+  for (const [name, value] of Object.entries(parts.setIfAbsent ?? {})) {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    assignments.push(`#${name} = if_not_exists(#${name}, :${name})`);
+  }
+  for (const name of parts.remove) names[`#${name}`] = name;
+  for (const name of (parts.condition ?? "").match(/#[A-Za-z0-9_]+/g) ?? []) names[name] = name.slice(1);
+  const clauses = [`SET ${assignments.join(", ")}`];
+  if (parts.remove.length > 0) clauses.push(`REMOVE ${parts.remove.map((name) => `#${name}`).join(", ")}`);
+  return {
+    key,
+    updateExpression: clauses.join(" "),
+    conditionExpression: parts.condition,
+    names,
+    values,
+  };
+}
+
+export function itemKey(metadata: DeliveryMetadata): ItemKey {
+  return { [TABLE_PARTITION_KEY]: metadata.customer_id, [TABLE_SORT_KEY]: metadata.order_id } as ItemKey;
+}
+
+/** The attributes a transcript write owns; the redacted-audio write never touches them, and vice versa. */
+export const TRANSCRIPT_ATTRIBUTES = [
+  "transcript_id",
+  "status",
+  "text",
+  "text_s3_key",
+  "error",
+  "audio_duration",
+  "language_code",
+  "confidence",
+  "metadata",
+  "received_at",
+  "stored_at",
+  "transcript_s3_key",
+  "source",
+  "request_id",
+  TIMES_ATTRIBUTES.created,
+  TIMES_ATTRIBUTES.completed,
+] as const;
+
+export const REDACTED_AUDIO_ATTRIBUTES = [
+  "redacted_audio_s3_key",
+  "redacted_audio_stored_at",
+  "redacted_audio_error",
+  "redacted_audio_transcript_id",
+] as const;
+
+/** Where a transcript's text lives: inline on the item, in the bucket, or nowhere (an errored transcript). */
+export type TextPlacement =
+  | { readonly kind: "inline"; readonly text: string }
+  | { readonly kind: "s3"; readonly key: string }
+  | { readonly kind: "none" };
+
+export function placeText(
+  text: string | null | undefined,
+  maxInlineBytes: number,
+  s3Key: string,
+): TextPlacement {
+  if (text === null || text === undefined) return { kind: "none" };
+  return Buffer.byteLength(text, "utf8") <= maxInlineBytes
+    ? { kind: "inline", text }
+    : { kind: "s3", key: s3Key };
+}
+
+interface DeliveryContext {
+  readonly delivery: TranscriptDelivery;
+  readonly storedAt: string;
+  /**
+   * The item as read when the write was decided (see contract/winner.ts): the write's condition is that it
+   * still holds the same transcript and status. When it held another transcript, redacted audio not known
+   * to belong to this one is removed with it (see clearsRedactedAudio).
+   */
+  readonly stored: StoredTranscript;
+  /** AssemblyAI's times for the transcript written, when known: kept on the record, else removed. */
+  readonly times?: TranscriptTimes | undefined;
+}
+
+/** The redacted-audio attributes a transcript write removes, if any. */
+function staleRedactedAudio({ delivery, stored }: DeliveryContext): string[] {
+  return clearsRedactedAudio(stored, delivery.transcript_id) ? [...REDACTED_AUDIO_ATTRIBUTES] : [];
+}
+
+/** The fields every transcript write sets, and the times it sets or removes. */
+function deliveryFields(context: DeliveryContext): { set: Record<string, unknown>; remove: string[] } {
+  const { delivery, storedAt, times } = context;
+  const set: Record<string, unknown> = {
+    transcript_id: delivery.transcript_id,
+    metadata: delivery.metadata.params,
+    received_at: delivery.received_at,
+    stored_at: storedAt,
+    source: delivery.source,
+    request_id: delivery.request_id,
+  };
+  const remove: string[] = [...staleRedactedAudio(context)];
+  const known = typeof times === "object" ? times : undefined;
+  if (known === undefined) {
+    // Stale times of a replaced transcript must not stay beside this one's.
+    remove.push(TIMES_ATTRIBUTES.created, TIMES_ATTRIBUTES.completed);
+  } else {
+    set[TIMES_ATTRIBUTES.created] = known.created;
+    if (known.completed === undefined) remove.push(TIMES_ATTRIBUTES.completed);
+    else set[TIMES_ATTRIBUTES.completed] = known.completed;
+  }
+  return { set, remove };
+}
+
+function guarded(stored: StoredTranscript): Pick<UpdateParts, "condition" | "conditionValues"> {
+  const guard: Guard = guardFor(stored);
+  return { condition: guard.condition, conditionValues: guard.values };
+}
+
+/** The write for a transcript AssemblyAI answered as completed or error, once `decide` said "write". */
+export function buildTranscriptUpdate(
+  context: DeliveryContext & {
+    readonly transcript: Transcript;
+    readonly status: "completed" | "error";
+    readonly transcriptS3Key: string;
+    readonly text: TextPlacement;
+  },
+): ItemUpdate {
+  const { transcript, status, text } = context;
+  const fields = deliveryFields(context);
+  const set: Record<string, unknown> = { ...fields.set, status, transcript_s3_key: context.transcriptS3Key };
+  const remove: string[] = [...fields.remove];
+  const optional = {
+    audio_duration: transcript.audio_duration,
+    language_code: transcript.language_code,
+    confidence: transcript.confidence,
+    error: status === "error" ? (transcript.error ?? "transcription failed") : undefined,
+    text: text.kind === "inline" ? text.text : undefined,
+    text_s3_key: text.kind === "s3" ? text.key : undefined,
+  };
+  for (const [name, value] of Object.entries(optional)) {
+    if (value === undefined || value === null) remove.push(name);
+    else set[name] = value;
+  }
+  return buildUpdate(itemKey(context.delivery.metadata), { set, remove, ...guarded(context.stored) });
+}
+
+/** The write for a transcript that could not be fetched for good (or was deleted at AssemblyAI). */
+export function buildFetchFailedUpdate(context: DeliveryContext & { readonly error: string }): ItemUpdate {
+  const fields = deliveryFields(context);
+  return buildUpdate(itemKey(context.delivery.metadata), {
+    set: { ...fields.set, status: "fetch_failed", error: context.error },
+    remove: [
+      "text",
+      "text_s3_key",
+      "audio_duration",
+      "language_code",
+      "confidence",
+      "transcript_s3_key",
+      ...fields.remove,
+    ],
+    ...guarded(context.stored),
+  });
+}
+
+/**
+ * Keeps AssemblyAI's times, looked up to order two transcripts, on the record that won, so that they are
+ * never looked up again for it; only while the item still holds that transcript and has no times.
+ */
+export function buildTimesUpdate(
+  metadata: DeliveryMetadata,
+  transcriptId: string,
+  times: TranscriptTimes,
+): ItemUpdate | undefined {
+  if (typeof times !== "object") return undefined;
+  return buildUpdate(itemKey(metadata), {
+    set: {
+      [TIMES_ATTRIBUTES.created]: times.created,
+      ...(times.completed !== undefined ? { [TIMES_ATTRIBUTES.completed]: times.completed } : {}),
+    },
+    remove: [],
+    condition: `#transcript_id = :held_transcript_id AND attribute_not_exists(#${TIMES_ATTRIBUTES.created})`,
+    conditionValues: { ":held_transcript_id": transcriptId },
+  });
+}
+
+/** Only while the item holds no transcript, or the one the audio belongs to. */
+const AUDIO_BELONGS =
+  "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id)";
+
+/**
+ * Records a stored redacted-audio file; creates the item (with its metadata) when the transcript is not there
+ * yet. With the audio's transcript id known, the write fails its condition (superseded) when the item holds
+ * another transcript; unknown, it is written as it comes.
+ */
+export function buildRedactedAudioUpdate(
+  delivery: RedactedAudioDelivery,
+  s3Key: string,
+  storedAt: string,
+  transcriptId: string | undefined,
+): ItemUpdate {
+  const known = transcriptId !== undefined;
+  return buildUpdate(itemKey(delivery.metadata), {
+    set: {
+      redacted_audio_s3_key: s3Key,
+      redacted_audio_stored_at: storedAt,
+      ...(known ? { redacted_audio_transcript_id: transcriptId } : {}),
+    },
+    setIfAbsent: { metadata: delivery.metadata.params },
+    remove: known ? ["redacted_audio_error"] : ["redacted_audio_error", "redacted_audio_transcript_id"],
+    ...(known ? { condition: AUDIO_BELONGS } : {}),
+  });
+}
+
+/**
+ * Records why the redacted audio could not be downloaded, unless a file from another delivery is stored
+ * (or, with the audio's transcript id known, the item holds another transcript).
+ */
+export function buildRedactedAudioErrorUpdate(
+  delivery: RedactedAudioDelivery,
+  error: string,
+  transcriptId: string | undefined,
+): ItemUpdate {
+  const known = transcriptId !== undefined;
+  return buildUpdate(itemKey(delivery.metadata), {
+    set: { redacted_audio_error: error, ...(known ? { redacted_audio_transcript_id: transcriptId } : {}) },
+    setIfAbsent: { metadata: delivery.metadata.params },
+    remove: known ? [] : ["redacted_audio_transcript_id"],
+    condition: known
+      ? `attribute_not_exists(#redacted_audio_s3_key) AND ${AUDIO_BELONGS}`
+      : "attribute_not_exists(#redacted_audio_s3_key)",
+  });
+}
