@@ -95,7 +95,7 @@ export class Jobs {
         audioDurationSeconds: content.audioDurationSeconds,
       };
     }
-    record.completed = new Date();
+    record.completed = this.deps.store.stamp();
     const status = record.simulateError ? "error" : "completed";
     this.setStatus(record, status);
     this.deps.log(

@@ -1,7 +1,7 @@
 /** `GET /v2/transcript` as AssemblyAI documents it: newest first, its filters, before_id/after_id paging. */
 import type { PageDetails, TranscriptStatus } from "assemblyai";
 import { HttpError } from "./http";
-import { renderListItem } from "./render";
+import { renderListItem, wireTimestamp } from "./render";
 import type { TranscriptRecord, TranscriptStore } from "./state";
 
 const STATUSES: readonly TranscriptStatus[] = ["queued", "processing", "completed", "error"];
@@ -34,13 +34,13 @@ export function listTranscripts(store: TranscriptStore, query: URLSearchParams, 
   const before = anchor("before_id");
   const after = anchor("after_id");
 
-  // Newest first; `seq` breaks ties between transcripts created in the same millisecond.
+  // Newest first: by submit order, which `created` follows.
   const matching = store.newestFirst().filter(
     (record) =>
       // throttled_only overrides the status filter; nothing here is ever throttled.
       !throttledOnly &&
       (status === null || record.status === status) &&
-      (createdOn === null || record.created.toISOString().startsWith(createdOn)),
+      (createdOn === null || wireTimestamp(record.created).startsWith(createdOn)),
   );
   const window = matching.filter(
     (record) => (before === null || record.seq < before.seq) && (after === null || record.seq > after.seq),

@@ -21,6 +21,9 @@ const SYSTEM_FIELDS = new Set([
   "webhook_auth_header_value",
   "speech_model_used",
   "throttled",
+  // List-item fields: the transcript object has no such fields, so an echo must not add them either.
+  "created",
+  "completed",
 ]);
 
 // What the real API answers for options a request did not set.
@@ -113,6 +116,15 @@ export function renderTranscript(record: TranscriptRecord, content: ContentCache
   return JSON.stringify(meta);
 }
 
+/**
+ * AssemblyAI's list timestamps: UTC, ISO-8601 without a zone, with microseconds ("2023-11-02T21:49:25.586965").
+ */
+export function wireTimestamp(epochMicros: number): string {
+  const millis = Math.floor(epochMicros / 1000);
+  const micros = epochMicros - millis * 1000;
+  return `${new Date(millis).toISOString().slice(0, 23)}${String(micros).padStart(3, "0")}`;
+}
+
 /** A list item as sent: the SDK turns `created` and `completed` into Dates on its side. */
 export type WireListItem = Omit<TranscriptListItem, "created" | "completed"> & {
   created: string;
@@ -124,8 +136,8 @@ export function renderListItem(record: TranscriptRecord, baseUrl: string): WireL
     id: record.id,
     resource_url: `${baseUrl}/v2/transcript/${record.id}`,
     status: record.status,
-    created: record.created.toISOString(),
-    completed: record.completed?.toISOString() ?? null,
+    created: wireTimestamp(record.created),
+    completed: record.completed === null ? null : wireTimestamp(record.completed),
     audio_url: record.deleted ? DELETED_URL : record.audioUrl,
     error: record.error,
   };

@@ -24,10 +24,11 @@ export interface JobRequest {
 
 export interface TranscriptRecord extends JobRequest {
   readonly id: string;
-  /** Submit order: breaks ties between transcripts created in the same millisecond. */
+  /** Submit order; `created` follows it. */
   readonly seq: number;
-  readonly created: Date;
-  completed: Date | null;
+  /** Microseconds since the epoch (AssemblyAI's list shows microseconds), from `TranscriptStore.stamp()`. */
+  readonly created: number;
+  completed: number | null;
   status: TranscriptStatus;
   error: string | null;
   webhookStatusCode: number | null;
@@ -41,6 +42,18 @@ export interface TranscriptRecord extends JobRequest {
 export class TranscriptStore {
   private readonly records = new Map<string, TranscriptRecord>();
   private sequence = 0;
+  private lastStamp = 0;
+
+  /**
+   * Now, in microseconds since the epoch, always later than the last stamp, so `created` orders transcripts
+   * as their submits did. The milliseconds are the wall clock's; the monotonic clock fills in the
+   * microseconds, which the wall clock does not give.
+   */
+  stamp(): number {
+    const micros = Date.now() * 1000 + Number((process.hrtime.bigint() / 1000n) % 1000n);
+    this.lastStamp = Math.max(micros, this.lastStamp + 1);
+    return this.lastStamp;
+  }
 
   /** Stores a new queued transcript for `request`; its job is not started here. */
   create(request: JobRequest): TranscriptRecord {
@@ -48,7 +61,7 @@ export class TranscriptStore {
       ...request,
       id: randomUUID(),
       seq: ++this.sequence,
-      created: new Date(),
+      created: this.stamp(),
       completed: null,
       status: "queued",
       error: null,
