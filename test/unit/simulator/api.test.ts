@@ -170,6 +170,27 @@ describe("AssemblyAI simulator API, driven by the official SDK", () => {
     expect(submitted).not.toHaveProperty("webhook_auth_header_value");
   });
 
+  it("never puts created or completed on the transcript object, even when the submit body has them", async () => {
+    const response = await fetch(`${sim.url}/v2/transcript`, {
+      method: "POST",
+      headers: { authorization: "test", "content-type": "application/json" },
+      body: JSON.stringify({ audio_url: AUDIO, created: "2001-01-01T00:00:00.000000", completed: "x" }),
+    });
+    const submitted = (await response.json()) as Record<string, unknown>;
+    await sim.settled(submitted.id as string);
+
+    const fetched = await fetch(`${sim.url}/v2/transcript/${submitted.id}`, {
+      headers: { authorization: "test" },
+    });
+    const transcript = (await fetched.json()) as Record<string, unknown>;
+
+    expect(transcript.status).toBe("completed");
+    for (const body of [submitted, transcript]) {
+      expect(body).not.toHaveProperty("created");
+      expect(body).not.toHaveProperty("completed");
+    }
+  });
+
   it("answers 401 without an authorization header on every /v2 route", async () => {
     const routes: [string, string][] = [
       ["POST", "/v2/upload"],
@@ -289,12 +310,29 @@ describe("AssemblyAI simulator API, driven by the official SDK", () => {
   });
 });
 
+/** A list page as it travels, before the SDK turns `created` and `completed` into Dates. */
+interface WireList {
+  page_details: { prev_url: string | null; next_url: string | null };
+  transcripts: { id: string; created: string; completed: string | null }[];
+}
+
+const WIRE_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+
 describe("AssemblyAI simulator transcript list", () => {
   let sim: Simulator;
   let client: AssemblyAI;
   let ids: string[];
+  let submittedFromMs: number;
+
+  const listWire = async (query: Record<string, string> = {}): Promise<WireList> => {
+    const response = await fetch(`${sim.url}/v2/transcript?${new URLSearchParams(query)}`, {
+      headers: { authorization: "test" },
+    });
+    return (await response.json()) as WireList;
+  };
 
   beforeAll(async () => {
+    submittedFromMs = Date.now();
     sim = await startSimulator({ processingDelayMs: 20 });
     client = new AssemblyAI({ apiKey: "test", baseUrl: sim.url });
     ids = [];
@@ -368,6 +406,61 @@ describe("AssemblyAI simulator transcript list", () => {
     expect(otherDay.transcripts).toEqual([]);
     expect(after.transcripts.map((item) => item.id)).toEqual([ids[4], ids[3]]);
     expect(throttled.transcripts).toEqual([]);
+  });
+
+  it("sends created and completed as UTC ISO-8601 without a zone, with microseconds, newest first", async () => {
+    const { transcripts } = await listWire();
+
+    for (const item of transcripts) {
+      expect(item.created).toMatch(WIRE_TIMESTAMP);
+      expect(item.completed).toMatch(WIRE_TIMESTAMP);
+      expect((item.completed as string) > item.created).toBe(true);
+      expect(Date.parse(`${item.created}Z`)).toBeGreaterThanOrEqual(submittedFromMs);
+      expect(Date.parse(`${item.created}Z`)).toBeLessThanOrEqual(Date.now());
+    }
+    const created = transcripts.map((item) => item.created);
+    expect(created).toEqual([...created].sort().reverse());
+    expect(new Set(created).size).toBe(created.length);
+  });
+
+  it("lists completed as null until the transcript is done", async () => {
+    const slow = await startSimulator({ processingDelayMs: 60_000 });
+    try {
+      const { id } = await new AssemblyAI({ apiKey: "test", baseUrl: slow.url }).transcripts.submit({
+        audio: AUDIO,
+      });
+      const response = await fetch(`${slow.url}/v2/transcript`, { headers: { authorization: "test" } });
+      const { transcripts } = (await response.json()) as WireList;
+
+      expect(transcripts).toEqual([expect.objectContaining({ id, completed: null, status: "queued" })]);
+      expect(transcripts[0]?.created).toMatch(WIRE_TIMESTAMP);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("gives a transcript's predecessor before it, and the transcript itself after that predecessor", async () => {
+    const [predecessor, transcript] = [ids[2] as string, ids[3] as string];
+    const listed = (await listWire()).transcripts.find((item) => item.id === transcript);
+
+    const before = await listWire({ before_id: transcript, limit: "1" });
+    const after = await listWire({ after_id: predecessor, limit: "1" });
+
+    expect(before.transcripts.map((item) => item.id)).toEqual([predecessor]);
+    expect(before.page_details.prev_url).toBe(`${sim.url}/v2/transcript?limit=1&before_id=${predecessor}`);
+    expect(before.page_details.next_url).toBe(`${sim.url}/v2/transcript?limit=1&after_id=${predecessor}`);
+    expect(after.transcripts).toEqual([
+      expect.objectContaining({ id: transcript, created: listed?.created, completed: listed?.completed }),
+    ]);
+    expect(after.transcripts[0]?.completed).toMatch(WIRE_TIMESTAMP);
+  });
+
+  it("pages after_id to the adjacent newer page: the oldest of the newer ones, newest first", async () => {
+    const page = await listWire({ after_id: ids[0] as string, limit: "2" });
+
+    expect(page.transcripts.map((item) => item.id)).toEqual([ids[2], ids[1]]);
+    expect(page.page_details.prev_url).toBe(`${sim.url}/v2/transcript?limit=2&before_id=${ids[1]}`);
+    expect(page.page_details.next_url).toBe(`${sim.url}/v2/transcript?limit=2&after_id=${ids[2]}`);
   });
 
   it("caps limit at 200 and rejects malformed filters with 400", async () => {
