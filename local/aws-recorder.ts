@@ -5,7 +5,7 @@
  * told apart by the key in its SigV4 `Authorization` header. moto enforces no IAM; the tests replay these
  * calls against the synthesized template's policies through an IAM simulator instead.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -176,7 +176,9 @@ function describeS3(
 
 export async function startAwsRecorder(options: AwsRecorderOptions): Promise<AwsRecorder> {
   const calls: RecordedCall[] = [];
-  const file: WriteStream = createWriteStream(options.file, { flags: "a", mode: 0o600 });
+  // Written synchronously, line by line: a call is on disk before its caller has the answer, so a reader
+  // of the file (a test, an operator's tail) never misses one that already happened.
+  const file = openSync(options.file, "a", 0o600);
 
   const server: Server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -214,7 +216,7 @@ export async function startAwsRecorder(options: AwsRecorderOptions): Promise<Aws
         };
         const call: RecordedCall = { accessKeyId: signed.accessKeyId, service, ...what, status };
         calls.push(call);
-        file.write(`${JSON.stringify(call)}\n`);
+        writeSync(file, `${JSON.stringify(call)}\n`);
       };
       const proxied = request(
         {
@@ -248,7 +250,10 @@ export async function startAwsRecorder(options: AwsRecorderOptions): Promise<Aws
     calls,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => file.end(() => resolve()));
+        server.close(() => {
+          closeSync(file);
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };

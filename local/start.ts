@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));
     running.dynamoDbWrites = await startDynamoDbWriteSerializer(awsEndpoint);
 
-    say("local", "bundling the receiver and worker as deployed");
+    say("local", "bundling the receiver, worker and reconciler as deployed");
     const buildDir = path.join(stateDir, "build");
     rmSync(buildDir, { recursive: true, force: true });
     for (const name of ["receiver", "worker", "reconciler"] as const) {

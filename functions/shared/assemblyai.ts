@@ -1,4 +1,4 @@
-/** AssemblyAI facts the stack, the functions and the tools share (see ../shared/reference). */
+/** AssemblyAI facts the stack, the functions and the tools share (the reference notes sit beside the repository, in ../shared/reference/). */
 
 export type AssemblyAiRegion = "us" | "eu";
 
