@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import { WORKER_TIMEOUT_SECONDS } from "../../functions/shared/contract/resources";
 import { lambdaContext } from "../lib/events";
 import { reportResult } from "../lib/proc";
 
@@ -18,7 +19,8 @@ async function main(): Promise<void> {
     throw new Error("usage: cold.mjs <bundle> <esm|cjs> <event.json>");
   }
   const event: unknown = JSON.parse(readFileSync(eventFile, "utf8"));
-  const context = lambdaContext("bench", 256, 5_000);
+  // The worker's own timeout: it keeps DEADLINE_RESERVE_MS (5 s) back, so a 5 s context left it no time.
+  const context = lambdaContext("bench", 256, WORKER_TIMEOUT_SECONDS * 1000);
   const load = createRequire(bundle);
 
   const t0 = performance.now();

@@ -86,6 +86,8 @@ export async function coldStart(options: BenchOptions): Promise<SectionResult> {
       WEBHOOK_SECRET_ARN: aws.secretArn("webhook-secret"),
       AUTH_HEADER_NAME: BENCH_AUTH_HEADER,
       ALLOWED_SOURCE_IPS: "",
+      // Every function requires its stack's name at cold start (the metrics' `Stack` dimension).
+      STACK_NAME: "bench",
       TABLE_NAME: "transcripts",
       BUCKET_NAME: "bench-bucket",
       ASSEMBLYAI_API_KEY_SECRET_ARN: aws.secretArn("api-key"),

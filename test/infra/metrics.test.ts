@@ -7,11 +7,12 @@
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { ENV } from "../../functions/shared/contract/environment";
-import { emit, METRICS_NAMESPACE, STACK_DIMENSION, setWriter } from "../../functions/shared/telemetry";
+import { emit, METRICS_NAMESPACE, STACK_DIMENSION, withTelemetry } from "../../functions/shared/telemetry";
 import { resolveConfig } from "../../lib/config";
 import { WebhookStack } from "../../lib/webhook-stack";
 import { TemplateIam, type TemplateJson } from "../support/iam";
 import { emittedMetrics, key, type Selected, selectedMetrics } from "../support/metrics";
+import { setWriter } from "../support/telemetry";
 
 const names = ["staging", "prod"] as const;
 const app = new App();
@@ -66,26 +67,37 @@ describe("metrics of two stacks", () => {
     }
   });
 
-  it("the emitter puts the stack in every dimension set, so no metric of ours lacks it", () => {
+  it("the emitter puts the stack in every dimension set, so no metric of ours lacks it", async () => {
     const lines: Array<Record<string, unknown>> = [];
     const previous = setWriter((line) => lines.push(JSON.parse(line)));
     const stack = process.env[ENV.stackName];
     process.env[ENV.stackName] = "prod";
     try {
-      emit({
-        message: "m",
-        metrics: { Deliveries: { value: 1, unit: "Count" } },
-        dimensions: { Outcome: "rejected", Reason: "unauthorized" },
-        dimensionSets: [[], ["Outcome"], ["Outcome", "Reason"]],
+      // Built as a function's entry point builds it, at its cold start, when STACK_NAME is read.
+      const handler = withTelemetry("metrics-test", async () => {
+        emit({
+          message: "m",
+          metrics: { Deliveries: { value: 1, unit: "Count" } },
+          dimensions: { Outcome: "rejected", Reason: "unauthorized" },
+          dimensionSets: [[], ["Outcome"], ["Outcome", "Reason"]],
+        });
+        emit({ message: "n", metrics: { ReconcilerApiCalls: { value: 3, unit: "Count" } } });
       });
-      emit({ message: "n", metrics: { ReconcilerApiCalls: { value: 3, unit: "Count" } } });
+      await handler(undefined);
     } finally {
       setWriter(previous);
       process.env[ENV.stackName] = stack;
     }
 
     const emitted = emittedMetrics(lines);
-    expect(emitted).toHaveLength(4);
-    for (const metric of emitted) expect(metric.dimensions[STACK_DIMENSION]).toBe("prod");
+    expect(emitted.map(({ name, dimensions }) => ({ name, dimensions }))).toEqual([
+      { name: "Deliveries", dimensions: { [STACK_DIMENSION]: "prod" } },
+      { name: "Deliveries", dimensions: { [STACK_DIMENSION]: "prod", Outcome: "rejected" } },
+      {
+        name: "Deliveries",
+        dimensions: { [STACK_DIMENSION]: "prod", Outcome: "rejected", Reason: "unauthorized" },
+      },
+      { name: "ReconcilerApiCalls", dimensions: { [STACK_DIMENSION]: "prod" } },
+    ]);
   });
 });

@@ -28,9 +28,16 @@ export interface Selected {
 export const key = (metric: MetricIdentity): string =>
   JSON.stringify([metric.namespace, metric.name, Object.entries(metric.dimensions).sort()]);
 
-/** The metrics CloudWatch would create from EMF log lines (one per metric, per dimension set). */
+/**
+ * The metrics CloudWatch would create from EMF log lines (one per metric, per dimension set). Powertools
+ * writes each EMF record on a line of its own, and a metric added more than once in one record as an array
+ * of values.
+ */
 export function emittedMetrics(lines: readonly Readonly<Record<string, unknown>>[]): MetricIdentity[] {
   const found = new Map<string, MetricIdentity>();
+  const isValue = (value: unknown) =>
+    typeof value === "number" ||
+    (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === "number"));
   for (const line of lines) {
     const aws = line._aws as
       | {
@@ -43,9 +50,11 @@ export function emittedMetrics(lines: readonly Readonly<Record<string, unknown>>
       | undefined;
     for (const directive of aws?.CloudWatchMetrics ?? []) {
       for (const set of directive.Dimensions) {
+        // EMF drops a dimension set whose values are not all strings on the line.
+        if (!set.every((name) => typeof line[name] === "string")) continue;
         const dimensions = Object.fromEntries(set.map((name) => [name, String(line[name])]));
         for (const metric of directive.Metrics) {
-          if (typeof line[metric.Name] !== "number") continue; // EMF drops a metric without a number
+          if (!isValue(line[metric.Name])) continue; // EMF drops a metric without a number
           const identity = { namespace: directive.Namespace, name: metric.Name, dimensions };
           found.set(key(identity), identity);
         }

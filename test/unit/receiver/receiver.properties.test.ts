@@ -176,7 +176,7 @@ async function run(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStruct
   sqsMock.resetHistory();
   logs.lines.length = 0;
   const response = await handler(event);
-  expect(logs.lines).toHaveLength(1);
+  expect(logs.records()).toHaveLength(1);
   for (const line of logs.lines) expect(line).not.toContain(SECRET);
   return response;
 }

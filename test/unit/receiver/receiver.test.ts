@@ -602,7 +602,7 @@ describe("payload validation", () => {
       });
       expect(sentMessage()).not.toHaveProperty("redacted_audio_url");
       expect(logs.records().at(-1)).toMatchObject({
-        level: "warn",
+        level: "WARN",
         kind: "unknown",
         note: expect.any(String),
       });
@@ -695,7 +695,7 @@ describe("unexpected failures", () => {
 });
 
 describe("telemetry", () => {
-  it("writes one line per accepted delivery with the ids and the Deliveries metric", async () => {
+  it("writes one log line per accepted delivery with the ids, and the Deliveries metric as EMF", async () => {
     clock = RECEIVED_AT;
     const handler = createHandler(loadConfig(TEST_ENV), {
       sqs: sqsClient,
@@ -707,7 +707,7 @@ describe("telemetry", () => {
 
     expect(logs.records()).toEqual([
       expect.objectContaining({
-        level: "info",
+        level: "INFO",
         message: "delivery accepted",
         transcript_id: TRANSCRIPT_ID,
         customer_id: "cust-42",
@@ -718,24 +718,34 @@ describe("telemetry", () => {
         source_ip: "44.238.19.20",
         message_id: "0f6d4a8e-message",
         latency_ms: expect.any(Number),
-        Stack: "test-stack",
         Outcome: "accepted",
         Reason: "transcript",
-        Deliveries: 1,
-        _aws: expect.objectContaining({
-          CloudWatchMetrics: [
-            {
-              Namespace: "AssemblyAIWebhooks",
-              Dimensions: [
-                ["Stack", "Outcome"],
-                ["Stack", "Outcome", "Reason"],
-              ],
-              Metrics: [{ Name: "Deliveries", Unit: "Count" }],
-            },
-          ],
-        }),
       }),
     ]);
+    // One EMF line per dimension set: by outcome, and by outcome and reason.
+    expect(logs.metrics()).toEqual(
+      [
+        ["Stack", "Outcome"],
+        ["Stack", "Outcome", "Reason"],
+      ].map((dimensions) =>
+        expect.objectContaining({
+          _aws: {
+            Timestamp: expect.any(Number),
+            CloudWatchMetrics: [
+              {
+                Namespace: "AssemblyAIWebhooks",
+                Dimensions: [dimensions],
+                Metrics: [{ Name: "Deliveries", Unit: "Count" }],
+              },
+            ],
+          },
+          Stack: "test-stack",
+          Outcome: "accepted",
+          Deliveries: 1,
+          ...(dimensions.includes("Reason") ? { Reason: "transcript" } : {}),
+        }),
+      ),
+    );
   });
 
   it("logs a rejection with its error code as the Reason, and ids only when valid", async () => {
@@ -762,7 +772,7 @@ describe("telemetry", () => {
 
     expect(logs.records()).toEqual([
       expect.objectContaining({
-        level: "error",
+        level: "ERROR",
         message: "delivery failed",
         Outcome: "failed",
         Reason: "enqueue_failed",
@@ -781,7 +791,8 @@ describe("telemetry", () => {
     await handler(withAuth(fixture("transcript-completed"), wrong));
     await handler(withHeaders({ [AUTH_HEADER]: SECRET }));
 
-    expect(logs.lines).toHaveLength(3);
+    expect(logs.records()).toHaveLength(3);
+    expect(logs.metrics()).toHaveLength(6);
     for (const line of logs.lines) {
       expect(line).not.toContain(SECRET);
       expect(line).not.toContain(wrong);

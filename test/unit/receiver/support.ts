@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { AwsClientStub } from "aws-sdk-client-mock";
-import { setWriter } from "../../../functions/shared/telemetry";
+import { captureTelemetry } from "../../support/telemetry";
 
 /** The value the fixtures carry in their auth header. */
 export const SECRET = "fixture-webhook-secret-3f9c1e7a5b2d4086";
@@ -88,19 +88,21 @@ export function bodyOf(response: APIGatewayProxyStructuredResultV2): ResponseBod
   return JSON.parse(response.body ?? "") as ResponseBody;
 }
 
-/** Collects the telemetry lines written while a test runs; call `restore` afterwards. */
+/**
+ * Collects the telemetry lines written while a test runs: `lines` every line (log and EMF), `records` the log
+ * lines, `metrics` the EMF lines; call `restore` afterwards.
+ */
 export function captureLogs(): {
   lines: string[];
   records: () => Array<Record<string, unknown>>;
+  metrics: () => Array<Record<string, unknown>>;
   restore: () => void;
 } {
-  const lines: string[] = [];
-  const previous = setWriter((line) => lines.push(line));
+  const captured = captureTelemetry();
   return {
-    lines,
-    records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
-    restore: () => {
-      setWriter(previous);
-    },
+    lines: captured.lines,
+    records: captured.logs,
+    metrics: captured.metrics,
+    restore: captured.restore,
   };
 }

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
-import { setWriter, type Writer } from "../../../functions/shared/telemetry";
+import { setWriter, type Writer } from "../../support/telemetry";
 
 type HandlerModule = typeof import("../../../functions/reconciler/handler");
 

@@ -25,8 +25,10 @@ import type { ReconcilerConfig } from "../../../functions/reconciler/config";
 import { createHandler, ReconcileFailedError, runLogEvents } from "../../../functions/reconciler/reconciler";
 import type { ReconcileReport } from "../../../functions/reconciler/types";
 import type { DeliveryMessage } from "../../../functions/shared/contract/delivery";
-import { setWriter, type Writer } from "../../../functions/shared/telemetry";
+import { withTelemetry } from "../../../functions/shared/telemetry";
+import { lambdaContext } from "../../../local/lambda-context";
 import { type Simulator, startSimulator } from "../../../local/simulator";
+import { setWriter, type Writer } from "../../support/telemetry";
 
 // Nothing listens here: the simulator's one webhook attempt fails, as a lost delivery would.
 const WEBHOOK_URL = "http://127.0.0.1:9/webhook";
@@ -43,7 +45,9 @@ const scheduledEvent = JSON.parse(
 ) as ScheduledEvent;
 
 let sim: Simulator;
+/** The log lines written, and the EMF lines (with `_aws`) apart. */
 let lines: Record<string, unknown>[];
+let metricLines: Record<string, unknown>[];
 let previousWriter: Writer;
 
 function config(overrides: Partial<ReconcilerConfig> = {}): ReconcilerConfig {
@@ -65,13 +69,17 @@ function config(overrides: Partial<ReconcilerConfig> = {}): ReconcilerConfig {
   };
 }
 
+/** The handler as the entry point wraps it: its stored metrics are published when each run ends. */
 function handlerFor(overrides: Partial<ReconcilerConfig> = {}) {
-  return createHandler(config(overrides), {
-    documents: DynamoDBDocumentClient.from(new DynamoDBClient({ region, credentials })),
-    sqs: new SQSClient({ region, credentials }),
-    s3: new S3Client({ region, credentials }),
-    secretsManager: new SecretsManagerClient({ region, credentials }),
-  });
+  return withTelemetry(
+    "reconciler",
+    createHandler(config(overrides), {
+      documents: DynamoDBDocumentClient.from(new DynamoDBClient({ region, credentials })),
+      sqs: new SQSClient({ region, credentials }),
+      s3: new S3Client({ region, credentials }),
+      secretsManager: new SecretsManagerClient({ region, credentials }),
+    }),
+  );
 }
 
 /** Submits a job to the simulator and waits until it finished and its (failing) webhook settled. */
@@ -129,7 +137,11 @@ beforeEach(async () => {
   s3Mock.on(PutObjectCommand).resolves({});
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: "test-key\n" });
   lines = [];
-  previousWriter = setWriter((line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  metricLines = [];
+  previousWriter = setWriter((text) => {
+    const line = JSON.parse(text) as Record<string, unknown>;
+    ("_aws" in line ? metricLines : lines).push(line);
+  });
 });
 
 afterEach(async () => {
@@ -213,7 +225,7 @@ describe("a scheduled reconcile run", () => {
     await handlerFor()(scheduledEvent);
 
     expect(lines).toContainEqual(
-      expect.objectContaining({ level: "warn", message: expect.stringContaining("checkpoint unreadable") }),
+      expect.objectContaining({ level: "WARN", message: expect.stringContaining("checkpoint unreadable") }),
     );
     expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
   });
@@ -240,35 +252,46 @@ describe("a scheduled reconcile run", () => {
 
     const summary = lines.find((line) => line.message === "reconcile run");
     expect(summary).toMatchObject({
-      level: "info",
+      level: "INFO",
       queued: 1,
       delivered: 0,
       apiCalls: 2,
       budgetExhausted: false,
     });
-    expect(summary?._aws).toMatchObject({
-      CloudWatchMetrics: [
-        {
-          Namespace: "AssemblyAIWebhooks",
-          Dimensions: [["Stack"]],
-          Metrics: [
-            { Name: "ReconcilerApiCalls", Unit: "Count" },
-            { Name: "ReconcilerCheckpointLag", Unit: "Milliseconds" },
-          ],
-        },
-      ],
-    });
-    const outcomes = lines.filter((line) => line.message === "reconciled deliveries");
-    expect(outcomes.map((line) => [line.Outcome, line.ReconciledDeliveries])).toEqual([
+    expect(lines.filter((line) => line.message === "reconciled deliveries")).toHaveLength(4);
+    // One EMF line per outcome as it is logged, then the run's own metrics when the invocation ends.
+    expect(metricLines.map((line) => [line.Outcome, line.ReconciledDeliveries])).toEqual([
       ["queued", 1],
       ["already_stored", 0],
       ["skipped", 0],
       ["superseded", 0],
+      [undefined, undefined],
     ]);
-    expect(outcomes[0]?._aws).toMatchObject({
+    expect(metricLines[0]?._aws).toMatchObject({
       CloudWatchMetrics: [
-        { Dimensions: [["Stack", "Outcome"]], Metrics: [{ Name: "ReconciledDeliveries", Unit: "Count" }] },
+        {
+          Namespace: "AssemblyAIWebhooks",
+          Dimensions: [["Stack", "Outcome"]],
+          Metrics: [{ Name: "ReconciledDeliveries", Unit: "Count" }],
+        },
       ],
+    });
+    expect(metricLines[4]).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: "AssemblyAIWebhooks",
+            Dimensions: [["Stack"]],
+            Metrics: [
+              { Name: "ReconcilerApiCalls", Unit: "Count" },
+              { Name: "ReconcilerCheckpointLag", Unit: "Milliseconds" },
+            ],
+          },
+        ],
+      },
+      Stack: "test-stack",
+      ReconcilerApiCalls: 2,
+      ReconcilerCheckpointLag: expect.any(Number),
     });
     expect(lines).toContainEqual(
       expect.objectContaining({
@@ -331,7 +354,7 @@ describe("a scheduled reconcile run", () => {
     expect(queuedMessages().map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([kept]);
     expect(lines).toContainEqual(
       expect.objectContaining({
-        level: "warn",
+        level: "WARN",
         transcript_id: gone,
         outcome: "skipped",
         reason: expect.stringContaining("cannot be read (final 404)"),
@@ -355,7 +378,7 @@ describe("a scheduled reconcile run", () => {
     expect(runAt).toBeGreaterThan(queuedAt);
     expect(messages.filter((m) => m === "reconciled deliveries")).toHaveLength(4);
     expect(failedAt).toBeGreaterThan(runAt);
-    expect(lines[failedAt]).toMatchObject({ level: "error", error_detail: "AccessDenied: Access Denied" });
+    expect(lines[failedAt]).toMatchObject({ level: "ERROR", error_detail: "AccessDenied: Access Denied" });
   });
 
   it("logs a transcript whose webhook URL lacks its metadata, and does not queue it", async () => {
@@ -366,7 +389,7 @@ describe("a scheduled reconcile run", () => {
     expect(report).toMatchObject({ skipped: 1, queued: 0 });
     expect(lines).toContainEqual(
       expect.objectContaining({
-        level: "warn",
+        level: "WARN",
         transcript_id: id,
         outcome: "skipped",
         reason: "query parameter order_id is required",
@@ -383,7 +406,7 @@ describe("a scheduled reconcile run", () => {
 
     expect(report).toBeUndefined();
     expect(lines).toEqual([
-      expect.objectContaining({ level: "warn", message: expect.stringContaining("placeholder") }),
+      expect.objectContaining({ level: "WARN", message: expect.stringContaining("placeholder") }),
     ]);
     expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
     expect(sim.requestCount("GET /v2/transcript")).toBe(0);
@@ -398,7 +421,7 @@ describe("a scheduled reconcile run", () => {
 
     expect(report).toBeUndefined();
     expect(lines).toEqual([
-      expect.objectContaining({ level: "warn", message: expect.stringContaining("not set") }),
+      expect.objectContaining({ level: "WARN", message: expect.stringContaining("not set") }),
     ]);
     expect(sim.requestCount("GET /v2/transcript")).toBe(0);
   });
@@ -412,7 +435,7 @@ describe("a scheduled reconcile run", () => {
     expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
     expect(lines).toContainEqual(
       expect.objectContaining({
-        level: "error",
+        level: "ERROR",
         message: "reconcile run stopped early (failure)",
         failure: expect.stringContaining("answered HTTP 500"),
       }),
@@ -435,7 +458,7 @@ describe("a scheduled reconcile run", () => {
 
     expect(lines).toEqual([
       expect.objectContaining({
-        level: "error",
+        level: "ERROR",
         message: "reconcile failed",
         error_detail: "AccessDenied: Access Denied",
       }),
@@ -445,11 +468,11 @@ describe("a scheduled reconcile run", () => {
   it("stops before the Lambda timeout and says so", async () => {
     await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
 
-    const report = await handlerFor()(scheduledEvent, { getRemainingTimeInMillis: () => 1_000 });
+    const report = await handlerFor()(scheduledEvent, lambdaContext("reconciler", 256, 1_000));
 
     expect(report).toMatchObject({ stopReason: "time", apiCalls: 0 });
     expect(lines).toContainEqual(
-      expect.objectContaining({ level: "warn", message: "reconcile run stopped early (time)" }),
+      expect.objectContaining({ level: "WARN", message: "reconcile run stopped early (time)" }),
     );
   });
 });

@@ -1,8 +1,8 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
-import { setWriter, type Writer } from "../../../functions/shared/telemetry";
 import { lambdaContext } from "../../../local/lambda-context";
+import { setWriter, type Writer } from "../../support/telemetry";
 import { sqsEvent, unknownMessage } from "./support";
 
 type HandlerModule = typeof import("../../../functions/worker/handler");

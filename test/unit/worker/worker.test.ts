@@ -18,10 +18,10 @@ import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
-import { setWriter, type Writer } from "../../../functions/shared/telemetry";
 import type { WorkerConfig } from "../../../functions/worker/config";
 import { REDACTED_AUDIO_ATTRIBUTES, TRANSCRIPT_ATTRIBUTES } from "../../../functions/worker/updates";
 import { createWorker, DEADLINE_RESERVE_MS, OUT_OF_TIME } from "../../../functions/worker/worker";
+import { setWriter, type Writer } from "../../support/telemetry";
 import {
   API_KEY,
   CUSTOMER_ID,
@@ -55,7 +55,9 @@ const JSON_KEY = `transcripts/${CUSTOMER_ID}/${ORDER_ID}/${TRANSCRIPT_ID}.json.g
 const TEXT_KEY = `transcripts/${CUSTOMER_ID}/${ORDER_ID}/${TRANSCRIPT_ID}.txt`;
 
 let table: FakeTable;
+/** The log lines written, and the EMF lines (with `_aws`) apart. */
 let lines: Line[];
+let metricLines: Line[];
 let previousWriter: Writer;
 
 function worker(overrides: Partial<WorkerConfig> = {}) {
@@ -107,7 +109,11 @@ beforeEach(() => {
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
   secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
   lines = [];
-  previousWriter = setWriter((line) => lines.push(JSON.parse(line) as Line));
+  metricLines = [];
+  previousWriter = setWriter((text) => {
+    const line = JSON.parse(text) as Line;
+    ("_aws" in line ? metricLines : lines).push(line);
+  });
 });
 
 afterEach(() => {
@@ -184,23 +190,30 @@ describe("a transcript delivery", () => {
       attempt: 2,
       message_id: "m-1",
       request_id: "JyTvlh2PoAMEb5Q=",
-      Records: 1,
       latency_ms: expect.any(Number),
-      DeliveryToStoredLatency: line.latency_ms,
     });
-    expect(line._aws).toMatchObject({
-      CloudWatchMetrics: [
-        {
-          Namespace: "AssemblyAIWebhooks",
-          Dimensions: [["Stack", "Outcome"]],
-          Metrics: [
-            { Name: "Records", Unit: "Count" },
-            { Name: "DeliveryToStoredLatency", Unit: "Milliseconds" },
+    expect(metricLines).toEqual([
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: "AssemblyAIWebhooks",
+              Dimensions: [["Stack", "Outcome"]],
+              Metrics: [
+                { Name: "Records", Unit: "Count" },
+                { Name: "DeliveryToStoredLatency", Unit: "Milliseconds" },
+              ],
+            },
           ],
         },
-      ],
-    });
-    expect(JSON.stringify(lines)).not.toContain(API_KEY);
+        Stack: "test-stack",
+        Outcome: "stored",
+        Records: 1,
+        DeliveryToStoredLatency: line.latency_ms,
+      },
+    ]);
+    expect(JSON.stringify([...lines, ...metricLines])).not.toContain(API_KEY);
   });
 
   it("stores an errored transcript with its error and no text", async () => {
@@ -419,7 +432,7 @@ describe("transient failures", () => {
     });
     expect(lines[0]).toMatchObject({
       outcome: "transient_failure",
-      level: "warn",
+      level: "WARN",
       reason: "AssemblyAI answered HTTP 429: Too many requests",
       retry_in_seconds: 135,
     });
@@ -599,7 +612,7 @@ describe("transient failures", () => {
 
     await worker().handleBatch(sqsEvent({ body: transcriptMessage(), receiveCount: 8 }));
 
-    expect(lines[0]).toMatchObject({ level: "error", attempt: 8, moving_to_dlq: true });
+    expect(lines[0]).toMatchObject({ level: "ERROR", attempt: 8, moving_to_dlq: true });
   });
 });
 
@@ -621,7 +634,7 @@ describe("final failures", () => {
       status: "fetch_failed",
       error: `AssemblyAI answered HTTP ${status}: ${message}`,
     });
-    expect(lines[0]).toMatchObject({ outcome: "final_failure", level: "error" });
+    expect(lines[0]).toMatchObject({ outcome: "final_failure", level: "ERROR" });
   });
 
   it("never replaces a stored result with fetch_failed for the same transcript", async () => {
@@ -971,10 +984,10 @@ describe("redacted audio", () => {
     });
     expect(lines[0]).toMatchObject({
       outcome: "final_failure",
-      level: "error",
+      level: "ERROR",
       reason: `redacted audio URL ${problem}`,
     });
-    expect(JSON.stringify(lines)).not.toContain("attacker");
+    expect(JSON.stringify([...lines, ...metricLines])).not.toContain("attacker");
   });
 
   it("refuses a redirect rather than follow it: final, recorded", async () => {
