@@ -37,8 +37,12 @@ export class DeliveryQueue extends Construct {
     });
   }
 
-  /** SendMessage (and the attribute reads the SDK may make) on the main queue only. */
-  grantSend(grantee: iam.IGrantable): void {
+  /**
+   * SendMessage (and the attribute reads the SDK may make) on the main queue only; returns the queue URL,
+   * the grantee's reference to it.
+   */
+  grantSend(grantee: iam.IGrantable): string {
     this.queue.grantSendMessages(grantee);
+    return this.queue.queueUrl;
   }
 }

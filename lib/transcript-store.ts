@@ -9,7 +9,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { ENV } from "../functions/shared/contract/environment";
+import type { WorkerRefs } from "../functions/shared/contract/environment";
 import {
   BUCKET_PREFIXES,
   type IndexShape,
@@ -116,10 +116,11 @@ export class TranscriptStore extends Construct {
     });
   }
 
-  /** The worker: read and write its record, write objects under the three prefixes it owns. */
-  bindWorker(worker: WebhookFunction): void {
-    worker.addEnvironment(ENV.tableName, this.table.tableName);
-    worker.addEnvironment(ENV.bucketName, this.bucket.bucketName);
+  /**
+   * The worker: read and write its record, write objects under the three prefixes it owns. Returns the
+   * table's and the bucket's names, the worker's references to them.
+   */
+  bindWorker(worker: WebhookFunction): Pick<WorkerRefs, "tableName" | "bucketName"> {
     // The table itself, not its index: `table.grant` would add `index/*` the worker never reads.
     worker.role.addToPolicy(
       new iam.PolicyStatement({
@@ -146,6 +147,7 @@ export class TranscriptStore extends Construct {
           `write any key under ${prefix} in this one bucket.`,
       });
     }
+    return { tableName: this.table.tableName, bucketName: this.bucket.bucketName };
   }
 
   /**
