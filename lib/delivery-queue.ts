@@ -6,12 +6,7 @@ import { Duration, Validations } from "aws-cdk-lib";
 import type * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import {
-  DLQ_RETENTION_SECONDS,
-  MAX_RECEIVE_COUNT,
-  QUEUE_RETENTION_SECONDS,
-  QUEUE_VISIBILITY_TIMEOUT_SECONDS,
-} from "../functions/shared/contract/resources";
+import { DEAD_LETTER_QUEUE, DELIVERY_QUEUE } from "../functions/shared/contract/resources";
 
 export class DeliveryQueue extends Construct {
   readonly queue: sqs.Queue;
@@ -23,7 +18,7 @@ export class DeliveryQueue extends Construct {
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.seconds(DLQ_RETENTION_SECONDS),
+      retentionPeriod: Duration.seconds(DEAD_LETTER_QUEUE.retentionSeconds),
       // Declares it a dead-letter queue (Control Tower's CT.SQS.PR.1). allowAll is SQS's default: byQueue
       // would have to name the delivery queue, whose redrive policy names this one, a circular reference.
       redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
@@ -36,14 +31,18 @@ export class DeliveryQueue extends Construct {
     this.queue = new sqs.Queue(this, "Queue", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.seconds(QUEUE_RETENTION_SECONDS),
-      visibilityTimeout: Duration.seconds(QUEUE_VISIBILITY_TIMEOUT_SECONDS),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      retentionPeriod: Duration.seconds(DELIVERY_QUEUE.retentionSeconds),
+      visibilityTimeout: Duration.seconds(DELIVERY_QUEUE.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: DELIVERY_QUEUE.maxReceiveCount },
     });
   }
 
-  /** SendMessage (and the attribute reads the SDK may make) on the main queue only. */
-  grantSend(grantee: iam.IGrantable): void {
+  /**
+   * SendMessage (and the attribute reads the SDK may make) on the main queue only; returns the queue URL,
+   * the grantee's reference to it.
+   */
+  grantSend(grantee: iam.IGrantable): string {
     this.queue.grantSendMessages(grantee);
+    return this.queue.queueUrl;
   }
 }

@@ -2,13 +2,16 @@
  * The public edge: an HTTP API with `POST /webhook` in front of the receiver function, throttled at the
  * stage and access-logged as JSON. The receiver authenticates, validates and queues each delivery.
  */
-import { Duration, Validations } from "aws-cdk-lib";
+import { Duration, Stack, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/contract/environment";
+import {
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  receiverEnvironment,
+} from "../functions/shared/contract/environment";
 import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
 import { acknowledgeControl } from "./compliance";
 import type { DeliveryQueue } from "./delivery-queue";
@@ -49,15 +52,22 @@ export class ReceiverApi extends Construct {
       logRemovalPolicy: props.logRemovalPolicy,
       logEncryptionKey: props.logEncryptionKey,
     });
-    // Each variable next to the permission it needs; the receiver gets nothing else.
-    this.receiver.addEnvironment(ENV.queueUrl, props.queue.queue.queueUrl);
-    props.queue.grantSend(this.receiver.role);
-    this.receiver.addEnvironment(ENV.webhookSecretArn, props.secrets.webhookSecret.secretArn);
-    props.secrets.grantReadWebhookSecret(this.receiver.role);
-    this.receiver.addEnvironment(ENV.secretCacheTtlSeconds, String(this.secretCacheTtlSeconds));
-    this.receiver.addEnvironment(ENV.authHeaderName, props.authHeaderName);
-    this.receiver.addEnvironment(ENV.allowedSourceIps, props.allowedSourceIps.join(","));
-    this.receiver.addEnvironment(ENV.redactedAudioHosts, props.redactedAudioHosts.join(","));
+    // Each reference comes from the grant that lets the receiver use it; the receiver gets nothing else.
+    this.receiver.setEnvironment(
+      receiverEnvironment(
+        {
+          stackName: Stack.of(this).stackName,
+          queueUrl: props.queue.grantSend(this.receiver.role),
+          webhookSecretArn: props.secrets.grantReadWebhookSecret(this.receiver.role),
+        },
+        {
+          authHeaderName: props.authHeaderName,
+          allowedSourceIps: props.allowedSourceIps,
+          redactedAudioHosts: props.redactedAudioHosts,
+          secretCacheTtlSeconds: this.secretCacheTtlSeconds,
+        },
+      ),
+    );
     Validations.of(this.receiver.function).acknowledge({
       id: "Serverless-LambdaDLQ",
       reason:

@@ -2,9 +2,9 @@
  * The reconciler: a function EventBridge runs on a schedule that finds finished transcripts addressed to this
  * stack whose webhook never got stored (AssemblyAI retries for only about 100 s) and queues them for the
  * worker. It reads the record table, sends to the delivery queue, reads the API key and keeps one checkpoint
- * object in the bucket: each variable set next to exactly that grant.
+ * object in the bucket: each reference in its environment taken from, or right after, exactly that grant.
  */
-import { Duration, Validations } from "aws-cdk-lib";
+import { Duration, Stack, Validations } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -18,10 +18,9 @@ import {
   MAX_MAX_API_CALLS,
   MAX_MAX_PENDING_MINUTES,
   MIN_MAX_API_CALLS,
-  RECONCILER_ENV,
 } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
-import { ENV } from "../functions/shared/contract/environment";
+import { reconcilerEnvironment } from "../functions/shared/contract/environment";
 import {
   CHECKPOINT_KEY,
   RECONCILER_TIMEOUT_SECONDS,
@@ -122,20 +121,10 @@ export class Reconciler extends Construct {
     const fn = this.reconciler;
     const { table, bucket } = props.store;
 
-    fn.addEnvironment(ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion]);
-    fn.addEnvironment(RECONCILER_ENV.webhookUrl, props.webhookUrl);
-    fn.addEnvironment(RECONCILER_ENV.maxApiCalls, String(maxApiCalls));
-    fn.addEnvironment(RECONCILER_ENV.lookbackMinutes, String(lookbackMinutes));
-    fn.addEnvironment(RECONCILER_ENV.maxPendingMinutes, String(maxPendingMinutes));
-
-    fn.addEnvironment(ENV.apiKeySecretArn, props.secrets.apiKeySecret.secretArn);
-    props.secrets.grantReadApiKey(fn.role);
-
-    fn.addEnvironment(ENV.queueUrl, props.queue.queue.queueUrl);
-    props.queue.grantSend(fn.role);
+    const apiKeySecretArn = props.secrets.grantReadApiKey(fn.role);
+    const queueUrl = props.queue.grantSend(fn.role);
 
     // Read only: the record of an order, and the transcript_id index (stored transcripts cost no API call).
-    fn.addEnvironment(ENV.tableName, table.tableName);
     fn.role.addToPolicy(
       new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [table.tableArn] }),
     );
@@ -145,12 +134,12 @@ export class Reconciler extends Construct {
         resources: [`${table.tableArn}/index/${TRANSCRIPT_ID_INDEX}`],
       }),
     );
+    const tableName = table.tableName;
 
     // The checkpoint object and nothing else in the bucket. A GetObject of a missing key would answer 403,
     // not 404, without an unconditional ListBucket (which would reveal every key, and keys carry customer
     // ids), so the function lists exactly this key first (functions/reconciler/store.ts, readText): that
     // ListObjectsV2 carries s3:prefix, which the condition below pins to the key.
-    fn.addEnvironment(ENV.bucketName, bucket.bucketName);
     fn.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["s3:GetObject", "s3:PutObject"],
@@ -165,6 +154,26 @@ export class Reconciler extends Construct {
       }),
     );
     props.store.grantObjectEncryption(fn.role);
+    const bucketName = bucket.bucketName;
+
+    fn.setEnvironment(
+      reconcilerEnvironment(
+        {
+          stackName: Stack.of(this).stackName,
+          queueUrl,
+          tableName,
+          bucketName,
+          apiKeySecretArn,
+          assemblyAiBaseUrl: ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion],
+          webhookUrl: props.webhookUrl,
+        },
+        {
+          reconcileMaxApiCalls: maxApiCalls,
+          reconcileLookbackMinutes: lookbackMinutes,
+          reconcileMaxPendingMinutes: maxPendingMinutes,
+        },
+      ),
+    );
 
     if (props.preventOverlappingRuns ?? true) {
       (fn.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;

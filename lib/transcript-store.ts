@@ -9,15 +9,14 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { ENV } from "../functions/shared/contract/environment";
+import type { WorkerRefs } from "../functions/shared/contract/environment";
 import {
   BUCKET_PREFIXES,
+  type IndexShape,
+  type KeyAttribute,
   RECONCILER_PREFIX,
-  TABLE_PARTITION_KEY,
-  TABLE_SORT_KEY,
-  TRANSCRIPT_ID_ATTRIBUTE,
-  TRANSCRIPT_ID_INDEX,
-  TRANSCRIPT_ID_INDEX_ATTRIBUTES,
+  type TableShape,
+  TRANSCRIPT_TABLE,
 } from "../functions/shared/contract/resources";
 import { acknowledgeControl } from "./compliance";
 import { createDataKey } from "./encryption-keys";
@@ -49,21 +48,26 @@ export class TranscriptStore extends Construct {
     super(scope, id);
     const retain = props.removalPolicy === RemovalPolicy.RETAIN;
 
+    // Keys, index and billing from the contract, which the local stack creates its table from too.
+    const shape = TRANSCRIPT_TABLE;
     this.table = new dynamodb.Table(this, "Table", {
-      partitionKey: { name: TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE_SORT_KEY, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      partitionKey: keyAttribute(shape.partitionKey),
+      sortKey: shape.sortKey && keyAttribute(shape.sortKey),
+      billingMode: BILLING_MODES[shape.billingMode],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: retain,
       removalPolicy: props.removalPolicy,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: TRANSCRIPT_ID_INDEX,
-      partitionKey: { name: TRANSCRIPT_ID_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: TRANSCRIPT_ID_INDEX_ATTRIBUTES,
-    });
+    for (const index of shape.globalSecondaryIndexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: keyAttribute(index.partitionKey),
+        sortKey: index.sortKey && keyAttribute(index.sortKey),
+        projectionType: PROJECTION_TYPES[index.projection.type],
+        nonKeyAttributes: [...index.projection.nonKeyAttributes],
+      });
+    }
 
     if (props.customerManagedKey) {
       this.encryptionKey = createDataKey(this, "BucketKey", {
@@ -112,10 +116,11 @@ export class TranscriptStore extends Construct {
     });
   }
 
-  /** The worker: read and write its record, write objects under the three prefixes it owns. */
-  bindWorker(worker: WebhookFunction): void {
-    worker.addEnvironment(ENV.tableName, this.table.tableName);
-    worker.addEnvironment(ENV.bucketName, this.bucket.bucketName);
+  /**
+   * The worker: read and write its record, write objects under the three prefixes it owns. Returns the
+   * table's and the bucket's names, the worker's references to them.
+   */
+  bindWorker(worker: WebhookFunction): Pick<WorkerRefs, "tableName" | "bucketName"> {
     // The table itself, not its index: `table.grant` would add `index/*` the worker never reads.
     worker.role.addToPolicy(
       new iam.PolicyStatement({
@@ -142,6 +147,7 @@ export class TranscriptStore extends Construct {
           `write any key under ${prefix} in this one bucket.`,
       });
     }
+    return { tableName: this.table.tableName, bucketName: this.bucket.bucketName };
   }
 
   /**
@@ -158,6 +164,22 @@ export class TranscriptStore extends Construct {
       }),
     );
   }
+}
+
+const ATTRIBUTE_TYPES: Record<KeyAttribute["type"], dynamodb.AttributeType> = {
+  S: dynamodb.AttributeType.STRING,
+  N: dynamodb.AttributeType.NUMBER,
+  B: dynamodb.AttributeType.BINARY,
+};
+const BILLING_MODES: Record<TableShape["billingMode"], dynamodb.BillingMode> = {
+  PAY_PER_REQUEST: dynamodb.BillingMode.PAY_PER_REQUEST,
+};
+const PROJECTION_TYPES: Record<IndexShape["projection"]["type"], dynamodb.ProjectionType> = {
+  INCLUDE: dynamodb.ProjectionType.INCLUDE,
+};
+
+function keyAttribute(attribute: KeyAttribute): dynamodb.Attribute {
+  return { name: attribute.name, type: ATTRIBUTE_TYPES[attribute.type] };
 }
 
 function lifecycleRules(props: TranscriptStoreProps): s3.LifecycleRule[] {

@@ -2,12 +2,13 @@
  * The worker: fed by the delivery queue in batches with partial-batch failure reporting, capped in
  * concurrency so a burst of deliveries cannot exceed AssemblyAI's API rate limit.
  */
-import { Duration, Validations } from "aws-cdk-lib";
+import { Duration, Stack, Validations } from "aws-cdk-lib";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Construct } from "constructs";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
-import { ENV } from "../functions/shared/contract/environment";
+import { workerEnvironment } from "../functions/shared/contract/environment";
 import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
+import { DEFAULT_RETRY_BASE_SECONDS } from "../functions/worker/config";
 import type { DeliveryQueue } from "./delivery-queue";
 import type { LogGroupSettings } from "./log-groups";
 import type { TranscriptStore } from "./transcript-store";
@@ -43,20 +44,34 @@ export class TranscriptWorker extends Construct {
       logEncryptionKey: props.logEncryptionKey,
     });
     const worker = this.worker;
-    worker.addEnvironment(ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion]);
-    worker.addEnvironment(ENV.inlineTextMaxBytes, String(props.inlineTextMaxBytes));
-    worker.addEnvironment(ENV.redactedAudioHosts, props.redactedAudioHosts.join(","));
-    worker.addEnvironment(ENV.apiKeySecretArn, props.secrets.apiKeySecret.secretArn);
-    props.secrets.grantReadApiKey(worker.role);
-    props.store.bindWorker(worker);
+    const apiKeySecretArn = props.secrets.grantReadApiKey(worker.role);
+    const { tableName, bucketName } = props.store.bindWorker(worker);
     // The event source grants receive, delete and ChangeMessageVisibility (used for backoff) on this queue.
-    worker.addEnvironment(ENV.queueUrl, props.queue.queue.queueUrl);
     worker.function.addEventSource(
       new SqsEventSource(props.queue.queue, {
         batchSize: props.batchSize,
         maxConcurrency: props.maxConcurrency,
         reportBatchItemFailures: true,
       }),
+    );
+    const queueUrl = props.queue.queue.queueUrl;
+    worker.setEnvironment(
+      workerEnvironment(
+        {
+          stackName: Stack.of(this).stackName,
+          queueUrl,
+          tableName,
+          bucketName,
+          apiKeySecretArn,
+          assemblyAiBaseUrl: ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion],
+        },
+        {
+          inlineTextMaxBytes: props.inlineTextMaxBytes,
+          redactedAudioHosts: props.redactedAudioHosts,
+          // Its default, set all the same: the local stack sets it (to 2 s), so both have the same variables.
+          retryBaseSeconds: DEFAULT_RETRY_BASE_SECONDS,
+        },
+      ),
     );
     Validations.of(worker.function).acknowledge({
       id: "Serverless-LambdaEventSourceMappingDestination",

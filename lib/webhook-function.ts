@@ -4,19 +4,11 @@
  * group and nothing else until a construct grants it more (no AWSLambdaBasicExecutionRole wildcard).
  */
 import * as path from "node:path";
-import {
-  AssetHashType,
-  DockerImage,
-  type Duration,
-  type ILocalBundling,
-  Stack,
-  Validations,
-} from "aws-cdk-lib";
+import { AssetHashType, DockerImage, type Duration, type ILocalBundling, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { ENV } from "../functions/shared/contract/environment";
 import { bundleForDeployment, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
 import { acknowledgeControl } from "./compliance";
 import { createLogGroup, type LogGroupSettings } from "./log-groups";
@@ -52,6 +44,7 @@ export class WebhookFunction extends Construct {
   readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  private environmentSet = false;
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     super(scope, id);
@@ -87,8 +80,6 @@ export class WebhookFunction extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
     });
-    // The `Stack` dimension of every metric the function emits (functions/shared/telemetry.ts).
-    this.function.addEnvironment(ENV.stackName, Stack.of(this).stackName);
     Validations.of(this.role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:
@@ -98,8 +89,14 @@ export class WebhookFunction extends Construct {
     acknowledgeControl(this.function, "CT.LAMBDA.PR.3");
   }
 
-  /** Sets an environment variable; callers pair it with the matching grant (see the constructs). */
-  addEnvironment(name: string, value: string): void {
-    this.function.addEnvironment(name, value);
+  /**
+   * Sets the function's whole environment, once: built by the function's definition in
+   * functions/shared/contract/environment.ts from the references its grants returned, so that no variable
+   * is set apart from that definition (the local stack builds its environments with the same one).
+   */
+  setEnvironment(environment: Readonly<Record<string, string>>): void {
+    if (this.environmentSet) throw new Error(`${this.node.path}: the environment is set once`);
+    this.environmentSet = true;
+    for (const [name, value] of Object.entries(environment)) this.function.addEnvironment(name, value);
   }
 }

@@ -87,14 +87,18 @@ export class WebhookSecrets extends Construct {
     }
   }
 
-  grantReadWebhookSecret(grantee: iam.IGrantable): void {
+  /** Read access to the webhook secret; returns its ARN, the grantee's reference to it. */
+  grantReadWebhookSecret(grantee: iam.IGrantable): string {
     this.webhookSecret.grantRead(grantee);
     if (this.webhookSecretImported) this.grantDecryptImported(grantee);
+    return this.webhookSecret.secretArn;
   }
 
-  grantReadApiKey(grantee: iam.IGrantable): void {
+  /** Read access to the API key secret; returns its ARN, the grantee's reference to it. */
+  grantReadApiKey(grantee: iam.IGrantable): string {
     this.apiKeySecret.grantRead(grantee);
     if (this.apiKeySecretImported) this.grantDecryptImported(grantee);
+    return this.apiKeySecret.secretArn;
   }
 
   /**

@@ -1,10 +1,18 @@
 /**
- * Creates the stack's stateful resources on the emulator from `lib/resource-spec.ts`, the same source the
- * CDK constructs build from: queue and DLQ with the same redrive and visibility, the table with the same
- * keys and index, the bucket, and the two secrets. Safe to run against resources that already exist.
+ * Creates the stack's stateful resources on the emulator from `functions/shared/contract/resources.ts`, the
+ * same shapes the CDK constructs build from: queue and DLQ with the same redrive, visibility and retention,
+ * the table with the same keys, billing and index, the bucket, and the two secrets. Safe to run against
+ * resources that already exist.
  */
 import { randomBytes } from "node:crypto";
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  type KeySchemaElement,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   CreateSecretCommand,
@@ -13,15 +21,11 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
-  DLQ_RETENTION_SECONDS,
-  MAX_RECEIVE_COUNT,
-  QUEUE_RETENTION_SECONDS,
-  QUEUE_VISIBILITY_TIMEOUT_SECONDS,
-  TABLE_PARTITION_KEY,
-  TABLE_SORT_KEY,
-  TRANSCRIPT_ID_ATTRIBUTE,
-  TRANSCRIPT_ID_INDEX,
-  TRANSCRIPT_ID_INDEX_ATTRIBUTES,
+  DEAD_LETTER_QUEUE,
+  DELIVERY_QUEUE,
+  type KeyAttribute,
+  type TableShape,
+  TRANSCRIPT_TABLE,
 } from "../functions/shared/contract/resources";
 
 export interface AwsTarget {
@@ -73,10 +77,7 @@ export async function createResources(target: AwsTarget, apiKey: string): Promis
   const secrets = new SecretsManagerClient(config);
   try {
     const dlq = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: LOCAL_NAMES.dlq,
-        Attributes: { MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS) },
-      }),
+      new CreateQueueCommand({ QueueName: LOCAL_NAMES.dlq, Attributes: deadLetterQueueAttributes() }),
     );
     const dlqUrl = required(dlq.QueueUrl, "dead-letter queue URL");
     const dlqAttributes = await sqs.send(
@@ -85,40 +86,14 @@ export async function createResources(target: AwsTarget, apiKey: string): Promis
     const queue = await sqs.send(
       new CreateQueueCommand({
         QueueName: LOCAL_NAMES.queue,
-        Attributes: {
-          VisibilityTimeout: String(QUEUE_VISIBILITY_TIMEOUT_SECONDS),
-          MessageRetentionPeriod: String(QUEUE_RETENTION_SECONDS),
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: required(dlqAttributes.Attributes?.QueueArn, "dead-letter queue ARN"),
-            maxReceiveCount: MAX_RECEIVE_COUNT,
-          }),
-        },
+        Attributes: deliveryQueueAttributes(
+          required(dlqAttributes.Attributes?.QueueArn, "dead-letter queue ARN"),
+        ),
       }),
     );
 
     await ignoring("ResourceInUseException", () =>
-      dynamodb.send(
-        new CreateTableCommand({
-          TableName: LOCAL_NAMES.table,
-          BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [
-            { AttributeName: TABLE_PARTITION_KEY, AttributeType: "S" },
-            { AttributeName: TABLE_SORT_KEY, AttributeType: "S" },
-            { AttributeName: TRANSCRIPT_ID_ATTRIBUTE, AttributeType: "S" },
-          ],
-          KeySchema: [
-            { AttributeName: TABLE_PARTITION_KEY, KeyType: "HASH" },
-            { AttributeName: TABLE_SORT_KEY, KeyType: "RANGE" },
-          ],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: TRANSCRIPT_ID_INDEX,
-              KeySchema: [{ AttributeName: TRANSCRIPT_ID_ATTRIBUTE, KeyType: "HASH" }],
-              Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: TRANSCRIPT_ID_INDEX_ATTRIBUTES },
-            },
-          ],
-        }),
-      ),
+      dynamodb.send(new CreateTableCommand(createTableInput(LOCAL_NAMES.table, TRANSCRIPT_TABLE))),
     );
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_NAMES.table });
 
@@ -151,6 +126,51 @@ export async function createResources(target: AwsTarget, apiKey: string): Promis
   } finally {
     for (const client of [sqs, dynamodb, s3, secrets]) client.destroy();
   }
+}
+
+/** The delivery queue's SQS attributes, redriving to the dead-letter queue with this ARN. */
+export function deliveryQueueAttributes(deadLetterQueueArn: string): Record<string, string> {
+  return {
+    VisibilityTimeout: String(DELIVERY_QUEUE.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(DELIVERY_QUEUE.retentionSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: deadLetterQueueArn,
+      maxReceiveCount: DELIVERY_QUEUE.maxReceiveCount,
+    }),
+  };
+}
+
+export function deadLetterQueueAttributes(): Record<string, string> {
+  return { MessageRetentionPeriod: String(DEAD_LETTER_QUEUE.retentionSeconds) };
+}
+
+/** CreateTable's input for a table of this shape: every key attribute defined once, keys and indexes. */
+export function createTableInput(tableName: string, shape: TableShape): CreateTableCommandInput {
+  const keys = [shape, ...shape.globalSecondaryIndexes].flatMap((keyed) =>
+    keyed.sortKey ? [keyed.partitionKey, keyed.sortKey] : [keyed.partitionKey],
+  );
+  const definitions = new Map<string, AttributeDefinition>(
+    keys.map((key) => [key.name, { AttributeName: key.name, AttributeType: key.type }]),
+  );
+  return {
+    TableName: tableName,
+    BillingMode: shape.billingMode,
+    AttributeDefinitions: [...definitions.values()],
+    KeySchema: keySchema(shape.partitionKey, shape.sortKey),
+    GlobalSecondaryIndexes: shape.globalSecondaryIndexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: keySchema(index.partitionKey, index.sortKey),
+      Projection: {
+        ProjectionType: index.projection.type,
+        NonKeyAttributes: [...index.projection.nonKeyAttributes],
+      },
+    })),
+  };
+}
+
+function keySchema(partitionKey: KeyAttribute, sortKey: KeyAttribute | undefined): KeySchemaElement[] {
+  const hash: KeySchemaElement = { AttributeName: partitionKey.name, KeyType: "HASH" };
+  return sortKey ? [hash, { AttributeName: sortKey.name, KeyType: "RANGE" }] : [hash];
 }
 
 async function ensureSecret(

@@ -13,11 +13,23 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { DEFAULT_MAX_PENDING_MINUTES } from "../functions/reconciler/constants";
 import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
-import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../functions/shared/contract/environment";
+import {
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  ENV,
+  type ReceiverSettings,
+  type ReconcilerSettings,
+  receiverEnvironment,
+  reconcilerEnvironment,
+  type WorkerSettings,
+  workerEnvironment,
+} from "../functions/shared/contract/environment";
 import { RECONCILER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
+import { type Env, optionalInteger } from "../functions/shared/env";
+import { MAX_RETRY_BASE_SECONDS, MIN_RETRY_BASE_SECONDS } from "../functions/worker/config";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
-import { CONTEXT_KEYS, resolveConfig } from "../lib/config";
+import { CONTEXT_KEYS, resolveConfig, type WebhookStackConfig } from "../lib/config";
 import { type AwsRecorder, startAwsRecorder } from "./aws-recorder";
 import { type DynamoDbWriteSerializer, startDynamoDbWriteSerializer } from "./dynamodb-writes";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
@@ -77,7 +89,7 @@ function integerEnv(name: string, fallback: number): number {
 }
 
 /** The deployed configuration (cdk.json context), so the local stack runs with the same settings. */
-function stackConfig() {
+export function stackConfig(): WebhookStackConfig {
   const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "cdk.json"), "utf8")) as {
     context?: Record<string, unknown>;
   };
@@ -91,6 +103,82 @@ function stackConfig() {
   return resolveConfig(raw);
 }
 
+/** The local stand-ins for the references the CDK constructs pass: the emulator's resources, local URLs. */
+export interface LocalRefs {
+  /** As the functions reach it: through the AWS call recorder. */
+  readonly queueUrl: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly webhookSecretArn: string;
+  readonly apiKeySecretArn: string;
+  /** The simulator, or AssemblyAI's API when ASSEMBLYAI_API_KEY is set. */
+  readonly assemblyAiBaseUrl: string;
+}
+
+export type LocalSettings = ReceiverSettings & WorkerSettings & ReconcilerSettings;
+
+/** A first retry after 2 s, not Lambda's 30: a local retry after a simulated AssemblyAI fault is watchable. */
+const LOCAL_RETRY_BASE_SECONDS = 2;
+
+/**
+ * The settings the local functions run with: the deployed ones (`stackConfig()`), except that every source
+ * address is allowed (local deliveries come from 127.0.0.1), the simulator may serve redacted audio, the
+ * first retry comes sooner, and SECRET_CACHE_TTL_SECONDS and RETRY_BASE_SECONDS in `env` override theirs
+ * (parsed as the functions parse them).
+ */
+export function localSettings(
+  config: WebhookStackConfig,
+  env: Env,
+  simulatorUrl: string | undefined,
+): LocalSettings {
+  return {
+    authHeaderName: config.authHeaderName,
+    allowedSourceIps: [],
+    redactedAudioHosts: [...config.redactedAudioHosts, ...(simulatorUrl ? [simulatorUrl] : [])],
+    // As on Lambda by default; lower it to watch rotate-secret (which waits for it) in seconds.
+    secretCacheTtlSeconds: optionalInteger(
+      env,
+      ENV.secretCacheTtlSeconds,
+      DEFAULT_SECRET_CACHE_TTL_SECONDS,
+      1,
+      86_400,
+    ),
+    inlineTextMaxBytes: config.inlineTextMaxBytes,
+    retryBaseSeconds: optionalInteger(
+      env,
+      ENV.retryBaseSeconds,
+      LOCAL_RETRY_BASE_SECONDS,
+      MIN_RETRY_BASE_SECONDS,
+      MAX_RETRY_BASE_SECONDS,
+    ),
+    reconcileMaxApiCalls: config.reconcileMaxApiCalls,
+    reconcileLookbackMinutes: config.reconcileLookbackMinutes,
+    reconcileMaxPendingMinutes: DEFAULT_MAX_PENDING_MINUTES,
+  };
+}
+
+/**
+ * Each local function's own variables, from the definitions the CDK constructs use
+ * (functions/shared/contract/environment.ts): the same names, local resources for the references.
+ */
+export function localEnvironments(refs: LocalRefs, settings: LocalSettings) {
+  const stackName = LOCAL_STACK_NAME;
+  const { queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl } = refs;
+  return {
+    receiver: receiverEnvironment({ stackName, queueUrl, webhookSecretArn: refs.webhookSecretArn }, settings),
+    worker: workerEnvironment(
+      { stackName, queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl },
+      settings,
+    ),
+    /** The reconciler's environment needs the receiver's URL, known only once the API listens. */
+    reconciler: (webhookUrl: string) =>
+      reconcilerEnvironment(
+        { stackName, queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl, webhookUrl },
+        settings,
+      ),
+  };
+}
+
 async function main(): Promise<void> {
   // The SDK's notice that later versions need Node.js 22 is known (Lambda runs 24); keep the console readable.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -100,9 +188,6 @@ async function main(): Promise<void> {
   const contractPath = path.join(stateDir, "stack.json");
   const region = process.env.AWS_REGION ?? "us-east-1";
   const port = integerEnv("PORT", 3000);
-  // As on Lambda by default; lower it to watch rotate-secret (which waits for it) in seconds.
-  const secretCacheTtlSeconds = integerEnv(ENV.secretCacheTtlSeconds, DEFAULT_SECRET_CACHE_TTL_SECONDS);
-  if (secretCacheTtlSeconds < 1) throw new Error(`${ENV.secretCacheTtlSeconds} must be at least 1`);
   const config = stackConfig();
 
   const running: {
@@ -201,15 +286,22 @@ async function main(): Promise<void> {
       AWS_ACCESS_KEY_ID: localAccessKeyId(name),
       AWS_SECRET_ACCESS_KEY: "local",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      [ENV.stackName]: LOCAL_STACK_NAME,
       ...variables,
     });
     // The SDK sends SQS requests to the queue URL's host, so the functions get the recorder's host in it.
     const queueUrl = viaProxy(resources.queueUrl, running.recorder.endpoint);
-    const redactedAudioHosts = [
-      ...config.redactedAudioHosts,
-      ...(running.simulator ? [running.simulator.url] : []),
-    ].join(",");
+    const settings = localSettings(config, process.env, running.simulator?.url);
+    const environments = localEnvironments(
+      {
+        queueUrl,
+        tableName: resources.tableName,
+        bucketName: resources.bucketName,
+        webhookSecretArn: resources.webhookSecretArn,
+        apiKeySecretArn: resources.apiKeySecretArn,
+        assemblyAiBaseUrl,
+      },
+      settings,
+    );
     const start = <E, R>(name: string, variables: Record<string, string>) =>
       startFunction<E, R>({
         name,
@@ -219,29 +311,13 @@ async function main(): Promise<void> {
 
     const receiver = await start<Parameters<HttpApiHandler>[0], Awaited<ReturnType<HttpApiHandler>>>(
       "receiver",
-      {
-        [ENV.queueUrl]: queueUrl,
-        [ENV.webhookSecretArn]: resources.webhookSecretArn,
-        [ENV.authHeaderName]: config.authHeaderName,
-        // Local deliveries come from 127.0.0.1: the deployed IP allowlist does not apply here.
-        [ENV.allowedSourceIps]: "",
-        [ENV.redactedAudioHosts]: redactedAudioHosts,
-        // What rotate-secret waits for (stack.json says it too).
-        [ENV.secretCacheTtlSeconds]: String(secretCacheTtlSeconds),
-      },
+      environments.receiver,
     );
     running.functions.push(receiver);
-    const worker = await start<Parameters<SqsHandler>[0], Awaited<ReturnType<SqsHandler>>>("worker", {
-      [ENV.tableName]: resources.tableName,
-      [ENV.bucketName]: resources.bucketName,
-      [ENV.queueUrl]: queueUrl,
-      [ENV.apiKeySecretArn]: resources.apiKeySecretArn,
-      [ENV.assemblyAiBaseUrl]: assemblyAiBaseUrl,
-      [ENV.inlineTextMaxBytes]: String(config.inlineTextMaxBytes),
-      [ENV.redactedAudioHosts]: redactedAudioHosts,
-      // Seconds, not Lambda's 30: a local retry after a simulated AssemblyAI fault should be watchable.
-      [ENV.retryBaseSeconds]: process.env[ENV.retryBaseSeconds] ?? "2",
-    });
+    const worker = await start<Parameters<SqsHandler>[0], Awaited<ReturnType<SqsHandler>>>(
+      "worker",
+      environments.worker,
+    );
     running.functions.push(worker);
 
     running.api = await serveHttpApi(receiver.handler, {
@@ -273,16 +349,10 @@ async function main(): Promise<void> {
     const reconcileEverySeconds = integerEnv("RECONCILE_EVERY_SECONDS", 60);
     if (reconcileEverySeconds > 0) {
       // Its configuration needs the receiver's URL, known only now.
-      const reconciler = await start<Parameters<ScheduledHandler>[0], unknown>("reconciler", {
-        [ENV.assemblyAiBaseUrl]: assemblyAiBaseUrl,
-        [ENV.webhookUrl]: webhookUrl,
-        [ENV.reconcileMaxApiCalls]: String(config.reconcileMaxApiCalls),
-        [ENV.reconcileLookbackMinutes]: String(config.reconcileLookbackMinutes),
-        [ENV.apiKeySecretArn]: resources.apiKeySecretArn,
-        [ENV.queueUrl]: queueUrl,
-        [ENV.tableName]: resources.tableName,
-        [ENV.bucketName]: resources.bucketName,
-      });
+      const reconciler = await start<Parameters<ScheduledHandler>[0], unknown>(
+        "reconciler",
+        environments.reconciler(webhookUrl),
+      );
       running.functions.push(reconciler);
       running.reconcile = startSchedule(reconciler.handler, {
         everyMs: reconcileEverySeconds * 1000,
@@ -298,7 +368,7 @@ async function main(): Promise<void> {
       authHeaderName: config.authHeaderName,
       authHeaderValue: resources.webhookSecretValue,
       webhookSecretArn: resources.webhookSecretArn,
-      webhookSecretCacheTtlSeconds: secretCacheTtlSeconds,
+      webhookSecretCacheTtlSeconds: settings.secretCacheTtlSeconds,
       awsEndpoint,
       dynamodbEndpoint: running.dynamoDbWrites.endpoint,
       region,

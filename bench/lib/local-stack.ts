@@ -1,17 +1,33 @@
 /**
  * The local stack's moving parts for a benchmark child: an AWS emulator (a fresh moto unless AWS_ENDPOINT_URL
  * names one), the stack's resources on it, the AssemblyAI simulator, and the environment the deployed
- * bundles read at import, exactly as local/start.ts sets it (minus the outage proxy).
+ * bundles read at import, built by the same definitions as the stack's and local/start.ts's (minus the
+ * outage proxy and the AWS call recorder).
  */
 import { request as httpRequest } from "node:http";
-import { ENV } from "../../functions/shared/contract/environment";
+import {
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  receiverEnvironment,
+  workerEnvironment,
+} from "../../functions/shared/contract/environment";
+import { DEFAULT_CONFIG } from "../../lib/config";
 import { type Emulator, startEmulator } from "../../local/emulator";
-import { createResources, type LocalResources } from "../../local/resources";
+import { createResources, LOCAL_STACK_NAME, type LocalResources } from "../../local/resources";
 import { type Simulator, startSimulator } from "../../local/simulator";
 
 export const SIMULATOR_API_KEY = "bench-simulator-key";
 export const REGION = "us-east-1";
-export const AUTH_HEADER_NAME = "X-Webhook-Secret";
+export const AUTH_HEADER_NAME = DEFAULT_CONFIG.authHeaderName;
+
+/** The stack's default settings, but a first retry after 1 s: a benchmark waits for no 30-second backoff. */
+const BENCH_SETTINGS = {
+  authHeaderName: AUTH_HEADER_NAME,
+  allowedSourceIps: [],
+  redactedAudioHosts: DEFAULT_CONFIG.redactedAudioHosts,
+  secretCacheTtlSeconds: DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  inlineTextMaxBytes: DEFAULT_CONFIG.inlineTextMaxBytes,
+  retryBaseSeconds: 1,
+};
 
 export interface BenchStack {
   readonly emulator: Emulator;
@@ -50,22 +66,43 @@ export async function startBenchStack(options: {
   }
 }
 
-/** The functions' environment on the local stack (see local/start.ts), set before their bundles load. */
+/**
+ * The receiver's and the worker's environments on the local stack, set before their bundles load: one
+ * process runs both, so it holds both, which must agree on every variable they share.
+ */
 export function functionEnvironment(stack: BenchStack, assemblyAiBaseUrl: string): Record<string, string> {
+  const { resources } = stack;
+  const receiver: Record<string, string> = receiverEnvironment(
+    {
+      stackName: LOCAL_STACK_NAME,
+      queueUrl: resources.queueUrl,
+      webhookSecretArn: resources.webhookSecretArn,
+    },
+    BENCH_SETTINGS,
+  );
+  const worker = workerEnvironment(
+    {
+      stackName: LOCAL_STACK_NAME,
+      queueUrl: resources.queueUrl,
+      tableName: resources.tableName,
+      bucketName: resources.bucketName,
+      apiKeySecretArn: resources.apiKeySecretArn,
+      assemblyAiBaseUrl,
+    },
+    BENCH_SETTINGS,
+  );
+  for (const [name, value] of Object.entries(worker)) {
+    if (name in receiver && receiver[name] !== value) {
+      throw new Error(`the receiver and the worker need different values of ${name}`);
+    }
+  }
   return {
     AWS_ENDPOINT_URL: stack.emulator.endpoint,
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
-    [ENV.queueUrl]: stack.resources.queueUrl,
-    [ENV.webhookSecretArn]: stack.resources.webhookSecretArn,
-    [ENV.authHeaderName]: AUTH_HEADER_NAME,
-    [ENV.allowedSourceIps]: "",
-    [ENV.tableName]: stack.resources.tableName,
-    [ENV.bucketName]: stack.resources.bucketName,
-    [ENV.apiKeySecretArn]: stack.resources.apiKeySecretArn,
-    [ENV.assemblyAiBaseUrl]: assemblyAiBaseUrl,
-    [ENV.retryBaseSeconds]: "1",
+    ...receiver,
+    ...worker,
   };
 }
 

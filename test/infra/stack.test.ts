@@ -8,6 +8,7 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
   WORKER_TIMEOUT_SECONDS,
 } from "../../functions/shared/contract/resources";
+import { DEFAULT_RETRY_BASE_SECONDS } from "../../functions/worker/config";
 import { templateFor } from "./synth";
 
 type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
@@ -226,7 +227,7 @@ describe("worker", () => {
     );
   });
 
-  it("is configured with the table, bucket, API key secret ARN, the region's API and the audio host allowlist", () => {
+  it("is configured with the table, bucket, API key secret ARN, the region's API, the audio host allowlist and the first retry delay", () => {
     expect(resource(workerId).Properties.Environment).toEqual({
       Variables: {
         [ENV.stackName]: "Webhooks",
@@ -237,6 +238,7 @@ describe("worker", () => {
         [ENV.inlineTextMaxBytes]: "100000",
         [ENV.redactedAudioHosts]: expect.stringContaining("s3.us-west-2.amazonaws.com"),
         [ENV.queueUrl]: { Ref: queueId },
+        [ENV.retryBaseSeconds]: String(DEFAULT_RETRY_BASE_SECONDS),
       },
     });
     const eu = templateFor({ assemblyAiRegion: "eu" }).toJSON().Resources as Record<string, Resource>;

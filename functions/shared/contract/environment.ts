@@ -32,3 +32,104 @@ export const DEFAULT_SECRET_CACHE_TTL_SECONDS = 300;
 
 /** Value a placeholder API key secret holds until an operator runs `set-api-key`. */
 export const API_KEY_PLACEHOLDER_PREFIX = "PLACEHOLDER";
+
+/*
+ * Each function's environment, defined once: which variables it gets and how each value derives from
+ * references to its resources (CDK tokens at synth, the local stack's names and URLs) and from the resolved
+ * settings. The CDK constructs (each reference passed by the construct that grants access to it), the local
+ * stack (local/start.ts) and the benchmarks (bench/lib/local-stack.ts) all build environments with these.
+ */
+
+/** Every function carries its stack's name: the `Stack` dimension of its metrics (functions/shared/telemetry.ts). */
+export interface StackRef {
+  readonly stackName: string;
+}
+
+export interface ReceiverRefs extends StackRef {
+  readonly queueUrl: string;
+  readonly webhookSecretArn: string;
+}
+
+export interface ReceiverSettings {
+  readonly authHeaderName: string;
+  /** Addresses and CIDR ranges; empty admits every source. */
+  readonly allowedSourceIps: readonly string[];
+  readonly redactedAudioHosts: readonly string[];
+  readonly secretCacheTtlSeconds: number;
+}
+
+export function receiverEnvironment(refs: ReceiverRefs, settings: ReceiverSettings) {
+  return {
+    [ENV.stackName]: refs.stackName,
+    [ENV.queueUrl]: refs.queueUrl,
+    [ENV.webhookSecretArn]: refs.webhookSecretArn,
+    [ENV.authHeaderName]: settings.authHeaderName,
+    [ENV.allowedSourceIps]: settings.allowedSourceIps.join(","),
+    [ENV.redactedAudioHosts]: settings.redactedAudioHosts.join(","),
+    [ENV.secretCacheTtlSeconds]: String(settings.secretCacheTtlSeconds),
+  } as const satisfies Partial<Record<EnvName, string>>;
+}
+
+export interface WorkerRefs extends StackRef {
+  readonly queueUrl: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly apiKeySecretArn: string;
+  /** Where AssemblyAI answers: the region's API when deployed, the simulator locally. */
+  readonly assemblyAiBaseUrl: string;
+}
+
+export interface WorkerSettings {
+  readonly inlineTextMaxBytes: number;
+  readonly redactedAudioHosts: readonly string[];
+  readonly retryBaseSeconds: number;
+}
+
+export function workerEnvironment(refs: WorkerRefs, settings: WorkerSettings) {
+  return {
+    [ENV.stackName]: refs.stackName,
+    [ENV.queueUrl]: refs.queueUrl,
+    [ENV.tableName]: refs.tableName,
+    [ENV.bucketName]: refs.bucketName,
+    [ENV.apiKeySecretArn]: refs.apiKeySecretArn,
+    [ENV.assemblyAiBaseUrl]: refs.assemblyAiBaseUrl,
+    [ENV.inlineTextMaxBytes]: String(settings.inlineTextMaxBytes),
+    [ENV.redactedAudioHosts]: settings.redactedAudioHosts.join(","),
+    [ENV.retryBaseSeconds]: String(settings.retryBaseSeconds),
+  } as const satisfies Partial<Record<EnvName, string>>;
+}
+
+export interface ReconcilerRefs extends StackRef {
+  readonly queueUrl: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly apiKeySecretArn: string;
+  readonly assemblyAiBaseUrl: string;
+  /** The stack's webhook URL, no query: transcripts addressed to it are ours. */
+  readonly webhookUrl: string;
+}
+
+export interface ReconcilerSettings {
+  readonly reconcileMaxApiCalls: number;
+  readonly reconcileLookbackMinutes: number;
+  readonly reconcileMaxPendingMinutes: number;
+}
+
+export function reconcilerEnvironment(refs: ReconcilerRefs, settings: ReconcilerSettings) {
+  return {
+    [ENV.stackName]: refs.stackName,
+    [ENV.queueUrl]: refs.queueUrl,
+    [ENV.tableName]: refs.tableName,
+    [ENV.bucketName]: refs.bucketName,
+    [ENV.apiKeySecretArn]: refs.apiKeySecretArn,
+    [ENV.assemblyAiBaseUrl]: refs.assemblyAiBaseUrl,
+    [ENV.webhookUrl]: refs.webhookUrl,
+    [ENV.reconcileMaxApiCalls]: String(settings.reconcileMaxApiCalls),
+    [ENV.reconcileLookbackMinutes]: String(settings.reconcileLookbackMinutes),
+    [ENV.reconcileMaxPendingMinutes]: String(settings.reconcileMaxPendingMinutes),
+  } as const satisfies Partial<Record<EnvName, string>>;
+}
+
+export type ReceiverEnvironment = ReturnType<typeof receiverEnvironment>;
+export type WorkerEnvironment = ReturnType<typeof workerEnvironment>;
+export type ReconcilerEnvironment = ReturnType<typeof reconcilerEnvironment>;

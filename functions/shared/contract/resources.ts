@@ -26,6 +26,16 @@ export const QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60;
 /** The one route AssemblyAI posts deliveries to. */
 export const WEBHOOK_PATH = "/webhook";
 
+/** The delivery queue as SQS sees it; lib/delivery-queue.ts and local/resources.ts both build it from this. */
+export const DELIVERY_QUEUE = {
+  visibilityTimeoutSeconds: QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+  retentionSeconds: QUEUE_RETENTION_SECONDS,
+  /** Its redrive policy: receives before a delivery moves to the dead-letter queue. */
+  maxReceiveCount: MAX_RECEIVE_COUNT,
+} as const;
+
+export const DEAD_LETTER_QUEUE = { retentionSeconds: DLQ_RETENTION_SECONDS } as const;
+
 export const TABLE_PARTITION_KEY = "customer_id";
 export const TABLE_SORT_KEY = "order_id";
 export const TRANSCRIPT_ID_INDEX = "by-transcript-id";
@@ -33,7 +43,44 @@ export const TRANSCRIPT_ID_ATTRIBUTE = "transcript_id";
 /** AssemblyAI's times for the stored transcript, as the record keeps them (see winner.ts). */
 export const TIMES_ATTRIBUTES = { created: "transcript_created", completed: "transcript_completed" } as const;
 /** Attributes the transcript_id index carries besides the keys: enough to answer "where is it, is it done". */
-export const TRANSCRIPT_ID_INDEX_ATTRIBUTES = ["status", "stored_at", "received_at"];
+export const TRANSCRIPT_ID_INDEX_ATTRIBUTES: readonly string[] = ["status", "stored_at", "received_at"];
+
+/** A key attribute, typed as DynamoDB spells it (S: string). */
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: "S" | "N" | "B";
+}
+
+export interface IndexShape {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly projection: { readonly type: "INCLUDE"; readonly nonKeyAttributes: readonly string[] };
+}
+
+export interface TableShape {
+  readonly billingMode: "PAY_PER_REQUEST";
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes: readonly IndexShape[];
+}
+
+/**
+ * The record table (no time to live: a record stays until deleted); lib/transcript-store.ts and
+ * local/resources.ts both build it from this.
+ */
+export const TRANSCRIPT_TABLE: TableShape = {
+  billingMode: "PAY_PER_REQUEST",
+  partitionKey: { name: TABLE_PARTITION_KEY, type: "S" },
+  sortKey: { name: TABLE_SORT_KEY, type: "S" },
+  globalSecondaryIndexes: [
+    {
+      indexName: TRANSCRIPT_ID_INDEX,
+      partitionKey: { name: TRANSCRIPT_ID_ATTRIBUTE, type: "S" },
+      projection: { type: "INCLUDE", nonKeyAttributes: TRANSCRIPT_ID_INDEX_ATTRIBUTES },
+    },
+  ],
+};
 
 /** S3 key layout; the worker writes and the CLI reads these. */
 export const BUCKET_PREFIXES = {
