@@ -178,7 +178,8 @@ export async function startAwsRecorder(options: AwsRecorderOptions): Promise<Aws
   const calls: RecordedCall[] = [];
   // Written synchronously, line by line: a call is on disk before its caller has the answer, so a reader
   // of the file (a test, an operator's tail) never misses one that already happened.
-  const file = openSync(options.file, "a", 0o600);
+  // A call that ends after close (cut off by the shutdown) stays in `calls` only.
+  let file: number | undefined = openSync(options.file, "a", 0o600);
 
   const server: Server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -216,7 +217,7 @@ export async function startAwsRecorder(options: AwsRecorderOptions): Promise<Aws
         };
         const call: RecordedCall = { accessKeyId: signed.accessKeyId, service, ...what, status };
         calls.push(call);
-        writeSync(file, `${JSON.stringify(call)}\n`);
+        if (file !== undefined) writeSync(file, `${JSON.stringify(call)}\n`);
       };
       const proxied = request(
         {
@@ -251,7 +252,8 @@ export async function startAwsRecorder(options: AwsRecorderOptions): Promise<Aws
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {
-          closeSync(file);
+          if (file !== undefined) closeSync(file);
+          file = undefined;
           resolve();
         });
         server.closeAllConnections();

@@ -121,7 +121,23 @@ beforeAll(async () => {
     60_000,
     "a run that queued",
   );
+  await eventually(
+    async () =>
+      recordedCalls().some(
+        (c) => c.accessKeyId.startsWith(localAccessKeyId("reconciler")) && c.operation === "GetObject",
+      )
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, describe: () => "a reconciler run that read the checkpoint an earlier run wrote" },
+  );
 }, 240_000);
+
+function recordedCalls(): RecordedCall[] {
+  return readFileSync(stack().contract.awsCallsFile, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as RecordedCall);
+}
 
 describe("IAM, simulated over what the functions really called", () => {
   async function bindings(): Promise<Record<string, Binding>> {
@@ -155,13 +171,6 @@ describe("IAM, simulated over what the functions really called", () => {
         attributes: {},
       },
     };
-  }
-
-  function recordedCalls(): RecordedCall[] {
-    return readFileSync(stack().contract.awsCallsFile, "utf8")
-      .split("\n")
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as RecordedCall);
   }
 
   it.each(Object.keys(FUNCTIONS) as Array<keyof typeof FUNCTIONS>)(

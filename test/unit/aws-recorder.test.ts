@@ -186,3 +186,50 @@ describe("the recorder", () => {
     sqs.destroy();
   });
 });
+
+describe("the recorder at shutdown", () => {
+  it("keeps a call that ends after close in memory, and does not crash writing it to the closed file", async () => {
+    let release: () => void = () => undefined;
+    const arrived = new Promise<void>((seen) => {
+      const upstream = createServer((request, response) => {
+        request.resume();
+        seen();
+        release = () => {
+          response.writeHead(404, { "content-type": "application/xml" });
+          response.end("<Error><Code>NoSuchKey</Code></Error>");
+          upstream.close();
+        };
+      });
+      upstream.listen(0, "127.0.0.1", () => starting(upstream));
+    });
+    let starting: (upstream: Server) => void = () => undefined;
+    const upstream = await new Promise<Server>((resolve) => {
+      starting = resolve;
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), "recorder-"));
+    const recorder = await startAwsRecorder({
+      upstreams: { default: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` },
+      ...where,
+      file: path.join(dir, "calls.jsonl"),
+    });
+    const s3 = new S3Client({
+      endpoint: recorder.endpoint,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local-worker", secretAccessKey: "local" },
+      maxAttempts: 1,
+    });
+    const pending = s3.send(new GetObjectCommand({ Bucket: "b", Key: "k" })).catch(() => undefined);
+    await arrived;
+
+    await recorder.close();
+    release();
+    await pending;
+    while (recorder.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+
+    expect(recorder.calls).toMatchObject([{ operation: "GetObject", status: 404 }]);
+    expect(readFileSync(path.join(dir, "calls.jsonl"), "utf8")).toBe("");
+    s3.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
