@@ -1,6 +1,7 @@
 /** Lambda events and contexts as API Gateway (HTTP API, payload 2.0) and the SQS event source build them. */
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from "aws-lambda";
+import { buildDeliveryMessage, serializeDeliveryMessage } from "../../functions/shared/contract/delivery";
 
 export const BENCH_AUTH_HEADER = "X-Webhook-Secret";
 
@@ -49,28 +50,31 @@ export function webhookEvent(options: {
   };
 }
 
-/** The queue message the receiver writes for a transcript delivery (functions/shared/delivery.ts). */
+/** The queue message the receiver writes for a transcript delivery, built by the contract's one builder. */
 export function deliveryMessageBody(options: {
   readonly transcriptId: string;
   readonly customerId: string;
   readonly orderId: string;
 }): string {
-  return JSON.stringify({
-    version: 1,
-    kind: "transcript",
+  const { customerId, orderId, transcriptId } = options;
+  const message = buildDeliveryMessage({
     source: "webhook",
-    transcript_id: options.transcriptId,
+    kind: "transcript",
+    transcriptId,
     status: "completed",
     metadata: {
-      customer_id: options.customerId,
-      order_id: options.orderId,
-      params: { customer_id: options.customerId, order_id: options.orderId },
+      customer_id: customerId,
+      order_id: orderId,
+      params: { customer_id: customerId, order_id: orderId },
     },
-    received_at: new Date().toISOString(),
-    source_ip: "127.0.0.1",
-    request_id: randomUUID(),
-    payload: { transcript_id: options.transcriptId, status: "completed" },
+    receivedAt: new Date(),
+    sourceIp: "127.0.0.1",
+    requestId: randomUUID(),
+    payload: { transcript_id: transcriptId, status: "completed" },
   });
+  const body = serializeDeliveryMessage(message);
+  if (!body.ok) throw new Error(`a bench message of ${body.bytes} bytes is over SQS's limit`);
+  return body.body;
 }
 
 export function sqsEvent(bodies: readonly string[]): SQSEvent {

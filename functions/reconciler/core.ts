@@ -53,9 +53,6 @@ export const MAX_PAGE_SIZE = 200;
  */
 export const CHECKPOINT_OVERLAP_MS = 10 * 60 * 1000;
 
-/** `received_at` comes from the receiver's clock, `now` from the runner's (a laptop, for the CLI). */
-export const CLOCK_SKEW_MARGIN_MS = 60 * 1000;
-
 /** A transcript stuck in `queued` or `processing` longer than this no longer holds the checkpoint back. */
 export const DEFAULT_MAX_PENDING_LOOKBACK_MS = 6 * 60 * 60 * 1000;
 
@@ -171,7 +168,6 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
 
   // Phase 1: list the window, newest first. Every listed id's creation time is kept (also those below
   // `since` on the last page): it tells which of two transcripts for one order is the newer.
-  const createdById = new Map<string, number | undefined>();
   const timesById = new Map<string, TranscriptTimes | undefined>();
   let oldestListedMs = Number.POSITIVE_INFINITY;
   let oldestPendingMs: number | undefined;
@@ -187,7 +183,6 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       let reachedSince = false;
       for (const item of items) {
         const createdMs = instant(item.created);
-        createdById.set(item.id, createdMs);
         timesById.set(item.id, timesOf(item));
         if (createdMs !== undefined) oldestListedMs = Math.min(oldestListedMs, createdMs);
         if (createdMs !== undefined && createdMs < sinceMs) {

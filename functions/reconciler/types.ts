@@ -24,9 +24,9 @@ export interface ReconcileOptions {
   /** Most AssemblyAI API requests (list pages and transcript reads together) one run may make. */
   readonly maxApiCalls: number;
   /**
-   * The run's start: the next checkpoint and request ids. Not `received_at`: a queued message carries the
-   * instant its webhook would have arrived (the transcript's `completed`), so the worker's latest-wins rule
-   * orders it against real webhooks and other reconciled transcripts as AssemblyAI finished them.
+   * The run's start: the next checkpoint, request ids and the queued messages' `received_at` (when they
+   * entered the pipeline). Which transcript a record keeps is decided by AssemblyAI's times, which the
+   * messages carry (contract/winner.ts), never by this clock.
    */
   readonly now: Date;
   /** Called after each transcript examined, for progress bars. */

@@ -66,8 +66,8 @@ export function recordEvent(report: RecordReport): LogEvent {
   const metrics: Record<string, { value: number; unit: "Count" | "Milliseconds" }> = {
     Records: { value: 1, unit: "Count" },
   };
-  // A replayed or reconciled record's received_at is when its webhook would have arrived: its latency is the
-  // outage it recovers from, not the pipeline's, so it stays in the log line and out of the metric.
+  // A replayed or reconciled record started when an operator or the reconciler queued it, long after AssemblyAI
+  // finished it: that is not the pipeline's latency, so it stays in the log line and out of the metric.
   if (report.outcome === "stored" && latencyMs !== undefined && (report.source ?? "webhook") === "webhook") {
     metrics.DeliveryToStoredLatency = { value: latencyMs, unit: "Milliseconds" };
   }

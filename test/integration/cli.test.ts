@@ -190,7 +190,9 @@ describe("replay", () => {
     const result = await runCli(stack(), ["replay", "0000-no-such-transcript"]);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: AssemblyAI: GET \/v2\/transcript\/0000-no-such-transcript answered HTTP 404: /);
+    expect(result.stderr).toMatch(
+      /^error: AssemblyAI: GET \/v2\/transcript\/0000-no-such-transcript answered HTTP 404: /,
+    );
   });
 });
 

@@ -162,9 +162,9 @@ export function normalizeAssemblyAiTime(value: unknown): string | undefined {
   }
   if (typeof value !== "string") return undefined;
   const text = value.trim().replace(" ", "T");
-  const plain = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z)?$/i.exec(text);
+  const plain = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z?$/i.exec(text);
   if (plain) {
-    const [, seconds, fraction = "", _zone] = plain;
+    const [, seconds, fraction = ""] = plain;
     const candidate = `${seconds}.${fraction.padEnd(6, "0").slice(0, 6)}Z`;
     return Number.isFinite(Date.parse(candidate)) ? candidate : undefined;
   }

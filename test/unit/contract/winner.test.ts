@@ -5,7 +5,7 @@ import {
   type IncomingTranscript,
   type RecordStatus,
   type TranscriptTimes,
-} from "../../functions/shared/contract/winner";
+} from "../../../functions/shared/contract/winner";
 
 const t = (created: string, completed?: string): TranscriptTimes => ({
   created: `2025-11-27T${created}.000000Z`,

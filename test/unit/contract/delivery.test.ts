@@ -1,0 +1,103 @@
+import {
+  buildDeliveryMessage,
+  normalizeAssemblyAiTime,
+  parseDeliveryMessage,
+  parseMetadata,
+  serializeDeliveryMessage,
+} from "../../../functions/shared/contract/delivery";
+
+const metadata = { customer_id: "c", order_id: "o", params: { customer_id: "c", order_id: "o" } };
+const transcript = (extra: Record<string, unknown> = {}) =>
+  buildDeliveryMessage({
+    source: "replay",
+    kind: "transcript",
+    transcriptId: "t-1",
+    status: "completed",
+    metadata,
+    receivedAt: new Date("2025-11-27T06:00:00.000Z"),
+    sourceIp: "cli",
+    requestId: "replay-1",
+    payload: { transcript_id: "t-1", status: "completed" },
+    ...extra,
+  });
+
+describe("AssemblyAI timestamps", () => {
+  it.each([
+    ["2023-11-02T21:49:25.586965", "2023-11-02T21:49:25.586965Z"],
+    ["2023-11-02T21:49:25", "2023-11-02T21:49:25.000000Z"],
+    ["2023-11-02 21:49:25.5", "2023-11-02T21:49:25.500000Z"],
+    ["2023-11-02T21:49:25.586965Z", "2023-11-02T21:49:25.586965Z"],
+    ["2023-11-02T23:49:25.586+02:00", "2023-11-02T21:49:25.586000Z"],
+    [new Date("2023-11-02T21:49:25.586Z"), "2023-11-02T21:49:25.586000Z"],
+    ["yesterday", undefined],
+    ["2023-13-02T21:49:25", undefined],
+    [null, undefined],
+  ])("reads %p as %p, comparable as a string with microseconds kept", (value, expected) => {
+    expect(normalizeAssemblyAiTime(value)).toBe(expected);
+  });
+});
+
+describe("the queue message", () => {
+  it("round-trips through its serialisation and the one parser, times included", () => {
+    const message = transcript({ created: "2025-11-27T05:00:00.123456", completed: "2025-11-27T05:01:00.5" });
+    const body = serializeDeliveryMessage(message);
+    if (!body.ok) throw new Error("too large");
+
+    expect(parseDeliveryMessage(body.body)).toEqual({ ok: true, message });
+    expect(message).toMatchObject({
+      created: "2025-11-27T05:00:00.123456Z",
+      completed: "2025-11-27T05:01:00.500000Z",
+    });
+  });
+
+  it("keeps parameters named like Object.prototype members (valibot's record would drop them)", () => {
+    const query = "customer_id=c&order_id=o&constructor=x&__proto__=y&prototype=z";
+    const parsed = parseMetadata(query);
+    if (!parsed.ok) throw new Error(parsed.problem.message);
+    const message = buildDeliveryMessage({
+      source: "webhook",
+      kind: "unknown",
+      metadata: parsed.value,
+      receivedAt: new Date(),
+      sourceIp: "1.2.3.4",
+      requestId: "r",
+      payload: {},
+    });
+    const body = serializeDeliveryMessage(message);
+    if (!body.ok) throw new Error("too large");
+    const read = parseDeliveryMessage(body.body);
+
+    expect(read.ok && Object.entries(read.message.metadata.params)).toEqual([
+      ["customer_id", "c"],
+      ["order_id", "o"],
+      ["constructor", "x"],
+      ["__proto__", "y"],
+      ["prototype", "z"],
+    ]);
+  });
+
+  it.each([
+    [{ version: 2 }, "version is not a supported message version"],
+    [{ source: "email" }, "source is not one of webhook, replay, reconciler"],
+    [{ transcript_id: "a/b" }, "transcript_id is not letters, digits and dashes"],
+    [{ created: "soon" }, "created is not a timestamp"],
+    [{ metadata: { ...metadata, params: { a: 1 } } }, "metadata.params must be an object of strings"],
+  ])("names what is wrong with %p", (change, reason) => {
+    expect(parseDeliveryMessage(JSON.stringify({ ...transcript(), ...change }))).toEqual({
+      ok: false,
+      reason,
+    });
+  });
+
+  it("reads a kind it does not know as unknown, so a newer producer's message is archived, not dropped", () => {
+    const result = parseDeliveryMessage(JSON.stringify({ ...transcript(), kind: "session_ended" }));
+
+    expect(result.ok && result.message.kind).toBe("unknown");
+  });
+
+  it("reports a message over SQS's limit by its size instead of throwing", () => {
+    const big = transcript({ payload: { text: "x".repeat(300_000) } });
+
+    expect(serializeDeliveryMessage(big)).toEqual({ ok: false, bytes: expect.any(Number) });
+  });
+});
