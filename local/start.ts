@@ -117,7 +117,7 @@ export interface LocalRefs {
 
 export type LocalSettings = ReceiverSettings & WorkerSettings & ReconcilerSettings;
 
-/** A first retry after 2 s, not Lambda's 30: a local retry after a simulated AssemblyAI fault is watchable. */
+/** A first retry after 2 s, not Lambda's 30: a retry after a simulated AssemblyAI fault is watchable. */
 const LOCAL_RETRY_BASE_SECONDS = 2;
 
 /**

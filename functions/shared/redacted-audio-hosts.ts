@@ -1,8 +1,8 @@
 /**
  * Which redacted audio URLs may be downloaded: checked by the receiver before it queues a delivery and again
  * by the worker before it fetches one, so that nothing on the queue can make the worker fetch an arbitrary
- * URL. Rules come from REDACTED_AUDIO_HOSTS, parsed once at cold start (and at synth, by the same parser, from
- * the redactedAudioHosts setting).
+ * URL. Rules come from REDACTED_AUDIO_HOSTS, parsed once at cold start (and at synth, by the same parser,
+ * from the redactedAudioHosts setting).
  */
 
 import { ConfigurationError } from "./env";

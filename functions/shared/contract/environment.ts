@@ -31,7 +31,10 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 export const DEFAULT_SECRET_CACHE_TTL_SECONDS = 300;
 export const MAX_SECRET_CACHE_TTL_SECONDS = 86_400;
 
-/** How long the worker and the reconciler wait for one AssemblyAI request (ASSEMBLYAI_TIMEOUT_MS), at least. */
+/**
+ * How long the worker and the reconciler wait for one AssemblyAI request (ASSEMBLYAI_TIMEOUT_MS) by default,
+ * and at least; each function sets its own maximum.
+ */
 export const DEFAULT_ASSEMBLYAI_TIMEOUT_MS = 10_000;
 export const MIN_ASSEMBLYAI_TIMEOUT_MS = 100;
 
@@ -45,7 +48,7 @@ export const API_KEY_PLACEHOLDER_PREFIX = "PLACEHOLDER";
  * stack (local/start.ts) and the benchmarks (bench/lib/local-stack.ts) all build environments with these.
  */
 
-/** Every function carries its stack's name: the `Stack` dimension of its metrics (functions/shared/telemetry.ts). */
+/** Every function carries its stack's name: the `Stack` dimension of its metrics (shared/telemetry.ts). */
 export interface StackRef {
   readonly stackName: string;
 }
