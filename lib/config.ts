@@ -1,20 +1,27 @@
 /**
  * The stack's configuration: typed, documented, with defaults, read from CDK context (`cdk.json` or
  * `-c key=value`) and validated before any resource is defined, so a mistake fails `cdk synth` with a
- * message that names the setting instead of failing a deployment half-way.
+ * message that names the setting instead of failing a deployment half-way. A setting that becomes a
+ * function's environment variable is parsed by that function's own cold-start parser, with its default and
+ * range, so synth refuses exactly what the function would.
  */
-import { isIP } from "node:net";
-import {
-  MAX_LOOKBACK_MINUTES,
-  MAX_MAX_API_CALLS,
-  MIN_MAX_API_CALLS,
-} from "../functions/reconciler/constants";
+import { parseSourceIpAllowlist } from "../functions/receiver/allowlists";
+import { parseAuthHeaderName } from "../functions/receiver/config";
+import { RECONCILER_NUMBERS } from "../functions/reconciler/config";
 import {
   ASSEMBLYAI_WEBHOOK_IPS,
   type AssemblyAiRegion,
   DEFAULT_REDACTED_AUDIO_HOSTS,
 } from "../functions/shared/assemblyai";
 import { QUEUE_RETENTION_SECONDS } from "../functions/shared/contract/resources";
+import {
+  ConfigurationError,
+  parseList,
+  parseWholeNumber,
+  type WholeNumberSetting,
+} from "../functions/shared/env";
+import { parseHostRules } from "../functions/shared/redacted-audio-hosts";
+import { WORKER_NUMBERS } from "../functions/worker/config";
 
 export interface WebhookStackConfig {
   /**
@@ -172,7 +179,7 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   workerMaxConcurrency: 5,
   receiverMemoryMb: 256,
   workerMemoryMb: 512,
-  inlineTextMaxBytes: 100_000,
+  inlineTextMaxBytes: WORKER_NUMBERS.inlineTextMaxBytes.fallback,
   removalPolicy: "retain",
   logRetentionDays: 30,
   bucketKmsKey: false,
@@ -180,8 +187,8 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   oldestMessageAlarmSeconds: 900,
   authFailureAlarmThreshold: 20,
   reconcileScheduleMinutes: 15,
-  reconcileMaxApiCalls: 200,
-  reconcileLookbackMinutes: 60,
+  reconcileMaxApiCalls: RECONCILER_NUMBERS.maxApiCalls.fallback,
+  reconcileLookbackMinutes: RECONCILER_NUMBERS.lookbackMinutes.fallback,
 };
 
 /** The context keys the stack reads, one per config field. */
@@ -210,19 +217,6 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-/** RFC 9110 token: what a header name may be made of. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
-/** Headers AssemblyAI or API Gateway set themselves, which cannot carry our secret. */
-const RESERVED_HEADERS = new Set([
-  "authorization",
-  "content-type",
-  "content-length",
-  "host",
-  "user-agent",
-  "x-forwarded-for",
-  "x-amzn-trace-id",
-]);
-const HOST_PATTERN = /^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$|^https?:\/\/[A-Za-z0-9.[\]:-]+$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:(.+)$/;
 /** What Secrets Manager appends to a secret's name in its ARN; an ARN without it is partial. */
 const SECRET_ARN_SUFFIX = /-[A-Za-z0-9]{6}$/;
@@ -246,7 +240,9 @@ export function configFromContext(read: ContextReader): WebhookStackConfig {
 /** Applies defaults to partial settings and validates the result; throws ConfigError naming the setting. */
 export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unknown>>): WebhookStackConfig {
   const config: WebhookStackConfig = {
-    authHeaderName: text(raw, "authHeaderName") ?? DEFAULT_CONFIG.authHeaderName,
+    authHeaderName: fromFunction(() =>
+      parseAuthHeaderName(text(raw, "authHeaderName") ?? DEFAULT_CONFIG.authHeaderName, "authHeaderName"),
+    ),
     webhookSecretArn: text(raw, "webhookSecretArn"),
     apiKeySecret: text(raw, "apiKeySecret"),
     secretsKmsKeyArn: text(raw, "secretsKmsKeyArn"),
@@ -260,7 +256,11 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
       integer(raw, "workerMaxConcurrency", 2, 1000) ?? DEFAULT_CONFIG.workerMaxConcurrency,
     receiverMemoryMb: integer(raw, "receiverMemoryMb", 128, 10_240) ?? DEFAULT_CONFIG.receiverMemoryMb,
     workerMemoryMb: integer(raw, "workerMemoryMb", 256, 10_240) ?? DEFAULT_CONFIG.workerMemoryMb,
-    inlineTextMaxBytes: integer(raw, "inlineTextMaxBytes", 0, 300_000) ?? DEFAULT_CONFIG.inlineTextMaxBytes,
+    inlineTextMaxBytes: functionWholeNumber(
+      raw.inlineTextMaxBytes,
+      WORKER_NUMBERS.inlineTextMaxBytes,
+      "inlineTextMaxBytes",
+    ),
     removalPolicy: removalPolicy(raw),
     logRetentionDays: logRetention(raw),
     bucketKmsKey: flag(raw, "bucketKmsKey") ?? DEFAULT_CONFIG.bucketKmsKey,
@@ -275,25 +275,22 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
       integer(raw, "authFailureAlarmThreshold", 1, 10_000_000) ?? DEFAULT_CONFIG.authFailureAlarmThreshold,
     reconcileScheduleMinutes:
       integer(raw, "reconcileScheduleMinutes", 0, 1_440) ?? DEFAULT_CONFIG.reconcileScheduleMinutes,
-    reconcileMaxApiCalls:
-      integer(raw, "reconcileMaxApiCalls", MIN_MAX_API_CALLS, MAX_MAX_API_CALLS) ??
-      DEFAULT_CONFIG.reconcileMaxApiCalls,
-    reconcileLookbackMinutes:
-      integer(raw, "reconcileLookbackMinutes", 1, MAX_LOOKBACK_MINUTES) ??
-      DEFAULT_CONFIG.reconcileLookbackMinutes,
+    reconcileMaxApiCalls: functionWholeNumber(
+      raw.reconcileMaxApiCalls,
+      RECONCILER_NUMBERS.maxApiCalls,
+      "reconcileMaxApiCalls",
+    ),
+    reconcileLookbackMinutes: functionWholeNumber(
+      raw.reconcileLookbackMinutes,
+      RECONCILER_NUMBERS.lookbackMinutes,
+      "reconcileLookbackMinutes",
+    ),
   };
   checkConsistency(config);
   return config;
 }
 
 function checkConsistency(config: WebhookStackConfig): void {
-  const header = config.authHeaderName;
-  if (!HEADER_NAME.test(header)) {
-    throw new ConfigError(`authHeaderName "${header}" is not a valid HTTP header name`);
-  }
-  if (RESERVED_HEADERS.has(header.toLowerCase())) {
-    throw new ConfigError(`authHeaderName "${header}" is a standard header; choose a custom one`);
-  }
   checkSecrets(config);
   if (config.throttleBurstLimit < Math.min(config.throttleRateLimit, 5_000)) {
     throw new ConfigError(
@@ -407,24 +404,51 @@ function flag(raw: Partial<Record<string, unknown>>, key: string): boolean | und
   throw new ConfigError(`${key} must be true or false, got "${value}"`);
 }
 
+/**
+ * Runs a function's cold-start parser on a setting (which the parser's messages name): what it refuses
+ * fails synth with a ConfigError, and `hint` adds what only the stack accepts.
+ */
+function fromFunction<T>(parse: () => T, hint = ""): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new ConfigError(`${error.message}${hint}`);
+    throw error;
+  }
+}
+
+/**
+ * A list from `cdk.json` (an array) or `-c` (a comma-separated string), split as the function will split the
+ * comma-joined variable it becomes.
+ */
 function list(raw: Partial<Record<string, unknown>>, key: string): string[] | undefined {
   const value = raw[key];
   if (value === undefined) return undefined;
-  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : undefined;
+  const items = Array.isArray(value) ? value : typeof value === "string" ? [value] : undefined;
   if (!items?.every((item) => typeof item === "string")) {
     throw new ConfigError(`${key} must be a list of strings or a comma-separated string`);
   }
-  return items.map((item) => item.trim()).filter((item) => item.length > 0);
+  return parseList(items.join(","));
 }
 
 function redactedAudioHosts(raw: Partial<Record<string, unknown>>): readonly string[] {
   const hosts = list(raw, "redactedAudioHosts");
   if (hosts === undefined) return DEFAULT_CONFIG.redactedAudioHosts;
-  for (const host of hosts) {
-    if (!HOST_PATTERN.test(host)) throw new ConfigError(`redactedAudioHosts entry "${host}" is not a host`);
-  }
-  if (hosts.length === 0) throw new ConfigError("redactedAudioHosts must name at least one host");
+  fromFunction(() => parseHostRules(hosts, "redactedAudioHosts"));
   return hosts;
+}
+
+/**
+ * A whole number a function reads back from its environment (a setting, or a construct's prop): its text
+ * (for a number, `String(value)`, as the variable will hold it) parsed by the function's own parser, with the
+ * function's default and range; `name` names it in messages.
+ */
+export function functionWholeNumber(value: unknown, setting: WholeNumberSetting, name: string): number {
+  if (value === undefined) return setting.fallback;
+  if (typeof value !== "number" && typeof value !== "string") {
+    throw new ConfigError(`${name} must be a whole number, got "${String(value)}"`);
+  }
+  return fromFunction(() => parseWholeNumber(String(value), setting, name));
 }
 
 function integer(
@@ -471,24 +495,12 @@ function logRetention(raw: Partial<Record<string, unknown>>): number {
 
 function sourceIps(raw: Partial<Record<string, unknown>>): string[] {
   const entries = list(raw, "allowedSourceIps") ?? [];
-  const expanded = entries.flatMap((entry) => SOURCE_IP_PRESETS[entry.toLowerCase()] ?? [entry]);
-  for (const entry of expanded) {
-    if (!isCidr(entry)) {
-      throw new ConfigError(
-        `allowedSourceIps entry "${entry}" is neither an IP address, a CIDR block nor a preset ` +
-          `(${Object.keys(SOURCE_IP_PRESETS).join(", ")})`,
-      );
-    }
-  }
-  return [...new Set(expanded)];
-}
-
-function isCidr(entry: string): boolean {
-  const [address = "", prefix, ...rest] = entry.split("/");
-  const family = isIP(address);
-  // A zone id (fe80::1%eth0) means nothing to a Lambda function's view of the caller.
-  if (family === 0 || rest.length > 0 || address.includes("%")) return false;
-  if (prefix === undefined) return true;
-  const bits = family === 4 ? 32 : 128;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits;
+  const expanded = [
+    ...new Set(entries.flatMap((entry) => SOURCE_IP_PRESETS[entry.toLowerCase()] ?? [entry])),
+  ];
+  fromFunction(
+    () => parseSourceIpAllowlist(expanded, "allowedSourceIps"),
+    ` (presets: ${Object.keys(SOURCE_IP_PRESETS).join(", ")})`,
+  );
+  return expanded;
 }

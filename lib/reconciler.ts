@@ -10,15 +10,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
-import {
-  DEFAULT_LOOKBACK_MINUTES,
-  DEFAULT_MAX_API_CALLS,
-  DEFAULT_MAX_PENDING_MINUTES,
-  MAX_LOOKBACK_MINUTES,
-  MAX_MAX_API_CALLS,
-  MAX_MAX_PENDING_MINUTES,
-  MIN_MAX_API_CALLS,
-} from "../functions/reconciler/constants";
+import { RECONCILER_NUMBERS } from "../functions/reconciler/config";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { reconcilerEnvironment } from "../functions/shared/contract/environment";
 import {
@@ -26,7 +18,7 @@ import {
   RECONCILER_TIMEOUT_SECONDS,
   TRANSCRIPT_ID_INDEX,
 } from "../functions/shared/contract/resources";
-import { ConfigError } from "./config";
+import { ConfigError, functionWholeNumber } from "./config";
 import type { DeliveryQueue } from "./delivery-queue";
 import type { LogGroupSettings } from "./log-groups";
 import type { TranscriptStore } from "./transcript-store";
@@ -85,26 +77,21 @@ export class Reconciler extends Construct {
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
     const scheduleMinutes = whole("scheduleMinutes", props.scheduleMinutes, 15, 1, 1440);
-    const maxApiCalls = whole(
-      "maxApiCalls",
+    // What the function reads back: parsed by its own parser, with its defaults and ranges.
+    const maxApiCalls = functionWholeNumber(
       props.maxApiCalls,
-      DEFAULT_MAX_API_CALLS,
-      MIN_MAX_API_CALLS,
-      MAX_MAX_API_CALLS,
+      RECONCILER_NUMBERS.maxApiCalls,
+      "Reconciler maxApiCalls",
     );
-    const lookbackMinutes = whole(
-      "lookbackMinutes",
+    const lookbackMinutes = functionWholeNumber(
       props.lookbackMinutes,
-      DEFAULT_LOOKBACK_MINUTES,
-      1,
-      MAX_LOOKBACK_MINUTES,
+      RECONCILER_NUMBERS.lookbackMinutes,
+      "Reconciler lookbackMinutes",
     );
-    const maxPendingMinutes = whole(
-      "maxPendingMinutes",
+    const maxPendingMinutes = functionWholeNumber(
       props.maxPendingMinutes,
-      DEFAULT_MAX_PENDING_MINUTES,
-      0,
-      MAX_MAX_PENDING_MINUTES,
+      RECONCILER_NUMBERS.maxPendingMinutes,
+      "Reconciler maxPendingMinutes",
     );
     // A run never outlasts the interval, so scheduled runs do not pile up behind one another.
     const timeoutSeconds = Math.min(RECONCILER_TIMEOUT_SECONDS, scheduleMinutes * 60);

@@ -13,10 +13,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DEFAULT_MAX_PENDING_MINUTES } from "../functions/reconciler/constants";
+import { RECEIVER_NUMBERS } from "../functions/receiver/config";
+import { RECONCILER_NUMBERS } from "../functions/reconciler/config";
 import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
 import {
-  DEFAULT_SECRET_CACHE_TTL_SECONDS,
   ENV,
   type ReceiverSettings,
   type ReconcilerSettings,
@@ -27,7 +27,7 @@ import {
 } from "../functions/shared/contract/environment";
 import { RECONCILER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
 import { type Env, optionalInteger } from "../functions/shared/env";
-import { MAX_RETRY_BASE_SECONDS, MIN_RETRY_BASE_SECONDS } from "../functions/worker/config";
+import { WORKER_NUMBERS } from "../functions/worker/config";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig, type WebhookStackConfig } from "../lib/config";
 import { type AwsRecorder, startAwsRecorder } from "./aws-recorder";
@@ -117,7 +117,7 @@ export interface LocalRefs {
 
 export type LocalSettings = ReceiverSettings & WorkerSettings & ReconcilerSettings;
 
-/** A first retry after 2 s, not Lambda's 30: a local retry after a simulated AssemblyAI fault is watchable. */
+/** A first retry after 2 s, not Lambda's 30: a retry after a simulated AssemblyAI fault is watchable. */
 const LOCAL_RETRY_BASE_SECONDS = 2;
 
 /**
@@ -139,21 +139,16 @@ export function localSettings(
     secretCacheTtlSeconds: optionalInteger(
       env,
       ENV.secretCacheTtlSeconds,
-      DEFAULT_SECRET_CACHE_TTL_SECONDS,
-      1,
-      86_400,
+      RECEIVER_NUMBERS.secretCacheTtlSeconds,
     ),
     inlineTextMaxBytes: config.inlineTextMaxBytes,
-    retryBaseSeconds: optionalInteger(
-      env,
-      ENV.retryBaseSeconds,
-      LOCAL_RETRY_BASE_SECONDS,
-      MIN_RETRY_BASE_SECONDS,
-      MAX_RETRY_BASE_SECONDS,
-    ),
+    retryBaseSeconds: optionalInteger(env, ENV.retryBaseSeconds, {
+      ...WORKER_NUMBERS.retryBaseSeconds,
+      fallback: LOCAL_RETRY_BASE_SECONDS,
+    }),
     reconcileMaxApiCalls: config.reconcileMaxApiCalls,
     reconcileLookbackMinutes: config.reconcileLookbackMinutes,
-    reconcileMaxPendingMinutes: DEFAULT_MAX_PENDING_MINUTES,
+    reconcileMaxPendingMinutes: RECONCILER_NUMBERS.maxPendingMinutes.fallback,
   };
 }
 

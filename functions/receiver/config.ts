@@ -1,7 +1,21 @@
-/** The receiver's configuration, read from the environment and validated once, at cold start. */
+/**
+ * The receiver's configuration, read from the environment and validated once, at cold start. The stack
+ * validates its settings with the same parsers (lib/config.ts), so synth refuses what this would.
+ */
 import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
-import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../shared/contract/environment";
-import { ConfigurationError, optionalInteger, optionalList, requireString } from "../shared/env";
+import {
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  ENV,
+  MAX_SECRET_CACHE_TTL_SECONDS,
+} from "../shared/contract/environment";
+import {
+  ConfigurationError,
+  envVariable,
+  optionalInteger,
+  optionalList,
+  requireString,
+  type WholeNumberSetting,
+} from "../shared/env";
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 import { defaultRetryAfterFailureMs } from "../shared/secret-cache";
 import { parseSourceIpAllowlist, type SourceIpAllowlist } from "./allowlists";
@@ -28,6 +42,16 @@ export const DEFAULT_MAX_BODY_BYTES = 65_536;
  * 192 KiB leaves room for metadata under SQS's 256 KiB message limit; a larger body could never be queued.
  */
 export const MAX_MAX_BODY_BYTES = 196_608;
+
+/** The receiver's whole-number variables: what it assumes when one is unset, and what it accepts. */
+export const RECEIVER_NUMBERS = {
+  maxBodyBytes: { fallback: DEFAULT_MAX_BODY_BYTES, min: 1, max: MAX_MAX_BODY_BYTES },
+  secretCacheTtlSeconds: {
+    fallback: DEFAULT_SECRET_CACHE_TTL_SECONDS,
+    min: 1,
+    max: MAX_SECRET_CACHE_TTL_SECONDS,
+  },
+} as const satisfies Record<string, WholeNumberSetting>;
 
 /**
  * The time budget. AssemblyAI waits 10 s for a 2xx and, failing that, posts again on its own schedule (10 s
@@ -61,29 +85,51 @@ export function secretStagesSettleMs(secretCacheTtlMs: number): number {
   return SECRET_DEADLINE_MS + secretCacheTtlMs + defaultRetryAfterFailureMs(secretCacheTtlMs);
 }
 
-/** RFC 9110 token characters: anything else can never arrive as a header name. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** RFC 9110 token characters, at most 100 of them: anything else can never arrive as a header name. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+/** Headers AssemblyAI or API Gateway set themselves, which cannot carry our secret. */
+const RESERVED_HEADERS = new Set([
+  "authorization",
+  "content-type",
+  "content-length",
+  "host",
+  "user-agent",
+  "x-forwarded-for",
+  "x-amzn-trace-id",
+]);
+
+/** The name of the header the secret arrives in, as given (the receiver matches it case-insensitively). */
+export function parseAuthHeaderName(value: string, subject: string): string {
+  if (!HEADER_NAME.test(value)) {
+    throw new ConfigurationError(`${subject} "${value}" is not a valid HTTP header name`);
+  }
+  if (RESERVED_HEADERS.has(value.toLowerCase())) {
+    throw new ConfigurationError(`${subject} "${value}" is a standard header; choose a custom one`);
+  }
+  return value;
+}
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ReceiverConfig {
-  const authHeaderName = requireString(env, ENV.authHeaderName);
-  if (!HEADER_NAME.test(authHeaderName)) {
-    throw new ConfigurationError(
-      `environment variable ${ENV.authHeaderName} must be a valid HTTP header name`,
-    );
-  }
+  const authHeaderName = parseAuthHeaderName(
+    requireString(env, ENV.authHeaderName),
+    envVariable(ENV.authHeaderName),
+  );
   return {
     stackName: requireString(env, ENV.stackName),
     queueUrl: requireString(env, ENV.queueUrl),
     webhookSecretArn: requireString(env, ENV.webhookSecretArn),
     authHeaderName: authHeaderName.toLowerCase(),
-    sourceIps: parseSourceIpAllowlist(optionalList(env, ENV.allowedSourceIps, []), ENV.allowedSourceIps),
+    sourceIps: parseSourceIpAllowlist(
+      optionalList(env, ENV.allowedSourceIps, []),
+      envVariable(ENV.allowedSourceIps),
+    ),
     redactedAudioHosts: parseHostRules(
       optionalList(env, ENV.redactedAudioHosts, DEFAULT_REDACTED_AUDIO_HOSTS),
-      ENV.redactedAudioHosts,
+      envVariable(ENV.redactedAudioHosts),
     ),
-    maxBodyBytes: optionalInteger(env, ENV.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1, MAX_MAX_BODY_BYTES),
+    maxBodyBytes: optionalInteger(env, ENV.maxBodyBytes, RECEIVER_NUMBERS.maxBodyBytes),
     secretCacheTtlMs:
-      optionalInteger(env, ENV.secretCacheTtlSeconds, DEFAULT_SECRET_CACHE_TTL_SECONDS, 1, 86_400) * 1000,
+      optionalInteger(env, ENV.secretCacheTtlSeconds, RECEIVER_NUMBERS.secretCacheTtlSeconds) * 1000,
     secretDeadlineMs: SECRET_DEADLINE_MS,
     enqueueDeadlineMs: ENQUEUE_DEADLINE_MS,
   };

@@ -1,8 +1,26 @@
-/** The reconciler's configuration, read from the environment and validated once, at cold start. */
+/**
+ * The reconciler's configuration, read from the environment and validated once, at cold start. The stack
+ * validates its settings with the same parsers and ranges (lib/config.ts, lib/reconciler.ts).
+ */
 import { ASSEMBLYAI_BASE_URLS } from "../shared/assemblyai";
-import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV, type EnvName } from "../shared/contract/environment";
+import {
+  DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  ENV,
+  type EnvName,
+  MAX_SECRET_CACHE_TTL_SECONDS,
+  MIN_ASSEMBLYAI_TIMEOUT_MS,
+} from "../shared/contract/environment";
 import { CHECKPOINT_KEY } from "../shared/contract/resources";
-import { ConfigurationError, type Env, optionalInteger, optionalString, requireString } from "../shared/env";
+import {
+  type Env,
+  envVariable,
+  optionalInteger,
+  optionalString,
+  parseHttpUrl,
+  requireString,
+  type WholeNumberSetting,
+} from "../shared/env";
 import {
   DEFAULT_LOOKBACK_MINUTES,
   DEFAULT_MAX_API_CALLS,
@@ -35,8 +53,24 @@ export interface ReconcilerConfig {
   readonly checkpointKey: string;
 }
 
-export const DEFAULT_ASSEMBLYAI_TIMEOUT_MS = 10_000;
 const MINUTE_MS = 60_000;
+
+/** The reconciler's whole-number variables: what it assumes when one is unset, and what it accepts. */
+export const RECONCILER_NUMBERS = {
+  assemblyAiTimeoutMs: {
+    fallback: DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
+    min: MIN_ASSEMBLYAI_TIMEOUT_MS,
+    max: 30_000,
+  },
+  secretCacheTtlSeconds: {
+    fallback: DEFAULT_SECRET_CACHE_TTL_SECONDS,
+    min: 0,
+    max: MAX_SECRET_CACHE_TTL_SECONDS,
+  },
+  maxApiCalls: { fallback: DEFAULT_MAX_API_CALLS, min: MIN_MAX_API_CALLS, max: MAX_MAX_API_CALLS },
+  lookbackMinutes: { fallback: DEFAULT_LOOKBACK_MINUTES, min: 1, max: MAX_LOOKBACK_MINUTES },
+  maxPendingMinutes: { fallback: DEFAULT_MAX_PENDING_MINUTES, min: 0, max: MAX_MAX_PENDING_MINUTES },
+} as const satisfies Record<string, WholeNumberSetting>;
 
 export function loadConfig(env: Env): ReconcilerConfig {
   return {
@@ -52,58 +86,26 @@ export function loadConfig(env: Env): ReconcilerConfig {
     assemblyAiTimeoutMs: optionalInteger(
       env,
       ENV.assemblyAiTimeoutMs,
-      DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
-      100,
-      30_000,
+      RECONCILER_NUMBERS.assemblyAiTimeoutMs,
     ),
     secretCacheTtlSeconds: optionalInteger(
       env,
       ENV.secretCacheTtlSeconds,
-      DEFAULT_SECRET_CACHE_TTL_SECONDS,
-      0,
-      86_400,
+      RECONCILER_NUMBERS.secretCacheTtlSeconds,
     ),
     webhookUrl: httpUrl(requireString(env, RECONCILER_ENV.webhookUrl), RECONCILER_ENV.webhookUrl),
-    maxApiCalls: optionalInteger(
-      env,
-      RECONCILER_ENV.maxApiCalls,
-      DEFAULT_MAX_API_CALLS,
-      MIN_MAX_API_CALLS,
-      MAX_MAX_API_CALLS,
-    ),
+    maxApiCalls: optionalInteger(env, RECONCILER_ENV.maxApiCalls, RECONCILER_NUMBERS.maxApiCalls),
     lookbackMs:
-      optionalInteger(
-        env,
-        RECONCILER_ENV.lookbackMinutes,
-        DEFAULT_LOOKBACK_MINUTES,
-        1,
-        MAX_LOOKBACK_MINUTES,
-      ) * MINUTE_MS,
+      optionalInteger(env, RECONCILER_ENV.lookbackMinutes, RECONCILER_NUMBERS.lookbackMinutes) * MINUTE_MS,
     maxPendingLookbackMs:
-      optionalInteger(
-        env,
-        RECONCILER_ENV.maxPendingMinutes,
-        DEFAULT_MAX_PENDING_MINUTES,
-        0,
-        MAX_MAX_PENDING_MINUTES,
-      ) * MINUTE_MS,
+      optionalInteger(env, RECONCILER_ENV.maxPendingMinutes, RECONCILER_NUMBERS.maxPendingMinutes) *
+      MINUTE_MS,
     checkpointKey: CHECKPOINT_KEY,
   };
 }
 
-/** An http(s) URL with no query or fragment (http for the local stack and its simulator). */
-function httpUrl(raw: string, variable: EnvName): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigurationError(`environment variable ${variable} must be a URL`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigurationError(`environment variable ${variable} must be an http(s) URL`);
-  }
-  if (url.search || url.hash) {
-    throw new ConfigurationError(`environment variable ${variable} must not have a query or fragment`);
-  }
-  return raw.trim();
+/** Validated, but kept as written: the webhook URL is compared with the webhook_url AssemblyAI stored. */
+function httpUrl(raw: string, name: EnvName): string {
+  parseHttpUrl(raw, envVariable(name));
+  return raw;
 }

@@ -1,10 +1,10 @@
 /**
  * Which redacted audio URLs may be downloaded: checked by the receiver before it queues a delivery and again
  * by the worker before it fetches one, so that nothing on the queue can make the worker fetch an arbitrary
- * URL. Rules come from REDACTED_AUDIO_HOSTS, parsed once at cold start.
+ * URL. Rules come from REDACTED_AUDIO_HOSTS, parsed once at cold start (and at synth, by the same parser,
+ * from the redactedAudioHosts setting).
  */
 
-import type { EnvName } from "./contract/environment";
 import { ConfigurationError } from "./env";
 
 /**
@@ -21,17 +21,17 @@ export type HostRule =
 const HOST_NAME = /^[a-z0-9-]+(\.[a-z0-9-]+)*$/;
 const HOST_PATTERN = /^(\*\.)?([^:]+)(?::(\d{1,5}))?$/;
 
-export function parseHostRules(entries: readonly string[], variable: EnvName): HostRule[] {
+/** `subject` names the list in messages: the variable at cold start, the setting at synth (lib/config.ts). */
+export function parseHostRules(entries: readonly string[], subject: string): HostRule[] {
   if (entries.length === 0) {
     // No host at all would turn every redacted-audio delivery into a final 400: refuse to start instead.
-    throw new ConfigurationError(`environment variable ${variable} must name at least one host`);
+    throw new ConfigurationError(`${subject} must name at least one host`);
   }
-  return entries.map((entry) => parseHostRule(entry, variable));
+  return entries.map((entry) => parseHostRule(entry, subject));
 }
 
-function parseHostRule(entry: string, variable: EnvName): HostRule {
-  const invalid = (why: string) =>
-    new ConfigurationError(`environment variable ${variable}: entry "${entry}" ${why}`);
+function parseHostRule(entry: string, subject: string): HostRule {
+  const invalid = (why: string) => new ConfigurationError(`${subject} entry "${entry}" ${why}`);
   if (entry.includes("://")) {
     let url: URL;
     try {

@@ -1,13 +1,24 @@
-/** The worker's configuration, read from the environment and validated once, at cold start. */
+/**
+ * The worker's configuration, read from the environment and validated once, at cold start. The stack
+ * validates its settings with the same parsers and ranges (lib/config.ts), so synth refuses what this would.
+ */
 import { ASSEMBLYAI_BASE_URLS, DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
-import { DEFAULT_SECRET_CACHE_TTL_SECONDS, ENV } from "../shared/contract/environment";
 import {
-  ConfigurationError,
+  DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  ENV,
+  MAX_SECRET_CACHE_TTL_SECONDS,
+  MIN_ASSEMBLYAI_TIMEOUT_MS,
+} from "../shared/contract/environment";
+import {
   type Env,
+  envVariable,
   optionalInteger,
   optionalList,
   optionalString,
+  parseHttpUrl,
   requireString,
+  type WholeNumberSetting,
 } from "../shared/env";
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 
@@ -35,7 +46,6 @@ export interface WorkerConfig {
 export const DEFAULT_INLINE_TEXT_MAX_BYTES = 100_000;
 /** DynamoDB items stop at 400 KB and the item carries more than the text: keep a wide margin. */
 export const MAX_INLINE_TEXT_MAX_BYTES = 300_000;
-export const DEFAULT_ASSEMBLYAI_TIMEOUT_MS = 10_000;
 export const DEFAULT_RETRY_BASE_SECONDS = 30;
 export const MIN_RETRY_BASE_SECONDS = 1;
 export const MAX_RETRY_BASE_SECONDS = 900;
@@ -45,71 +55,58 @@ export const DEFAULT_MAX_REDACTED_AUDIO_BYTES = 2 * GIB;
 export const MIN_MAX_REDACTED_AUDIO_BYTES = MIB;
 export const MAX_MAX_REDACTED_AUDIO_BYTES = 5 * GIB;
 
+/** The worker's whole-number variables: what it assumes when one is unset, and what it accepts. */
+export const WORKER_NUMBERS = {
+  inlineTextMaxBytes: { fallback: DEFAULT_INLINE_TEXT_MAX_BYTES, min: 0, max: MAX_INLINE_TEXT_MAX_BYTES },
+  assemblyAiTimeoutMs: {
+    fallback: DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
+    min: MIN_ASSEMBLYAI_TIMEOUT_MS,
+    max: 50_000,
+  },
+  secretCacheTtlSeconds: {
+    fallback: DEFAULT_SECRET_CACHE_TTL_SECONDS,
+    min: 0,
+    max: MAX_SECRET_CACHE_TTL_SECONDS,
+  },
+  retryBaseSeconds: {
+    fallback: DEFAULT_RETRY_BASE_SECONDS,
+    min: MIN_RETRY_BASE_SECONDS,
+    max: MAX_RETRY_BASE_SECONDS,
+  },
+  maxRedactedAudioBytes: {
+    fallback: DEFAULT_MAX_REDACTED_AUDIO_BYTES,
+    min: MIN_MAX_REDACTED_AUDIO_BYTES,
+    max: MAX_MAX_REDACTED_AUDIO_BYTES,
+  },
+} as const satisfies Record<string, WholeNumberSetting>;
+
 export function loadConfig(env: Env): WorkerConfig {
+  const baseUrl = optionalString(env, ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS.us);
   return {
     stackName: requireString(env, ENV.stackName),
     tableName: requireString(env, ENV.tableName),
     bucketName: requireString(env, ENV.bucketName),
     queueUrl: requireString(env, ENV.queueUrl),
     apiKeySecretArn: requireString(env, ENV.apiKeySecretArn),
-    assemblyAiBaseUrl: baseUrl(optionalString(env, ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS.us)),
-    inlineTextMaxBytes: optionalInteger(
-      env,
-      ENV.inlineTextMaxBytes,
-      DEFAULT_INLINE_TEXT_MAX_BYTES,
-      0,
-      MAX_INLINE_TEXT_MAX_BYTES,
-    ),
-    assemblyAiTimeoutMs: optionalInteger(
-      env,
-      ENV.assemblyAiTimeoutMs,
-      DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
-      100,
-      50_000,
-    ),
+    assemblyAiBaseUrl: parseHttpUrl(baseUrl, envVariable(ENV.assemblyAiBaseUrl))
+      .toString()
+      .replace(/\/+$/, ""),
+    inlineTextMaxBytes: optionalInteger(env, ENV.inlineTextMaxBytes, WORKER_NUMBERS.inlineTextMaxBytes),
+    assemblyAiTimeoutMs: optionalInteger(env, ENV.assemblyAiTimeoutMs, WORKER_NUMBERS.assemblyAiTimeoutMs),
     secretCacheTtlSeconds: optionalInteger(
       env,
       ENV.secretCacheTtlSeconds,
-      DEFAULT_SECRET_CACHE_TTL_SECONDS,
-      0,
-      86_400,
+      WORKER_NUMBERS.secretCacheTtlSeconds,
     ),
     redactedAudioHosts: parseHostRules(
       optionalList(env, ENV.redactedAudioHosts, DEFAULT_REDACTED_AUDIO_HOSTS),
-      ENV.redactedAudioHosts,
+      envVariable(ENV.redactedAudioHosts),
     ),
-    retryBaseSeconds: optionalInteger(
-      env,
-      ENV.retryBaseSeconds,
-      DEFAULT_RETRY_BASE_SECONDS,
-      MIN_RETRY_BASE_SECONDS,
-      MAX_RETRY_BASE_SECONDS,
-    ),
+    retryBaseSeconds: optionalInteger(env, ENV.retryBaseSeconds, WORKER_NUMBERS.retryBaseSeconds),
     maxRedactedAudioBytes: optionalInteger(
       env,
       ENV.maxRedactedAudioBytes,
-      DEFAULT_MAX_REDACTED_AUDIO_BYTES,
-      MIN_MAX_REDACTED_AUDIO_BYTES,
-      MAX_MAX_REDACTED_AUDIO_BYTES,
+      WORKER_NUMBERS.maxRedactedAudioBytes,
     ),
   };
-}
-
-function baseUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigurationError(`environment variable ${ENV.assemblyAiBaseUrl} must be a URL`);
-  }
-  // http is allowed for the local stack's AssemblyAI simulator.
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigurationError(`environment variable ${ENV.assemblyAiBaseUrl} must be an http(s) URL`);
-  }
-  if (url.search || url.hash) {
-    throw new ConfigurationError(
-      `environment variable ${ENV.assemblyAiBaseUrl} must not have a query or fragment`,
-    );
-  }
-  return url.toString().replace(/\/+$/, "");
 }

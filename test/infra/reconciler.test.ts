@@ -1,6 +1,7 @@
 import { App, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import { ConfigError } from "../../lib/config";
 import { DeliveryQueue } from "../../lib/delivery-queue";
 import { Reconciler, type ReconcilerProps } from "../../lib/reconciler";
 import { TranscriptStore } from "../../lib/transcript-store";
@@ -80,6 +81,15 @@ describe("Reconciler", () => {
 
   it("refuses an interval below one minute, naming the setting", () => {
     expect(() => build({ scheduleMinutes: 0 })).toThrow("Reconciler scheduleMinutes must be a whole number");
+  });
+
+  it.each([
+    [{ maxApiCalls: 1 }, "Reconciler maxApiCalls must be between 2 and 5000, got 1"],
+    [{ lookbackMinutes: 0.5 }, 'Reconciler lookbackMinutes must be a whole number, got "0.5"'],
+    [{ maxPendingMinutes: 10_081 }, "Reconciler maxPendingMinutes must be between 0 and 10080, got 10081"],
+  ])("refuses %j as the function's own parser would, naming the prop", (overrides, message) => {
+    expect(() => build(overrides)).toThrow(ConfigError);
+    expect(() => build(overrides)).toThrow(message);
   });
 
   it("is one function with a 5-minute timeout, reserved concurrency 1 and no async retries", () => {

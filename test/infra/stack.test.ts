@@ -227,7 +227,7 @@ describe("worker", () => {
     );
   });
 
-  it("is configured with the table, bucket, API key secret ARN, the region's API, the audio host allowlist and the first retry delay", () => {
+  it("is configured with its table, bucket, API key secret, region's API, audio hosts and first retry delay", () => {
     expect(resource(workerId).Properties.Environment).toEqual({
       Variables: {
         [ENV.stackName]: "Webhooks",

@@ -1,9 +1,23 @@
+import fc from "fast-check";
+import { loadConfig as loadReceiverConfig } from "../../functions/receiver/config";
+import { loadConfig as loadReconcilerConfig, RECONCILER_NUMBERS } from "../../functions/reconciler/config";
+import {
+  DEFAULT_SECRET_CACHE_TTL_SECONDS,
+  ENV,
+  type EnvName,
+  receiverEnvironment,
+  reconcilerEnvironment,
+  workerEnvironment,
+} from "../../functions/shared/contract/environment";
+import { ConfigurationError, parseList } from "../../functions/shared/env";
+import { loadConfig as loadWorkerConfig, WORKER_NUMBERS } from "../../functions/worker/config";
 import {
   CONTEXT_KEYS,
   ConfigError,
   configFromContext,
   DEFAULT_CONFIG,
   resolveConfig,
+  type WebhookStackConfig,
 } from "../../lib/config";
 
 describe("stack configuration", () => {
@@ -199,3 +213,199 @@ describe("stack configuration", () => {
     expect(() => resolveConfig(raw)).toThrow(message);
   });
 });
+
+type FunctionName = "receiver" | "worker" | "reconciler";
+
+const REFS = {
+  stackName: "test-stack",
+  queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
+  tableName: "transcripts",
+  bucketName: "transcripts-bucket",
+  webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
+  apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-key-AbCdEf",
+  assemblyAiBaseUrl: "https://api.assemblyai.com",
+  webhookUrl: "https://abc123.execute-api.us-east-1.amazonaws.com/webhook",
+};
+
+/** A function's environment as the stack writes it for these settings (the rest at their defaults). */
+function environmentFor(fn: FunctionName, config: WebhookStackConfig): Record<string, string> {
+  if (fn === "receiver") {
+    return receiverEnvironment(REFS, { ...config, secretCacheTtlSeconds: DEFAULT_SECRET_CACHE_TTL_SECONDS });
+  }
+  if (fn === "worker") {
+    return workerEnvironment(REFS, { ...config, retryBaseSeconds: WORKER_NUMBERS.retryBaseSeconds.fallback });
+  }
+  return reconcilerEnvironment(REFS, {
+    ...config,
+    reconcileMaxPendingMinutes: RECONCILER_NUMBERS.maxPendingMinutes.fallback,
+  });
+}
+
+const COLD_STARTS: Record<FunctionName, (env: Record<string, string>) => unknown> = {
+  receiver: loadReceiverConfig,
+  worker: loadWorkerConfig,
+  reconciler: loadReconcilerConfig,
+};
+
+function synthAccepts(setting: keyof WebhookStackConfig, value: string): boolean {
+  try {
+    resolveConfig({ [setting]: value });
+    return true;
+  } catch (error) {
+    if (error instanceof ConfigError) return false;
+    throw error;
+  }
+}
+
+function coldStartAccepts(fn: FunctionName, variable: EnvName, value: string): boolean {
+  try {
+    COLD_STARTS[fn]({ ...environmentFor(fn, resolveConfig({})), [variable]: value });
+    return true;
+  } catch (error) {
+    if (error instanceof ConfigurationError) return false;
+    throw error;
+  }
+}
+
+const SOURCE_IP_PRESETS = ["assemblyai", "assemblyai-us", "assemblyai-eu"];
+const cidrs = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6(),
+  fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 40 })).map(([ip, bits]) => `${ip}/${bits}`),
+  fc.tuple(fc.ipV6(), fc.integer({ min: 0, max: 140 })).map(([ip, bits]) => `${ip}/${bits}`),
+  fc.string(),
+);
+const hosts = fc.oneof(
+  fc.domain(),
+  fc.domain().map((domain) => `*.${domain}`),
+  fc.tuple(fc.domain(), fc.integer({ min: 0, max: 70_000 })).map(([domain, port]) => `${domain}:${port}`),
+  fc.webUrl(),
+  fc.string(),
+);
+const numbers = fc.oneof(
+  fc.nat({ max: 400_000 }).map(String),
+  fc.integer().map(String),
+  fc.double().map(String),
+  fc.string(),
+);
+
+/**
+ * Each shared parser, reached through a setting and the variable it becomes in one function's environment:
+ * values both the stack and that function refuse, values both accept, and values of any kind.
+ */
+const PARSED_SETTINGS: ReadonlyArray<{
+  readonly parser: string;
+  readonly setting: keyof WebhookStackConfig;
+  readonly fn: FunctionName;
+  readonly variable: EnvName;
+  readonly refused: readonly string[];
+  readonly accepted: readonly string[];
+  readonly values: fc.Arbitrary<string>;
+}> = [
+  {
+    parser: "parseSourceIpAllowlist",
+    setting: "allowedSourceIps",
+    fn: "receiver",
+    variable: ENV.allowedSourceIps,
+    refused: [
+      "10.0.0.0/33",
+      "2001:db8::/129",
+      "44.238.19.300",
+      "fe80::1%eth0",
+      "example.com",
+      "10.0.0.0/8/8",
+    ],
+    accepted: ["0.0.0.0/0", "::1", "10.0.0.0/8, 2001:db8::/32", ","],
+    // Presets are the stack's own shorthand, expanded before the function ever sees them.
+    values: fc
+      .array(cidrs, { minLength: 1, maxLength: 3 })
+      .map((entries) => entries.join(","))
+      .filter((value) => !parseList(value).some((entry) => SOURCE_IP_PRESETS.includes(entry.toLowerCase()))),
+  },
+  {
+    parser: "parseAuthHeaderName",
+    setting: "authHeaderName",
+    fn: "receiver",
+    variable: ENV.authHeaderName,
+    refused: ["X Webhook", "X-Secret:", "Authorization", "content-type", "x".repeat(101), "Größe"],
+    accepted: ["X-Delivery-Token", "x_token", "!#$%&'*+.^_`|~", "x".repeat(100)],
+    values: fc.oneof(
+      fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,110}$/),
+      fc.constantFrom("Authorization", "Host", "User-Agent", "X-Forwarded-For"),
+      fc.string(),
+    ),
+  },
+  ...(["receiver", "worker"] as const).map((fn) => ({
+    parser: "parseHostRules",
+    setting: "redactedAudioHosts" as const,
+    fn,
+    variable: ENV.redactedAudioHosts,
+    refused: ["evil host", "https://host/path", "ftp://host", "host:70000", "*.", ",", "https://user@host"],
+    accepted: [
+      "audio.example.com",
+      "*.cdn.example.com:8443",
+      "http://127.0.0.1:4010",
+      "a.example, b.example",
+    ],
+    values: fc.array(hosts, { minLength: 1, maxLength: 3 }).map((entries) => entries.join(",")),
+  })),
+  {
+    parser: "parseWholeNumber",
+    setting: "inlineTextMaxBytes",
+    fn: "worker",
+    variable: ENV.inlineTextMaxBytes,
+    refused: ["300001", "-1", "1.5", "1e3", "0x10", "lots"],
+    accepted: ["0", "300000", "007"],
+    values: numbers,
+  },
+  {
+    parser: "parseWholeNumber",
+    setting: "reconcileMaxApiCalls",
+    fn: "reconciler",
+    variable: ENV.reconcileMaxApiCalls,
+    refused: ["1", "5001", "20.5"],
+    accepted: ["2", "5000"],
+    values: numbers,
+  },
+  {
+    parser: "parseWholeNumber",
+    setting: "reconcileLookbackMinutes",
+    fn: "reconciler",
+    variable: ENV.reconcileLookbackMinutes,
+    refused: ["0", "43201", "+5"],
+    accepted: ["1", "43200"],
+    values: numbers,
+  },
+];
+
+describe.each(PARSED_SETTINGS)(
+  "synth and cold start, through $parser: $setting becomes the $fn's $variable",
+  ({ setting, fn, variable, refused, accepted, values }) => {
+    it.each(refused)("both refuse %j, each naming its own setting", (value) => {
+      expect(() => resolveConfig({ [setting]: value })).toThrow(ConfigError);
+      expect(() => resolveConfig({ [setting]: value })).toThrow(setting);
+      const coldStart = () =>
+        COLD_STARTS[fn]({ ...environmentFor(fn, resolveConfig({})), [variable]: value });
+      expect(coldStart).toThrow(ConfigurationError);
+      expect(coldStart).toThrow(`environment variable ${variable}`);
+    });
+
+    it.each(accepted)("both accept %j, and the function starts with what synth writes", (value) => {
+      const config = resolveConfig({ [setting]: value });
+
+      expect(coldStartAccepts(fn, variable, value)).toBe(true);
+      expect(() => COLD_STARTS[fn](environmentFor(fn, config))).not.toThrow();
+    });
+
+    it("agree on every value that is not blank (blank means unset to both)", () => {
+      fc.assert(
+        fc.property(
+          values.filter((value) => value.trim() !== ""),
+          (value) => {
+            expect(synthAccepts(setting, value)).toBe(coldStartAccepts(fn, variable, value));
+          },
+        ),
+      );
+    });
+  },
+);

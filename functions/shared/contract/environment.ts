@@ -27,8 +27,16 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
-/** How long a function keeps a secret before reading it again. */
+/** How long a function keeps a secret before reading it again (SECRET_CACHE_TTL_SECONDS), and at most. */
 export const DEFAULT_SECRET_CACHE_TTL_SECONDS = 300;
+export const MAX_SECRET_CACHE_TTL_SECONDS = 86_400;
+
+/**
+ * How long the worker and the reconciler wait for one AssemblyAI request (ASSEMBLYAI_TIMEOUT_MS) by default,
+ * and at least; each function sets its own maximum.
+ */
+export const DEFAULT_ASSEMBLYAI_TIMEOUT_MS = 10_000;
+export const MIN_ASSEMBLYAI_TIMEOUT_MS = 100;
 
 /** Value a placeholder API key secret holds until an operator runs `set-api-key`. */
 export const API_KEY_PLACEHOLDER_PREFIX = "PLACEHOLDER";
@@ -40,7 +48,7 @@ export const API_KEY_PLACEHOLDER_PREFIX = "PLACEHOLDER";
  * stack (local/start.ts) and the benchmarks (bench/lib/local-stack.ts) all build environments with these.
  */
 
-/** Every function carries its stack's name: the `Stack` dimension of its metrics (functions/shared/telemetry.ts). */
+/** Every function carries its stack's name: the `Stack` dimension of its metrics (shared/telemetry.ts). */
 export interface StackRef {
   readonly stackName: string;
 }

@@ -26,7 +26,7 @@ export const QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60;
 /** The one route AssemblyAI posts deliveries to. */
 export const WEBHOOK_PATH = "/webhook";
 
-/** The delivery queue as SQS sees it; lib/delivery-queue.ts and local/resources.ts both build it from this. */
+/** The delivery queue as SQS sees it: lib/delivery-queue.ts and local/resources.ts build it from this. */
 export const DELIVERY_QUEUE = {
   visibilityTimeoutSeconds: QUEUE_VISIBILITY_TIMEOUT_SECONDS,
   retentionSeconds: QUEUE_RETENTION_SECONDS,

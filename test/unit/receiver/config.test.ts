@@ -69,6 +69,8 @@ describe("loadConfig", () => {
     [{ WEBHOOK_SECRET_ARN: undefined }, "WEBHOOK_SECRET_ARN"],
     [{ AUTH_HEADER_NAME: undefined }, "AUTH_HEADER_NAME"],
     [{ AUTH_HEADER_NAME: "x webhook secret" }, "AUTH_HEADER_NAME"],
+    [{ AUTH_HEADER_NAME: "Authorization" }, "AUTH_HEADER_NAME"],
+    [{ AUTH_HEADER_NAME: "x".repeat(101) }, "AUTH_HEADER_NAME"],
     [{ ALLOWED_SOURCE_IPS: "44.238.19.20/40" }, "ALLOWED_SOURCE_IPS"],
     [{ REDACTED_AUDIO_HOSTS: "" }, "REDACTED_AUDIO_HOSTS"],
     [{ REDACTED_AUDIO_HOSTS: "https://host/path" }, "REDACTED_AUDIO_HOSTS"],

@@ -52,6 +52,8 @@ describe("reconciler configuration", () => {
     [{ WEBHOOK_URL: "ftp://x.example/webhook" }, "WEBHOOK_URL must be an http(s) URL"],
     [{ RECONCILE_MAX_API_CALLS: "1" }, "RECONCILE_MAX_API_CALLS must be between 2 and 5000"],
     [{ RECONCILE_LOOKBACK_MINUTES: "0" }, "RECONCILE_LOOKBACK_MINUTES must be between 1"],
+    [{ RECONCILE_MAX_PENDING_MINUTES: "10081" }, "RECONCILE_MAX_PENDING_MINUTES must be between 0 and 10080"],
+    [{ ASSEMBLYAI_TIMEOUT_MS: "30001" }, "ASSEMBLYAI_TIMEOUT_MS must be between 100 and 30000"],
     [{ BUCKET_NAME: "" }, "environment variable BUCKET_NAME is required"],
     [{ ASSEMBLYAI_BASE_URL: "not a url" }, "ASSEMBLYAI_BASE_URL must be a URL"],
   ])("refuses %j, naming the variable", (overrides, message) => {
