@@ -1,12 +1,6 @@
-/**
- * The reconciler's configuration, read from the environment and validated once, at cold start. The stack
- * validates its settings with the same parsers and ranges (lib/config.ts, lib/reconciler.ts).
- */
-import { ASSEMBLYAI_BASE_URLS } from "../shared/assemblyai";
 import {
   DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
   DEFAULT_SECRET_CACHE_TTL_SECONDS,
-  ENV,
   type EnvName,
   MAX_SECRET_CACHE_TTL_SECONDS,
   MIN_ASSEMBLYAI_TIMEOUT_MS,
@@ -16,11 +10,11 @@ import {
   type Env,
   envVariable,
   optionalInteger,
-  optionalString,
   parseHttpUrl,
   requireString,
   type WholeNumberSetting,
 } from "../shared/env";
+import { loadProcessingConfig, type ProcessingConfig } from "../shared/processing-config";
 import {
   DEFAULT_LOOKBACK_MINUTES,
   DEFAULT_MAX_API_CALLS,
@@ -32,18 +26,7 @@ import {
   RECONCILER_ENV,
 } from "./constants";
 
-export interface ReconcilerConfig {
-  /** The stack the function belongs to: the `Stack` dimension of every metric it emits. */
-  readonly stackName: string;
-  readonly tableName: string;
-  readonly bucketName: string;
-  readonly queueUrl: string;
-  readonly apiKeySecretArn: string;
-  /** Without a trailing slash. */
-  readonly assemblyAiBaseUrl: string;
-  /** Per AssemblyAI request, body included. */
-  readonly assemblyAiTimeoutMs: number;
-  readonly secretCacheTtlSeconds: number;
+export interface ReconcilerConfig extends ProcessingConfig {
   /** Without a query string. */
   readonly webhookUrl: string;
   readonly maxApiCalls: number;
@@ -74,25 +57,7 @@ export const RECONCILER_NUMBERS = {
 
 export function loadConfig(env: Env): ReconcilerConfig {
   return {
-    stackName: requireString(env, ENV.stackName),
-    tableName: requireString(env, ENV.tableName),
-    bucketName: requireString(env, ENV.bucketName),
-    queueUrl: requireString(env, ENV.queueUrl),
-    apiKeySecretArn: requireString(env, ENV.apiKeySecretArn),
-    assemblyAiBaseUrl: httpUrl(
-      optionalString(env, ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS.us),
-      ENV.assemblyAiBaseUrl,
-    ).replace(/\/+$/, ""),
-    assemblyAiTimeoutMs: optionalInteger(
-      env,
-      ENV.assemblyAiTimeoutMs,
-      RECONCILER_NUMBERS.assemblyAiTimeoutMs,
-    ),
-    secretCacheTtlSeconds: optionalInteger(
-      env,
-      ENV.secretCacheTtlSeconds,
-      RECONCILER_NUMBERS.secretCacheTtlSeconds,
-    ),
+    ...loadProcessingConfig(env, RECONCILER_NUMBERS),
     webhookUrl: httpUrl(requireString(env, RECONCILER_ENV.webhookUrl), RECONCILER_ENV.webhookUrl),
     maxApiCalls: optionalInteger(env, RECONCILER_ENV.maxApiCalls, RECONCILER_NUMBERS.maxApiCalls),
     lookbackMs:

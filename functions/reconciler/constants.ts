@@ -1,6 +1,6 @@
 /**
- * The reconciler's own names and defaults, shared by its function code and `lib/reconciler.ts` (which sets
- * the variables next to the matching grants). Plain data: no SDK imports, safe for the CDK app to load.
+ * The reconciler's own variable names and defaults, read by its config (and its limits by lib/config.ts at
+ * synth). Plain data: no SDK imports, safe for the CDK app to load.
  */
 import { ENV } from "../shared/contract/environment";
 

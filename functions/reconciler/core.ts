@@ -35,6 +35,7 @@ import {
 } from "../shared/contract/delivery";
 import { decide, type TranscriptTimes } from "../shared/contract/winner";
 import { describeError } from "../shared/telemetry";
+import { DEFAULT_MAX_PENDING_MINUTES } from "./constants";
 import type {
   ReconcileDeps,
   ReconciledTranscript,
@@ -54,7 +55,7 @@ export const MAX_PAGE_SIZE = 200;
 export const CHECKPOINT_OVERLAP_MS = 10 * 60 * 1000;
 
 /** A transcript stuck in `queued` or `processing` longer than this no longer holds the checkpoint back. */
-export const DEFAULT_MAX_PENDING_LOOKBACK_MS = 6 * 60 * 60 * 1000;
+export const DEFAULT_MAX_PENDING_LOOKBACK_MS = DEFAULT_MAX_PENDING_MINUTES * 60 * 1000;
 
 /**
  * Read failures that a retry will not change: the id is refused (400) or the transcript is gone (404, 410).

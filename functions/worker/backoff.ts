@@ -1,4 +1,5 @@
 /** When a failed record comes back: the retry backoff, AssemblyAI's Retry-After, SQS's receive count. Pure. */
+import { DEFAULT_RETRY_BASE_SECONDS } from "./config";
 
 /** SQS's ApproximateReceiveCount as a number: 1 on the first delivery. */
 export function receiveCount(attribute: string | undefined): number {
@@ -6,8 +7,6 @@ export function receiveCount(attribute: string | undefined): number {
   return Number.isInteger(count) && count >= 1 ? count : 1;
 }
 
-/** Default first delay; the worker's is RETRY_BASE_SECONDS (see config.ts). */
-export const DEFAULT_BACKOFF_BASE_SECONDS = 30;
 /** The exponential backoff stops growing here; only a longer Retry-After waits longer. */
 export const BACKOFF_CAP_SECONDS = 60 * 60;
 /** Jitter adds up to this fraction of the delay (and at least a second). */
@@ -25,10 +24,10 @@ export function backoffSeconds(
   attempt: number,
   retryAfterSeconds: number | undefined,
   random: number,
-  baseSeconds: number = DEFAULT_BACKOFF_BASE_SECONDS,
+  baseSeconds: number = DEFAULT_RETRY_BASE_SECONDS,
 ): number {
   const exponent = Number.isFinite(attempt) ? Math.min(Math.max(Math.floor(attempt), 1) - 1, 30) : 0;
-  const base = Number.isFinite(baseSeconds) && baseSeconds >= 1 ? baseSeconds : DEFAULT_BACKOFF_BASE_SECONDS;
+  const base = Number.isFinite(baseSeconds) && baseSeconds >= 1 ? baseSeconds : DEFAULT_RETRY_BASE_SECONDS;
   const exponential = Math.min(BACKOFF_CAP_SECONDS, base * 2 ** exponent);
   const retryAfter =
     retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)

@@ -2,7 +2,7 @@
  * The worker's configuration, read from the environment and validated once, at cold start. The stack
  * validates its settings with the same parsers and ranges (lib/config.ts), so synth refuses what this would.
  */
-import { ASSEMBLYAI_BASE_URLS, DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
+import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../shared/assemblyai";
 import {
   DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
   DEFAULT_SECRET_CACHE_TTL_SECONDS,
@@ -10,31 +10,13 @@ import {
   MAX_SECRET_CACHE_TTL_SECONDS,
   MIN_ASSEMBLYAI_TIMEOUT_MS,
 } from "../shared/contract/environment";
-import {
-  type Env,
-  envVariable,
-  optionalInteger,
-  optionalList,
-  optionalString,
-  parseHttpUrl,
-  requireString,
-  type WholeNumberSetting,
-} from "../shared/env";
+import { type Env, envVariable, optionalInteger, optionalList, type WholeNumberSetting } from "../shared/env";
+import { loadProcessingConfig, type ProcessingConfig } from "../shared/processing-config";
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 
-export interface WorkerConfig {
-  /** The stack the function belongs to: the `Stack` dimension of every metric it emits. */
-  readonly stackName: string;
-  readonly tableName: string;
-  readonly bucketName: string;
-  readonly queueUrl: string;
-  readonly apiKeySecretArn: string;
-  /** Without a trailing slash; `/v2/transcript/{id}` is appended. */
-  readonly assemblyAiBaseUrl: string;
+export interface WorkerConfig extends ProcessingConfig {
   /** Transcript text up to this many UTF-8 bytes is stored inline on the item; longer text goes to S3. */
   readonly inlineTextMaxBytes: number;
-  readonly assemblyAiTimeoutMs: number;
-  readonly secretCacheTtlSeconds: number;
   /** Where redacted audio may be downloaded from: checked again here, whatever the receiver queued. */
   readonly redactedAudioHosts: readonly HostRule[];
   /** First retry delay of the exponential backoff (doubled per attempt, capped at an hour). */
@@ -81,23 +63,9 @@ export const WORKER_NUMBERS = {
 } as const satisfies Record<string, WholeNumberSetting>;
 
 export function loadConfig(env: Env): WorkerConfig {
-  const baseUrl = optionalString(env, ENV.assemblyAiBaseUrl, ASSEMBLYAI_BASE_URLS.us);
   return {
-    stackName: requireString(env, ENV.stackName),
-    tableName: requireString(env, ENV.tableName),
-    bucketName: requireString(env, ENV.bucketName),
-    queueUrl: requireString(env, ENV.queueUrl),
-    apiKeySecretArn: requireString(env, ENV.apiKeySecretArn),
-    assemblyAiBaseUrl: parseHttpUrl(baseUrl, envVariable(ENV.assemblyAiBaseUrl))
-      .toString()
-      .replace(/\/+$/, ""),
+    ...loadProcessingConfig(env, WORKER_NUMBERS),
     inlineTextMaxBytes: optionalInteger(env, ENV.inlineTextMaxBytes, WORKER_NUMBERS.inlineTextMaxBytes),
-    assemblyAiTimeoutMs: optionalInteger(env, ENV.assemblyAiTimeoutMs, WORKER_NUMBERS.assemblyAiTimeoutMs),
-    secretCacheTtlSeconds: optionalInteger(
-      env,
-      ENV.secretCacheTtlSeconds,
-      WORKER_NUMBERS.secretCacheTtlSeconds,
-    ),
     redactedAudioHosts: parseHostRules(
       optionalList(env, ENV.redactedAudioHosts, DEFAULT_REDACTED_AUDIO_HOSTS),
       envVariable(ENV.redactedAudioHosts),

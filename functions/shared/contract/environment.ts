@@ -78,7 +78,8 @@ export function receiverEnvironment(refs: ReceiverRefs, settings: ReceiverSettin
   } as const satisfies Partial<Record<EnvName, string>>;
 }
 
-export interface WorkerRefs extends StackRef {
+/** What the worker and the reconciler both reach: the queue, the store and AssemblyAI with its key. */
+export interface ProcessingRefs extends StackRef {
   readonly queueUrl: string;
   readonly tableName: string;
   readonly bucketName: string;
@@ -86,6 +87,19 @@ export interface WorkerRefs extends StackRef {
   /** Where AssemblyAI answers: the region's API when deployed, the simulator locally. */
   readonly assemblyAiBaseUrl: string;
 }
+
+function processingVariables(refs: ProcessingRefs) {
+  return {
+    [ENV.stackName]: refs.stackName,
+    [ENV.queueUrl]: refs.queueUrl,
+    [ENV.tableName]: refs.tableName,
+    [ENV.bucketName]: refs.bucketName,
+    [ENV.apiKeySecretArn]: refs.apiKeySecretArn,
+    [ENV.assemblyAiBaseUrl]: refs.assemblyAiBaseUrl,
+  } as const;
+}
+
+export type WorkerRefs = ProcessingRefs;
 
 export interface WorkerSettings {
   readonly inlineTextMaxBytes: number;
@@ -95,24 +109,14 @@ export interface WorkerSettings {
 
 export function workerEnvironment(refs: WorkerRefs, settings: WorkerSettings) {
   return {
-    [ENV.stackName]: refs.stackName,
-    [ENV.queueUrl]: refs.queueUrl,
-    [ENV.tableName]: refs.tableName,
-    [ENV.bucketName]: refs.bucketName,
-    [ENV.apiKeySecretArn]: refs.apiKeySecretArn,
-    [ENV.assemblyAiBaseUrl]: refs.assemblyAiBaseUrl,
+    ...processingVariables(refs),
     [ENV.inlineTextMaxBytes]: String(settings.inlineTextMaxBytes),
     [ENV.redactedAudioHosts]: settings.redactedAudioHosts.join(","),
     [ENV.retryBaseSeconds]: String(settings.retryBaseSeconds),
   } as const satisfies Partial<Record<EnvName, string>>;
 }
 
-export interface ReconcilerRefs extends StackRef {
-  readonly queueUrl: string;
-  readonly tableName: string;
-  readonly bucketName: string;
-  readonly apiKeySecretArn: string;
-  readonly assemblyAiBaseUrl: string;
+export interface ReconcilerRefs extends ProcessingRefs {
   /** The stack's webhook URL, no query: transcripts addressed to it are ours. */
   readonly webhookUrl: string;
 }
@@ -125,12 +129,7 @@ export interface ReconcilerSettings {
 
 export function reconcilerEnvironment(refs: ReconcilerRefs, settings: ReconcilerSettings) {
   return {
-    [ENV.stackName]: refs.stackName,
-    [ENV.queueUrl]: refs.queueUrl,
-    [ENV.tableName]: refs.tableName,
-    [ENV.bucketName]: refs.bucketName,
-    [ENV.apiKeySecretArn]: refs.apiKeySecretArn,
-    [ENV.assemblyAiBaseUrl]: refs.assemblyAiBaseUrl,
+    ...processingVariables(refs),
     [ENV.webhookUrl]: refs.webhookUrl,
     [ENV.reconcileMaxApiCalls]: String(settings.reconcileMaxApiCalls),
     [ENV.reconcileLookbackMinutes]: String(settings.reconcileLookbackMinutes),
