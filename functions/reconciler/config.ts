@@ -1,3 +1,7 @@
+/**
+ * The reconciler's configuration, read from the environment and validated once, at cold start. The stack
+ * validates its settings with the same parsers and ranges (lib/config.ts, lib/reconciler.ts).
+ */
 import {
   DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
   DEFAULT_SECRET_CACHE_TTL_SECONDS,
