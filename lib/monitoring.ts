@@ -55,11 +55,6 @@ export interface MonitoringProps extends MonitoringThresholds {
    * @default - no subscription: subscribe to the `AlarmTopicArn` output yourself
    */
   readonly alarmEmail?: string;
-  /**
-   * Prefix of alarm and dashboard names, unique per account and region.
-   * @default - the stack name
-   */
-  readonly namePrefix?: string;
 }
 
 /** An alarm's metric and threshold; it fires above the threshold unless told otherwise. */
@@ -105,7 +100,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const prefix = props.namePrefix ?? Stack.of(this).stackName;
+    const prefix = Stack.of(this).stackName;
 
     this.alarmTopic = this.createAlarmTopic(prefix, props.alarmEmail);
     const metrics = this.metricsOf(props);

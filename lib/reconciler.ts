@@ -38,11 +38,6 @@ export interface ReconcilerProps extends LogGroupSettings {
    */
   readonly scheduleMinutes?: number;
   /**
-   * Whether the schedule runs; when false the function is still deployed, to be invoked by hand.
-   * @default true
-   */
-  readonly enabled?: boolean;
-  /**
    * AssemblyAI requests (list pages and transcript reads) one run may make.
    * @default 200
    */
@@ -52,11 +47,6 @@ export interface ReconcilerProps extends LogGroupSettings {
    * @default 60
    */
   readonly lookbackMinutes?: number;
-  /**
-   * How long a transcript still queued or processing at AssemblyAI may hold the checkpoint back, in minutes.
-   * @default 360
-   */
-  readonly maxPendingMinutes?: number;
   /**
    * Function memory in MB: a transcript is read whole to learn its webhook_url, and a 10-hour one is 10+ MB.
    * @default 512
@@ -88,11 +78,8 @@ export class Reconciler extends Construct {
       RECONCILER_NUMBERS.lookbackMinutes,
       "Reconciler lookbackMinutes",
     );
-    const maxPendingMinutes = functionWholeNumber(
-      props.maxPendingMinutes,
-      RECONCILER_NUMBERS.maxPendingMinutes,
-      "Reconciler maxPendingMinutes",
-    );
+    // How long a transcript still queued or processing may hold the checkpoint back: the function's default.
+    const maxPendingMinutes = RECONCILER_NUMBERS.maxPendingMinutes.fallback;
     // A run never outlasts the interval, so scheduled runs do not pile up behind one another.
     const timeoutSeconds = Math.min(RECONCILER_TIMEOUT_SECONDS, scheduleMinutes * 60);
 
@@ -176,7 +163,6 @@ export class Reconciler extends Construct {
     this.schedule = new events.Rule(this, "Schedule", {
       description: `Runs the AssemblyAI transcript reconciler every ${scheduleMinutes} minute(s)`,
       schedule: events.Schedule.rate(Duration.minutes(scheduleMinutes)),
-      enabled: props.enabled ?? true,
       targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2 })],
     });
 
