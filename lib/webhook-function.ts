@@ -1,7 +1,8 @@
 /**
  * A Lambda function as this project deploys every function: Node.js 24 on arm64, bundled by
- * `lib/bundling.ts`, X-Ray active, its own log group with a retention, and a role that may write to that log
- * group and nothing else until a construct grants it more (no AWSLambdaBasicExecutionRole wildcard).
+ * `lib/bundling.ts`, X-Ray active unless turned off, its own log group with a retention, and a role that may
+ * write to that log group and nothing else until a construct grants it more (no AWSLambdaBasicExecutionRole
+ * wildcard).
  */
 import * as path from "node:path";
 import { AssetHashType, DockerImage, type Duration, type ILocalBundling, Validations } from "aws-cdk-lib";
@@ -19,6 +20,12 @@ export interface WebhookFunctionProps extends LogGroupSettings {
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;
+  /**
+   * X-Ray active tracing. It grants the role xray:PutTraceSegments and xray:PutTelemetryRecords, which
+   * take no resource (a wildcard), so a function with nothing to trace turns it off.
+   * @default true
+   */
+  readonly activeTracing?: boolean;
 }
 
 /**
@@ -48,6 +55,7 @@ export class WebhookFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     super(scope, id);
+    const activeTracing = props.activeTracing ?? true;
 
     this.logGroup = createLogGroup(this, "Logs", props);
     this.role = new iam.Role(this, "Role", {
@@ -78,14 +86,16 @@ export class WebhookFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: activeTracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
     });
-    Validations.of(this.role).acknowledge({
-      id: "AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no " +
-        "resource-level permissions; every other statement on this role names its resource.",
-    });
+    if (activeTracing) {
+      Validations.of(this.role).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no " +
+          "resource-level permissions; every other statement on this role names its resource.",
+      });
+    }
     acknowledgeControl(this.function, "CT.LAMBDA.PR.3");
   }
 

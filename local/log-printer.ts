@@ -1,16 +1,17 @@
 /**
  * What a person sees while the local stack runs: one readable line per step of each delivery. The handlers
- * write the same single-line JSON they write on Lambda (log event and EMF metric in one); this turns each
- * such line into `time  source  message  key=value …`. LOG_FORMAT=json prints the raw lines instead.
+ * write the same single-line JSON they write on Lambda (Powertools' log lines, and EMF lines for the
+ * metrics); this turns each log line into `time  source  message  key=value …` and leaves the EMF lines
+ * out. LOG_FORMAT=json prints the raw lines instead.
  */
 
 /** Fields worth showing, in this order; everything else stays in the JSON (LOG_FORMAT=json). */
 /**
- * Lines that matter to a program, not a person: the reconciler's per-outcome metric lines always, and its run
- * summary when the run found nothing to do (every minute or so locally).
+ * Lines that matter to a program, not a person: the EMF (metric) lines and the reconciler's per-outcome lines
+ * always, and its run summary when the run found nothing to do (every minute or so locally).
  */
 function isRoutine(record: Record<string, unknown>): boolean {
-  if (record.message === "reconciled deliveries") return true;
+  if ("_aws" in record || record.message === "reconciled deliveries") return true;
   return record.message === "reconcile run" && record.queued === 0 && record.skipped === 0;
 }
 
@@ -77,7 +78,8 @@ function prettify(line: string, time: string): string | undefined {
     return line;
   }
   if (isRoutine(record)) return undefined;
-  const source = typeof record.function === "string" ? record.function : sourceOf(record);
+  // Powertools' `service` is the function's name (functions/*/handler.ts).
+  const source = typeof record.service === "string" ? record.service : sourceOf(record);
   const details = SHOWN_FIELDS.filter((key) => record[key] !== undefined && record[key] !== null)
     .map((key) => `${key}=${String(record[key])}`)
     .join(" ");

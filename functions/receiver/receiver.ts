@@ -8,7 +8,6 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import type { DeliveryKind } from "../shared/contract/delivery";
 import { CachedValue } from "../shared/secret-cache";
 import { readSecretString } from "../shared/secrets";
-import { describeError, emit } from "../shared/telemetry";
 import { isSourceIpAllowed } from "./allowlists";
 import { authenticate, findHeader } from "./auth";
 import type { ReceiverConfig } from "./config";
@@ -25,6 +24,8 @@ import {
 } from "./core";
 import { withDeadline } from "./deadline";
 import { deliveryLogEvent, errorResponse, queuedResponse, type Rejection, unavailable } from "./outcome";
+// The receiver's own emitter, not Powertools: see the reason in ./telemetry.ts.
+import { describeError, emit } from "./telemetry";
 
 export interface ReceiverDeps {
   readonly sqs: SQSClient;

@@ -1,48 +1,28 @@
 /**
- * Each function's structured logs and CloudWatch metrics, through Powertools for AWS Lambda: one `Logger` and
- * one `Metrics` per function (each function is its own bundle), built at cold start by `withTelemetry` in
- * its handler, which also adds the Lambda context to every log line and publishes the stored metrics after
- * each invocation. `emit` writes one event as a log line, and its metrics as Embedded Metric Format lines
- * under `METRICS_NAMESPACE` and the `Stack` dimension.
+ * The worker's and the reconciler's structured logs and CloudWatch metrics, through Powertools for AWS
+ * Lambda: one `Logger` and one `Metrics` per function (each function is its own bundle), built at cold start
+ * by `withTelemetry` in its handler, which also adds the Lambda context to every log line and publishes the
+ * stored metrics after each invocation. `emit` writes one event as a log line, and its metrics as Embedded
+ * Metric Format lines under `METRICS_NAMESPACE` and the `Stack` dimension. The receiver writes the same
+ * shape with an emitter of its own, to keep within its code budget (functions/receiver/telemetry.ts).
  */
 import { Logger, type LogItem } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import { ENV } from "./contract/environment";
+import { dimensionSetsOf, type LogEvent, METRICS_NAMESPACE, STACK_DIMENSION } from "./log-event";
 
-export const METRICS_NAMESPACE = "AssemblyAIWebhooks";
-
-/**
- * Every metric carries the stack it came from, so two stacks in one account and region (staging and prod)
- * never write the same metric, and each stack's alarms select only their own.
- */
-export const STACK_DIMENSION = "Stack";
+export {
+  describeError,
+  type LogEvent,
+  METRICS_NAMESPACE,
+  type Metric,
+  type MetricUnit,
+  STACK_DIMENSION,
+} from "./log-event";
 
 /** The service name of telemetry used outside a function's handler (tests, scripts). */
 const DEFAULT_SERVICE_NAME = "assemblyai-webhooks";
-
-export type MetricUnit = "Count" | "Milliseconds" | "Bytes";
-
-export interface Metric {
-  readonly value: number;
-  readonly unit: MetricUnit;
-}
-
-export interface LogEvent {
-  readonly level?: "info" | "warn" | "error";
-  readonly message: string;
-  /** Metric name to value; emitted under the given dimensions. */
-  readonly metrics?: Readonly<Record<string, Metric>>;
-  /** Low-cardinality values metrics are split by (for example `Outcome`, `Reason`). */
-  readonly dimensions?: Readonly<Record<string, string>>;
-  /**
-   * Which combinations of the dimensions CloudWatch aggregates by; each becomes its own metric, so an alarm
-   * can watch `Outcome=failed` across every `Reason`. @default one set of all the dimensions
-   */
-  readonly dimensionSets?: ReadonlyArray<ReadonlyArray<string>>;
-  /** Anything else worth searching for: ids, latencies, error detail. Never secrets. */
-  readonly fields?: Readonly<Record<string, unknown>>;
-}
 
 /**
  * Powertools' Logger, writing every level to stdout. Powertools writes warnings and errors to stderr; on
@@ -132,7 +112,7 @@ export function emit(event: LogEvent, _now?: number): void {
   const entries = Object.entries(event.metrics ?? {});
   if (entries.length === 0) return;
   const dimensions = event.dimensions ?? {};
-  const sets = event.dimensionSets ?? [Object.keys(dimensions)];
+  const sets = dimensionSetsOf(event);
   if (sets.every((set) => set.length === 0)) {
     for (const [name, metric] of entries) metrics.addMetric(name, metric.unit, metric.value);
     if (invocations === 0) publishStored(metrics);
@@ -146,10 +126,4 @@ export function emit(event: LogEvent, _now?: number): void {
     for (const [name, metric] of entries) eventMetrics.addMetric(name, metric.unit, metric.value);
     eventMetrics.publishStoredMetrics();
   }
-}
-
-/** The message of an unknown thrown value, for logs; never includes request data. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
