@@ -22,9 +22,9 @@ import { type BenchOptions, kb, ms, type Row, type SectionResult, x } from "../l
 
 const WEBHOOK_SECRET = "bench-webhook-secret-value";
 const API_KEY = "bench-api-key";
-/** Targets from the issue. */
+/** Targets from the issues: the receiver's code and its cold start against the CDK-default bundle (issue 13). */
 export const RECEIVER_MAX_BYTES = 400 * 1024;
-export const RECEIVER_MAX_COLD_RATIO = 0.8;
+export const RECEIVER_MAX_COLD_RATIO = 0.75;
 
 interface ColdSample {
   loadMs: number;
@@ -177,7 +177,7 @@ export async function coldStart(options: BenchOptions): Promise<SectionResult> {
         ours: ms(first),
         baseline: `${ms(firstCdk)} CDK default; ${ms(stat("empty", "firstAnswerMs"), 2)} empty`,
         ratio: x(coldRatio),
-        target: fn === "receiver" ? "<= 0.80x" : "",
+        target: fn === "receiver" ? `<= ${RECEIVER_MAX_COLD_RATIO.toFixed(2)}x` : "",
         verdict: fn === "receiver" ? (coldRatio <= RECEIVER_MAX_COLD_RATIO ? "met" : "MISSED") : "",
       });
     }
