@@ -2,8 +2,10 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from "aws-lambda";
 import { buildDeliveryMessage, serializeDeliveryMessage } from "../../functions/shared/contract/delivery";
+import { DEFAULT_CONFIG } from "../../lib/config";
 
-export const BENCH_AUTH_HEADER = "X-Webhook-Secret";
+/** The header the bench signs webhooks with: the stack's default, which its functions are configured with. */
+export const BENCH_AUTH_HEADER = DEFAULT_CONFIG.authHeaderName;
 
 export function webhookEvent(options: {
   readonly secret: string;

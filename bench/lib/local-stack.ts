@@ -66,20 +66,24 @@ export async function startBenchStack(options: {
   }
 }
 
+/** Where the bench's functions find their resources: the local stack's, or the no-op AWS endpoint's. */
+export interface BenchResources {
+  readonly queueUrl: string;
+  readonly webhookSecretArn: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly apiKeySecretArn: string;
+}
+
 /**
- * The receiver's and the worker's environments on the local stack, set before their bundles load: one
+ * The receiver's and the worker's variables, from their one definition (contract/environment.ts): one
  * process runs both, so it holds both, which must agree on every variable they share.
  */
-export function functionEnvironment(stack: BenchStack, assemblyAiBaseUrl: string): Record<string, string> {
-  const { resources } = stack;
-  const receiver: Record<string, string> = receiverEnvironment(
-    {
-      stackName: LOCAL_STACK_NAME,
-      queueUrl: resources.queueUrl,
-      webhookSecretArn: resources.webhookSecretArn,
-    },
-    BENCH_SETTINGS,
-  );
+export function functionVariables(
+  resources: BenchResources,
+  assemblyAiBaseUrl: string,
+): Record<string, string> {
+  const receiver = receiverVariables(resources);
   const worker = workerEnvironment(
     {
       stackName: LOCAL_STACK_NAME,
@@ -96,13 +100,31 @@ export function functionEnvironment(stack: BenchStack, assemblyAiBaseUrl: string
       throw new Error(`the receiver and the worker need different values of ${name}`);
     }
   }
+  return { ...receiver, ...worker };
+}
+
+/** The receiver's variables alone, for the sections that run only it. */
+export function receiverVariables(
+  resources: Pick<BenchResources, "queueUrl" | "webhookSecretArn">,
+): Record<string, string> {
+  return receiverEnvironment(
+    {
+      stackName: LOCAL_STACK_NAME,
+      queueUrl: resources.queueUrl,
+      webhookSecretArn: resources.webhookSecretArn,
+    },
+    BENCH_SETTINGS,
+  );
+}
+
+/** The functions' variables on the local stack, with the emulator's endpoint and credentials. */
+export function functionEnvironment(stack: BenchStack, assemblyAiBaseUrl: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: stack.emulator.endpoint,
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
-    ...receiver,
-    ...worker,
+    ...functionVariables(stack.resources, assemblyAiBaseUrl),
   };
 }
 

@@ -4,6 +4,7 @@
  * CDK's default bundling would build them, and for an empty handler (the floor). Variants are run round-robin
  * so that drift on the machine touches all of them alike.
  */
+
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { startSimulator } from "../../local/simulator";
@@ -14,7 +15,8 @@ import {
   buildDeployed,
   buildWithDeployedOptions,
 } from "../lib/build";
-import { BENCH_AUTH_HEADER, deliveryMessageBody, sqsEvent, webhookEvent } from "../lib/events";
+import { deliveryMessageBody, sqsEvent, webhookEvent } from "../lib/events";
+import { functionVariables } from "../lib/local-stack";
 import { NOOP_REGION, startNoopAws } from "../lib/noop-aws";
 import { progress, runChild } from "../lib/proc";
 import { median, ratio } from "../lib/stats";
@@ -82,16 +84,16 @@ export async function coldStart(options: BenchOptions): Promise<SectionResult> {
       AWS_REGION: NOOP_REGION,
       AWS_ACCESS_KEY_ID: "bench",
       AWS_SECRET_ACCESS_KEY: "bench",
-      QUEUE_URL: aws.queueUrl("deliveries"),
-      WEBHOOK_SECRET_ARN: aws.secretArn("webhook-secret"),
-      AUTH_HEADER_NAME: BENCH_AUTH_HEADER,
-      ALLOWED_SOURCE_IPS: "",
-      // Every function requires its stack's name at cold start (the metrics' `Stack` dimension).
-      STACK_NAME: "bench",
-      TABLE_NAME: "transcripts",
-      BUCKET_NAME: "bench-bucket",
-      ASSEMBLYAI_API_KEY_SECRET_ARN: aws.secretArn("api-key"),
-      ASSEMBLYAI_BASE_URL: simulator.url,
+      ...functionVariables(
+        {
+          queueUrl: aws.queueUrl("deliveries"),
+          webhookSecretArn: aws.secretArn("webhook-secret"),
+          tableName: "transcripts",
+          bucketName: "bench-bucket",
+          apiKeySecretArn: aws.secretArn("api-key"),
+        },
+        simulator.url,
+      ),
     };
     const variants: Variant[] = [
       { id: "receiver", fn: "receiver", build: builds.receiver, eventFile: receiverEventFile },

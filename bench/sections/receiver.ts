@@ -3,10 +3,12 @@
  * answered by a no-op local endpoint, against the floor: the same SendMessage call, same client settings,
  * none of our code (bench/handlers/sqs-floor.ts, bundled with the deployed options).
  */
+
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { buildChild, buildDeployed, buildWithDeployedOptions } from "../lib/build";
-import { BENCH_AUTH_HEADER, webhookEvent } from "../lib/events";
+import { webhookEvent } from "../lib/events";
+import { receiverVariables } from "../lib/local-stack";
 import { NOOP_REGION, startNoopAws } from "../lib/noop-aws";
 import { progress, runChild } from "../lib/proc";
 import { median, percentile, ratio } from "../lib/stats";
@@ -39,10 +41,10 @@ export async function receiverOverhead(options: BenchOptions): Promise<SectionRe
       AWS_REGION: NOOP_REGION,
       AWS_ACCESS_KEY_ID: "bench",
       AWS_SECRET_ACCESS_KEY: "bench",
-      QUEUE_URL: aws.queueUrl("deliveries"),
-      WEBHOOK_SECRET_ARN: aws.secretArn("webhook-secret"),
-      AUTH_HEADER_NAME: BENCH_AUTH_HEADER,
-      ALLOWED_SOURCE_IPS: "",
+      ...receiverVariables({
+        queueUrl: aws.queueUrl("deliveries"),
+        webhookSecretArn: aws.secretArn("webhook-secret"),
+      }),
     };
     const runs = Math.max(3, Math.round(options.runs / 5));
     const perRun: Array<{ oursP50: number; oursP99: number; floorP50: number; floorP99: number }> = [];
