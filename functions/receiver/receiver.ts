@@ -130,6 +130,11 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
     const route = checkRoute(event.rawPath, event.requestContext?.http?.method);
     if (!route.ok) return route;
 
+    // The source address first: a probe from outside the allowlist costs no Secrets Manager call (and
+    // learns nothing about the secret).
+    const sourceIp = event.requestContext?.http?.sourceIp ?? "";
+    if (!isSourceIpAllowed(config.sourceIps, sourceIp)) return { rejection: FORBIDDEN };
+
     const presented = findHeader(event.headers, config.authHeaderName);
     // A missing header is refused before any Secrets Manager call.
     if (!presented) return { rejection: UNAUTHORIZED };
@@ -140,9 +145,6 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
       return { rejection: unavailable.secret(), detail: describeError(error) };
     }
     if (!authenticate(presented, accepted)) return { rejection: UNAUTHORIZED };
-
-    const sourceIp = event.requestContext?.http?.sourceIp ?? "";
-    if (!isSourceIpAllowed(config.sourceIps, sourceIp)) return { rejection: FORBIDDEN };
 
     const text = decodeBody(event.body, event.isBase64Encoded === true, config.maxBodyBytes);
     if (!text.ok) return text;

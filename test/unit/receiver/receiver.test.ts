@@ -407,12 +407,15 @@ describe("source address allowlist", () => {
     expect(response.statusCode).toBe(200);
   });
 
-  it("still answers 401 before 403 for an unauthenticated request from outside", async () => {
+  it("answers 403 to a request from outside before any Secrets Manager call, whatever its header", async () => {
     const handler = receiver({ ALLOWED_SOURCE_IPS: "54.220.25.36" });
 
-    const response = await handler(withAuth(fixture("transcript-completed"), "guess"));
+    const guessed = await handler(withAuth(fixture("transcript-completed"), "guess"));
+    const genuine = await handler(fixture("transcript-completed"));
 
-    expect(response.statusCode).toBe(401);
+    expect([guessed.statusCode, genuine.statusCode]).toEqual([403, 403]);
+    // A probe from outside costs nothing and tells nothing about the secret.
+    expect(secretsMock).not.toHaveReceivedCommand(GetSecretValueCommand);
   });
 });
 
