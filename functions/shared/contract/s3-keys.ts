@@ -2,12 +2,34 @@
 import type { RedactedAudioDelivery } from "./delivery";
 import { BUCKET_PREFIXES } from "./resources";
 
+/**
+ * A customer or order id as one key segment: every character but letters, digits, `_` and `-` is
+ * percent-encoded (UTF-8), `.` included. No id can then form a `.` or `..` segment or contain a `/`, so none
+ * escapes its prefix (in tools that resolve such segments) and two different ids never share a key;
+ * `decodeURIComponent` gives the id back. Ids of letters, digits, `_` and `-` stay as they are.
+ */
+export function idSegment(id: string): string {
+  // A lone surrogate (which no URL's query can carry) becomes U+FFFD rather than making encoding throw.
+  const wellFormed = id.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    "\uFFFD",
+  );
+  return encodeURIComponent(wellFormed).replace(
+    /[.!~*'()]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+function orderPrefix(prefix: string, customerId: string, orderId: string): string {
+  return `${prefix}${idSegment(customerId)}/${idSegment(orderId)}/`;
+}
+
 export function transcriptJsonKey(customerId: string, orderId: string, transcriptId: string): string {
-  return `${BUCKET_PREFIXES.transcripts}${customerId}/${orderId}/${transcriptId}.json.gz`;
+  return `${orderPrefix(BUCKET_PREFIXES.transcripts, customerId, orderId)}${transcriptId}.json.gz`;
 }
 
 export function transcriptTextKey(customerId: string, orderId: string, transcriptId: string): string {
-  return `${BUCKET_PREFIXES.transcripts}${customerId}/${orderId}/${transcriptId}.txt`;
+  return `${orderPrefix(BUCKET_PREFIXES.transcripts, customerId, orderId)}${transcriptId}.txt`;
 }
 
 export function unknownArchiveKey(
@@ -16,7 +38,7 @@ export function unknownArchiveKey(
   receivedAt: string,
   requestId: string,
 ): string {
-  return `${BUCKET_PREFIXES.unknown}${customerId}/${orderId}/${receivedAt}-${safeKeySegment(requestId)}.json`;
+  return `${orderPrefix(BUCKET_PREFIXES.unknown, customerId, orderId)}${receivedAt}-${safeKeySegment(requestId)}.json`;
 }
 
 /** Where a message that failed validation is kept, so that nothing AssemblyAI sent is lost. */
@@ -27,7 +49,7 @@ export function malformedArchiveKey(receivedAt: string, messageId: string): stri
 export function redactedAudioKey(delivery: RedactedAudioDelivery): string {
   const { customer_id: customerId, order_id: orderId } = delivery.metadata;
   const fileName = fileNameFromUrl(delivery.redacted_audio_url) ?? safeKeySegment(delivery.received_at);
-  return `${BUCKET_PREFIXES.redactedAudio}${customerId}/${orderId}/${fileName}`;
+  return `${orderPrefix(BUCKET_PREFIXES.redactedAudio, customerId, orderId)}${fileName}`;
 }
 
 /** The last path segment of a URL, made safe for an S3 key; undefined when there is none. */

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import {
   buildDeliveryMessage,
   normalizeAssemblyAiTime,
@@ -5,6 +6,7 @@ import {
   parseMetadata,
   serializeDeliveryMessage,
 } from "../../../functions/shared/contract/delivery";
+import { idSegment, transcriptJsonKey } from "../../../functions/shared/contract/s3-keys";
 
 const metadata = { customer_id: "c", order_id: "o", params: { customer_id: "c", order_id: "o" } };
 const transcript = (extra: Record<string, unknown> = {}) =>
@@ -99,5 +101,42 @@ describe("the queue message", () => {
     const big = transcript({ payload: { text: "x".repeat(300_000) } });
 
     expect(serializeDeliveryMessage(big)).toEqual({ ok: false, bytes: expect.any(Number) });
+  });
+});
+
+describe("the bucket's keys", () => {
+  it("keep ids of letters, digits, _ and - as they are", () => {
+    expect(transcriptJsonKey("cust_1-a", "order-5678", "t-1")).toBe(
+      "transcripts/cust_1-a/order-5678/t-1.json.gz",
+    );
+  });
+
+  it.each([
+    ["..", "%2E%2E"],
+    [".", "%2E"],
+    ["a/b", "a%2Fb"],
+    ["a%2Fb", "a%252Fb"],
+    ["jane+doe@example.com", "jane%2Bdoe%40example.com".replace(".", "%2E")],
+  ])("encode %p as the segment %p", (id, segment) => {
+    expect(idSegment(id)).toBe(segment);
+  });
+
+  it("never let an id leave its prefix or share a key with another id", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", minLength: 1 }),
+        fc.string({ unit: "grapheme", minLength: 1 }),
+        (customer, order) => {
+          const key = transcriptJsonKey(customer, order, "t-1");
+          const segments = key.split("/");
+          expect(segments).toHaveLength(4);
+          expect(segments.some((segment) => segment === "." || segment === "..")).toBe(false);
+          expect([
+            decodeURIComponent(segments[1] as string),
+            decodeURIComponent(segments[2] as string),
+          ]).toEqual([customer, order]);
+        },
+      ),
+    );
   });
 });
