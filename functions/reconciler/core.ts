@@ -22,7 +22,10 @@
  *   transcript by those (contract/winner.ts), so a transcript recovered late never beats a newer one, and
  *   needs no lookup for it. `received_at` is the run's clock, as for every producer (contract/delivery.ts).
  * - A transcript that can never be read (a malformed id; AssemblyAI answers 400, 404 or 410) is skipped with
- *   its reason instead of failing every run at the same place; other read failures stop the run.
+ *   its reason instead of failing every run at the same place. Any other read failure (429, 5xx, a timeout,
+ *   401/403) skips it too, but keeps it in `nextUnread`: later runs read it again, wherever the checkpoint is
+ *   by then, up to `maxReadAttempts` runs, then report it abandoned. One bad transcript never stops the run
+ *   nor pins the checkpoint, so the missed deliveries after it are still recovered.
  */
 
 import {
@@ -35,7 +38,7 @@ import {
 } from "../shared/contract/delivery";
 import { decide, type TranscriptTimes } from "../shared/contract/winner";
 import { describeError } from "../shared/telemetry";
-import { DEFAULT_MAX_PENDING_MINUTES } from "./constants";
+import { DEFAULT_MAX_PENDING_MINUTES, DEFAULT_MAX_READ_ATTEMPTS } from "./constants";
 import type {
   ReconcileDeps,
   ReconciledTranscript,
@@ -43,6 +46,7 @@ import type {
   ReconcileReport,
   ReconcileStopReason,
   StoredTranscriptRef,
+  UnreadTranscript,
 } from "./types";
 
 /** AssemblyAI's largest list page. */
@@ -59,7 +63,7 @@ export const DEFAULT_MAX_PENDING_LOOKBACK_MS = DEFAULT_MAX_PENDING_MINUTES * 60 
 
 /**
  * Read failures that a retry will not change: the id is refused (400) or the transcript is gone (404, 410).
- * 401 and 403 are not among them: they say our API key is wrong, which fails the run.
+ * 401 and 403 are not among them: they say our API key is wrong, which a key change fixes (retried later).
  */
 export const FINAL_READ_STATUSES: ReadonlySet<number> = new Set([400, 404, 410]);
 
@@ -143,6 +147,11 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   const sinceMs = options.since.getTime();
   const settledBeforeMs = options.settledBefore?.getTime();
   const maxPendingLookbackMs = options.maxPendingLookbackMs ?? DEFAULT_MAX_PENDING_LOOKBACK_MS;
+  const maxReadAttempts = Math.max(1, Math.floor(options.maxReadAttempts ?? DEFAULT_MAX_READ_ATTEMPTS));
+  // What the next run reads again: starts as what this run was given, updated as each one is examined.
+  const unread = new Map<string, UnreadTranscript>(
+    (options.unread ?? []).map((entry) => [entry.transcriptId, entry]),
+  );
 
   const counts = {
     examined: 0,
@@ -153,6 +162,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     skipped: 0,
     superseded: 0,
     pending: 0,
+    unreadRetrying: 0,
+    unreadAbandoned: 0,
   };
   const transcripts: ReconciledTranscript[] = [];
   let apiCalls = 0;
@@ -173,6 +184,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   let oldestListedMs = Number.POSITIVE_INFINITY;
   let oldestPendingMs: number | undefined;
   const candidates: Candidate[] = [];
+  const candidateIds = new Set<string>();
   let listedAll = false;
   try {
     let beforeId: string | undefined;
@@ -194,7 +206,9 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
           const completedMs = instant(item.completed);
           const settled =
             settledBeforeMs !== undefined && completedMs !== undefined && completedMs < settledBeforeMs;
-          if (!settled) {
+          // One an earlier run could not read is examined again, settled or not.
+          if ((!settled || unread.has(item.id)) && !candidateIds.has(item.id)) {
+            candidateIds.add(item.id);
             candidates.push({
               id: item.id,
               status: item.status,
@@ -221,11 +235,26 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     failure = describeError(error);
   }
 
+  // Earlier read failures the listing did not show again (created before `since` by now): from what was kept.
+  for (const entry of unread.values()) {
+    if (candidateIds.has(entry.transcriptId)) continue;
+    candidateIds.add(entry.transcriptId);
+    const times = timesOf(entry);
+    candidates.push({
+      id: entry.transcriptId,
+      status: entry.status,
+      createdMs: instant(entry.created),
+      completedMs: instant(entry.completed),
+      times,
+    });
+  }
+
   const report = (): ReconcileReport => ({
     ...counts,
     apiCalls,
     budgetExhausted: stopReason === "budget",
     nextCheckpoint: new Date(sinceMs).toISOString(),
+    nextUnread: [...unread.values()],
     transcripts: [...transcripts],
   });
 
@@ -279,12 +308,40 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   };
 
   const skip = (
-    ids: Pick<ReconciledTranscript, "transcriptId" | "customerId" | "orderId">,
+    ids: Pick<ReconciledTranscript, "transcriptId" | "customerId" | "orderId" | "unread">,
     reason: string,
   ) => {
     counts.skipped += 1;
     transcripts.push({ ...ids, outcome: "skipped", reason });
     return true;
+  };
+
+  /** A read that failed in a way a later run may not: kept to retry, or given up after maxReadAttempts. */
+  const unreadable = (candidate: Candidate, error: unknown): boolean => {
+    const attempts = (unread.get(candidate.id)?.attempts ?? 0) + 1;
+    const lastError = describeError(error);
+    if (attempts >= maxReadAttempts) {
+      unread.delete(candidate.id);
+      counts.unreadAbandoned += 1;
+      return skip(
+        { transcriptId: candidate.id, unread: "abandoned" },
+        `not read in ${attempts} runs, given up: ${lastError}`,
+      );
+    }
+    const times = typeof candidate.times === "object" ? candidate.times : undefined;
+    unread.set(candidate.id, {
+      transcriptId: candidate.id,
+      status: candidate.status,
+      created: times?.created,
+      completed: times?.completed,
+      attempts,
+      lastError,
+    });
+    counts.unreadRetrying += 1;
+    return skip(
+      { transcriptId: candidate.id, unread: "retrying" },
+      `not read (attempt ${attempts} of ${maxReadAttempts}, retried next run): ${lastError}`,
+    );
   };
 
   /** Decides one candidate; false when the run had to stop before looking at it. */
@@ -301,6 +358,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       return skip({ transcriptId: shown }, "the listed transcript id is malformed");
     }
     if (deps.isTranscriptStored && (await deps.isTranscriptStored(id))) {
+      unread.delete(id);
       counts.examined += 1;
       counts.matched += 1;
       counts.alreadyStored += 1;
@@ -311,12 +369,14 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     try {
       transcript = await deps.getTranscript(id);
     } catch (error) {
-      const status = finalReadStatus(error);
-      if (status === undefined) throw error;
       counts.examined += 1;
+      const status = finalReadStatus(error);
+      if (status === undefined) return unreadable(candidate, error);
+      unread.delete(id);
       const detail = error instanceof Error ? error.message : String(error);
       return skip({ transcriptId: id }, `cannot be read (final ${status}): ${detail}`);
     }
+    unread.delete(id);
     counts.examined += 1;
     const webhookUrl = typeof transcript.webhook_url === "string" ? transcript.webhook_url : "";
     if (endpointOf(webhookUrl) !== endpoint) return true;

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_READ_ATTEMPTS } from "../../../functions/reconciler/constants";
 import { CHECKPOINT_OVERLAP_MS, instant, reconcile } from "../../../functions/reconciler/core";
 import { fakes, minutesAgo, NOW, options, transcript, WEBHOOK_URL } from "./support";
 
@@ -322,29 +323,112 @@ describe("reconcile: transcripts that can never be read", () => {
   );
 
   it.each([401, 403, 429, 500, 503])(
-    "still stops the run, at that transcript, when AssemblyAI answers %i",
+    "skips one AssemblyAI answers %i for, recovers the later ones in the same run, and keeps it to retry",
     async (status) => {
       const { deps, api, queued } = fakes(many(3));
       api.readStatusOf.set("t-1", status);
 
       const report = await reconcile(deps, options());
 
-      expect(queued).toHaveLength(1);
-      expect(report).toMatchObject({ stopReason: "failure", skipped: 0 });
-      expect(report.failure).toContain(`answered ${status}`);
-      expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(49)) as number).toISOString());
+      expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["t-0", "t-2"]);
+      expect(report).toMatchObject({ examined: 3, skipped: 1, queued: 2, unreadRetrying: 1 });
+      expect(report.stopReason).toBeUndefined();
+      expect(report.transcripts).toContainEqual({
+        transcriptId: "t-1",
+        outcome: "skipped",
+        unread: "retrying",
+        reason: expect.stringContaining(
+          `not read (attempt 1 of ${DEFAULT_MAX_READ_ATTEMPTS}, retried next run)`,
+        ),
+      });
+      expect(report.nextUnread).toEqual([
+        {
+          transcriptId: "t-1",
+          status: "completed",
+          created: `${minutesAgo(49)}Z`,
+          completed: `${minutesAgo(48)}Z`,
+          attempts: 1,
+          lastError: expect.stringContaining(`answered ${status}`),
+        },
+      ]);
+      // Never pinned by it: the checkpoint moves past it as past any examined transcript.
+      expect(report.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
     },
   );
 
-  it("still stops the run on a failure that carries no status (a timeout, a network error)", async () => {
-    const { deps, api } = fakes(many(2));
-    api.getTranscript = async () => {
-      throw new Error("GET /v2/transcript/{id} did not answer within 10000 ms");
+  it("skips one whose read carries no status (a timeout, a network error), and keeps it to retry", async () => {
+    const { deps, api, queued } = fakes(many(2));
+    const getTranscript = api.getTranscript.bind(api);
+    api.getTranscript = async (id) => {
+      if (id === "t-0") throw new Error("GET /v2/transcript/t-0 timed out");
+      return getTranscript(id);
     };
 
     const report = await reconcile(deps, options());
 
-    expect(report).toMatchObject({ stopReason: "failure", skipped: 0, examined: 0 });
+    expect(queued).toHaveLength(1);
+    expect(report).toMatchObject({ examined: 2, skipped: 1, queued: 1, unreadRetrying: 1 });
+    expect(report.stopReason).toBeUndefined();
+    expect(report.nextUnread.map((u) => [u.transcriptId, u.lastError])).toEqual([
+      ["t-0", "Error: GET /v2/transcript/t-0 timed out"],
+    ]);
+  });
+
+  it("retries on the next run one it could not read, even though the checkpoint moved past it", async () => {
+    const { deps, api, queued } = fakes(many(3));
+    api.readStatusOf.set("t-1", 500);
+    const first = await reconcile(deps, options());
+    api.readStatusOf.delete("t-1");
+    queued.length = 0;
+    api.reads.length = 0;
+    const later = new Date(NOW.getTime() + minutes(5));
+
+    const second = await reconcile(
+      deps,
+      options({
+        now: later,
+        since: new Date(first.nextCheckpoint),
+        settledBefore: new Date(first.nextSettledBefore as string),
+        unread: first.nextUnread,
+      }),
+    );
+
+    expect(api.reads).toEqual(["t-1"]);
+    expect(queued).toEqual([
+      expect.objectContaining({ transcript_id: "t-1", created: `${minutesAgo(49)}Z`, source: "reconciler" }),
+    ]);
+    expect(second).toMatchObject({ queued: 1, unreadRetrying: 0, unreadAbandoned: 0, nextUnread: [] });
+  });
+
+  it("gives up after maxReadAttempts runs, reporting it as abandoned, and drops it from retry", async () => {
+    const { deps, api } = fakes(many(2));
+    api.readStatusOf.set("t-0", 503);
+    let report = await reconcile(deps, options({ maxReadAttempts: 3 }));
+    const attempts = [report.nextUnread[0]?.attempts];
+    for (let run = 1; run < 3; run += 1) {
+      report = await reconcile(deps, options({ maxReadAttempts: 3, unread: report.nextUnread }));
+      attempts.push(report.nextUnread[0]?.attempts);
+    }
+
+    expect(attempts).toEqual([1, 2, undefined]);
+    expect(report).toMatchObject({ unreadRetrying: 0, unreadAbandoned: 1, nextUnread: [] });
+    expect(report.transcripts).toContainEqual({
+      transcriptId: "t-0",
+      outcome: "skipped",
+      unread: "abandoned",
+      reason: expect.stringContaining("not read in 3 runs, given up"),
+    });
+  });
+
+  it("keeps, unchanged, what it had to retry when the run stops before reaching it", async () => {
+    const { deps, api } = fakes(many(2));
+    api.readStatusOf.set("t-0", 500);
+    const first = await reconcile(deps, options());
+
+    const second = await reconcile(deps, options({ unread: first.nextUnread, maxApiCalls: 1 }));
+
+    expect(second.stopReason).toBe("budget");
+    expect(second.nextUnread).toEqual(first.nextUnread);
   });
 
   it("skips a malformed listed id without reading it, and moves on", async () => {
@@ -506,17 +590,18 @@ describe("reconcile: paging, budget and checkpoint", () => {
     expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(55 - 0.1)) as number).toISOString());
   });
 
-  it("reports a failed read, keeps what came before it, and resumes at the failed transcript", async () => {
-    const { deps, api, queued } = fakes(many(3));
-    api.failReadOf.add("t-001");
+  it("reports a failed queue write, keeps what came before it, and resumes at that transcript", async () => {
+    const { deps, queued } = fakes(many(3));
+    const enqueue = deps.enqueue;
+    deps.enqueue = async (message) => {
+      if (message.kind === "transcript" && message.transcript_id === "t-001") throw new Error("SQS is down");
+      await enqueue(message);
+    };
 
     const report = await reconcile(deps, options());
 
     expect(queued).toHaveLength(1);
-    expect(report).toMatchObject({
-      stopReason: "failure",
-      failure: "transcript t-001: Error: GET /v2/transcript/t-001 answered 500",
-    });
+    expect(report).toMatchObject({ stopReason: "failure", failure: "transcript t-001: Error: SQS is down" });
     expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(55 - 0.1)) as number).toISOString());
   });
 
