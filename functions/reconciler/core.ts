@@ -14,6 +14,9 @@
  *   progress run after run instead of re-reading the newest page forever.
  * - Finished transcripts an earlier run already examined are recognised by their `completed` time (before
  *   that run's `settledBefore`) and skipped without an API call.
+ * - A window that takes more list pages than the budget is worked through over several runs: the run that
+ *   runs out while listing saves where it got to (`nextListing.resumeBefore`), the next lists on from there
+ *   and examines the older part, and the checkpoint then moves up to that point (see ListingCursor).
  *
  * What is queued, and why:
  * - Only transcripts whose webhook never got a 2xx from our receiver (`webhook_status_code` null or not 2xx):
@@ -40,6 +43,7 @@ import { decide, type TranscriptTimes } from "../shared/contract/winner";
 import { describeError } from "../shared/telemetry";
 import { DEFAULT_MAX_PENDING_MINUTES, DEFAULT_MAX_READ_ATTEMPTS } from "./constants";
 import type {
+  ListingCursor,
   ReconcileDeps,
   ReconciledTranscript,
   ReconcileOptions,
@@ -135,6 +139,14 @@ function endpointOf(raw: string): string | undefined {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
+/** The cursor without its undefined fields (it is compared and stored as is). */
+function compact(listing: ListingCursor): ListingCursor {
+  return {
+    ...(listing.resumeBefore !== undefined ? { resumeBefore: listing.resumeBefore } : {}),
+    ...(listing.stopAt !== undefined ? { stopAt: listing.stopAt } : {}),
+  };
+}
+
 export class ReconcileConfigurationError extends Error {
   override readonly name = "ReconcileConfigurationError";
 }
@@ -186,15 +198,32 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   const candidates: Candidate[] = [];
   const candidateIds = new Set<string>();
   let listedAll = false;
+  const resumeBefore = options.listing?.resumeBefore;
+  const stopAt = options.listing?.stopAt;
+  // Where this run's listing got to: the oldest id of the last page listed.
+  let beforeId: string | undefined = resumeBefore?.transcriptId;
+  let resumeRefused = false;
+  // At most half the budget goes to listing, so a run that lists to the end always has reads left to make
+  // progress with; a longer listing is saved (nextListing) and continued by the next run.
+  const maxListCalls = Math.max(1, Math.floor(options.maxApiCalls / 2));
+  let listCalls = 0;
   try {
-    let beforeId: string | undefined;
-    while (spend()) {
+    for (;;) {
+      if (listCalls >= maxListCalls) {
+        stopReason = "budget";
+        break;
+      }
+      if (!spend()) break;
+      listCalls += 1;
       const query: Record<string, string> = { limit: String(pageSize) };
       if (beforeId !== undefined) query.before_id = beforeId;
       const page = await deps.listTranscripts(query);
       const items = Array.isArray(page?.transcripts) ? page.transcripts : [];
       let reachedSince = false;
       for (const item of items) {
+        // Older than `stopAt` was examined by earlier runs (with the times map, that is all it holds).
+        if (reachedSince && stopAt !== undefined) break;
+        if (item.id === stopAt) reachedSince = true;
         const createdMs = instant(item.created);
         timesById.set(item.id, timesOf(item));
         if (createdMs !== undefined) oldestListedMs = Math.min(oldestListedMs, createdMs);
@@ -233,6 +262,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   } catch (error) {
     stopReason = "failure";
     failure = describeError(error);
+    // A cursor AssemblyAI refuses (its transcript gone, say) would fail every run: list from the newest again.
+    resumeRefused = beforeId === resumeBefore?.transcriptId && finalReadStatus(error) !== undefined;
   }
 
   // Earlier read failures the listing did not show again (created before `since` by now): from what was kept.
@@ -436,18 +467,36 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   // (less the overlap); held back to the oldest transcript still processing, within maxPendingLookbackMs.
   let nextMs: number;
   let nextSettledMs: number | undefined = settledBeforeMs;
+  let nextListing: ListingCursor | undefined;
   if (!listedAll) {
     nextMs = sinceMs;
+    const oldest = Number.isFinite(oldestListedMs) ? new Date(oldestListedMs).toISOString() : undefined;
+    const resume =
+      beforeId === undefined || resumeRefused
+        ? undefined
+        : beforeId === resumeBefore?.transcriptId
+          ? resumeBefore
+          : { transcriptId: beforeId, created: oldest ?? new Date(sinceMs).toISOString() };
+    nextListing = { resumeBefore: resume, stopAt };
   } else if (firstUnexamined !== undefined) {
     nextMs = firstUnexamined.createdMs ?? sinceMs;
+    nextListing = options.listing;
+  } else if (resumeBefore !== undefined) {
+    // Everything below the cursor is examined; from it upward is the next run's, which stops at it.
+    nextMs = instant(resumeBefore.created) ?? sinceMs;
+    nextListing = { stopAt: resumeBefore.transcriptId };
   } else {
     nextMs = nowMs - CHECKPOINT_OVERLAP_MS;
     nextSettledMs = nowMs - CHECKPOINT_OVERLAP_MS;
   }
   if (oldestPendingMs !== undefined) {
-    nextMs = Math.min(nextMs, Math.max(oldestPendingMs, nowMs - maxPendingLookbackMs));
+    const heldMs = Math.max(oldestPendingMs, nowMs - maxPendingLookbackMs);
+    // Held below where the listing may stop: the next run must list down to the pending one.
+    if (heldMs < nextMs && listedAll) nextListing = undefined;
+    nextMs = Math.min(nextMs, heldMs);
   }
   nextMs = Math.max(nextMs, sinceMs);
+  if (nextListing?.resumeBefore === undefined && nextListing?.stopAt === undefined) nextListing = undefined;
 
   const final: ReconcileReport = {
     ...report(),
@@ -455,6 +504,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       ? { listedBackTo: new Date(Number.isFinite(oldestListedMs) ? oldestListedMs : nowMs).toISOString() }
       : {}),
     nextCheckpoint: new Date(nextMs).toISOString(),
+    ...(nextListing !== undefined ? { nextListing: compact(nextListing) } : {}),
     ...(nextSettledMs !== undefined ? { nextSettledBefore: new Date(nextSettledMs).toISOString() } : {}),
     ...(stopReason !== undefined ? { stopReason } : {}),
     ...(failure !== undefined ? { failure } : {}),

@@ -115,6 +115,7 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
       since,
       ...(checkpoint?.settledBefore !== undefined ? { settledBefore: checkpoint.settledBefore } : {}),
       ...(checkpoint?.unread !== undefined ? { unread: checkpoint.unread } : {}),
+      ...(checkpoint?.listing !== undefined ? { listing: checkpoint.listing } : {}),
       webhookUrl: config.webhookUrl,
       maxApiCalls: config.maxApiCalls,
       now: startedAt,
@@ -138,6 +139,7 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
         settledBefore:
           report.nextSettledBefore !== undefined ? new Date(report.nextSettledBefore) : undefined,
         unread: report.nextUnread,
+        listing: report.nextListing,
       },
       now(),
     );
@@ -238,8 +240,9 @@ export function runLogEvents(
     events.push({
       level: "warn",
       message:
-        "reconcile budget ran out before listing reached the checkpoint: nothing was examined and the " +
-        "checkpoint stays; raise reconcileMaxApiCalls (or --max-api-calls) to cover the window",
+        "reconcile budget ran out before listing reached the checkpoint: the next run lists on from where " +
+        "this one stopped, so the window takes several runs; raise reconcileMaxApiCalls (or " +
+        "--max-api-calls) to cover it in one",
       fields: {
         since: since.toISOString(),
         window_minutes: Math.round(windowMs / 60_000),

@@ -10,7 +10,7 @@ import type { Transcript, TranscriptList } from "assemblyai";
 import { MAX_MESSAGE_BYTES, serializeDeliveryMessage } from "../shared/contract/delivery";
 import { TIMES_ATTRIBUTES, TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../shared/contract/resources";
 import { isRecord } from "../shared/values";
-import type { ReconcileDeps, StoredTranscriptRef, UnreadTranscript } from "./types";
+import type { ListingCursor, ReconcileDeps, StoredTranscriptRef, UnreadTranscript } from "./types";
 
 export interface AssemblyAiReads {
   listTranscripts(query: Readonly<Record<string, string>>): Promise<TranscriptList>;
@@ -93,15 +93,16 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
 
 /**
  * Where the next run starts: `since` on AssemblyAI's `created`, `settledBefore` on its `completed`, and the
- * transcripts earlier runs could not read, to read again.
+ * transcripts earlier runs could not read, to read again, and where a listing too long for one run got to.
  */
 export interface Checkpoint {
   readonly since: Date;
   readonly settledBefore?: Date | undefined;
   readonly unread?: readonly UnreadTranscript[] | undefined;
+  readonly listing?: ListingCursor | undefined;
 }
 
-/** Version 2 added `unread`; version 1 objects (no such field) are still read. */
+/** Version 2 added `unread` and `listing`; version 1 objects (neither field) are still read. */
 export const CHECKPOINT_VERSION = 2;
 const READABLE_VERSIONS: readonly unknown[] = [1, CHECKPOINT_VERSION];
 
@@ -155,12 +156,28 @@ export function parseCheckpoint(text: string): { checkpoint: Checkpoint } | { pr
     }
     unread = entries as UnreadTranscript[];
   }
+  const listing =
+    parsed.listing === undefined || parsed.listing === null ? {} : listingCursor(parsed.listing);
+  if (listing === undefined) return { problem: "the checkpoint's listing is not a listing cursor" };
   return {
     checkpoint: {
       since,
       ...(settledBefore !== undefined ? { settledBefore } : {}),
       ...(unread !== undefined && unread.length > 0 ? { unread } : {}),
+      ...(listing.resumeBefore !== undefined || listing.stopAt !== undefined ? { listing } : {}),
     },
+  };
+}
+
+function listingCursor(value: unknown): ListingCursor | undefined {
+  if (!isRecord(value)) return undefined;
+  const { resume_before_id: id, resume_before_created: created, stop_at_id: stopAt } = value;
+  if (stopAt !== undefined && stopAt !== null && typeof stopAt !== "string") return undefined;
+  const hasResume = id !== undefined && id !== null;
+  if (hasResume && (typeof id !== "string" || instantField(created) === undefined)) return undefined;
+  return {
+    ...(hasResume ? { resumeBefore: { transcriptId: id as string, created: created as string } } : {}),
+    ...(typeof stopAt === "string" ? { stopAt } : {}),
   };
 }
 
@@ -177,6 +194,14 @@ export function serializeCheckpoint(checkpoint: Checkpoint, updatedAt: Date): st
       attempts: entry.attempts,
       last_error: entry.lastError,
     })),
+    listing:
+      checkpoint.listing === undefined
+        ? null
+        : {
+            resume_before_id: checkpoint.listing.resumeBefore?.transcriptId ?? null,
+            resume_before_created: checkpoint.listing.resumeBefore?.created ?? null,
+            stop_at_id: checkpoint.listing.stopAt ?? null,
+          },
     updated_at: updatedAt.toISOString(),
   });
 }

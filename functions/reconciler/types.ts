@@ -21,7 +21,11 @@ export interface ReconcileOptions {
    * out, is this URL (host case and a trailing slash aside).
    */
   readonly webhookUrl: string;
-  /** Most AssemblyAI API requests (list pages and transcript reads together) one run may make. */
+  /**
+   * Most AssemblyAI API requests (list pages and transcript reads together) one run may make; list pages take
+   * at most half, so a run that lists to the end always has reads left (the rest of a longer listing is the
+   * next run's, see `listing`).
+   */
   readonly maxApiCalls: number;
   /**
    * The run's start: the next checkpoint, request ids and the queued messages' `received_at` (when they
@@ -51,6 +55,22 @@ export interface ReconcileOptions {
    * @default DEFAULT_MAX_READ_ATTEMPTS (constants.ts)
    */
   readonly maxReadAttempts?: number;
+  /** Where an earlier run's listing left off (the checkpoint's `listing`); see ListingCursor. */
+  readonly listing?: ListingCursor;
+}
+
+/**
+ * Lets a window that takes more list pages than one run's budget be worked through over several runs.
+ * - `resumeBefore`: an earlier run ran out of budget while listing, newest first, down to this transcript.
+ *   The run lists on below it (`before_id`) down to `since` and examines what it finds; the transcripts from
+ *   it upward are listed by a later run, so once everything below is examined the checkpoint moves up to its
+ *   `created`, not to the run's start.
+ * - `stopAt`: everything listed after this transcript (older) was examined already: the listing, newest
+ *   first, stops once it has listed it instead of paging on until a transcript older than `since` shows.
+ */
+export interface ListingCursor {
+  readonly resumeBefore?: { readonly transcriptId: string; readonly created: string } | undefined;
+  readonly stopAt?: string | undefined;
 }
 
 /**
@@ -155,7 +175,8 @@ export interface ReconcileReport {
   /**
    * Set when the listing stopped before it reached `since` (budget, time or failure): the oldest creation
    * time it got to (ISO-8601), or the run's start when it listed nothing. Nothing was examined and the
-   * checkpoint stays at `since`; with stopReason "budget" the window is too big for maxApiCalls.
+   * checkpoint stays at `since`; with stopReason "budget" the window is too big for maxApiCalls, and
+   * `nextListing` says where the next run lists on from.
    */
   readonly listedBackTo?: string;
   /** Set when the run ended early; the checkpoint then covers only what was examined. */
@@ -166,6 +187,8 @@ export interface ReconcileReport {
   readonly nextCheckpoint: string;
   /** The next run's `settledBefore` (ISO-8601), or undefined when it must examine everything again. */
   readonly nextSettledBefore?: string;
+  /** The next run's `listing`, or undefined when it lists from the newest down to `nextCheckpoint`. */
+  readonly nextListing?: ListingCursor;
   /** The next run's `unread`: this run's read failures, and earlier ones it did not get to. */
   readonly nextUnread: readonly UnreadTranscript[];
   /** The decisions that needed one (queued, skipped, superseded), in the order made. */

@@ -523,16 +523,120 @@ describe("reconcile: paging, budget and checkpoint", () => {
     expect(report.nextSettledBefore).toBeUndefined();
   });
 
-  it("keeps the checkpoint when the budget ran out before the listing reached since", async () => {
+  it("keeps the checkpoint when the listing's half of the budget ran out before it reached since", async () => {
     const { deps, api } = fakes(many(6));
     const since = new Date(NOW.getTime() - minutes(60));
 
-    const report = await reconcile(deps, options({ since, maxApiCalls: 2, pageSize: 2 }));
+    const report = await reconcile(deps, options({ since, maxApiCalls: 4, pageSize: 2 }));
 
     expect(api.reads).toEqual([]);
     expect(report).toMatchObject({ apiCalls: 2, budgetExhausted: true, nextCheckpoint: since.toISOString() });
     // Two pages of two, newest first: the listing got back to the fourth newest.
     expect(report.listedBackTo).toBe(new Date(instant(minutesAgo(55 - 2 * 0.1)) as number).toISOString());
+  });
+
+  /** Runs the reconciler as the scheduled handler does, each run starting from the last one's checkpoint. */
+  async function runsUntilCaughtUp(
+    deps: Parameters<typeof reconcile>[0],
+    overrides: Partial<Parameters<typeof reconcile>[1]>,
+    maxRuns: number,
+  ) {
+    let next: Partial<Parameters<typeof reconcile>[1]> = {};
+    const reports = [];
+    for (let run = 0; run < maxRuns; run += 1) {
+      const report = await reconcile(deps, options({ ...overrides, ...next }));
+      reports.push(report);
+      // Caught up: nothing stopped it, and no part of the window is left to a later run.
+      if (report.stopReason === undefined && report.nextListing === undefined) break;
+      next = {
+        since: new Date(report.nextCheckpoint),
+        ...(report.nextSettledBefore ? { settledBefore: new Date(report.nextSettledBefore) } : {}),
+        ...(report.nextListing ? { listing: report.nextListing } : {}),
+        unread: report.nextUnread,
+      };
+    }
+    return reports;
+  }
+
+  it("works through a backlog larger than one run's budget over several runs, resuming the listing", async () => {
+    const { deps, queued } = fakes(many(30));
+
+    const reports = await runsUntilCaughtUp(deps, { maxApiCalls: 6, pageSize: 2 }, 30);
+
+    expect(reports.at(-1)?.stopReason).toBeUndefined();
+    const ids = queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""));
+    expect(new Set(ids)).toEqual(new Set(many(30).map((t) => t.id)));
+    expect(reports.at(-1)?.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
+  });
+
+  it("saves where the listing stopped, and the next run lists on from there with before_id", async () => {
+    const { deps, api } = fakes(many(10));
+
+    const first = await reconcile(deps, options({ maxApiCalls: 4, pageSize: 2 }));
+    api.listQueries.length = 0;
+    await reconcile(
+      deps,
+      options({ maxApiCalls: 2, pageSize: 2, ...(first.nextListing ? { listing: first.nextListing } : {}) }),
+    );
+
+    expect(first.nextListing).toEqual({
+      resumeBefore: {
+        transcriptId: "t-006",
+        created: new Date(instant(minutesAgo(55 - 0.6)) as number).toISOString(),
+      },
+    });
+    expect(api.listQueries[0]).toEqual({ limit: "2", before_id: "t-006" });
+  });
+
+  it("once below the saved cursor is examined, moves the checkpoint up to it and stops listing there next time", async () => {
+    const { deps, api, queued } = fakes(many(6));
+    const listing = {
+      resumeBefore: {
+        transcriptId: "t-003",
+        created: new Date(instant(minutesAgo(55 - 0.3)) as number).toISOString(),
+      },
+    };
+
+    const report = await reconcile(deps, options({ pageSize: 2, listing }));
+
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([
+      "t-000",
+      "t-001",
+      "t-002",
+    ]);
+    expect(report.stopReason).toBeUndefined();
+    expect(report.nextCheckpoint).toBe(listing.resumeBefore.created);
+    expect(report.nextListing).toEqual({ stopAt: "t-003" });
+    // What the earlier runs examined stays examined: settled_before does not move past the part not listed.
+    expect(report.nextSettledBefore).toBeUndefined();
+
+    api.listQueries.length = 0;
+    const next = await reconcile(
+      deps,
+      options({ pageSize: 3, since: new Date(report.nextCheckpoint), listing: { stopAt: "t-003" } }),
+    );
+    expect(api.listQueries).toEqual([{ limit: "3" }]);
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : "")).slice(3)).toEqual([
+      "t-003",
+      "t-004",
+      "t-005",
+    ]);
+    expect(next.nextListing).toBeUndefined();
+  });
+
+  it("drops a saved cursor AssemblyAI refuses, so the next run lists from the newest again", async () => {
+    const { deps, api } = fakes(many(4));
+    api.listTranscripts = async () => {
+      throw Object.assign(new Error("GET /v2/transcript answered HTTP 400: bad before_id"), { status: 400 });
+    };
+
+    const report = await reconcile(
+      deps,
+      options({ listing: { resumeBefore: { transcriptId: "gone", created: iso(minutes(50)) } } }),
+    );
+
+    expect(report.stopReason).toBe("failure");
+    expect(report.nextListing).toBeUndefined();
   });
 
   it("leaves listedBackTo out once the listing reached since", async () => {

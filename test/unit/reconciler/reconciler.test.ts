@@ -526,6 +526,32 @@ describe("a scheduled reconcile run", () => {
     expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 
+  it("lists on from the listing cursor saved with the checkpoint, and saves where the next run stops", async () => {
+    const older = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    const newer = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o2`);
+    const listed = (await (
+      await fetch(`${sim.url}/v2/transcript?limit=10`, { headers: { authorization: "test-key" } })
+    ).json()) as { transcripts: { id: string; created: string }[] };
+    const newerCreated = new Date(
+      `${listed.transcripts.find((t) => t.id === newer)?.created}Z`,
+    ).toISOString();
+    storedCheckpoint({
+      version: 2,
+      since: new Date(Date.now() - 30 * 60_000).toISOString(),
+      listing: { resume_before_id: newer, resume_before_created: newerCreated },
+    });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    // The newer one is above the cursor: the run after this one lists it, down to the cursor.
+    expect(queuedMessages().map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([older]);
+    expect(report?.stopReason).toBeUndefined();
+    expect(writtenCheckpoint()).toMatchObject({
+      since: newerCreated,
+      listing: { resume_before_id: null, stop_at_id: newer },
+    });
+  });
+
   it("fails the invocation when the message cannot be queued", async () => {
     await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
     sqsMock.on(SendMessageCommand).rejects(new Error("SQS is down"));

@@ -14,6 +14,7 @@ describe("the checkpoint object", () => {
       since: "2025-06-01T11:50:00.000Z",
       settled_before: "2025-06-01T11:50:00.000Z",
       unread: [],
+      listing: null,
       updated_at: "2025-06-01T12:00:01.000Z",
     });
     expect(parseCheckpoint(text)).toEqual({ checkpoint });
@@ -51,6 +52,25 @@ describe("the checkpoint object", () => {
     });
   });
 
+  it("round-trips where a listing too long for one run got to", () => {
+    const checkpoint = {
+      since: new Date("2025-06-01T11:50:00.000Z"),
+      listing: {
+        resumeBefore: { transcriptId: "t-9", created: "2025-06-01T11:55:00.000Z" },
+        stopAt: "t-3",
+      },
+    };
+
+    const text = serializeCheckpoint(checkpoint, new Date("2025-06-01T12:00:01.000Z"));
+
+    expect(JSON.parse(text).listing).toEqual({
+      resume_before_id: "t-9",
+      resume_before_created: "2025-06-01T11:55:00.000Z",
+      stop_at_id: "t-3",
+    });
+    expect(parseCheckpoint(text)).toEqual({ checkpoint });
+  });
+
   it("still reads a version 1 checkpoint, which has nothing to read again", () => {
     const parsed = parseCheckpoint(
       JSON.stringify({
@@ -78,6 +98,10 @@ describe("the checkpoint object", () => {
     [
       JSON.stringify({ version: 2, since: "2025-06-01T11:50:00Z", unread: [{ transcript_id: "t" }] }),
       "the checkpoint's unread is not a list of transcripts",
+    ],
+    [
+      JSON.stringify({ version: 2, since: "2025-06-01T11:50:00Z", listing: { resume_before_id: "t" } }),
+      "the checkpoint's listing is not a listing cursor",
     ],
     [JSON.stringify({ version: 1, since: "soon" }), "the checkpoint's since is not an ISO-8601 instant"],
     [
