@@ -203,6 +203,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   // Where this run's listing got to: the oldest id of the last page listed.
   let beforeId: string | undefined = resumeBefore?.transcriptId;
   let resumeRefused = false;
+  let passedStopAt = false;
   // At most half the budget goes to listing, so a run that lists to the end always has reads left to make
   // progress with; a longer listing is saved (nextListing) and continued by the next run.
   const maxListCalls = Math.max(1, Math.floor(options.maxApiCalls / 2));
@@ -221,15 +222,17 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       const items = Array.isArray(page?.transcripts) ? page.transcripts : [];
       let reachedSince = false;
       for (const item of items) {
-        // Older than `stopAt` was examined by earlier runs (with the times map, that is all it holds).
-        if (reachedSince && stopAt !== undefined) break;
-        if (item.id === stopAt) reachedSince = true;
         const createdMs = instant(item.created);
         timesById.set(item.id, timesOf(item));
         if (createdMs !== undefined) oldestListedMs = Math.min(oldestListedMs, createdMs);
-        if (createdMs !== undefined && createdMs < sinceMs) {
+        // Listed after `stopAt` (older): examined by earlier runs, like those created before `since`.
+        if (passedStopAt || (createdMs !== undefined && createdMs < sinceMs)) {
           reachedSince = true;
           continue;
+        }
+        if (item.id === stopAt) {
+          passedStopAt = true;
+          reachedSince = true;
         }
         if (isFinal(item.status)) {
           const completedMs = instant(item.completed);

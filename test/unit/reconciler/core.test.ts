@@ -624,6 +624,21 @@ describe("reconcile: paging, budget and checkpoint", () => {
     expect(next.nextListing).toBeUndefined();
   });
 
+  it("examines the stop point itself but nothing listed after it, though created after since", async () => {
+    const { deps, api, queued } = fakes([
+      transcript("newest", 40),
+      transcript("stop", 45),
+      transcript("older", 50),
+    ]);
+
+    const report = await reconcile(deps, options({ listing: { stopAt: "stop" } }));
+
+    expect(api.reads).toEqual(["stop", "newest"]);
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["stop", "newest"]);
+    expect(report.nextListing).toBeUndefined();
+    expect(report.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
+  });
+
   it("drops a saved cursor AssemblyAI refuses, so the next run lists from the newest again", async () => {
     const { deps, api } = fakes(many(4));
     api.listTranscripts = async () => {
