@@ -70,6 +70,7 @@ export function formatReport(report: ReconcileReport): string {
       ["queued", report.queued],
       ["superseded", report.superseded],
       ["skipped", report.skipped],
+      ["not read (AssemblyAI failed)", report.unreadRetrying + report.unreadAbandoned],
       ["still pending", report.pending],
       ["API calls", report.apiCalls],
       ["next checkpoint", report.nextCheckpoint],
@@ -79,14 +80,24 @@ export function formatReport(report: ReconcileReport): string {
     lines.push("", STOP_REASONS[report.stopReason] ?? `stopped: ${report.stopReason}`);
     if (report.failure) lines.push(`error: ${report.failure}`);
   }
+  // The CLI keeps no checkpoint, so nothing retries them by itself (the scheduled reconciler does its own).
+  const unread = report.unreadRetrying + report.unreadAbandoned;
+  if (unread > 0) {
+    lines.push("", `${unread} transcripts could not be read: run reconcile again to retry them`);
+  }
   if (report.queued > 0)
     lines.push("", "the worker stores the queued transcripts shortly (list <customer_id>)");
   return lines.join("\n");
 }
 
-/** 0 when the window was covered; 3 when it stopped early but queued something; 1 when it failed outright. */
+/**
+ * 0 when the window was covered; 3 when it stopped early but queued something, or some transcripts could not
+ * be read; 1 when it failed outright.
+ */
 export function reconcileExitCode(report: ReconcileReport): ExitCode {
-  if (report.stopReason === undefined) return EXIT.ok;
+  if (report.stopReason === undefined) {
+    return report.unreadRetrying + report.unreadAbandoned > 0 ? EXIT.partial : EXIT.ok;
+  }
   if (report.stopReason === "failure" && report.queued === 0) return EXIT.error;
   return EXIT.partial;
 }

@@ -26,3 +26,6 @@ export const MAX_LOOKBACK_MINUTES = 30 * 24 * 60;
 
 export const DEFAULT_MAX_PENDING_MINUTES = 360;
 export const MAX_MAX_PENDING_MINUTES = 7 * 24 * 60;
+
+/** Runs in a row that may fail to read one transcript (5xx, timeout, 401) before the reconciler gives it up. */
+export const DEFAULT_MAX_READ_ATTEMPTS = 5;

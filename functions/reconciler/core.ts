@@ -14,6 +14,9 @@
  *   progress run after run instead of re-reading the newest page forever.
  * - Finished transcripts an earlier run already examined are recognised by their `completed` time (before
  *   that run's `settledBefore`) and skipped without an API call.
+ * - A window that takes more list pages than the budget is worked through over several runs: the run that
+ *   runs out while listing saves where it got to (`nextListing.resumeBefore`), the next lists on from there
+ *   and examines the older part, and the checkpoint then moves up to that point (see ListingCursor).
  *
  * What is queued, and why:
  * - Only transcripts whose webhook never got a 2xx from our receiver (`webhook_status_code` null or not 2xx):
@@ -22,7 +25,10 @@
  *   transcript by those (contract/winner.ts), so a transcript recovered late never beats a newer one, and
  *   needs no lookup for it. `received_at` is the run's clock, as for every producer (contract/delivery.ts).
  * - A transcript that can never be read (a malformed id; AssemblyAI answers 400, 404 or 410) is skipped with
- *   its reason instead of failing every run at the same place; other read failures stop the run.
+ *   its reason instead of failing every run at the same place. Any other read failure (429, 5xx, a timeout,
+ *   401/403) skips it too, but keeps it in `nextUnread`: later runs read it again, wherever the checkpoint is
+ *   by then, up to `maxReadAttempts` runs, then report it abandoned. One bad transcript never stops the run
+ *   nor pins the checkpoint, so the missed deliveries after it are still recovered.
  */
 
 import {
@@ -35,14 +41,16 @@ import {
 } from "../shared/contract/delivery";
 import { decide, type TranscriptTimes } from "../shared/contract/winner";
 import { describeError } from "../shared/telemetry";
-import { DEFAULT_MAX_PENDING_MINUTES } from "./constants";
+import { DEFAULT_MAX_PENDING_MINUTES, DEFAULT_MAX_READ_ATTEMPTS } from "./constants";
 import type {
+  ListingCursor,
   ReconcileDeps,
   ReconciledTranscript,
   ReconcileOptions,
   ReconcileReport,
   ReconcileStopReason,
   StoredTranscriptRef,
+  UnreadTranscript,
 } from "./types";
 
 /** AssemblyAI's largest list page. */
@@ -59,7 +67,7 @@ export const DEFAULT_MAX_PENDING_LOOKBACK_MS = DEFAULT_MAX_PENDING_MINUTES * 60 
 
 /**
  * Read failures that a retry will not change: the id is refused (400) or the transcript is gone (404, 410).
- * 401 and 403 are not among them: they say our API key is wrong, which fails the run.
+ * 401 and 403 are not among them: they say our API key is wrong, which a key change fixes (retried later).
  */
 export const FINAL_READ_STATUSES: ReadonlySet<number> = new Set([400, 404, 410]);
 
@@ -131,6 +139,14 @@ function endpointOf(raw: string): string | undefined {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
+/** The cursor without its undefined fields (it is compared and stored as is). */
+function compact(listing: ListingCursor): ListingCursor {
+  return {
+    ...(listing.resumeBefore !== undefined ? { resumeBefore: listing.resumeBefore } : {}),
+    ...(listing.stopAt !== undefined ? { stopAt: listing.stopAt } : {}),
+  };
+}
+
 export class ReconcileConfigurationError extends Error {
   override readonly name = "ReconcileConfigurationError";
 }
@@ -143,6 +159,11 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   const sinceMs = options.since.getTime();
   const settledBeforeMs = options.settledBefore?.getTime();
   const maxPendingLookbackMs = options.maxPendingLookbackMs ?? DEFAULT_MAX_PENDING_LOOKBACK_MS;
+  const maxReadAttempts = Math.max(1, Math.floor(options.maxReadAttempts ?? DEFAULT_MAX_READ_ATTEMPTS));
+  // What the next run reads again: starts as what this run was given, updated as each one is examined.
+  const unread = new Map<string, UnreadTranscript>(
+    (options.unread ?? []).map((entry) => [entry.transcriptId, entry]),
+  );
 
   const counts = {
     examined: 0,
@@ -153,6 +174,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     skipped: 0,
     superseded: 0,
     pending: 0,
+    unreadRetrying: 0,
+    unreadAbandoned: 0,
   };
   const transcripts: ReconciledTranscript[] = [];
   let apiCalls = 0;
@@ -173,10 +196,26 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   let oldestListedMs = Number.POSITIVE_INFINITY;
   let oldestPendingMs: number | undefined;
   const candidates: Candidate[] = [];
+  const candidateIds = new Set<string>();
   let listedAll = false;
+  const resumeBefore = options.listing?.resumeBefore;
+  const stopAt = options.listing?.stopAt;
+  // Where this run's listing got to: the oldest id of the last page listed.
+  let beforeId: string | undefined = resumeBefore?.transcriptId;
+  let resumeRefused = false;
+  let passedStopAt = false;
+  // At most half the budget goes to listing, so a run that lists to the end always has reads left to make
+  // progress with; a longer listing is saved (nextListing) and continued by the next run.
+  const maxListCalls = Math.max(1, Math.floor(options.maxApiCalls / 2));
+  let listCalls = 0;
   try {
-    let beforeId: string | undefined;
-    while (spend()) {
+    for (;;) {
+      if (listCalls >= maxListCalls) {
+        stopReason = "budget";
+        break;
+      }
+      if (!spend()) break;
+      listCalls += 1;
       const query: Record<string, string> = { limit: String(pageSize) };
       if (beforeId !== undefined) query.before_id = beforeId;
       const page = await deps.listTranscripts(query);
@@ -186,15 +225,22 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         const createdMs = instant(item.created);
         timesById.set(item.id, timesOf(item));
         if (createdMs !== undefined) oldestListedMs = Math.min(oldestListedMs, createdMs);
-        if (createdMs !== undefined && createdMs < sinceMs) {
+        // Listed after `stopAt` (older): examined by earlier runs, like those created before `since`.
+        if (passedStopAt || (createdMs !== undefined && createdMs < sinceMs)) {
           reachedSince = true;
           continue;
+        }
+        if (item.id === stopAt) {
+          passedStopAt = true;
+          reachedSince = true;
         }
         if (isFinal(item.status)) {
           const completedMs = instant(item.completed);
           const settled =
             settledBeforeMs !== undefined && completedMs !== undefined && completedMs < settledBeforeMs;
-          if (!settled) {
+          // One an earlier run could not read is examined again, settled or not.
+          if ((!settled || unread.has(item.id)) && !candidateIds.has(item.id)) {
+            candidateIds.add(item.id);
             candidates.push({
               id: item.id,
               status: item.status,
@@ -219,6 +265,22 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   } catch (error) {
     stopReason = "failure";
     failure = describeError(error);
+    // A cursor AssemblyAI refuses (its transcript gone, say) would fail every run: list from the newest again.
+    resumeRefused = beforeId === resumeBefore?.transcriptId && finalReadStatus(error) !== undefined;
+  }
+
+  // Earlier read failures the listing did not show again (created before `since` by now): from what was kept.
+  for (const entry of unread.values()) {
+    if (candidateIds.has(entry.transcriptId)) continue;
+    candidateIds.add(entry.transcriptId);
+    const times = timesOf(entry);
+    candidates.push({
+      id: entry.transcriptId,
+      status: entry.status,
+      createdMs: instant(entry.created),
+      completedMs: instant(entry.completed),
+      times,
+    });
   }
 
   const report = (): ReconcileReport => ({
@@ -226,6 +288,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     apiCalls,
     budgetExhausted: stopReason === "budget",
     nextCheckpoint: new Date(sinceMs).toISOString(),
+    nextUnread: [...unread.values()],
     transcripts: [...transcripts],
   });
 
@@ -279,12 +342,40 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   };
 
   const skip = (
-    ids: Pick<ReconciledTranscript, "transcriptId" | "customerId" | "orderId">,
+    ids: Pick<ReconciledTranscript, "transcriptId" | "customerId" | "orderId" | "unread">,
     reason: string,
   ) => {
     counts.skipped += 1;
     transcripts.push({ ...ids, outcome: "skipped", reason });
     return true;
+  };
+
+  /** A read that failed in a way a later run may not: kept to retry, or given up after maxReadAttempts. */
+  const unreadable = (candidate: Candidate, error: unknown): boolean => {
+    const attempts = (unread.get(candidate.id)?.attempts ?? 0) + 1;
+    const lastError = describeError(error);
+    if (attempts >= maxReadAttempts) {
+      unread.delete(candidate.id);
+      counts.unreadAbandoned += 1;
+      return skip(
+        { transcriptId: candidate.id, unread: "abandoned" },
+        `not read in ${attempts} runs, given up: ${lastError}`,
+      );
+    }
+    const times = typeof candidate.times === "object" ? candidate.times : undefined;
+    unread.set(candidate.id, {
+      transcriptId: candidate.id,
+      status: candidate.status,
+      created: times?.created,
+      completed: times?.completed,
+      attempts,
+      lastError,
+    });
+    counts.unreadRetrying += 1;
+    return skip(
+      { transcriptId: candidate.id, unread: "retrying" },
+      `not read (attempt ${attempts} of ${maxReadAttempts}, retried next run): ${lastError}`,
+    );
   };
 
   /** Decides one candidate; false when the run had to stop before looking at it. */
@@ -301,6 +392,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       return skip({ transcriptId: shown }, "the listed transcript id is malformed");
     }
     if (deps.isTranscriptStored && (await deps.isTranscriptStored(id))) {
+      unread.delete(id);
       counts.examined += 1;
       counts.matched += 1;
       counts.alreadyStored += 1;
@@ -311,12 +403,14 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     try {
       transcript = await deps.getTranscript(id);
     } catch (error) {
-      const status = finalReadStatus(error);
-      if (status === undefined) throw error;
       counts.examined += 1;
+      const status = finalReadStatus(error);
+      if (status === undefined) return unreadable(candidate, error);
+      unread.delete(id);
       const detail = error instanceof Error ? error.message : String(error);
       return skip({ transcriptId: id }, `cannot be read (final ${status}): ${detail}`);
     }
+    unread.delete(id);
     counts.examined += 1;
     const webhookUrl = typeof transcript.webhook_url === "string" ? transcript.webhook_url : "";
     if (endpointOf(webhookUrl) !== endpoint) return true;
@@ -376,18 +470,36 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   // (less the overlap); held back to the oldest transcript still processing, within maxPendingLookbackMs.
   let nextMs: number;
   let nextSettledMs: number | undefined = settledBeforeMs;
+  let nextListing: ListingCursor | undefined;
   if (!listedAll) {
     nextMs = sinceMs;
+    const oldest = Number.isFinite(oldestListedMs) ? new Date(oldestListedMs).toISOString() : undefined;
+    const resume =
+      beforeId === undefined || resumeRefused
+        ? undefined
+        : beforeId === resumeBefore?.transcriptId
+          ? resumeBefore
+          : { transcriptId: beforeId, created: oldest ?? new Date(sinceMs).toISOString() };
+    nextListing = { resumeBefore: resume, stopAt };
   } else if (firstUnexamined !== undefined) {
     nextMs = firstUnexamined.createdMs ?? sinceMs;
+    nextListing = options.listing;
+  } else if (resumeBefore !== undefined) {
+    // Everything below the cursor is examined; from it upward is the next run's, which stops at it.
+    nextMs = instant(resumeBefore.created) ?? sinceMs;
+    nextListing = { stopAt: resumeBefore.transcriptId };
   } else {
     nextMs = nowMs - CHECKPOINT_OVERLAP_MS;
     nextSettledMs = nowMs - CHECKPOINT_OVERLAP_MS;
   }
   if (oldestPendingMs !== undefined) {
-    nextMs = Math.min(nextMs, Math.max(oldestPendingMs, nowMs - maxPendingLookbackMs));
+    const heldMs = Math.max(oldestPendingMs, nowMs - maxPendingLookbackMs);
+    // Held below where the listing may stop: the next run must list down to the pending one.
+    if (heldMs < nextMs && listedAll) nextListing = undefined;
+    nextMs = Math.min(nextMs, heldMs);
   }
   nextMs = Math.max(nextMs, sinceMs);
+  if (nextListing?.resumeBefore === undefined && nextListing?.stopAt === undefined) nextListing = undefined;
 
   const final: ReconcileReport = {
     ...report(),
@@ -395,6 +507,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       ? { listedBackTo: new Date(Number.isFinite(oldestListedMs) ? oldestListedMs : nowMs).toISOString() }
       : {}),
     nextCheckpoint: new Date(nextMs).toISOString(),
+    ...(nextListing !== undefined ? { nextListing: compact(nextListing) } : {}),
     ...(nextSettledMs !== undefined ? { nextSettledBefore: new Date(nextSettledMs).toISOString() } : {}),
     ...(stopReason !== undefined ? { stopReason } : {}),
     ...(failure !== undefined ? { failure } : {}),

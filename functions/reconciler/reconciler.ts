@@ -62,8 +62,21 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
     timeoutMs: config.assemblyAiTimeoutMs,
     apiKey: () => apiKey.get(),
   });
+  // A 401/403 says the key is wrong or revoked: forget it, so the next request reads the secret again and a
+  // fixed key is used at once rather than after the cache TTL (the worker does the same).
+  const dropKeyOnAuthFailure = async <T>(request: () => Promise<T>): Promise<T> => {
+    try {
+      return await request();
+    } catch (error) {
+      if (isAuthorizationFailure(error)) apiKey.invalidate();
+      throw error;
+    }
+  };
   const deps = createReconcileDeps({
-    assemblyAi,
+    assemblyAi: {
+      listTranscripts: (query) => dropKeyOnAuthFailure(() => assemblyAi.listTranscripts(query)),
+      getTranscript: (id) => dropKeyOnAuthFailure(() => assemblyAi.getTranscript(id)),
+    },
     documents: clients.documents,
     sqs: clients.sqs,
     tableName: config.tableName,
@@ -101,6 +114,8 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
     const report = await reconcile(deps, {
       since,
       ...(checkpoint?.settledBefore !== undefined ? { settledBefore: checkpoint.settledBefore } : {}),
+      ...(checkpoint?.unread !== undefined ? { unread: checkpoint.unread } : {}),
+      ...(checkpoint?.listing !== undefined ? { listing: checkpoint.listing } : {}),
       webhookUrl: config.webhookUrl,
       maxApiCalls: config.maxApiCalls,
       now: startedAt,
@@ -123,6 +138,8 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
         since: new Date(report.nextCheckpoint),
         settledBefore:
           report.nextSettledBefore !== undefined ? new Date(report.nextSettledBefore) : undefined,
+        unread: report.nextUnread,
+        listing: report.nextListing,
       },
       now(),
     );
@@ -149,6 +166,12 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
   };
 }
 
+/** A read refused for our API key (401/403, AssemblyAiRequestError's `status`). */
+function isAuthorizationFailure(error: unknown): boolean {
+  const status = typeof error === "object" && error !== null && "status" in error ? error.status : undefined;
+  return status === 401 || status === 403;
+}
+
 /** One line per decision worth a look: queued (a webhook was missed), skipped and superseded (not queued). */
 export function transcriptLogEvent(transcript: ReconciledTranscript): LogEvent {
   const fields: Record<string, unknown> = {
@@ -159,6 +182,7 @@ export function transcriptLogEvent(transcript: ReconciledTranscript): LogEvent {
   if (transcript.orderId !== undefined) fields.order_id = transcript.orderId;
   if (transcript.reason !== undefined) fields.reason = transcript.reason;
   if (transcript.requestId !== undefined) fields.request_id = transcript.requestId;
+  if (transcript.unread !== undefined) fields.unread = transcript.unread;
   return {
     level: transcript.outcome === "queued" ? "info" : "warn",
     message: `transcript ${transcript.outcome.replace("_", " ")} by the reconciler`,
@@ -174,8 +198,8 @@ const COUNTS: Readonly<Record<ReconcileOutcome, (report: ReconcileReport) => num
 };
 
 /**
- * The run's summary line (the report, `ReconcilerApiCalls`, and `ReconcilerCheckpointLag`: how far behind
- * the next run starts, which grows when runs cannot keep up), a warning when the budget ran out before the
+ * The run's summary line (the report, `ReconcilerApiCalls`, `ReconcilerCheckpointLag`: how far behind the
+ * next run starts, which grows when runs cannot keep up, and `ReconcilerUnreadAbandoned`), a warning when the budget ran out before the
  * listing reached `since` (the window is too big for the budget: nothing was examined), then one
  * `ReconciledDeliveries` data point per outcome. EMF takes one value per dimension per line, hence a line
  * per outcome. `delivered` is in the summary only (see ReconcileOutcome).
@@ -186,7 +210,8 @@ export function runLogEvents(
   startedAt: Date,
   finishedAt: Date,
 ): LogEvent[] {
-  const { transcripts: _decisions, ...summary } = report;
+  // The retry list goes to the checkpoint; the summary has its counts (unreadRetrying, unreadAbandoned).
+  const { transcripts: _decisions, nextUnread: _unread, ...summary } = report;
   const level = report.stopReason === "failure" ? "error" : report.stopReason !== undefined ? "warn" : "info";
   const lagMs = Math.max(0, startedAt.getTime() - Date.parse(report.nextCheckpoint));
   const events: LogEvent[] = [
@@ -199,6 +224,8 @@ export function runLogEvents(
       metrics: {
         ReconcilerApiCalls: { value: report.apiCalls, unit: "Count" },
         ReconcilerCheckpointLag: { value: lagMs, unit: "Milliseconds" },
+        // Transcripts given up after failing to be read in maxReadAttempts runs: each may be a lost delivery.
+        ReconcilerUnreadAbandoned: { value: report.unreadAbandoned, unit: "Count" },
       },
       fields: {
         ...summary,
@@ -213,8 +240,9 @@ export function runLogEvents(
     events.push({
       level: "warn",
       message:
-        "reconcile budget ran out before listing reached the checkpoint: nothing was examined and the " +
-        "checkpoint stays; raise reconcileMaxApiCalls (or --max-api-calls) to cover the window",
+        "reconcile budget ran out before listing reached the checkpoint: the next run lists on from where " +
+        "this one stopped, so the window takes several runs; raise reconcileMaxApiCalls (or " +
+        "--max-api-calls) to cover it in one",
       fields: {
         since: since.toISOString(),
         window_minutes: Math.round(windowMs / 60_000),

@@ -10,7 +10,7 @@ import type { Transcript, TranscriptList } from "assemblyai";
 import { MAX_MESSAGE_BYTES, serializeDeliveryMessage } from "../shared/contract/delivery";
 import { TIMES_ATTRIBUTES, TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../shared/contract/resources";
 import { isRecord } from "../shared/values";
-import type { ReconcileDeps, StoredTranscriptRef } from "./types";
+import type { ListingCursor, ReconcileDeps, StoredTranscriptRef, UnreadTranscript } from "./types";
 
 export interface AssemblyAiReads {
   listTranscripts(query: Readonly<Record<string, string>>): Promise<TranscriptList>;
@@ -91,13 +91,42 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
   };
 }
 
-/** Where the next run starts: `since` on AssemblyAI's `created`, `settledBefore` on its `completed`. */
+/**
+ * Where the next run starts: `since` on AssemblyAI's `created`, `settledBefore` on its `completed`, and the
+ * transcripts earlier runs could not read, to read again, and where a listing too long for one run got to.
+ */
 export interface Checkpoint {
   readonly since: Date;
   readonly settledBefore?: Date | undefined;
+  readonly unread?: readonly UnreadTranscript[] | undefined;
+  readonly listing?: ListingCursor | undefined;
 }
 
-export const CHECKPOINT_VERSION = 1;
+/** Version 2 added `unread` and `listing`; version 1 objects (neither field) are still read. */
+export const CHECKPOINT_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [1, CHECKPOINT_VERSION];
+
+function instantField(value: unknown): Date | undefined {
+  const date = typeof value === "string" ? new Date(value) : undefined;
+  return date !== undefined && Number.isFinite(date.getTime()) ? date : undefined;
+}
+
+function unreadEntry(value: unknown): UnreadTranscript | undefined {
+  if (!isRecord(value) || typeof value.transcript_id !== "string") return undefined;
+  if (value.status !== "completed" && value.status !== "error") return undefined;
+  if (typeof value.attempts !== "number" || !Number.isInteger(value.attempts) || value.attempts < 0) {
+    return undefined;
+  }
+  const text = (field: unknown) => (typeof field === "string" ? field : undefined);
+  return {
+    transcriptId: value.transcript_id,
+    status: value.status,
+    created: text(value.created),
+    completed: text(value.completed),
+    attempts: value.attempts,
+    lastError: text(value.last_error) ?? "",
+  };
+}
 
 /** The checkpoint as stored, or a reason it cannot be used. */
 export function parseCheckpoint(text: string): { checkpoint: Checkpoint } | { problem: string } {
@@ -107,20 +136,49 @@ export function parseCheckpoint(text: string): { checkpoint: Checkpoint } | { pr
   } catch {
     return { problem: "the checkpoint is not JSON" };
   }
-  if (!isRecord(parsed) || parsed.version !== CHECKPOINT_VERSION) {
-    return { problem: `the checkpoint is not a version ${CHECKPOINT_VERSION} object` };
+  if (!isRecord(parsed) || !READABLE_VERSIONS.includes(parsed.version)) {
+    return { problem: `the checkpoint is not a version 1 or ${CHECKPOINT_VERSION} object` };
   }
-  const since = typeof parsed.since === "string" ? new Date(parsed.since) : undefined;
-  if (since === undefined || !Number.isFinite(since.getTime())) {
-    return { problem: "the checkpoint's since is not an ISO-8601 instant" };
+  const since = instantField(parsed.since);
+  if (since === undefined) return { problem: "the checkpoint's since is not an ISO-8601 instant" };
+  let settledBefore: Date | undefined;
+  if (parsed.settled_before !== undefined && parsed.settled_before !== null) {
+    settledBefore = instantField(parsed.settled_before);
+    if (settledBefore === undefined) {
+      return { problem: "the checkpoint's settled_before is not an ISO-8601 instant" };
+    }
   }
-  if (parsed.settled_before === undefined || parsed.settled_before === null) return { checkpoint: { since } };
-  const settledBefore =
-    typeof parsed.settled_before === "string" ? new Date(parsed.settled_before) : undefined;
-  if (settledBefore === undefined || !Number.isFinite(settledBefore.getTime())) {
-    return { problem: "the checkpoint's settled_before is not an ISO-8601 instant" };
+  let unread: UnreadTranscript[] | undefined;
+  if (parsed.unread !== undefined && parsed.unread !== null) {
+    const entries = Array.isArray(parsed.unread) ? parsed.unread.map(unreadEntry) : [undefined];
+    if (entries.some((entry) => entry === undefined)) {
+      return { problem: "the checkpoint's unread is not a list of transcripts" };
+    }
+    unread = entries as UnreadTranscript[];
   }
-  return { checkpoint: { since, settledBefore } };
+  const listing =
+    parsed.listing === undefined || parsed.listing === null ? {} : listingCursor(parsed.listing);
+  if (listing === undefined) return { problem: "the checkpoint's listing is not a listing cursor" };
+  return {
+    checkpoint: {
+      since,
+      ...(settledBefore !== undefined ? { settledBefore } : {}),
+      ...(unread !== undefined && unread.length > 0 ? { unread } : {}),
+      ...(listing.resumeBefore !== undefined || listing.stopAt !== undefined ? { listing } : {}),
+    },
+  };
+}
+
+function listingCursor(value: unknown): ListingCursor | undefined {
+  if (!isRecord(value)) return undefined;
+  const { resume_before_id: id, resume_before_created: created, stop_at_id: stopAt } = value;
+  if (stopAt !== undefined && stopAt !== null && typeof stopAt !== "string") return undefined;
+  const hasResume = id !== undefined && id !== null;
+  if (hasResume && (typeof id !== "string" || instantField(created) === undefined)) return undefined;
+  return {
+    ...(hasResume ? { resumeBefore: { transcriptId: id as string, created: created as string } } : {}),
+    ...(typeof stopAt === "string" ? { stopAt } : {}),
+  };
 }
 
 export function serializeCheckpoint(checkpoint: Checkpoint, updatedAt: Date): string {
@@ -128,6 +186,22 @@ export function serializeCheckpoint(checkpoint: Checkpoint, updatedAt: Date): st
     version: CHECKPOINT_VERSION,
     since: checkpoint.since.toISOString(),
     settled_before: checkpoint.settledBefore?.toISOString() ?? null,
+    unread: (checkpoint.unread ?? []).map((entry) => ({
+      transcript_id: entry.transcriptId,
+      status: entry.status,
+      created: entry.created ?? null,
+      completed: entry.completed ?? null,
+      attempts: entry.attempts,
+      last_error: entry.lastError,
+    })),
+    listing:
+      checkpoint.listing === undefined
+        ? null
+        : {
+            resume_before_id: checkpoint.listing.resumeBefore?.transcriptId ?? null,
+            resume_before_created: checkpoint.listing.resumeBefore?.created ?? null,
+            stop_at_id: checkpoint.listing.stopAt ?? null,
+          },
     updated_at: updatedAt.toISOString(),
   });
 }

@@ -21,7 +21,11 @@ export interface ReconcileOptions {
    * out, is this URL (host case and a trailing slash aside).
    */
   readonly webhookUrl: string;
-  /** Most AssemblyAI API requests (list pages and transcript reads together) one run may make. */
+  /**
+   * Most AssemblyAI API requests (list pages and transcript reads together) one run may make; list pages take
+   * at most half, so a run that lists to the end always has reads left (the rest of a longer listing is the
+   * next run's, see `listing`).
+   */
   readonly maxApiCalls: number;
   /**
    * The run's start: the next checkpoint, request ids and the queued messages' `received_at` (when they
@@ -41,6 +45,49 @@ export interface ReconcileOptions {
   readonly pageSize?: number;
   /** Asked before each API call: true stops the run as if the budget were spent (a Lambda near its timeout). */
   readonly shouldStop?: () => boolean;
+  /**
+   * Transcripts earlier runs could not read (the checkpoint's `unread`): read again this run, wherever the
+   * checkpoint has moved since, until read or `maxReadAttempts` runs have failed.
+   */
+  readonly unread?: readonly UnreadTranscript[];
+  /**
+   * Runs in a row that may fail to read one transcript before it is given up (reported as abandoned).
+   * @default DEFAULT_MAX_READ_ATTEMPTS (constants.ts)
+   */
+  readonly maxReadAttempts?: number;
+  /** Where an earlier run's listing left off (the checkpoint's `listing`); see ListingCursor. */
+  readonly listing?: ListingCursor;
+}
+
+/**
+ * Lets a window that takes more list pages than one run's budget be worked through over several runs.
+ * - `resumeBefore`: an earlier run ran out of budget while listing, newest first, down to this transcript.
+ *   The run lists on below it (`before_id`) down to `since` and examines what it finds; the transcripts from
+ *   it upward are listed by a later run, so once everything below is examined the checkpoint moves up to its
+ *   `created`, not to the run's start.
+ * - `stopAt`: everything listed after this transcript (older) was examined already: the listing, newest
+ *   first, stops once it has listed it instead of paging on until a transcript older than `since` shows.
+ */
+export interface ListingCursor {
+  readonly resumeBefore?: { readonly transcriptId: string; readonly created: string } | undefined;
+  readonly stopAt?: string | undefined;
+}
+
+/**
+ * A finished transcript of the window whose read failed with an error a later run may not meet (429, 5xx,
+ * a timeout, 401/403 before a key change): kept with the checkpoint and read again on the next runs.
+ */
+export interface UnreadTranscript {
+  readonly transcriptId: string;
+  /** The listing's status. */
+  readonly status: "completed" | "error";
+  /** AssemblyAI's times from the listing (normalised), for the message if it is queued later. */
+  readonly created?: string | undefined;
+  readonly completed?: string | undefined;
+  /** Runs whose read of it failed so far. */
+  readonly attempts: number;
+  /** The last failure, from describeError. */
+  readonly lastError: string;
 }
 
 /** What is stored for a customer/order: enough to tell whether a transcript would replace it. */
@@ -89,6 +136,8 @@ export interface ReconciledTranscript {
   readonly reason?: string;
   /** For queued: the message's request_id. */
   readonly requestId?: string;
+  /** For skipped because the read failed: "retrying" (kept for the next run) or "abandoned" (given up). */
+  readonly unread?: "retrying" | "abandoned";
 }
 
 export interface ReconcileReport {
@@ -112,6 +161,10 @@ export interface ReconcileReport {
    * for good (a malformed listed id, or AssemblyAI answered 400, 404 or 410: whose it is stays unknown).
    */
   readonly skipped: number;
+  /** Of the skipped, those whose read failed this run and that the next run reads again (see `nextUnread`). */
+  readonly unreadRetrying: number;
+  /** Of the skipped, those whose read failed in `maxReadAttempts` runs: given up, logged, dropped from retry. */
+  readonly unreadAbandoned: number;
   /** Ours, but a newer transcript (or one we cannot prove older) is stored for the customer/order: not queued. */
   readonly superseded: number;
   /** List items in the window still queued or processing: the next run looks at them again. */
@@ -122,7 +175,8 @@ export interface ReconcileReport {
   /**
    * Set when the listing stopped before it reached `since` (budget, time or failure): the oldest creation
    * time it got to (ISO-8601), or the run's start when it listed nothing. Nothing was examined and the
-   * checkpoint stays at `since`; with stopReason "budget" the window is too big for maxApiCalls.
+   * checkpoint stays at `since`; with stopReason "budget" the window is too big for maxApiCalls, and
+   * `nextListing` says where the next run lists on from.
    */
   readonly listedBackTo?: string;
   /** Set when the run ended early; the checkpoint then covers only what was examined. */
@@ -133,6 +187,10 @@ export interface ReconcileReport {
   readonly nextCheckpoint: string;
   /** The next run's `settledBefore` (ISO-8601), or undefined when it must examine everything again. */
   readonly nextSettledBefore?: string;
+  /** The next run's `listing`, or undefined when it lists from the newest down to `nextCheckpoint`. */
+  readonly nextListing?: ListingCursor;
+  /** The next run's `unread`: this run's read failures, and earlier ones it did not get to. */
+  readonly nextUnread: readonly UnreadTranscript[];
   /** The decisions that needed one (queued, skipped, superseded), in the order made. */
   readonly transcripts: readonly ReconciledTranscript[];
 }

@@ -563,6 +563,9 @@ describe("reconcile report", () => {
     skipped: 1,
     superseded: 0,
     pending: 2,
+    unreadRetrying: 0,
+    unreadAbandoned: 0,
+    nextUnread: [],
     apiCalls: 5,
     budgetExhausted: false,
     nextCheckpoint: "2026-11-27T11:50:00.000Z",
@@ -585,6 +588,17 @@ describe("reconcile report", () => {
     expect(text).toMatch(/^t-2\s+skipped.*order_id is required$/m);
     expect(text).toMatch(/^queued\s+1$/m);
     expect(text).toMatch(/^next checkpoint\s+2026-11-27T11:50:00.000Z$/m);
+  });
+
+  it("says how many transcripts could not be read, and to run again for them", () => {
+    const text = formatReport({ ...report, unreadRetrying: 2 });
+
+    expect(text).toMatch(/^not read \(AssemblyAI failed\)\s+2$/m);
+    expect(text).toContain("2 transcripts could not be read: run reconcile again to retry them");
+  });
+
+  it("exits 3 when some transcripts could not be read, though the run covered the window", () => {
+    expect(reconcileExitCode({ ...report, unreadRetrying: 1 })).toBe(EXIT.partial);
   });
 
   it("exits 0 for a complete run, 3 for one cut short, 1 for one that failed before queuing anything", () => {

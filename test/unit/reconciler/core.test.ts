@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_READ_ATTEMPTS } from "../../../functions/reconciler/constants";
 import { CHECKPOINT_OVERLAP_MS, instant, reconcile } from "../../../functions/reconciler/core";
 import { fakes, minutesAgo, NOW, options, transcript, WEBHOOK_URL } from "./support";
 
@@ -322,29 +323,112 @@ describe("reconcile: transcripts that can never be read", () => {
   );
 
   it.each([401, 403, 429, 500, 503])(
-    "still stops the run, at that transcript, when AssemblyAI answers %i",
+    "skips one AssemblyAI answers %i for, recovers the later ones in the same run, and keeps it to retry",
     async (status) => {
       const { deps, api, queued } = fakes(many(3));
       api.readStatusOf.set("t-1", status);
 
       const report = await reconcile(deps, options());
 
-      expect(queued).toHaveLength(1);
-      expect(report).toMatchObject({ stopReason: "failure", skipped: 0 });
-      expect(report.failure).toContain(`answered ${status}`);
-      expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(49)) as number).toISOString());
+      expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["t-0", "t-2"]);
+      expect(report).toMatchObject({ examined: 3, skipped: 1, queued: 2, unreadRetrying: 1 });
+      expect(report.stopReason).toBeUndefined();
+      expect(report.transcripts).toContainEqual({
+        transcriptId: "t-1",
+        outcome: "skipped",
+        unread: "retrying",
+        reason: expect.stringContaining(
+          `not read (attempt 1 of ${DEFAULT_MAX_READ_ATTEMPTS}, retried next run)`,
+        ),
+      });
+      expect(report.nextUnread).toEqual([
+        {
+          transcriptId: "t-1",
+          status: "completed",
+          created: `${minutesAgo(49)}Z`,
+          completed: `${minutesAgo(48)}Z`,
+          attempts: 1,
+          lastError: expect.stringContaining(`answered ${status}`),
+        },
+      ]);
+      // Never pinned by it: the checkpoint moves past it as past any examined transcript.
+      expect(report.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
     },
   );
 
-  it("still stops the run on a failure that carries no status (a timeout, a network error)", async () => {
-    const { deps, api } = fakes(many(2));
-    api.getTranscript = async () => {
-      throw new Error("GET /v2/transcript/{id} did not answer within 10000 ms");
+  it("skips one whose read carries no status (a timeout, a network error), and keeps it to retry", async () => {
+    const { deps, api, queued } = fakes(many(2));
+    const getTranscript = api.getTranscript.bind(api);
+    api.getTranscript = async (id) => {
+      if (id === "t-0") throw new Error("GET /v2/transcript/t-0 timed out");
+      return getTranscript(id);
     };
 
     const report = await reconcile(deps, options());
 
-    expect(report).toMatchObject({ stopReason: "failure", skipped: 0, examined: 0 });
+    expect(queued).toHaveLength(1);
+    expect(report).toMatchObject({ examined: 2, skipped: 1, queued: 1, unreadRetrying: 1 });
+    expect(report.stopReason).toBeUndefined();
+    expect(report.nextUnread.map((u) => [u.transcriptId, u.lastError])).toEqual([
+      ["t-0", "Error: GET /v2/transcript/t-0 timed out"],
+    ]);
+  });
+
+  it("retries on the next run one it could not read, even though the checkpoint moved past it", async () => {
+    const { deps, api, queued } = fakes(many(3));
+    api.readStatusOf.set("t-1", 500);
+    const first = await reconcile(deps, options());
+    api.readStatusOf.delete("t-1");
+    queued.length = 0;
+    api.reads.length = 0;
+    const later = new Date(NOW.getTime() + minutes(5));
+
+    const second = await reconcile(
+      deps,
+      options({
+        now: later,
+        since: new Date(first.nextCheckpoint),
+        settledBefore: new Date(first.nextSettledBefore as string),
+        unread: first.nextUnread,
+      }),
+    );
+
+    expect(api.reads).toEqual(["t-1"]);
+    expect(queued).toEqual([
+      expect.objectContaining({ transcript_id: "t-1", created: `${minutesAgo(49)}Z`, source: "reconciler" }),
+    ]);
+    expect(second).toMatchObject({ queued: 1, unreadRetrying: 0, unreadAbandoned: 0, nextUnread: [] });
+  });
+
+  it("gives up after maxReadAttempts runs, reporting it as abandoned, and drops it from retry", async () => {
+    const { deps, api } = fakes(many(2));
+    api.readStatusOf.set("t-0", 503);
+    let report = await reconcile(deps, options({ maxReadAttempts: 3 }));
+    const attempts = [report.nextUnread[0]?.attempts];
+    for (let run = 1; run < 3; run += 1) {
+      report = await reconcile(deps, options({ maxReadAttempts: 3, unread: report.nextUnread }));
+      attempts.push(report.nextUnread[0]?.attempts);
+    }
+
+    expect(attempts).toEqual([1, 2, undefined]);
+    expect(report).toMatchObject({ unreadRetrying: 0, unreadAbandoned: 1, nextUnread: [] });
+    expect(report.transcripts).toContainEqual({
+      transcriptId: "t-0",
+      outcome: "skipped",
+      unread: "abandoned",
+      reason: expect.stringContaining("not read in 3 runs, given up"),
+    });
+  });
+
+  it("keeps, unchanged, what it had to retry when the run stops before reaching it", async () => {
+    const { deps, api } = fakes(many(2));
+    api.readStatusOf.set("t-0", 500);
+    const first = await reconcile(deps, options());
+
+    const second = await reconcile(deps, options({ unread: first.nextUnread, maxApiCalls: 1 }));
+
+    expect(second.stopReason).toBe("budget");
+    expect(second.nextUnread).toEqual(first.nextUnread);
   });
 
   it("skips a malformed listed id without reading it, and moves on", async () => {
@@ -439,16 +523,135 @@ describe("reconcile: paging, budget and checkpoint", () => {
     expect(report.nextSettledBefore).toBeUndefined();
   });
 
-  it("keeps the checkpoint when the budget ran out before the listing reached since", async () => {
+  it("keeps the checkpoint when the listing's half of the budget ran out before it reached since", async () => {
     const { deps, api } = fakes(many(6));
     const since = new Date(NOW.getTime() - minutes(60));
 
-    const report = await reconcile(deps, options({ since, maxApiCalls: 2, pageSize: 2 }));
+    const report = await reconcile(deps, options({ since, maxApiCalls: 4, pageSize: 2 }));
 
     expect(api.reads).toEqual([]);
     expect(report).toMatchObject({ apiCalls: 2, budgetExhausted: true, nextCheckpoint: since.toISOString() });
     // Two pages of two, newest first: the listing got back to the fourth newest.
     expect(report.listedBackTo).toBe(new Date(instant(minutesAgo(55 - 2 * 0.1)) as number).toISOString());
+  });
+
+  /** Runs the reconciler as the scheduled handler does, each run starting from the last one's checkpoint. */
+  async function runsUntilCaughtUp(
+    deps: Parameters<typeof reconcile>[0],
+    overrides: Partial<Parameters<typeof reconcile>[1]>,
+    maxRuns: number,
+  ) {
+    let next: Partial<Parameters<typeof reconcile>[1]> = {};
+    const reports = [];
+    for (let run = 0; run < maxRuns; run += 1) {
+      const report = await reconcile(deps, options({ ...overrides, ...next }));
+      reports.push(report);
+      // Caught up: nothing stopped it, and no part of the window is left to a later run.
+      if (report.stopReason === undefined && report.nextListing === undefined) break;
+      next = {
+        since: new Date(report.nextCheckpoint),
+        ...(report.nextSettledBefore ? { settledBefore: new Date(report.nextSettledBefore) } : {}),
+        ...(report.nextListing ? { listing: report.nextListing } : {}),
+        unread: report.nextUnread,
+      };
+    }
+    return reports;
+  }
+
+  it("works through a backlog larger than one run's budget over several runs, resuming the listing", async () => {
+    const { deps, queued } = fakes(many(30));
+
+    const reports = await runsUntilCaughtUp(deps, { maxApiCalls: 6, pageSize: 2 }, 30);
+
+    expect(reports.at(-1)?.stopReason).toBeUndefined();
+    const ids = queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""));
+    expect(new Set(ids)).toEqual(new Set(many(30).map((t) => t.id)));
+    expect(reports.at(-1)?.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
+  });
+
+  it("saves where the listing stopped, and the next run lists on from there with before_id", async () => {
+    const { deps, api } = fakes(many(10));
+
+    const first = await reconcile(deps, options({ maxApiCalls: 4, pageSize: 2 }));
+    api.listQueries.length = 0;
+    await reconcile(
+      deps,
+      options({ maxApiCalls: 2, pageSize: 2, ...(first.nextListing ? { listing: first.nextListing } : {}) }),
+    );
+
+    expect(first.nextListing).toEqual({
+      resumeBefore: {
+        transcriptId: "t-006",
+        created: new Date(instant(minutesAgo(55 - 0.6)) as number).toISOString(),
+      },
+    });
+    expect(api.listQueries[0]).toEqual({ limit: "2", before_id: "t-006" });
+  });
+
+  it("once below the saved cursor is examined, moves the checkpoint up to it and stops listing there next time", async () => {
+    const { deps, api, queued } = fakes(many(6));
+    const listing = {
+      resumeBefore: {
+        transcriptId: "t-003",
+        created: new Date(instant(minutesAgo(55 - 0.3)) as number).toISOString(),
+      },
+    };
+
+    const report = await reconcile(deps, options({ pageSize: 2, listing }));
+
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([
+      "t-000",
+      "t-001",
+      "t-002",
+    ]);
+    expect(report.stopReason).toBeUndefined();
+    expect(report.nextCheckpoint).toBe(listing.resumeBefore.created);
+    expect(report.nextListing).toEqual({ stopAt: "t-003" });
+    // What the earlier runs examined stays examined: settled_before does not move past the part not listed.
+    expect(report.nextSettledBefore).toBeUndefined();
+
+    api.listQueries.length = 0;
+    const next = await reconcile(
+      deps,
+      options({ pageSize: 3, since: new Date(report.nextCheckpoint), listing: { stopAt: "t-003" } }),
+    );
+    expect(api.listQueries).toEqual([{ limit: "3" }]);
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : "")).slice(3)).toEqual([
+      "t-003",
+      "t-004",
+      "t-005",
+    ]);
+    expect(next.nextListing).toBeUndefined();
+  });
+
+  it("examines the stop point itself but nothing listed after it, though created after since", async () => {
+    const { deps, api, queued } = fakes([
+      transcript("newest", 40),
+      transcript("stop", 45),
+      transcript("older", 50),
+    ]);
+
+    const report = await reconcile(deps, options({ listing: { stopAt: "stop" } }));
+
+    expect(api.reads).toEqual(["stop", "newest"]);
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["stop", "newest"]);
+    expect(report.nextListing).toBeUndefined();
+    expect(report.nextCheckpoint).toBe(iso(CHECKPOINT_OVERLAP_MS));
+  });
+
+  it("drops a saved cursor AssemblyAI refuses, so the next run lists from the newest again", async () => {
+    const { deps, api } = fakes(many(4));
+    api.listTranscripts = async () => {
+      throw Object.assign(new Error("GET /v2/transcript answered HTTP 400: bad before_id"), { status: 400 });
+    };
+
+    const report = await reconcile(
+      deps,
+      options({ listing: { resumeBefore: { transcriptId: "gone", created: iso(minutes(50)) } } }),
+    );
+
+    expect(report.stopReason).toBe("failure");
+    expect(report.nextListing).toBeUndefined();
   });
 
   it("leaves listedBackTo out once the listing reached since", async () => {
@@ -506,17 +709,18 @@ describe("reconcile: paging, budget and checkpoint", () => {
     expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(55 - 0.1)) as number).toISOString());
   });
 
-  it("reports a failed read, keeps what came before it, and resumes at the failed transcript", async () => {
-    const { deps, api, queued } = fakes(many(3));
-    api.failReadOf.add("t-001");
+  it("reports a failed queue write, keeps what came before it, and resumes at that transcript", async () => {
+    const { deps, queued } = fakes(many(3));
+    const enqueue = deps.enqueue;
+    deps.enqueue = async (message) => {
+      if (message.kind === "transcript" && message.transcript_id === "t-001") throw new Error("SQS is down");
+      await enqueue(message);
+    };
 
     const report = await reconcile(deps, options());
 
     expect(queued).toHaveLength(1);
-    expect(report).toMatchObject({
-      stopReason: "failure",
-      failure: "transcript t-001: Error: GET /v2/transcript/t-001 answered 500",
-    });
+    expect(report).toMatchObject({ stopReason: "failure", failure: "transcript t-001: Error: SQS is down" });
     expect(report.nextCheckpoint).toBe(new Date(instant(minutesAgo(55 - 0.1)) as number).toISOString());
   });
 

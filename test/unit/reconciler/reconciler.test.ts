@@ -198,7 +198,7 @@ describe("a scheduled reconcile run", () => {
       ContentType: "application/json",
     });
     const checkpoint = writtenCheckpoint();
-    expect(checkpoint).toMatchObject({ version: 1 });
+    expect(checkpoint).toMatchObject({ version: 2 });
     expect(Date.parse(String(checkpoint.since))).toBeGreaterThanOrEqual(startedAt - 10 * 60_000);
     expect(checkpoint.settled_before).toBe(checkpoint.since);
     const summary = lines.find((line) => line.message === "reconcile run");
@@ -259,6 +259,7 @@ describe("a scheduled reconcile run", () => {
       budgetExhausted: false,
     });
     expect(lines.filter((line) => line.message === "reconciled deliveries")).toHaveLength(4);
+    expect(summary).not.toHaveProperty("nextUnread");
     // One EMF line per outcome as it is logged, then the run's own metrics when the invocation ends.
     expect(metricLines.map((line) => [line.Outcome, line.ReconciledDeliveries])).toEqual([
       ["queued", 1],
@@ -285,6 +286,7 @@ describe("a scheduled reconcile run", () => {
             Metrics: [
               { Name: "ReconcilerApiCalls", Unit: "Count" },
               { Name: "ReconcilerCheckpointLag", Unit: "Milliseconds" },
+              { Name: "ReconcilerUnreadAbandoned", Unit: "Count" },
             ],
           },
         ],
@@ -426,9 +428,9 @@ describe("a scheduled reconcile run", () => {
     expect(sim.requestCount("GET /v2/transcript")).toBe(0);
   });
 
-  it("saves its progress, logs the error and fails the invocation when AssemblyAI fails", async () => {
+  it("saves its progress, logs the error and fails the invocation when AssemblyAI's listing fails", async () => {
     await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
-    sim.faults.add({ status: 500, times: 1 });
+    sim.faults.add({ status: 500, times: 1, route: "GET /v2/transcript" });
 
     await expect(handlerFor()(scheduledEvent)).rejects.toBeInstanceOf(ReconcileFailedError);
 
@@ -440,6 +442,114 @@ describe("a scheduled reconcile run", () => {
         failure: expect.stringContaining("answered HTTP 500"),
       }),
     );
+  });
+
+  it("recovers a later missed delivery past a transcript answering 500 forever, and keeps that one to retry", async () => {
+    const failing = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    const later = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o2`);
+    sim.faults.add({ status: 500, transcriptId: failing });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ examined: 2, skipped: 1, queued: 1, unreadRetrying: 1 });
+    expect(report?.stopReason).toBeUndefined();
+    expect(queuedMessages().map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([later]);
+    expect(writtenCheckpoint()).toMatchObject({
+      version: 2,
+      unread: [{ transcript_id: failing, status: "completed", attempts: 1 }],
+    });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "WARN",
+        transcript_id: failing,
+        outcome: "skipped",
+        unread: "retrying",
+        reason: expect.stringContaining("answered HTTP 500"),
+      }),
+    );
+  });
+
+  it("reads again, from the checkpoint, a transcript an earlier run could not read, though settled", async () => {
+    const id = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    storedCheckpoint({
+      version: 2,
+      since: new Date(Date.now() + 60_000).toISOString(),
+      settled_before: new Date(Date.now() + 60_000).toISOString(),
+      unread: [{ transcript_id: id, status: "completed", attempts: 1, last_error: "HTTP 500" }],
+    });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ queued: 1, unreadRetrying: 0, nextUnread: [] });
+    expect(queuedMessages()).toEqual([expect.objectContaining({ transcript_id: id })]);
+    expect(writtenCheckpoint()).toMatchObject({ version: 2, unread: [] });
+  });
+
+  it("logs a transcript it gave up reading, with the ReconcilerUnreadAbandoned metric", async () => {
+    const id = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    sim.faults.add({ status: 500, transcriptId: id });
+    storedCheckpoint({
+      version: 2,
+      since: new Date(Date.now() - 30 * 60_000).toISOString(),
+      unread: [{ transcript_id: id, status: "completed", attempts: 4, last_error: "HTTP 500" }],
+    });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ unreadAbandoned: 1, nextUnread: [] });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "WARN",
+        transcript_id: id,
+        unread: "abandoned",
+        reason: expect.stringContaining("not read in 5 runs, given up"),
+      }),
+    );
+    expect(metricLines.at(-1)).toMatchObject({ ReconcilerUnreadAbandoned: 1 });
+    expect(writtenCheckpoint()).toMatchObject({ unread: [] });
+  });
+
+  it("drops its cached API key on a 401, so a fixed key is used on the next run, not after the cache TTL", async () => {
+    await sim.close();
+    sim = await startSimulator({ processingDelayMs: 10, webhookMaxAttempts: 1, apiKey: "test-key" });
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: "revoked-key" })
+      .resolves({ SecretString: "test-key" });
+    const handler = handlerFor({ secretCacheTtlSeconds: 300 });
+
+    await expect(handler(scheduledEvent)).rejects.toThrow("answered HTTP 401");
+    const report = await handler(scheduledEvent);
+
+    expect(report).toMatchObject({ queued: 1 });
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+  });
+
+  it("lists on from the listing cursor saved with the checkpoint, and saves where the next run stops", async () => {
+    const older = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    const newer = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o2`);
+    const listed = (await (
+      await fetch(`${sim.url}/v2/transcript?limit=10`, { headers: { authorization: "test-key" } })
+    ).json()) as { transcripts: { id: string; created: string }[] };
+    const newerCreated = new Date(
+      `${listed.transcripts.find((t) => t.id === newer)?.created}Z`,
+    ).toISOString();
+    storedCheckpoint({
+      version: 2,
+      since: new Date(Date.now() - 30 * 60_000).toISOString(),
+      listing: { resume_before_id: newer, resume_before_created: newerCreated },
+    });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    // The newer one is above the cursor: the run after this one lists it, down to the cursor.
+    expect(queuedMessages().map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([older]);
+    expect(report?.stopReason).toBeUndefined();
+    expect(writtenCheckpoint()).toMatchObject({
+      since: newerCreated,
+      listing: { resume_before_id: null, stop_at_id: newer },
+    });
   });
 
   it("fails the invocation when the message cannot be queued", async () => {
@@ -489,6 +599,9 @@ describe("runLogEvents", () => {
     skipped: 0,
     superseded: 0,
     pending: 0,
+    unreadRetrying: 0,
+    unreadAbandoned: 0,
+    nextUnread: [],
     apiCalls: 200,
     budgetExhausted: true,
     stopReason: "budget",

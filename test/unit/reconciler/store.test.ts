@@ -10,9 +10,11 @@ describe("the checkpoint object", () => {
     const text = serializeCheckpoint(checkpoint, new Date("2025-06-01T12:00:01.000Z"));
 
     expect(JSON.parse(text)).toEqual({
-      version: 1,
+      version: 2,
       since: "2025-06-01T11:50:00.000Z",
       settled_before: "2025-06-01T11:50:00.000Z",
+      unread: [],
+      listing: null,
       updated_at: "2025-06-01T12:00:01.000Z",
     });
     expect(parseCheckpoint(text)).toEqual({ checkpoint });
@@ -26,11 +28,80 @@ describe("the checkpoint object", () => {
     expect(parsed).toEqual({ checkpoint: { since: new Date("2025-06-01T11:50:00Z") } });
   });
 
+  it("round-trips the transcripts to read again, with their attempts and AssemblyAI's times", () => {
+    const unread = [
+      {
+        transcriptId: "t-1",
+        status: "completed" as const,
+        created: "2025-06-01T11:40:00.123456Z",
+        completed: "2025-06-01T11:41:00.123456Z",
+        attempts: 2,
+        lastError: "AssemblyAiRequestError: GET /v2/transcript/t-1 answered HTTP 500",
+      },
+      { transcriptId: "t-2", status: "error" as const, attempts: 1, lastError: "timed out" },
+    ];
+    const checkpoint = { since: new Date("2025-06-01T11:50:00.000Z"), unread };
+
+    const parsed = parseCheckpoint(serializeCheckpoint(checkpoint, new Date("2025-06-01T12:00:01.000Z")));
+
+    expect(parsed).toEqual({
+      checkpoint: {
+        since: checkpoint.since,
+        unread: [unread[0], { ...unread[1], created: undefined, completed: undefined }],
+      },
+    });
+  });
+
+  it("round-trips where a listing too long for one run got to", () => {
+    const checkpoint = {
+      since: new Date("2025-06-01T11:50:00.000Z"),
+      listing: {
+        resumeBefore: { transcriptId: "t-9", created: "2025-06-01T11:55:00.000Z" },
+        stopAt: "t-3",
+      },
+    };
+
+    const text = serializeCheckpoint(checkpoint, new Date("2025-06-01T12:00:01.000Z"));
+
+    expect(JSON.parse(text).listing).toEqual({
+      resume_before_id: "t-9",
+      resume_before_created: "2025-06-01T11:55:00.000Z",
+      stop_at_id: "t-3",
+    });
+    expect(parseCheckpoint(text)).toEqual({ checkpoint });
+  });
+
+  it("still reads a version 1 checkpoint, which has nothing to read again", () => {
+    const parsed = parseCheckpoint(
+      JSON.stringify({
+        version: 1,
+        since: "2025-06-01T11:50:00.000Z",
+        settled_before: "2025-06-01T11:45:00.000Z",
+        updated_at: "2025-06-01T12:00:01.000Z",
+      }),
+    );
+
+    expect(parsed).toEqual({
+      checkpoint: {
+        since: new Date("2025-06-01T11:50:00.000Z"),
+        settledBefore: new Date("2025-06-01T11:45:00.000Z"),
+      },
+    });
+  });
+
   it.each([
     ["not json", "the checkpoint is not JSON"],
     [
-      JSON.stringify({ version: 2, since: "2025-06-01T11:50:00Z" }),
-      "the checkpoint is not a version 1 object",
+      JSON.stringify({ version: 3, since: "2025-06-01T11:50:00Z" }),
+      "the checkpoint is not a version 1 or 2 object",
+    ],
+    [
+      JSON.stringify({ version: 2, since: "2025-06-01T11:50:00Z", unread: [{ transcript_id: "t" }] }),
+      "the checkpoint's unread is not a list of transcripts",
+    ],
+    [
+      JSON.stringify({ version: 2, since: "2025-06-01T11:50:00Z", listing: { resume_before_id: "t" } }),
+      "the checkpoint's listing is not a listing cursor",
     ],
     [JSON.stringify({ version: 1, since: "soon" }), "the checkpoint's since is not an ISO-8601 instant"],
     [
