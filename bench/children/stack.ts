@@ -14,6 +14,7 @@ import { DynamoDBClient, GetItemCommand, ScanCommand, UpdateItemCommand } from "
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -35,6 +36,7 @@ import {
   submitJob,
   waitForCompleted,
 } from "../lib/local-stack";
+import { waitForPipeline } from "../lib/pipeline-wait";
 import { reportResult } from "../lib/proc";
 import { median, percentile } from "../lib/stats";
 
@@ -55,6 +57,13 @@ export interface StackOptions {
   readonly delaysMs: readonly number[];
   readonly runs: number;
 }
+
+/** A queue's messages in every state: the run may end only when none is left for the worker. */
+const QUEUE_DEPTH = [
+  "ApproximateNumberOfMessages",
+  "ApproximateNumberOfMessagesNotVisible",
+  "ApproximateNumberOfMessagesDelayed",
+] as const;
 
 const say = (line: string) => process.stderr.write(`[stack] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -216,8 +225,28 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
   const lateBy = Date.now() - t0;
   if (lateBy > 0) say(`warning: submission finished ${lateBy} ms after the first webhook was due`);
 
-  const deadline = Date.now() + Math.max(120_000, n * 200);
-  while (storedAt.size < n && Date.now() < deadline) await sleep(50);
+  const queueDepth = async () => {
+    const { Attributes: depth = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: stack.resources.queueUrl, AttributeNames: [...QUEUE_DEPTH] }),
+    );
+    return QUEUE_DEPTH.reduce((sum, name) => sum + Number(depth[name] ?? 0), 0);
+  };
+  const end = await waitForPipeline(
+    {
+      deliveries: stack.simulator.deliveries,
+      stored: () => storedAt.size,
+      queueDepth,
+      polled: () => batches.reduce((sum, batch) => sum + batch.size, 0),
+    },
+    { transcripts: n, deadlineMs: Math.max(120_000, n * 200), say },
+  );
+  if (end.reason !== "stored") {
+    say(
+      `${end.reason === "deadline" ? "deadline passed" : "stopped early, nothing more can be stored"}: ` +
+        `${storedAt.size} of ${n} stored; ${end.webhooks.failed} webhooks failed for good after ` +
+        `${end.webhooks.attempts} attempts, ${end.webhooks.timedOut} of them timed out`,
+    );
+  }
   await poller.stop();
   await api.close();
   sqs.destroy();
@@ -243,6 +272,9 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     stored: storedAt.size,
     ...summarize(latencies, firstMs, lastMs, storedAt.size),
     webhookAttempts: attempts,
+    end: end.reason,
+    failedWebhooks: end.webhooks.failed,
+    timedOutAttempts: end.webhooks.timedOut,
     rejectedDeliveries: rejected,
     answered503,
     duplicateDeliveries: [...accepted.values()].reduce((sum, count) => sum + count - 1, 0),

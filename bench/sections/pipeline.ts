@@ -138,6 +138,14 @@ export async function pipeline(options: BenchOptions): Promise<SectionResult> {
         "moto saturated and SendMessage outlasted the receiver's enqueue deadline (6 s, 3 attempts).",
     );
   }
+  if (pipelineRun && Number(pipelineRun.failedWebhooks) > 0) {
+    notes.push(
+      `Pipeline: ${String(pipelineRun.failedWebhooks)} webhooks failed for good (${String(pipelineRun.timedOutAttempts)} ` +
+        `of ${String(pipelineRun.webhookAttempts)} attempts timed out): the emulator served fewer deliveries per ` +
+        "second than offered, the receiver's backlog outlasted the simulator's 10 s webhook timeout and the " +
+        "retries added load; the run ended once nothing more could be stored. Lower --rate or --deliveries.",
+    );
+  }
   return { rows, notes, data: { floors, pipelines } };
 }
 
