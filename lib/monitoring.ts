@@ -376,6 +376,9 @@ export class Monitoring extends Construct {
       // Written once per run on the run's summary line, which has no dimensions.
       reconcilerApiCalls: custom("ReconcilerApiCalls", {}).with({ label: "AssemblyAI API calls" }),
       reconcilerLag: custom("ReconcilerCheckpointLag", {}, "Maximum"),
+      // Transcripts AssemblyAI would not let the reconciler read in 5 runs, given up (each one a delivery
+      // only `aai-webhooks replay` can still recover).
+      reconcilerAbandoned: custom("ReconcilerUnreadAbandoned", {}).with({ label: "unreadable, given up" }),
       reconcilerLagMinutes: new cw.MathExpression({
         expression: "lag / 60000",
         usingMetrics: { lag: custom("ReconcilerCheckpointLag", {}, "Maximum") },
@@ -474,7 +477,7 @@ export class Monitoring extends Construct {
       graph(
         "Reconciler: recovered deliveries",
         RECONCILE_OUTCOMES.map((outcome) => metrics.reconciled(outcome)),
-        { right: [metrics.reconcilerApiCalls] },
+        { right: [metrics.reconcilerApiCalls, metrics.reconcilerAbandoned] },
       ),
       graph("Reconciler: how far behind, errors", reconcilerHealth),
     );

@@ -210,6 +210,7 @@ describe("dashboard", () => {
         `${METRICS_NAMESPACE} ReconciledDeliveries Outcome skipped Stack Webhooks`,
         `${METRICS_NAMESPACE} ReconciledDeliveries Outcome superseded Stack Webhooks`,
         `${METRICS_NAMESPACE} ReconcilerApiCalls Stack Webhooks`,
+        `${METRICS_NAMESPACE} ReconcilerUnreadAbandoned Stack Webhooks`,
       ],
     ],
     [
