@@ -8,11 +8,11 @@ import {
   buildDeliveryMessage,
   type DeliveryMetadata,
   METADATA_ID_PATTERN,
-  parseDeliveryMessage,
   parseMetadata,
   rawQueryOf,
   type TranscriptDelivery,
 } from "../functions/shared/contract/delivery";
+import { parseDeliveryMessage } from "../functions/shared/contract/delivery-schema";
 import { isRecord } from "../functions/shared/values";
 import { CliError } from "./output";
 

@@ -8,12 +8,8 @@ import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { AssemblyAiClient, type DownloadResult, describeFailure } from "../shared/assemblyai-client";
 import { mapWithConcurrency } from "../shared/concurrency";
-import {
-  type DeliveryMessage,
-  parseDeliveryMessage,
-  type RedactedAudioDelivery,
-  type TranscriptDelivery,
-} from "../shared/contract/delivery";
+import type { DeliveryMessage, RedactedAudioDelivery, TranscriptDelivery } from "../shared/contract/delivery";
+import { parseDeliveryMessage } from "../shared/contract/delivery-schema";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/contract/environment";
 import { MAX_RECEIVE_COUNT, WORKER_TIMEOUT_SECONDS } from "../shared/contract/resources";
 import {

@@ -1,7 +1,8 @@
 /**
  * What each function's bundle carries of its telemetry: the worker and the reconciler log and measure
  * through Powertools; the receiver has its own emitter to stay within its 400 KB code budget
- * (functions/receiver/telemetry.ts), so nothing may bring Powertools back into it.
+ * (functions/receiver/telemetry.ts), so nothing may bring Powertools back into it. Likewise the message
+ * schema: the receiver builds messages and never parses them, so valibot stays out of it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,5 +29,18 @@ describe("telemetry in the bundles", () => {
 
   it("the receiver bundles no Powertools", () => {
     expect(powertools(bundledInputs("receiver"))).toEqual([]);
+  });
+});
+
+describe("the message schema in the bundles", () => {
+  const schema = (inputs: string[]) =>
+    inputs.filter((input) => input.includes("/valibot/") || input.endsWith("contract/delivery-schema.ts"));
+
+  it("the worker parses messages with it", () => {
+    expect(schema(bundledInputs("worker")).length).toBeGreaterThan(0);
+  });
+
+  it("the receiver, which only builds messages, carries none of it", () => {
+    expect(schema(bundledInputs("receiver"))).toEqual([]);
   });
 });

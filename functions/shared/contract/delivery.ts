@@ -1,6 +1,8 @@
 /**
- * The queue message: its schema (the types derive from it), the one builder every producer uses (receiver,
- * reconciler, CLI replay), its SQS serialisation and the one parser the worker and the CLI read it with.
+ * The queue message: the one builder every producer uses (receiver, reconciler, CLI replay, bench), its SQS
+ * serialisation, and the webhook URL's metadata rules. Its schema, the types derived from it and the one
+ * parser the worker and the CLI read messages with are in delivery-schema.ts: the receiver only builds
+ * messages, so its bundle carries no schema library and builds no schema at cold start.
  *
  * A change here is a change to data already sitting in queues: add optional fields, never rename or remove
  * them, and bump `version` only with a worker that reads both.
@@ -10,8 +12,17 @@
  * delivery-to-stored latency (counted for webhooks only) and is shown on the record; it never decides which
  * transcript a record keeps: AssemblyAI's own times do (`created`/`completed`, see winner.ts).
  */
-import * as v from "valibot";
-import { isRecord } from "../values";
+import type { DeliveryMessage, DeliveryMetadata, DeliverySource } from "./delivery-schema";
+
+export type {
+  DeliveryKind,
+  DeliveryMessage,
+  DeliveryMetadata,
+  DeliverySource,
+  RedactedAudioDelivery,
+  TranscriptDelivery,
+  UnknownDelivery,
+} from "./delivery-schema";
 
 export const DELIVERY_MESSAGE_VERSION = 1 as const;
 
@@ -30,123 +41,11 @@ export const REQUIRED_PARAMETERS = ["customer_id", "order_id"] as const;
 /** SQS's default maximum message size. */
 export const MAX_MESSAGE_BYTES = 262_144;
 
-const MAX_REQUEST_ID_LENGTH = 256;
-const MAX_URL_LENGTH = 4096;
+export const MAX_REQUEST_ID_LENGTH = 256;
+export const MAX_URL_LENGTH = 4096;
 
 export const DELIVERY_SOURCES = ["webhook", "replay", "reconciler"] as const;
 export const DELIVERY_KINDS = ["transcript", "redacted_audio", "unknown"] as const;
-
-// ---------------------------------------------------------------------------------------------------------
-// Schema
-
-/**
- * A JSON object whose every value is a string. valibot's `record` skips the keys `__proto__`, `prototype`
- * and `constructor` (prototype-pollution guard), which would silently drop a webhook URL parameter of that
- * name; this check keeps every key, and `Object.fromEntries` copies them as own data properties.
- */
-const StringMap = v.pipe(
-  v.custom<Record<string, string>>(
-    (value) => isRecord(value) && Object.values(value).every((item) => typeof item === "string"),
-    "must be an object of strings",
-  ),
-  v.transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, string>),
-);
-
-/** Any JSON object, kept whole (the same `record` caveat as above applies, so no `v.record`). */
-const JsonObject = v.custom<Readonly<Record<string, unknown>>>(isRecord, "must be a JSON object");
-
-const MetadataId = v.pipe(v.string(), v.regex(METADATA_ID_PATTERN, "is missing or malformed"));
-
-const MetadataSchema = v.object({
-  customer_id: MetadataId,
-  order_id: MetadataId,
-  /** Every query parameter of the webhook URL (customer_id and order_id included), bounded as above. */
-  params: StringMap,
-});
-
-/** Normalised to `toISOString()` form, so that stored instants compare correctly as strings. */
-const Instant = v.pipe(
-  v.string("must be a string"),
-  v.check((value) => Number.isFinite(Date.parse(value)), "is not an ISO-8601 instant"),
-  v.transform((value) => new Date(Date.parse(value)).toISOString()),
-);
-
-const RequestId = v.pipe(
-  v.string(),
-  v.minLength(1, "is missing"),
-  v.maxLength(MAX_REQUEST_ID_LENGTH, "is too long"),
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  v.check((value) => !/[\u0000-\u001f\u007f]/.test(value), "contains control characters"),
-);
-
-/** An AssemblyAI timestamp as the message carries it: see normalizeAssemblyAiTime. */
-const AssemblyAiTime = v.pipe(
-  v.string(),
-  v.check((value) => normalizeAssemblyAiTime(value) !== undefined, "is not a timestamp"),
-  v.transform((value) => normalizeAssemblyAiTime(value) as string),
-);
-
-const base = {
-  version: v.literal(DELIVERY_MESSAGE_VERSION, "is not a supported message version"),
-  source: v.picklist(DELIVERY_SOURCES, "is not one of webhook, replay, reconciler"),
-  metadata: MetadataSchema,
-  received_at: Instant,
-  source_ip: v.string("is not a string"),
-  /** API Gateway request id (or a generated id for replays): ties log lines across functions. */
-  request_id: RequestId,
-  /** The webhook body exactly as parsed, so nothing AssemblyAI sent is ever dropped. */
-  payload: JsonObject,
-};
-
-const TranscriptDeliverySchema = v.object({
-  ...base,
-  kind: v.literal("transcript"),
-  transcript_id: v.pipe(v.string(), v.regex(TRANSCRIPT_ID_PATTERN, "is not letters, digits and dashes")),
-  status: v.picklist(["completed", "error"], "is not completed or error"),
-  /**
-   * AssemblyAI's `created` and `completed` for this transcript, when the producer knew them (the reconciler
-   * from its listing, replay from its lookup); the worker looks them up only when it must order two.
-   */
-  created: v.optional(AssemblyAiTime),
-  completed: v.optional(AssemblyAiTime),
-});
-
-const DownloadUrl = v.pipe(
-  v.string(),
-  v.maxLength(MAX_URL_LENGTH, "is too long"),
-  v.check((value) => URL.canParse(value), "is not a URL"),
-  // The receiver allows https on allowlisted hosts only; http reaches the local stack's simulator.
-  v.check((value) => /^https?:$/.test(new URL(value).protocol), "is not http(s)"),
-  v.transform((value) => new URL(value).toString()),
-);
-
-const RedactedAudioDeliverySchema = v.object({
-  ...base,
-  kind: v.literal("redacted_audio"),
-  /** https, on a host from the receiver's allowlist: the worker downloads it. */
-  redacted_audio_url: DownloadUrl,
-});
-
-const UnknownDeliverySchema = v.object({
-  ...base,
-  kind: v.literal("unknown"),
-  /** Why a delivery that looked like a known kind was not treated as one (archived, never fetched). */
-  note: v.optional(v.string()),
-});
-
-export const DeliveryMessageSchema = v.variant("kind", [
-  TranscriptDeliverySchema,
-  RedactedAudioDeliverySchema,
-  UnknownDeliverySchema,
-]);
-
-export type DeliveryMessage = v.InferOutput<typeof DeliveryMessageSchema>;
-export type TranscriptDelivery = v.InferOutput<typeof TranscriptDeliverySchema>;
-export type RedactedAudioDelivery = v.InferOutput<typeof RedactedAudioDeliverySchema>;
-export type UnknownDelivery = v.InferOutput<typeof UnknownDeliverySchema>;
-export type DeliveryMetadata = v.InferOutput<typeof MetadataSchema>;
-export type DeliveryKind = DeliveryMessage["kind"];
-export type DeliverySource = DeliveryMessage["source"];
 
 // ---------------------------------------------------------------------------------------------------------
 // AssemblyAI timestamps
@@ -322,30 +221,4 @@ export function serializeDeliveryMessage(
   );
   const bytes = Buffer.byteLength(body, "utf8");
   return bytes > MAX_MESSAGE_BYTES ? { ok: false, bytes } : { ok: true, body };
-}
-
-export type ParseResult =
-  | { readonly ok: true; readonly message: DeliveryMessage }
-  | { readonly ok: false; readonly reason: string };
-
-/**
- * Validates a message body against the schema (the queue is trusted, but a message may come from an older
- * producer, a hand-written replay or a bug): anything off is reported, never thrown. A `kind` this version
- * does not know is read as `unknown`, so that a newer producer's messages are archived, not dropped.
- */
-export function parseDeliveryMessage(body: string): ParseResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch {
-    return { ok: false, reason: "message body is not JSON" };
-  }
-  if (!isRecord(raw)) return { ok: false, reason: "message body is not a JSON object" };
-  if (typeof raw.kind !== "string" || raw.kind.length === 0) return { ok: false, reason: "kind is missing" };
-  const known = (DELIVERY_KINDS as readonly string[]).includes(raw.kind);
-  const result = v.safeParse(DeliveryMessageSchema, known ? raw : { ...raw, kind: "unknown" });
-  if (result.success) return { ok: true, message: result.output };
-  const [issue] = result.issues;
-  const path = v.getDotPath(issue) ?? "message";
-  return { ok: false, reason: `${path.slice(0, 80)} ${issue.message}` };
 }

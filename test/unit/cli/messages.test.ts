@@ -8,7 +8,7 @@ import {
   webhookUrlFor,
 } from "../../../cli/messages";
 import { CliError } from "../../../cli/output";
-import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery";
+import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
 
 const STACK_URL = "https://abc.execute-api.us-east-1.amazonaws.com/webhook";
 

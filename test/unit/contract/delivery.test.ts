@@ -2,10 +2,10 @@ import fc from "fast-check";
 import {
   buildDeliveryMessage,
   normalizeAssemblyAiTime,
-  parseDeliveryMessage,
   parseMetadata,
   serializeDeliveryMessage,
 } from "../../../functions/shared/contract/delivery";
+import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
 import { idSegment, transcriptJsonKey } from "../../../functions/shared/contract/s3-keys";
 
 const metadata = { customer_id: "c", order_id: "o", params: { customer_id: "c", order_id: "o" } };

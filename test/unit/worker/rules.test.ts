@@ -2,7 +2,7 @@ import fc from "fast-check";
 import type { FetchResult } from "../../../functions/shared/assemblyai-client";
 import { mapWithConcurrency } from "../../../functions/shared/concurrency";
 import type { RedactedAudioDelivery, TranscriptDelivery } from "../../../functions/shared/contract/delivery";
-import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery";
+import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
 import {
   fileNameFromUrl,
   redactedAudioKey,
