@@ -33,13 +33,12 @@
 
 import {
   buildDeliveryMessage,
-  normalizeAssemblyAiTime,
   parseMetadata,
   rawQueryOf,
   TRANSCRIPT_ID_PATTERN,
   type TranscriptDelivery,
 } from "../shared/contract/delivery";
-import { decide, type TranscriptTimes } from "../shared/contract/winner";
+import { decide, type TranscriptTimes, timesFrom } from "../shared/contract/winner";
 import { describeError } from "../shared/telemetry";
 import { DEFAULT_MAX_PENDING_MINUTES, DEFAULT_MAX_READ_ATTEMPTS } from "./constants";
 import type {
@@ -85,14 +84,6 @@ interface Candidate {
   readonly completedMs: number | undefined;
   /** Both, as the winner rule and the message carry them; undefined when `created` is unreadable. */
   readonly times: TranscriptTimes | undefined;
-}
-
-function timesOf(item: {
-  readonly created?: unknown;
-  readonly completed?: unknown;
-}): TranscriptTimes | undefined {
-  const created = normalizeAssemblyAiTime(item.created);
-  return created === undefined ? undefined : { created, completed: normalizeAssemblyAiTime(item.completed) };
 }
 
 function isFinal(status: unknown): status is FinalStatus {
@@ -223,7 +214,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       let reachedSince = false;
       for (const item of items) {
         const createdMs = instant(item.created);
-        timesById.set(item.id, timesOf(item));
+        timesById.set(item.id, timesFrom(item));
         if (createdMs !== undefined) oldestListedMs = Math.min(oldestListedMs, createdMs);
         // Listed after `stopAt` (older): examined by earlier runs, like those created before `since`.
         if (passedStopAt || (createdMs !== undefined && createdMs < sinceMs)) {
@@ -246,7 +237,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
               status: item.status,
               createdMs,
               completedMs,
-              times: timesOf(item),
+              times: timesFrom(item),
             });
           }
         } else if (isPending(item.status)) {
@@ -273,7 +264,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   for (const entry of unread.values()) {
     if (candidateIds.has(entry.transcriptId)) continue;
     candidateIds.add(entry.transcriptId);
-    const times = timesOf(entry);
+    const times = timesFrom(entry);
     candidates.push({
       id: entry.transcriptId,
       status: entry.status,

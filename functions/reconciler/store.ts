@@ -9,6 +9,7 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/
 import type { Transcript, TranscriptList } from "assemblyai";
 import { MAX_MESSAGE_BYTES, serializeDeliveryMessage } from "../shared/contract/delivery";
 import { TIMES_ATTRIBUTES, TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../shared/contract/resources";
+import { storedTimes } from "../shared/contract/winner";
 import { isRecord } from "../shared/values";
 import type { ListingCursor, ReconcileDeps, StoredTranscriptRef, UnreadTranscript } from "./types";
 
@@ -52,13 +53,11 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
       // An item may hold only redacted audio that arrived first: no transcript is stored yet.
       if (typeof item?.transcript_id !== "string") return undefined;
       const text = (value: unknown) => (typeof value === "string" ? value : undefined);
-      const created = text(item[TIMES_ATTRIBUTES.created]);
       return {
         transcriptId: item.transcript_id,
         status: text(item.status),
         receivedAt: text(item.received_at),
-        times:
-          created === undefined ? undefined : { created, completed: text(item[TIMES_ATTRIBUTES.completed]) },
+        times: storedTimes(item),
       };
     },
 

@@ -4,8 +4,8 @@
  * can tell "try again later" from "give up". It never throws: failures are values.
  */
 import type { Transcript, TranscriptList, TranscriptListItem } from "assemblyai";
-import { normalizeAssemblyAiTime, TRANSCRIPT_ID_PATTERN } from "./contract/delivery";
-import type { TranscriptTimes } from "./contract/winner";
+import { TRANSCRIPT_ID_PATTERN } from "./contract/delivery";
+import { type TranscriptTimes, timesFrom } from "./contract/winner";
 import { describeError } from "./telemetry";
 import { isRecord } from "./values";
 
@@ -196,10 +196,8 @@ export class AssemblyAiClient {
     const item: TranscriptListItem | undefined = after.list.transcripts.find(
       (entry) => entry.id === transcriptId,
     );
-    const created = normalizeAssemblyAiTime(item?.created);
-    if (item === undefined || created === undefined) return { type: "times", times: "unknown" };
-    const completed = normalizeAssemblyAiTime(item.completed);
-    return { type: "times", times: completed === undefined ? { created } : { created, completed } };
+    const times = item === undefined ? undefined : timesFrom(item);
+    return { type: "times", times: times ?? "unknown" };
   }
 
   /**

@@ -1,7 +1,6 @@
 /** The parts of a stored item the worker's decisions read, and the rules about what a write keeps. Pure. */
 import { type RedactedAudioDelivery, TRANSCRIPT_ID_PATTERN } from "../shared/contract/delivery";
-import { TIMES_ATTRIBUTES } from "../shared/contract/resources";
-import type { HeldTranscript, TranscriptTimes } from "../shared/contract/winner";
+import { type HeldTranscript, storedTimes } from "../shared/contract/winner";
 
 /** The parts of a stored item the worker's decisions depend on. */
 export interface StoredTranscript extends HeldTranscript {
@@ -11,14 +10,11 @@ export interface StoredTranscript extends HeldTranscript {
 
 export function readStoredTranscript(item: Readonly<Record<string, unknown>> | undefined): StoredTranscript {
   const text = (value: unknown) => (typeof value === "string" ? value : undefined);
-  const created = text(item?.[TIMES_ATTRIBUTES.created]);
-  const completed = text(item?.[TIMES_ATTRIBUTES.completed]);
-  const times: TranscriptTimes | undefined = created === undefined ? undefined : { created, completed };
   return {
     transcriptId: text(item?.transcript_id),
     status: text(item?.status),
     receivedAt: text(item?.received_at),
-    times,
+    times: storedTimes(item),
     redactedAudioTranscriptId: text(item?.redacted_audio_transcript_id),
   };
 }

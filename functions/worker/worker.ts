@@ -24,6 +24,7 @@ import {
   type IncomingTranscript,
   type RecordStatus,
   type TranscriptTimes,
+  timesFrom,
   type Verdict,
 } from "../shared/contract/winner";
 import { redactedAudioUrlProblem } from "../shared/redacted-audio-hosts";
@@ -232,12 +233,6 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     return { verdict, ...resolved };
   }
 
-  /** The message's own times (the reconciler's listing, replay's lookup), when it carries them. */
-  function messageTimes(delivery: TranscriptDelivery): TranscriptTimes | undefined {
-    if (delivery.created === undefined) return undefined;
-    return { created: delivery.created, completed: delivery.completed };
-  }
-
   /**
    * Writes what `decide` allows: decided on the item as read, guarded by "the item still holds what was
    * read", and on a lost race read again and decided again (a few times, then retried with backoff).
@@ -287,7 +282,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       delivery,
       "fetch_failed",
       stored,
-      messageTimes(delivery),
+      timesFrom(delivery),
       (held, times) => buildFetchFailedUpdate({ delivery, storedAt, stored: held, times, error }),
       signal,
     );
@@ -314,7 +309,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         transcriptId,
         status: delivery.status,
         receivedAt: delivery.received_at,
-        times: messageTimes(delivery),
+        times: timesFrom(delivery),
       },
       signal,
     );

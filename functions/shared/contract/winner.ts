@@ -15,6 +15,9 @@
  * the newest failure when none has.
  */
 
+import { normalizeAssemblyAiTime } from "./delivery";
+import { TIMES_ATTRIBUTES } from "./resources";
+
 /** The statuses a stored transcript item can have. */
 export type RecordStatus = "completed" | "error" | "fetch_failed";
 
@@ -29,6 +32,29 @@ export type TranscriptTimes =
   | { readonly created: string; readonly completed?: string | undefined }
   | "oldest"
   | "unknown";
+
+/**
+ * AssemblyAI's times from anything that carries them as `created` and `completed`: a list item, a queue
+ * message. Undefined when `created` is missing or unreadable (then they must be looked up).
+ */
+export function timesFrom(source: {
+  readonly created?: unknown;
+  readonly completed?: unknown;
+}): TranscriptTimes | undefined {
+  const created = normalizeAssemblyAiTime(source.created);
+  if (created === undefined) return undefined;
+  const completed = normalizeAssemblyAiTime(source.completed);
+  return completed === undefined ? { created } : { created, completed };
+}
+
+/** AssemblyAI's times as a stored record keeps them (TIMES_ATTRIBUTES). */
+export function storedTimes(
+  item: Readonly<Record<string, unknown>> | undefined,
+): TranscriptTimes | undefined {
+  return item === undefined
+    ? undefined
+    : timesFrom({ created: item[TIMES_ATTRIBUTES.created], completed: item[TIMES_ATTRIBUTES.completed] });
+}
 
 export interface HeldTranscript {
   readonly transcriptId: string | undefined;
