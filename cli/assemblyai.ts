@@ -23,7 +23,7 @@ const CLI_REQUEST_TIMEOUT_MS = 30_000;
 
 function readClient(access: AssemblyAiAccess): AssemblyAiClient {
   return new AssemblyAiClient({
-    baseUrl: access.baseUrl.replace(/\/+$/, ""),
+    baseUrl: access.baseUrl,
     timeoutMs: CLI_REQUEST_TIMEOUT_MS,
   });
 }

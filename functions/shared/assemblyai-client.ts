@@ -52,7 +52,7 @@ export function describeFailure(what: string, failure: RequestFailure): string {
 }
 
 export interface AssemblyAiClientOptions {
-  /** Without a trailing slash. */
+  /** The API's origin (a trailing slash is dropped). */
   readonly baseUrl: string;
   /** Per request, response body included. */
   readonly timeoutMs: number;
@@ -106,12 +106,16 @@ type JsonAnswer =
   | RequestFailure;
 
 export class AssemblyAiClient {
-  constructor(private readonly options: AssemblyAiClientOptions) {}
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: AssemblyAiClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+  }
 
   /** A GET answered with JSON. The key goes in the `authorization` header and nowhere else. */
   private async getJson(path: string, apiKey: string, signal: AbortSignal | undefined): Promise<JsonAnswer> {
     try {
-      const response = await fetch(`${this.options.baseUrl}${path}`, {
+      const response = await fetch(`${this.baseUrl}${path}`, {
         headers: { authorization: apiKey, accept: "application/json" },
         signal: withCallerSignal(AbortSignal.timeout(this.options.timeoutMs), signal),
       });

@@ -73,6 +73,16 @@ describe("AssemblyAI's times for one transcript", () => {
     expect((await client.transcriptTimes("x", "key")).type).toBe(type);
   });
 
+  it("takes its base URL with or without a trailing slash", async () => {
+    answer = () => [200, page()];
+    const slashed = new AssemblyAiClient({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}//`,
+      timeoutMs: 2_000,
+    });
+
+    expect(await slashed.transcriptTimes("x", "key")).toEqual({ type: "times", times: "oldest" });
+  });
+
   it("never sends an id that could not be part of a path", async () => {
     expect(await client.getTranscript("../admin", "key")).toMatchObject({ type: "http_error", status: 400 });
   });
