@@ -3,13 +3,19 @@
  * which commander reports as a usage error (exit 2) naming the argument.
  */
 import { InvalidArgumentError } from "commander";
-import { METADATA_ID_PATTERN, TRANSCRIPT_ID_PATTERN } from "../functions/shared/contract/delivery";
+import { metadataIdProblem, TRANSCRIPT_ID_PATTERN } from "../functions/shared/contract/delivery";
 
-/** `customer_id` / `order_id`: the same rule the receiver applies to the webhook URL. */
-export function parseMetadataId(value: string): string {
-  if (!METADATA_ID_PATTERN.test(value)) {
-    throw new InvalidArgumentError("must be 1 to 256 letters, digits or any of _ . : @ -");
-  }
+/** `--customer-id` and `<customer_id>`: the rule the receiver applies to the webhook URL (non-empty, fits a key). */
+export function parseCustomerId(value: string): string {
+  const problem = metadataIdProblem("customer_id", value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem.replace("query parameter ", ""));
+  return value;
+}
+
+/** `--order-id` and `<order_id>`: as parseCustomerId, within the sort key's limit. */
+export function parseOrderId(value: string): string {
+  const problem = metadataIdProblem("order_id", value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem.replace("query parameter ", ""));
   return value;
 }
 

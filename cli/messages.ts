@@ -7,12 +7,16 @@ import type { Message } from "@aws-sdk/client-sqs";
 import {
   buildDeliveryMessage,
   type DeliveryMetadata,
-  METADATA_ID_PATTERN,
+  metadataIdProblem,
+  type ParamValue,
   parseMetadata,
+  queryParameters,
   rawQueryOf,
+  readClaimCheck,
   type TranscriptDelivery,
 } from "../functions/shared/contract/delivery";
 import { parseDeliveryMessage } from "../functions/shared/contract/delivery-schema";
+import { INBOX_PREFIX } from "../functions/shared/contract/resources";
 import { isRecord } from "../functions/shared/values";
 import { CliError } from "./output";
 
@@ -55,7 +59,7 @@ export function replayMetadata(
   overrides: { readonly customerId?: string | undefined; readonly orderId?: string | undefined },
 ): ReplayTarget {
   let pointsHere = false;
-  let params: Record<string, string> = {};
+  let params: Record<string, ParamValue> = {};
   if (webhookUrl && URL.canParse(webhookUrl)) {
     pointsHere = sameEndpoint(new URL(webhookUrl), new URL(stackWebhookUrl));
     const parsed = parseMetadata(rawQueryOf(webhookUrl));
@@ -64,11 +68,12 @@ export function replayMetadata(
       const hint = parsed.problem.code === "missing_parameter" ? ": pass --customer-id and --order-id" : "";
       throw new CliError(`transcript ${transcriptId}'s webhook_url: ${parsed.problem.message}${hint}`);
     } else {
-      params = Object.fromEntries(new URLSearchParams(rawQueryOf(webhookUrl)));
+      params = Object.fromEntries(queryParameters(rawQueryOf(webhookUrl)));
     }
   }
-  const customerId = overrides.customerId ?? params.customer_id;
-  const orderId = overrides.orderId ?? params.order_id;
+  const single = (value: ParamValue | undefined) => (typeof value === "string" ? value : undefined);
+  const customerId = overrides.customerId ?? single(params.customer_id);
+  const orderId = overrides.orderId ?? single(params.order_id);
   if (customerId === undefined || orderId === undefined) {
     throw new CliError(
       `transcript ${transcriptId} has no customer_id/order_id in its webhook_url: pass --customer-id and --order-id`,
@@ -78,9 +83,8 @@ export function replayMetadata(
     ["customer_id", customerId],
     ["order_id", orderId],
   ] as const) {
-    if (!METADATA_ID_PATTERN.test(value)) {
-      throw new CliError(`transcript ${transcriptId}: ${name} "${value.slice(0, 40)}" is malformed`);
-    }
+    const problem = metadataIdProblem(name, value);
+    if (problem !== undefined) throw new CliError(`transcript ${transcriptId}: ${problem}`);
   }
   return {
     metadata: {
@@ -170,6 +174,15 @@ export function summarizeDlqMessage(message: Message): DlqEntry {
       ? { sent_at: timestamp(attributes.SentTimestamp) as string }
       : {}),
   };
+  const claim = readClaimCheck(message.Body ?? "", INBOX_PREFIX);
+  if (claim !== undefined) {
+    // The message itself waits in the bucket; the worker's log line for this message id says why it failed.
+    return {
+      ...common,
+      kind: "claim_check",
+      problem: `message stored at ${claim.key} (${claim.bytes} bytes)`,
+    };
+  }
   const parsed = parseDeliveryMessage(message.Body ?? "");
   if (parsed.ok) {
     const delivery = parsed.message;
@@ -177,8 +190,9 @@ export function summarizeDlqMessage(message: Message): DlqEntry {
       ...common,
       kind: delivery.kind,
       ...(delivery.kind === "transcript" ? { transcript_id: delivery.transcript_id } : {}),
-      customer_id: delivery.metadata.customer_id,
-      order_id: delivery.metadata.order_id,
+      ...("metadata" in delivery
+        ? { customer_id: delivery.metadata.customer_id, order_id: delivery.metadata.order_id }
+        : {}),
       source: delivery.source,
       received_at: delivery.received_at,
     };

@@ -16,12 +16,15 @@ import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/cont
 import { acknowledgeControl } from "./compliance";
 import type { DeliveryQueue } from "./delivery-queue";
 import { createLogGroup, type LogGroupSettings } from "./log-groups";
+import type { TranscriptStore } from "./transcript-store";
 import { WebhookFunction } from "./webhook-function";
 import type { WebhookSecrets } from "./webhook-secrets";
 
 /** The log settings apply to the receiver's logs and the API's access logs alike. */
 export interface ReceiverApiProps extends LogGroupSettings {
   readonly queue: DeliveryQueue;
+  /** The receiver writes claim checks (messages too large for SQS) to its inbox prefix. */
+  readonly store: TranscriptStore;
   readonly secrets: WebhookSecrets;
   readonly authHeaderName: string;
   readonly allowedSourceIps: readonly string[];
@@ -61,6 +64,7 @@ export class ReceiverApi extends Construct {
           stackName: Stack.of(this).stackName,
           queueUrl: props.queue.grantSend(this.receiver.role),
           webhookSecretArn: props.secrets.grantReadWebhookSecret(this.receiver.role),
+          ...props.store.bindReceiver(this.receiver),
         },
         {
           authHeaderName: props.authHeaderName,

@@ -9,9 +9,11 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import type { WorkerRefs } from "../functions/shared/contract/environment";
+import type { ReceiverRefs, WorkerRefs } from "../functions/shared/contract/environment";
 import {
   BUCKET_PREFIXES,
+  INBOX_EXPIRE_DAYS,
+  INBOX_PREFIX,
   type IndexShape,
   type KeyAttribute,
   RECONCILER_PREFIX,
@@ -117,7 +119,32 @@ export class TranscriptStore extends Construct {
   }
 
   /**
-   * The worker: read and write its record, write objects under the three prefixes it owns. Returns the
+   * The receiver: write claim checks (messages too large for SQS) under the inbox prefix, nothing else.
+   * Returns the bucket's name, the receiver's reference to it.
+   */
+  bindReceiver(receiver: WebhookFunction): Pick<ReceiverRefs, "bucketName"> {
+    receiver.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject"],
+        resources: [this.bucket.arnForObjects(`${INBOX_PREFIX}*`)],
+      }),
+    );
+    this.grantObjectEncryption(receiver.role);
+    Validations.of(receiver.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.bucketLogicalId()}.Arn>/${INBOX_PREFIX}*]`,
+      reason:
+        "Claim checks are keyed per request (inbox/{day}/{received_at}-{request_id}.json), so the receiver " +
+        `may write any key under ${INBOX_PREFIX} in this one bucket, and nothing else in it.`,
+    });
+    return { bucketName: this.bucket.bucketName };
+  }
+
+  private bucketLogicalId(): string {
+    return Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+  }
+
+  /**
+   * The worker: read and write its record, write objects under the prefixes it owns, read claim checks. Returns the
    * table's and the bucket's names, the worker's references to them.
    */
   bindWorker(worker: WebhookFunction): Pick<WorkerRefs, "tableName" | "bucketName"> {
@@ -137,8 +164,18 @@ export class TranscriptStore extends Construct {
         resources: objectArns,
       }),
     );
+    worker.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [this.bucket.arnForObjects(`${INBOX_PREFIX}*`)],
+      }),
+    );
     this.grantObjectEncryption(worker.role);
-    const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    const bucketLogicalId = this.bucketLogicalId();
+    Validations.of(worker.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${INBOX_PREFIX}*]`,
+      reason: `The worker reads the claim check a queue message names, any key under ${INBOX_PREFIX}.`,
+    });
     for (const prefix of Object.values(BUCKET_PREFIXES)) {
       Validations.of(worker.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
@@ -188,6 +225,14 @@ function lifecycleRules(props: TranscriptStoreProps): s3.LifecycleRule[] {
     { id: "expire-old-versions", noncurrentVersionExpiration: Duration.days(30) },
     // The checkpoint is overwritten every run (96 versions a day at the default schedule); an old one is
     // never read, so its versions go after a day, S3's shortest.
+    // Claim checks: never deleted by code (a message can be received again), so expired here, after any
+    // message could still name them (INBOX_EXPIRE_DAYS says why that long).
+    {
+      id: "expire-claim-checks",
+      prefix: INBOX_PREFIX,
+      expiration: Duration.days(INBOX_EXPIRE_DAYS),
+      noncurrentVersionExpiration: Duration.days(1),
+    },
     {
       id: "expire-old-checkpoints",
       prefix: RECONCILER_PREFIX,

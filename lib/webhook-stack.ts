@@ -52,6 +52,7 @@ export class WebhookStack extends Stack {
     });
     this.receiverApi = new ReceiverApi(this, "Api", {
       queue: this.queue,
+      store: this.store,
       secrets: this.secrets,
       authHeaderName: config.authHeaderName,
       allowedSourceIps: config.allowedSourceIps,

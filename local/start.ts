@@ -160,7 +160,10 @@ export function localEnvironments(refs: LocalRefs, settings: LocalSettings) {
   const stackName = LOCAL_STACK_NAME;
   const { queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl } = refs;
   return {
-    receiver: receiverEnvironment({ stackName, queueUrl, webhookSecretArn: refs.webhookSecretArn }, settings),
+    receiver: receiverEnvironment(
+      { stackName, queueUrl, webhookSecretArn: refs.webhookSecretArn, bucketName },
+      settings,
+    ),
     worker: workerEnvironment(
       { stackName, queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl },
       settings,

@@ -105,13 +105,14 @@ export function functionVariables(
 
 /** The receiver's variables alone, for the sections that run only it. */
 export function receiverVariables(
-  resources: Pick<BenchResources, "queueUrl" | "webhookSecretArn">,
+  resources: Pick<BenchResources, "queueUrl" | "webhookSecretArn" | "bucketName">,
 ): Record<string, string> {
   return receiverEnvironment(
     {
       stackName: LOCAL_STACK_NAME,
       queueUrl: resources.queueUrl,
       webhookSecretArn: resources.webhookSecretArn,
+      bucketName: resources.bucketName,
     },
     BENCH_SETTINGS,
   );

@@ -44,6 +44,7 @@ export async function receiverOverhead(options: BenchOptions): Promise<SectionRe
       ...receiverVariables({
         queueUrl: aws.queueUrl("deliveries"),
         webhookSecretArn: aws.secretArn("webhook-secret"),
+        bucketName: "bench-bucket",
       }),
     };
     const runs = Math.max(3, Math.round(options.runs / 5));

@@ -1,6 +1,6 @@
 /** `get <customer_id> <order_id> [--full]` and `list <customer_id>`: what the worker stored. */
 import type { Command } from "commander";
-import { parseMetadataId, parsePositiveInteger } from "../args";
+import { parseCustomerId, parseOrderId, parsePositiveInteger } from "../args";
 import type { CommandContext } from "../context";
 import { type Column, formatFields, formatTable } from "../output";
 import { fullTranscript, getRecord, listRecords, type StoredRecord } from "../records";
@@ -95,8 +95,8 @@ export function registerRecordCommands(program: Command, run: Runner): void {
   program
     .command("get")
     .description("show the stored record of one customer/order")
-    .argument("<customer_id>", "the job's customer_id", parseMetadataId)
-    .argument("<order_id>", "the job's order_id", parseMetadataId)
+    .argument("<customer_id>", "the job's customer_id", parseCustomerId)
+    .argument("<order_id>", "the job's order_id", parseOrderId)
     .option("--full", "print the whole transcript JSON (words, utterances, …) from the bucket")
     .action((customerId: string, orderId: string, options: { full?: boolean }, command: Command) =>
       run(command, (context) => get(context, customerId, orderId, options.full === true)),
@@ -105,7 +105,7 @@ export function registerRecordCommands(program: Command, run: Runner): void {
   program
     .command("list")
     .description("list a customer's records, ordered by order_id")
-    .argument("<customer_id>", "the customer_id", parseMetadataId)
+    .argument("<customer_id>", "the customer_id", parseCustomerId)
     .option("--limit <n>", "show at most n records", parsePositiveInteger)
     .action((customerId: string, options: { limit?: number }, command: Command) =>
       run(command, (context) => list(context, customerId, options.limit)),

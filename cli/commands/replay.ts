@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
 import { serializeDeliveryMessage } from "../../functions/shared/contract/delivery";
-import { collectTranscriptIds, parseMetadataId } from "../args";
+import { collectTranscriptIds, parseCustomerId, parseOrderId } from "../args";
 import { readTranscript, transcriptTimes } from "../assemblyai";
 import type { CommandContext } from "../context";
 import { buildReplayMessage, replayableStatus, replayMetadata } from "../messages";
@@ -137,12 +137,12 @@ export function registerReplay(program: Command, run: Runner): void {
     .option(
       "--customer-id <id>",
       "store under this customer_id (default: from the transcript's webhook_url)",
-      parseMetadataId,
+      parseCustomerId,
     )
     .option(
       "--order-id <id>",
       "store under this order_id (default: from the transcript's webhook_url)",
-      parseMetadataId,
+      parseOrderId,
     )
     .action((transcriptIds: string[], options: ReplayOptions, command: Command) =>
       run(command, (context) => replay(context, transcriptIds, options)),

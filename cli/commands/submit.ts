@@ -1,7 +1,7 @@
 /** `submit <audio>`: a transcription job whose webhook points at the stack, with the stack's secret header. */
 import { statSync } from "node:fs";
 import type { Command } from "commander";
-import { type AudioSource, collectParam, parseAudioSource, parseMetadataId } from "../args";
+import { type AudioSource, collectParam, parseAudioSource, parseCustomerId, parseOrderId } from "../args";
 import { assemblyAiClient, assemblyAiError } from "../assemblyai";
 import type { CommandContext } from "../context";
 import { webhookUrlFor } from "../messages";
@@ -83,9 +83,9 @@ export function registerSubmit(program: Command, run: Runner): void {
     .requiredOption(
       "--customer-id <id>",
       "customer_id for the webhook URL (and the record's key)",
-      parseMetadataId,
+      parseCustomerId,
     )
-    .requiredOption("--order-id <id>", "order_id for the webhook URL (and the record's key)", parseMetadataId)
+    .requiredOption("--order-id <id>", "order_id for the webhook URL (and the record's key)", parseOrderId)
     .option(
       "--param <name=value>",
       "another webhook URL query parameter, kept in the record's metadata (repeatable)",

@@ -25,6 +25,8 @@ export interface ReceiverConfig {
   readonly stackName: string;
   readonly queueUrl: string;
   readonly webhookSecretArn: string;
+  /** Where a message too large for SQS waits (under INBOX_PREFIX); the queue carries its key. */
+  readonly bucketName: string;
   /** Lower-cased; matched case-insensitively. */
   readonly authHeaderName: string;
   readonly sourceIps: SourceIpAllowlist;
@@ -35,13 +37,19 @@ export interface ReceiverConfig {
   readonly secretDeadlineMs: number;
   /** Longest wait for SQS SendMessage, SDK retries included. */
   readonly enqueueDeadlineMs: number;
+  /** Longest wait for the claim check's PutObject, SDK retries included. */
+  readonly claimDeadlineMs: number;
+  /** Everything after the request arrived, from the secret read to the enqueue, fits in this. */
+  readonly responseBudgetMs: number;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 65_536;
 /**
- * 192 KiB leaves room for metadata under SQS's 256 KiB message limit; a larger body could never be queued.
+ * Lambda's synchronous invocation payload limit (6 MB, the event with its headers): no larger body can reach
+ * the receiver. Bodies over SQS's message limit travel by claim check. A lower MAX_BODY_BYTES quarantines
+ * larger bodies (kept whole) instead of routing them.
  */
-export const MAX_MAX_BODY_BYTES = 196_608;
+export const DEFAULT_MAX_BODY_BYTES = 6_291_456;
+export const MAX_MAX_BODY_BYTES = DEFAULT_MAX_BODY_BYTES;
 
 /** The receiver's whole-number variables: what it assumes when one is unset, and what it accepts. */
 export const RECEIVER_NUMBERS = {
@@ -64,6 +72,9 @@ export const RECEIVER_NUMBERS = {
  * - Secrets Manager, on a cold cache only: 2 attempts of at most 0.9 s, plus at most 50 ms: under 2.0 s.
  * - Worst case 2.0 + 6.0 = 8.0 s, inside AssemblyAI's 10 s with room for a cold start and the network,
  *   and inside the function's timeout (RECEIVER_TIMEOUT_SECONDS) so the answer is always ours.
+ * - A claim check (a message over SQS's limit, rare) first writes to S3: 2 attempts of at most 1.4 s, under
+ *   3.0 s; SendMessage then gets what is left of the same 8 s budget (RESPONSE_BUDGET_MS), so at least two
+ *   of its attempts even after a cold secret read.
  * Every request gets its attempts: the SDK's per-client retry quota is not used (see retry.ts).
  */
 export const SQS_ATTEMPTS = { maxAttempts: 3, connectionTimeoutMs: 1_000, requestTimeoutMs: 1_900 } as const;
@@ -72,8 +83,11 @@ export const SECRETS_MANAGER_ATTEMPTS = {
   connectionTimeoutMs: 500,
   requestTimeoutMs: 900,
 } as const;
+export const S3_ATTEMPTS = { maxAttempts: 2, connectionTimeoutMs: 500, requestTimeoutMs: 1_400 } as const;
 export const SECRET_DEADLINE_MS = 2_000;
 export const ENQUEUE_DEADLINE_MS = 6_000;
+export const CLAIM_DEADLINE_MS = 3_000;
+export const RESPONSE_BUDGET_MS = 8_000;
 
 /**
  * The longest a receiver instance can go on accepting only what it read before a change to the secret's
@@ -118,6 +132,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     stackName: requireString(env, ENV.stackName),
     queueUrl: requireString(env, ENV.queueUrl),
     webhookSecretArn: requireString(env, ENV.webhookSecretArn),
+    bucketName: requireString(env, ENV.bucketName),
     authHeaderName: authHeaderName.toLowerCase(),
     sourceIps: parseSourceIpAllowlist(
       optionalList(env, ENV.allowedSourceIps, []),
@@ -132,5 +147,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       optionalInteger(env, ENV.secretCacheTtlSeconds, RECEIVER_NUMBERS.secretCacheTtlSeconds) * 1000,
     secretDeadlineMs: SECRET_DEADLINE_MS,
     enqueueDeadlineMs: ENQUEUE_DEADLINE_MS,
+    claimDeadlineMs: CLAIM_DEADLINE_MS,
+    responseBudgetMs: RESPONSE_BUDGET_MS,
   };
 }

@@ -1,15 +1,16 @@
 /**
- * The receiver's pure core: route a request, read its body and metadata, classify the payload and build the
- * queue message. Plain values in, plain values (or a Rejection) out; no I/O, no clock, no environment.
+ * The receiver's pure core: route a request, then, once it is authenticated, read its body and metadata,
+ * classify the payload and build the queue message (a delivery, or the request quarantined). Plain values in,
+ * plain values out; no I/O, no clock, no environment.
  */
 import {
   buildDeliveryMessage as build,
+  buildQuarantineMessage,
   type DeliveryMessage,
   type DeliveryMetadata,
-  MAX_MESSAGE_BYTES,
-  METADATA_ID_PATTERN,
+  keptHeaders,
   parseMetadata as parseContractMetadata,
-  serializeDeliveryMessage as serialize,
+  type QuarantineReason,
   TRANSCRIPT_ID_PATTERN,
 } from "../shared/contract/delivery";
 import { WEBHOOK_PATH } from "../shared/contract/resources";
@@ -34,24 +35,35 @@ export function checkRoute(rawPath: string | undefined, method: string | undefin
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The body as text: base64 decoded when API Gateway encoded it, bounded in decoded bytes, valid UTF-8. */
-export function decodeBody(
-  body: string | undefined,
-  isBase64Encoded: boolean,
-  maxBytes: number,
-): Check<string> {
-  const bytes = Buffer.from(body ?? "", isBase64Encoded ? "base64" : "utf8");
+/**
+ * A step that either produces a value or finds why the delivery cannot be routed. Past authentication no
+ * problem is a 4xx (AssemblyAI would never retry it): the request is quarantined with the reason instead.
+ */
+export type Step<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: QuarantineReason; readonly message: string };
+
+function problem(reason: QuarantineReason, message: string): Step<never> {
+  return { ok: false, reason, message };
+}
+
+/** The body's bytes: base64 decoded when API Gateway encoded it. */
+export function bodyBytes(body: string | undefined, isBase64Encoded: boolean): Buffer {
+  return Buffer.from(body ?? "", isBase64Encoded ? "base64" : "utf8");
+}
+
+/** The body as text: bounded in bytes, valid UTF-8. */
+export function decodeBody(bytes: Uint8Array, maxBytes: number): Step<string> {
   if (bytes.length > maxBytes) {
-    return reject(
-      413,
+    return problem(
       "payload_too_large",
-      `the body is ${bytes.length} bytes; at most ${maxBytes} are accepted`,
+      `the body is ${bytes.length} bytes; at most ${maxBytes} are routed (it is kept, quarantined)`,
     );
   }
   try {
-    return accept(UTF8.decode(bytes));
+    return { ok: true, value: UTF8.decode(bytes) };
   } catch {
-    return reject(400, "invalid_json", "the body is not valid UTF-8 text");
+    return problem("invalid_utf8", "the body is not valid UTF-8 text");
   }
 }
 
@@ -68,29 +80,29 @@ function exceedsDepth(root: unknown, limit: number): boolean {
 }
 
 /** The body parsed as a JSON object (the only shape AssemblyAI sends). */
-export function parsePayload(text: string): Check<Payload> {
+export function parsePayload(text: string): Step<Payload> {
   if (text.trim().length === 0)
-    return reject(400, "invalid_json", "the body is empty; a JSON object is expected");
+    return problem("invalid_json", "the body is empty; a JSON object is expected");
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return reject(400, "invalid_json", "the body is not valid JSON");
+    return problem("invalid_json", "the body is not valid JSON");
   }
   if (!isRecord(parsed)) {
     const shape = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`;
-    return reject(400, "invalid_payload", `the body is ${shape}; a JSON object is expected`);
+    return problem("invalid_payload", `the body is ${shape}; a JSON object is expected`);
   }
   if (exceedsDepth(parsed, MAX_PAYLOAD_DEPTH)) {
-    return reject(400, "invalid_payload", `the body is nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
+    return problem("invalid_payload", `the body is nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
   }
-  return accept(parsed);
+  return { ok: true, value: parsed };
 }
 
-/** The webhook URL's metadata (the contract's rules), or a 400 naming the parameter. */
-export function parseMetadata(rawQueryString: string | undefined): Check<DeliveryMetadata> {
+/** The webhook URL's metadata (the contract's rules), or the problem naming the parameter. */
+export function parseMetadata(rawQueryString: string | undefined): Step<DeliveryMetadata> {
   const parsed = parseContractMetadata(rawQueryString);
-  return parsed.ok ? accept(parsed.value) : reject(400, parsed.problem.code, parsed.problem.message);
+  return parsed.ok ? parsed : problem(parsed.problem.code, parsed.problem.message);
 }
 
 /** What the payload's shape says it is, with the fields its kind carries. */
@@ -104,26 +116,27 @@ export type Classification =
  * add kinds, and a 4xx would lose them for good. So is a redacted-audio notice whose URL is off the host
  * allowlist: archived with a note, never downloaded. A `transcript_id`, wherever present, must be well formed.
  */
-export function classifyPayload(payload: Payload, hostRules: readonly HostRule[]): Check<Classification> {
+export function classifyPayload(payload: Payload, hostRules: readonly HostRule[]): Step<Classification> {
   const hasTranscriptId = Object.hasOwn(payload, "transcript_id");
   const transcriptId = payload.transcript_id;
   if (hasTranscriptId && (typeof transcriptId !== "string" || !TRANSCRIPT_ID_PATTERN.test(transcriptId))) {
-    return reject(400, "invalid_transcript_id", "transcript_id must be 1 to 128 letters, digits or dashes");
+    // It names no transcript the worker could fetch: kept for a person to look at.
+    return problem("invalid_transcript_id", "transcript_id must be 1 to 128 letters, digits or dashes");
   }
   const id = typeof transcriptId === "string" ? { transcript_id: transcriptId } : {};
   const status = payload.status;
   if (typeof transcriptId === "string" && (status === "completed" || status === "error")) {
-    return accept({ kind: "transcript", transcript_id: transcriptId, status });
+    return { ok: true, value: { kind: "transcript", transcript_id: transcriptId, status } };
   }
   const url = payload.redacted_audio_url;
   if (status === "redacted_audio_ready" && typeof url === "string") {
-    const problem = redactedAudioUrlProblem(url, hostRules);
+    const hostProblem = redactedAudioUrlProblem(url, hostRules);
     // Never downloaded, but kept: should AssemblyAI move its files, a final 4xx would lose the notice.
-    if (problem !== undefined)
-      return accept({ kind: "unknown", ...id, note: `redacted_audio_url ${problem}` });
-    return accept({ kind: "redacted_audio", redacted_audio_url: url, ...id });
+    if (hostProblem !== undefined)
+      return { ok: true, value: { kind: "unknown", ...id, note: `redacted_audio_url ${hostProblem}` } };
+    return { ok: true, value: { kind: "redacted_audio", redacted_audio_url: url, ...id } };
   }
-  return accept({ kind: "unknown", ...id });
+  return { ok: true, value: { kind: "unknown", ...id } };
 }
 
 export interface MessageContext {
@@ -165,38 +178,86 @@ export function buildDeliveryMessage(
   }
 }
 
-/**
- * The message as an SQS body (the contract's serialisation). Oversized messages are a 413, not a retried
- * 503: the same delivery would fail the same way on every attempt.
- */
-export function serializeDeliveryMessage(message: DeliveryMessage): Check<string> {
-  const body = serialize(message);
-  if (body.ok) return accept(body.body);
-  return reject(
-    413,
-    "payload_too_large",
-    `the delivery with its metadata is ${body.bytes} bytes; at most ${MAX_MESSAGE_BYTES} can be queued`,
-  );
+/** What the receiver knows of a request once it is authenticated: all it needs to decide what to queue. */
+export interface AuthenticatedRequest {
+  readonly body: string | undefined;
+  readonly isBase64Encoded: boolean;
+  readonly rawQueryString: string | undefined;
+  readonly headers: Readonly<Record<string, string | undefined>> | undefined;
+  readonly receivedAt: Date;
+  readonly sourceIp: string;
+  readonly requestId: string;
 }
 
-/** The ids worth logging for any delivery, accepted or not: only values that pass validation. */
-export function loggableIds(
-  rawQueryString: string | undefined,
-  payload: Payload | undefined,
-): { transcriptId?: string; customerId?: string; orderId?: string } {
-  const query = new URLSearchParams(rawQueryString ?? "");
-  const valid = (name: string): string | undefined => {
-    const values = query.getAll(name);
-    const [value] = values;
-    return values.length === 1 && value !== undefined && METADATA_ID_PATTERN.test(value) ? value : undefined;
+export interface IntakeRules {
+  readonly maxBodyBytes: number;
+  readonly redactedAudioHosts: readonly HostRule[];
+  /** The secret's header, never kept with a quarantined request. */
+  readonly authHeaderName: string;
+}
+
+/**
+ * What to queue for an authenticated request: the delivery, or, when it cannot be routed, the request kept
+ * whole as a quarantine message. Never a refusal: whatever an authenticated sender posts is kept.
+ */
+export function intake(request: AuthenticatedRequest, rules: IntakeRules): DeliveryMessage {
+  const bytes = bodyBytes(request.body, request.isBase64Encoded);
+  const quarantine = (failed: { reason: QuarantineReason; message: string }, text?: string) =>
+    buildQuarantineMessage({
+      receivedAt: request.receivedAt,
+      sourceIp: request.sourceIp,
+      requestId: request.requestId,
+      reason: failed.reason,
+      reasonMessage: failed.message,
+      rawQuery: request.rawQueryString ?? "",
+      headers: keptHeaders(request.headers, rules.authHeaderName),
+      ...(text !== undefined
+        ? { body: text, bodyEncoding: "utf8" as const }
+        : { body: bytes.toString("base64"), bodyEncoding: "base64" as const }),
+    });
+  const text = decodeBody(bytes, rules.maxBodyBytes);
+  if (!text.ok) {
+    const asText = text.reason === "payload_too_large" ? utf8OrUndefined(bytes) : undefined;
+    return quarantine(text, asText);
+  }
+  const payload = parsePayload(text.value);
+  if (!payload.ok) return quarantine(payload, text.value);
+  const metadata = parseMetadata(request.rawQueryString);
+  if (!metadata.ok) return quarantine(metadata, text.value);
+  const classification = classifyPayload(payload.value, rules.redactedAudioHosts);
+  if (!classification.ok) return quarantine(classification, text.value);
+  return buildDeliveryMessage(classification.value, {
+    metadata: metadata.value,
+    payload: payload.value,
+    receivedAt: request.receivedAt,
+    sourceIp: request.sourceIp,
+    requestId: request.requestId,
+  });
+}
+
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Log values are bounded: an id may be up to 2 KB, and a log line is for finding a delivery, not storing it. */
+const MAX_LOGGED_ID_LENGTH = 256;
+
+/** The ids worth logging for a message: the routable ones only. */
+export function loggableIds(message: DeliveryMessage | undefined): {
+  transcriptId?: string;
+  customerId?: string;
+  orderId?: string;
+} {
+  if (message === undefined || message.kind === "quarantine") return {};
+  const cut = (value: string) => value.slice(0, MAX_LOGGED_ID_LENGTH);
+  const transcriptId = message.kind === "transcript" ? message.transcript_id : message.payload.transcript_id;
+  return {
+    customerId: cut(message.metadata.customer_id),
+    orderId: cut(message.metadata.order_id),
+    ...(typeof transcriptId === "string" && TRANSCRIPT_ID_PATTERN.test(transcriptId) ? { transcriptId } : {}),
   };
-  const ids: { transcriptId?: string; customerId?: string; orderId?: string } = {};
-  const customerId = valid("customer_id");
-  const orderId = valid("order_id");
-  const transcriptId = payload?.transcript_id;
-  if (customerId !== undefined) ids.customerId = customerId;
-  if (orderId !== undefined) ids.orderId = orderId;
-  if (typeof transcriptId === "string" && TRANSCRIPT_ID_PATTERN.test(transcriptId))
-    ids.transcriptId = transcriptId;
-  return ids;
 }

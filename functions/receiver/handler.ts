@@ -2,7 +2,7 @@
  * Lambda entry point for AssemblyAI webhook deliveries (API Gateway HTTP API, payload format 2.0).
  * Configuration is read and validated at cold start; a bad variable fails the init with its name.
  */
-import { secretsManagerClient, sqsClient } from "./clients";
+import { putObject, secretsManagerClient, sqsClient } from "./clients";
 import { loadConfig } from "./config";
 import { createHandler } from "./receiver";
 import { withTelemetry } from "./telemetry";
@@ -11,5 +11,6 @@ export const handler = withTelemetry(
   createHandler(loadConfig(process.env), {
     sqs: sqsClient,
     secretsManager: secretsManagerClient,
+    putObject,
   }),
 );

@@ -3,22 +3,19 @@
  * log line (which is also the `Deliveries` metric) written per delivery. Pure: plain values in and out.
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { DeliveryKind } from "../shared/contract/delivery";
+import type { DeliveryKind, DeliveryMessage, QuarantineReason } from "../shared/contract/delivery";
 import type { LogEvent } from "../shared/telemetry";
 
-/** Every error code the receiver answers with; 4xx codes are final for AssemblyAI, 5xx codes are retried. */
+/**
+ * Every error code the receiver answers with; 4xx codes are final for AssemblyAI, 5xx codes are retried.
+ * Only unauthenticated or misrouted requests get a 4xx: an authenticated one the pipeline cannot route is
+ * quarantined with a 2xx (its reason is a QuarantineReason, not an ErrorCode).
+ */
 export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "unauthorized"
   | "forbidden"
-  | "payload_too_large"
-  | "invalid_json"
-  | "invalid_payload"
-  | "missing_parameter"
-  | "invalid_parameter"
-  | "too_many_parameters"
-  | "invalid_transcript_id"
   | "secret_unavailable"
   | "enqueue_failed"
   | "internal_error";
@@ -85,15 +82,27 @@ export function errorResponse(rejection: Rejection): APIGatewayProxyStructuredRe
   };
 }
 
-export function queuedResponse(kind: DeliveryKind, messageId: string): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode: 200,
-    headers: { ...JSON_HEADERS },
-    body: JSON.stringify({ status: "queued", kind, message_id: messageId }),
-  };
+/**
+ * The 2xx for a kept delivery. A quarantined one says so and why, so that a developer testing with curl sees
+ * the problem (AssemblyAI only looks at the status).
+ */
+export function queuedResponse(
+  message: DeliveryMessage,
+  messageId: string,
+): APIGatewayProxyStructuredResultV2 {
+  const body =
+    message.kind === "quarantine"
+      ? {
+          status: "quarantined",
+          reason: message.reason,
+          message: message.reason_message,
+          message_id: messageId,
+        }
+      : { status: "queued", kind: message.kind, message_id: messageId };
+  return { statusCode: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
 }
 
-export type DeliveryOutcome = "accepted" | "rejected" | "failed";
+export type DeliveryOutcome = "accepted" | "quarantined" | "rejected" | "failed";
 
 /** What one delivery came to, as logged: ids only when they passed validation, never the auth header. */
 export interface DeliveryReport {
@@ -113,29 +122,42 @@ export interface DeliveryReport {
   readonly messageId?: string;
   /** Why an accepted delivery was queued as `unknown` rather than as the kind it resembled. */
   readonly note?: string;
+  /** Why an authenticated delivery was quarantined (kept, not routed). */
+  readonly quarantine?: { readonly reason: QuarantineReason; readonly message: string };
 }
 
-export function outcomeOf(statusCode: number): DeliveryOutcome {
-  if (statusCode < 300) return "accepted";
+export function outcomeOf(statusCode: number, quarantined = false): DeliveryOutcome {
+  if (statusCode < 300) return quarantined ? "quarantined" : "accepted";
   return statusCode >= 500 ? "failed" : "rejected";
 }
 
 const MESSAGES: Readonly<Record<DeliveryOutcome, string>> = {
   accepted: "delivery accepted",
+  quarantined: "delivery quarantined",
   rejected: "delivery rejected",
   failed: "delivery failed",
 };
 
 const LEVELS: Readonly<Record<DeliveryOutcome, "info" | "warn" | "error">> = {
   accepted: "info",
+  quarantined: "warn",
   rejected: "warn",
   failed: "error",
 };
 
-/** The single log line and `Deliveries` metric for one delivery. */
+/**
+ * The single log line and `Deliveries` metric for one delivery: `Reason` is the kind for an accepted one, the
+ * quarantine reason for a quarantined one, the error code otherwise.
+ */
 export function deliveryLogEvent(report: DeliveryReport): LogEvent {
-  const outcome = outcomeOf(report.statusCode);
-  const reason = outcome === "accepted" ? (report.kind ?? "unknown") : (report.error ?? "internal_error");
+  const quarantined = report.statusCode < 300 && report.quarantine !== undefined;
+  const outcome = outcomeOf(report.statusCode, quarantined);
+  const reason =
+    outcome === "accepted"
+      ? (report.kind ?? "unknown")
+      : outcome === "quarantined"
+        ? (report.quarantine?.reason ?? "unknown")
+        : (report.error ?? "internal_error");
   const fields: Record<string, unknown> = {
     status_code: report.statusCode,
     latency_ms: report.latencyMs,
@@ -151,6 +173,10 @@ export function deliveryLogEvent(report: DeliveryReport): LogEvent {
   if (report.orderId !== undefined) fields.order_id = report.orderId;
   if (report.messageId !== undefined) fields.message_id = report.messageId;
   if (report.note !== undefined) fields.note = report.note;
+  if (report.quarantine !== undefined) {
+    fields.quarantine_reason = report.quarantine.reason;
+    fields.quarantine_message = report.quarantine.message;
+  }
   return {
     level: report.note !== undefined && outcome === "accepted" ? "warn" : LEVELS[outcome],
     message: MESSAGES[outcome],

@@ -1,27 +1,20 @@
 /**
- * The receiver's request flow: route, authenticate, allowlist, validate, enqueue, answer, log once. The
+ * The receiver's request flow: route, allowlist, authenticate, queue (a delivery, or the request quarantined),
+ * answer, log once. The
  * decisions live in pure modules; this file only sequences them around the two AWS calls.
  */
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { DeliveryKind } from "../shared/contract/delivery";
+import { claimCheckBody, type DeliveryMessage, serializeDeliveryMessage } from "../shared/contract/delivery";
+import { claimCheckKey } from "../shared/contract/s3-keys";
 import { CachedValue } from "../shared/secret-cache";
 import { readSecretString } from "../shared/secrets";
 import { isSourceIpAllowed } from "./allowlists";
 import { authenticate, findHeader } from "./auth";
+import type { ObjectWrite } from "./clients";
 import type { ReceiverConfig } from "./config";
-import {
-  buildDeliveryMessage,
-  checkRoute,
-  classifyPayload,
-  decodeBody,
-  loggableIds,
-  type Payload,
-  parseMetadata,
-  parsePayload,
-  serializeDeliveryMessage,
-} from "./core";
+import { checkRoute, intake, loggableIds } from "./core";
 import { withDeadline } from "./deadline";
 import { deliveryLogEvent, errorResponse, queuedResponse, type Rejection, unavailable } from "./outcome";
 // The receiver's own emitter, not Powertools: see the reason in ./telemetry.ts.
@@ -30,6 +23,8 @@ import { describeError, emit } from "./telemetry";
 export interface ReceiverDeps {
   readonly sqs: SQSClient;
   readonly secretsManager: SecretsManagerClient;
+  /** S3 PutObject, for claim checks only (clients.ts loads the S3 client on first use). */
+  readonly putObject: (write: ObjectWrite) => Promise<void>;
   /** Clock for received_at, latency and the secret cache's TTL. */
   readonly now?: () => number;
 }
@@ -85,13 +80,11 @@ export function acceptedValues(
 
 type Result =
   | { readonly rejection: Rejection; readonly detail?: string }
-  | { readonly kind: DeliveryKind; readonly messageId: string };
+  | { readonly message: DeliveryMessage; readonly messageId: string };
 
 /** What the flow learnt before it stopped, for the log line. */
 interface Progress {
-  payload?: Payload;
-  kind?: DeliveryKind;
-  note?: string;
+  message?: DeliveryMessage;
 }
 
 export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): WebhookHandler {
@@ -110,12 +103,39 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
     now,
   );
 
-  async function enqueue(body: string): Promise<string> {
+  /**
+   * Queues the message; one too large for SQS is first written to the bucket's inbox and the queue carries
+   * its key (a claim check). The S3 client is loaded only then, so the usual path's cold start does not
+   * pay for it. Dying between the two writes loses nothing: no 2xx was sent, so AssemblyAI posts again, and
+   * the orphaned object expires with the inbox's lifecycle rule.
+   */
+  async function enqueue(message: DeliveryMessage, receivedAt: number): Promise<string> {
+    const remaining = () => Math.max(1, config.responseBudgetMs - (now() - receivedAt));
+    const serialized = serializeDeliveryMessage(message);
+    let body: string;
+    if (serialized.ok) {
+      body = serialized.body;
+    } else {
+      const key = claimCheckKey(message.received_at, message.request_id);
+      const claimController = new AbortController();
+      await withDeadline(
+        deps.putObject({
+          bucket: config.bucketName,
+          key,
+          body: serialized.body,
+          signal: claimController.signal,
+        }),
+        Math.min(config.claimDeadlineMs, remaining()),
+        "S3 PutObject (claim check)",
+        () => claimController.abort(),
+      );
+      body = claimCheckBody({ key, bytes: serialized.bytes });
+    }
     const controller = new AbortController();
     const command = new SendMessageCommand({ QueueUrl: config.queueUrl, MessageBody: body });
     const result = await withDeadline(
       deps.sqs.send(command, { abortSignal: controller.signal }),
-      config.enqueueDeadlineMs,
+      Math.min(config.enqueueDeadlineMs, remaining()),
       "SQS SendMessage",
       () => controller.abort(),
     );
@@ -146,31 +166,24 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
     }
     if (!authenticate(presented, accepted)) return { rejection: UNAUTHORIZED };
 
-    const text = decodeBody(event.body, event.isBase64Encoded === true, config.maxBodyBytes);
-    if (!text.ok) return text;
-    const payload = parsePayload(text.value);
-    if (!payload.ok) return payload;
-    progress.payload = payload.value;
-
-    const metadata = parseMetadata(event.rawQueryString);
-    if (!metadata.ok) return metadata;
-    const classification = classifyPayload(payload.value, config.redactedAudioHosts);
-    if (!classification.ok) return classification;
-    progress.kind = classification.value.kind;
-    if (classification.value.kind === "unknown") progress.note = classification.value.note;
-
-    const message = buildDeliveryMessage(classification.value, {
-      metadata: metadata.value,
-      payload: payload.value,
-      receivedAt: new Date(receivedAt),
-      sourceIp,
-      requestId: event.requestContext?.requestId ?? "",
-    });
-    const body = serializeDeliveryMessage(message);
-    if (!body.ok) return body;
+    // Authenticated: from here on nothing is refused (AssemblyAI never retries a 4xx); what cannot be
+    // routed is queued as a quarantine message, kept whole with the reason.
+    const message = intake(
+      {
+        body: event.body,
+        isBase64Encoded: event.isBase64Encoded === true,
+        rawQueryString: event.rawQueryString,
+        headers: event.headers,
+        receivedAt: new Date(receivedAt),
+        sourceIp,
+        requestId: event.requestContext?.requestId ?? "",
+      },
+      config,
+    );
+    progress.message = message;
 
     try {
-      return { kind: message.kind, messageId: await enqueue(body.value) };
+      return { message, messageId: await enqueue(message, receivedAt) };
     } catch (error) {
       return { rejection: unavailable.queue(), detail: describeError(error) };
     }
@@ -187,16 +200,22 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
       result = { rejection: unavailable.internal(), detail: describeError(error) };
     }
     const response =
-      "rejection" in result ? errorResponse(result.rejection) : queuedResponse(result.kind, result.messageId);
+      "rejection" in result
+        ? errorResponse(result.rejection)
+        : queuedResponse(result.message, result.messageId);
     const finishedAt = now();
+    const { message } = progress;
     emit(
       deliveryLogEvent({
         statusCode: response.statusCode ?? 500,
         requestId: event?.requestContext?.requestId ?? "",
         sourceIp: event?.requestContext?.http?.sourceIp ?? "",
         latencyMs: finishedAt - receivedAt,
-        ...(progress.kind !== undefined ? { kind: progress.kind } : {}),
-        ...(progress.note !== undefined ? { note: progress.note } : {}),
+        ...(message !== undefined ? { kind: message.kind } : {}),
+        ...(message?.kind === "unknown" && message.note !== undefined ? { note: message.note } : {}),
+        ...(message?.kind === "quarantine"
+          ? { quarantine: { reason: message.reason, message: message.reason_message } }
+          : {}),
         ...("rejection" in result
           ? {
               error: result.rejection.error,
@@ -204,7 +223,7 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
               ...(result.detail !== undefined ? { errorDetail: result.detail } : {}),
             }
           : { messageId: result.messageId }),
-        ...loggableIds(event?.rawQueryString, progress.payload),
+        ...loggableIds(message),
       }),
       finishedAt,
     );

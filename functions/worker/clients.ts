@@ -3,7 +3,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /**
  * Fail a hung connection well inside the function's 60 s timeout; the SDK retries it. `requestTimeout` alone
@@ -11,9 +10,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
  */
 const requestHandler = { connectionTimeout: 3_000, requestTimeout: 20_000, throwOnRequestTimeout: true };
 
-export const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler }), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+/** The low-level client: the worker marshals records itself (functions/shared/attribute-values.ts says why). */
+export const dynamodb = new DynamoDBClient({ requestHandler });
 export const s3 = new S3Client({ requestHandler });
 export const sqs = new SQSClient({ requestHandler });
 export const secretsManager = new SecretsManagerClient({ requestHandler });

@@ -9,6 +9,7 @@ export type Outcome =
   | "final_failure"
   | "deleted_skipped"
   | "unknown_archived"
+  | "quarantine_archived"
   | "redacted_audio_stored";
 
 export const DELETED_TRANSCRIPT_ERROR = "transcript was deleted at AssemblyAI";

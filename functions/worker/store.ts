@@ -1,11 +1,13 @@
 /** The worker's DynamoDB and S3 I/O: read the item, write objects, apply the updates updates.ts builds. */
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { fromAttributeMap, toAttributeMap } from "../shared/attribute-values";
 import type { ItemKey, ItemUpdate } from "./updates";
 
 export interface StoreOptions {
-  readonly documents: DynamoDBDocumentClient;
+  readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
   readonly tableName: string;
   readonly bucketName: string;
@@ -27,24 +29,30 @@ export class Store {
 
   /** A consistent read, so a delivery right after another sees its write. */
   async readItem(key: ItemKey, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
-    const result = await this.options.documents.send(
-      new GetCommand({ TableName: this.options.tableName, Key: { ...key }, ConsistentRead: true }),
+    const result = await this.options.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: toAttributeMap({ ...key }),
+        ConsistentRead: true,
+      }),
       { abortSignal: signal },
     );
-    return result.Item;
+    return result.Item === undefined ? undefined : fromAttributeMap(result.Item);
   }
 
   /** Applies an update; a failed condition is an answer (`condition_failed`), not an error. */
   async update(update: ItemUpdate, signal?: AbortSignal): Promise<"written" | "condition_failed"> {
     try {
-      await this.options.documents.send(
-        new UpdateCommand({
+      // Marshalled here, not by the document client: its marshaller fails on a metadata map with a
+      // `constructor` key and drops `__proto__` (see attribute-values.ts).
+      await this.options.dynamodb.send(
+        new UpdateItemCommand({
           TableName: this.options.tableName,
-          Key: { ...update.key },
+          Key: toAttributeMap({ ...update.key }),
           UpdateExpression: update.updateExpression,
           ConditionExpression: update.conditionExpression,
           ExpressionAttributeNames: { ...update.names },
-          ExpressionAttributeValues: { ...update.values },
+          ExpressionAttributeValues: toAttributeMap(update.values),
         }),
         { abortSignal: signal },
       );
@@ -54,6 +62,16 @@ export class Store {
         return "condition_failed";
       throw error;
     }
+  }
+
+  /** An object's body as text (claim checks: a queue message the receiver wrote to the inbox). */
+  async readText(key: string, signal?: AbortSignal): Promise<string> {
+    const result = await this.options.s3.send(
+      new GetObjectCommand({ Bucket: this.options.bucketName, Key: key }),
+      { abortSignal: signal },
+    );
+    if (result.Body === undefined) throw new Error(`s3://${this.options.bucketName}/${key} has no body`);
+    return result.Body.transformToString("utf8");
   }
 
   async putObject(object: ObjectWrite, signal?: AbortSignal): Promise<void> {

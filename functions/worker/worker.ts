@@ -8,12 +8,21 @@ import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { AssemblyAiClient, type DownloadResult, describeFailure } from "../shared/assemblyai-client";
 import { mapWithConcurrency } from "../shared/concurrency";
-import type { DeliveryMessage, RedactedAudioDelivery, TranscriptDelivery } from "../shared/contract/delivery";
+import {
+  type DeliveryMessage,
+  type QuarantineDelivery,
+  type RedactedAudioDelivery,
+  readClaimCheck,
+  type TranscriptDelivery,
+  type UnknownDelivery,
+} from "../shared/contract/delivery";
+import type { RoutableDelivery } from "../shared/contract/delivery-schema";
 import { parseDeliveryMessage } from "../shared/contract/delivery-schema";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/contract/environment";
-import { MAX_RECEIVE_COUNT, WORKER_TIMEOUT_SECONDS } from "../shared/contract/resources";
+import { INBOX_PREFIX, MAX_RECEIVE_COUNT, WORKER_TIMEOUT_SECONDS } from "../shared/contract/resources";
 import {
   malformedArchiveKey,
+  quarantineKey,
   redactedAudioKey,
   transcriptJsonKey,
   transcriptTextKey,
@@ -137,7 +146,7 @@ interface RecordResult {
 export function defaultDependencies(config: WorkerConfig, now: () => number = Date.now): WorkerDependencies {
   return {
     store: new Store({
-      documents: clients.documents,
+      dynamodb: clients.dynamodb,
       s3: clients.s3,
       tableName: config.tableName,
       bucketName: config.bucketName,
@@ -491,7 +500,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   }
 
   /** Keeps a message that will not be acted on, with why, beside the unknown deliveries. */
-  async function archive(message: DeliveryMessage, note: string, signal: AbortSignal): Promise<string> {
+  async function archive(message: RoutableDelivery, note: string, signal: AbortSignal): Promise<string> {
     const { customer_id: customerId, order_id: orderId } = message.metadata;
     const s3Key = unknownArchiveKey(customerId, orderId, message.received_at, message.request_id);
     await store.putObject(
@@ -502,15 +511,30 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   }
 
   async function processUnknown(
-    record: SQSRecord,
-    message: DeliveryMessage,
+    body: string,
+    message: UnknownDelivery,
     signal: AbortSignal,
   ): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = message.metadata;
     const s3Key = unknownArchiveKey(customerId, orderId, message.received_at, message.request_id);
     // The body as queued (metadata, payload and the kind as the receiver wrote it), byte for byte.
-    await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" }, signal);
+    await store.putObject({ key: s3Key, body, contentType: "application/json" }, signal);
     return { outcome: "unknown_archived", s3Key };
+  }
+
+  /**
+   * An authenticated request the receiver could not route: kept whole under quarantine/ (the message is
+   * the request: its reason, query string, headers without the secret, and the raw body), for
+   * `aai-webhooks quarantine list` and a person to route.
+   */
+  async function processQuarantine(
+    body: string,
+    message: QuarantineDelivery,
+    signal: AbortSignal,
+  ): Promise<RecordResult> {
+    const s3Key = quarantineKey(message.received_at, message.request_id);
+    await store.putObject({ key: s3Key, body, contentType: "application/json" }, signal);
+    return { outcome: "quarantine_archived", reason: message.reason_message, s3Key };
   }
 
   /**
@@ -519,12 +543,13 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
    */
   async function processMalformed(
     record: SQSRecord,
+    body: string,
     reason: string,
     signal: AbortSignal,
   ): Promise<RecordResult> {
     const s3Key = malformedArchiveKey(isoNow(), record.messageId);
     try {
-      await store.putObject({ key: s3Key, body: record.body, contentType: "application/json" }, signal);
+      await store.putObject({ key: s3Key, body, contentType: "application/json" }, signal);
       return { outcome: "final_failure", reason: `malformed message: ${reason}`, s3Key };
     } catch (error) {
       return {
@@ -534,18 +559,32 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     }
   }
 
-  async function route(
-    record: SQSRecord,
-    message: DeliveryMessage,
-    budget: RecordBudget,
-  ): Promise<RecordResult> {
+  async function route(body: string, message: DeliveryMessage, budget: RecordBudget): Promise<RecordResult> {
     switch (message.kind) {
       case "transcript":
         return processTranscript(message, budget.signal);
       case "redacted_audio":
         return processRedactedAudio(message, budget.signal, budget.remainingMs());
       case "unknown":
-        return processUnknown(record, message, budget.signal);
+        return processUnknown(body, message, budget.signal);
+      case "quarantine":
+        return processQuarantine(body, message, budget.signal);
+    }
+  }
+
+  /**
+   * The message a record carries: its body, or, for a claim check (a message too large for SQS), the
+   * message the receiver wrote to the bucket's inbox. A claim that cannot be read is retried (and ends in
+   * the dead-letter queue, never deleted unread).
+   */
+  async function messageBody(record: SQSRecord, signal: AbortSignal): Promise<string> {
+    const body = record.body ?? "";
+    const claim = readClaimCheck(body, INBOX_PREFIX);
+    if (claim === undefined) return body;
+    try {
+      return await store.readText(claim.key, signal);
+    } catch (error) {
+      throw new TransientFailure(`claim check ${claim.key} could not be read: ${describeError(error)}`);
     }
   }
 
@@ -568,17 +607,19 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   /** Processes one record and reports it; true when the record must be retried. */
   async function processRecord(record: SQSRecord, budget: RecordBudget): Promise<boolean> {
     const attempt = receiveCount(record.attributes?.ApproximateReceiveCount);
-    const parsed = parseDeliveryMessage(record.body ?? "");
-    const message = parsed.ok ? parsed.message : undefined;
+    let message: DeliveryMessage | undefined;
     let result: RecordResult;
     if (budget.signal.aborted) {
       // Its turn came too late in the invocation: back off now rather than time out the whole batch.
       result = { outcome: "transient_failure", reason: OUT_OF_TIME };
     } else {
       try {
+        const body = await messageBody(record, budget.signal);
+        const parsed = parseDeliveryMessage(body);
+        message = parsed.ok ? parsed.message : undefined;
         result = parsed.ok
-          ? await route(record, parsed.message, budget)
-          : await processMalformed(record, parsed.reason, budget.signal);
+          ? await route(body, parsed.message, budget)
+          : await processMalformed(record, body, parsed.reason, budget.signal);
       } catch (error) {
         result = {
           outcome: "transient_failure",
@@ -610,8 +651,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       messageId: record.messageId,
       attempt,
       transcriptId: message?.kind === "transcript" ? message.transcript_id : result.transcriptId,
-      customerId: message?.metadata.customer_id,
-      orderId: message?.metadata.order_id,
+      customerId: message && "metadata" in message ? message.metadata.customer_id : undefined,
+      orderId: message && "metadata" in message ? message.metadata.order_id : undefined,
       requestId: message?.request_id,
       receivedAt: message?.received_at,
       storedAt: result.storedAt,

@@ -11,34 +11,44 @@ import {
   DELIVERY_SOURCES,
   MAX_REQUEST_ID_LENGTH,
   MAX_URL_LENGTH,
-  METADATA_ID_PATTERN,
+  metadataIdProblem,
   normalizeAssemblyAiTime,
+  type ParamValue,
+  QUARANTINE_REASONS,
   TRANSCRIPT_ID_PATTERN,
 } from "./delivery";
 
+const isParamValue = (item: unknown): item is ParamValue =>
+  typeof item === "string" || (Array.isArray(item) && item.every((each) => typeof each === "string"));
+
 /**
- * A JSON object whose every value is a string. valibot's `record` skips the keys `__proto__`, `prototype`
- * and `constructor` (prototype-pollution guard), which would silently drop a webhook URL parameter of that
- * name; this check keeps every key, and `Object.fromEntries` copies them as own data properties.
+ * The webhook URL's parameters: a JSON object whose every value is a string or a list of strings.
+ * valibot's `record` skips the keys `__proto__`, `prototype` and `constructor` (prototype-pollution guard),
+ * which would silently drop a parameter of that name; this check keeps every key, and `Object.fromEntries`
+ * copies them as own data properties.
  */
-const StringMap = v.pipe(
-  v.custom<Record<string, string>>(
-    (value) => isRecord(value) && Object.values(value).every((item) => typeof item === "string"),
-    "must be an object of strings",
+const ParamMap = v.pipe(
+  v.custom<Record<string, ParamValue>>(
+    (value) => isRecord(value) && Object.values(value).every(isParamValue),
+    "must be an object of strings or lists of strings",
   ),
-  v.transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, string>),
+  v.transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, ParamValue>),
 );
 
 /** Any JSON object, kept whole (the same `record` caveat as above applies, so no `v.record`). */
 const JsonObject = v.custom<Readonly<Record<string, unknown>>>(isRecord, "must be a JSON object");
 
-const MetadataId = v.pipe(v.string(), v.regex(METADATA_ID_PATTERN, "is missing or malformed"));
+const metadataId = (name: "customer_id" | "order_id") =>
+  v.pipe(
+    v.string("is not a string"),
+    v.check((value) => metadataIdProblem(name, value) === undefined, "is empty or too long for a key"),
+  );
 
 const MetadataSchema = v.object({
-  customer_id: MetadataId,
-  order_id: MetadataId,
-  /** Every query parameter of the webhook URL (customer_id and order_id included), bounded as above. */
-  params: StringMap,
+  customer_id: metadataId("customer_id"),
+  order_id: metadataId("order_id"),
+  /** Every query parameter of the webhook URL (customer_id and order_id included), decoded once. */
+  params: ParamMap,
 });
 
 /** Normalised to `toISOString()` form, so that stored instants compare correctly as strings. */
@@ -111,16 +121,48 @@ const UnknownDeliverySchema = v.object({
   note: v.optional(v.string()),
 });
 
+/** Headers as kept with a quarantined request: strings only, every key kept (see ParamMap). */
+const HeaderMap = v.pipe(
+  v.custom<Record<string, string>>(
+    (value) => isRecord(value) && Object.values(value).every((item) => typeof item === "string"),
+    "must be an object of strings",
+  ),
+  v.transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, string>),
+);
+
+/**
+ * An authenticated request the pipeline cannot route (see QUARANTINE_REASONS), kept whole: no metadata or
+ * payload can be trusted, so it has neither, only what arrived. The worker archives it under quarantine/.
+ */
+const QuarantineDeliverySchema = v.object({
+  version: base.version,
+  source: base.source,
+  received_at: base.received_at,
+  source_ip: base.source_ip,
+  request_id: base.request_id,
+  kind: v.literal("quarantine"),
+  reason: v.picklist(QUARANTINE_REASONS, "is not a quarantine reason"),
+  reason_message: v.string(),
+  raw_query: v.string(),
+  headers: HeaderMap,
+  body: v.string(),
+  body_encoding: v.picklist(["utf8", "base64"], "is not utf8 or base64"),
+});
+
 export const DeliveryMessageSchema = v.variant("kind", [
   TranscriptDeliverySchema,
   RedactedAudioDeliverySchema,
   UnknownDeliverySchema,
+  QuarantineDeliverySchema,
 ]);
 
 export type DeliveryMessage = v.InferOutput<typeof DeliveryMessageSchema>;
 export type TranscriptDelivery = v.InferOutput<typeof TranscriptDeliverySchema>;
 export type RedactedAudioDelivery = v.InferOutput<typeof RedactedAudioDeliverySchema>;
 export type UnknownDelivery = v.InferOutput<typeof UnknownDeliverySchema>;
+export type QuarantineDelivery = v.InferOutput<typeof QuarantineDeliverySchema>;
+/** A delivery the pipeline can route: it carries the webhook URL's metadata and the parsed payload. */
+export type RoutableDelivery = Exclude<DeliveryMessage, QuarantineDelivery>;
 export type DeliveryMetadata = v.InferOutput<typeof MetadataSchema>;
 export type DeliveryKind = DeliveryMessage["kind"];
 export type DeliverySource = DeliveryMessage["source"];

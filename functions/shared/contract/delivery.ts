@@ -12,13 +12,19 @@
  * delivery-to-stored latency (counted for webhooks only) and is shown on the record; it never decides which
  * transcript a record keeps: AssemblyAI's own times do (`created`/`completed`, see winner.ts).
  */
-import type { DeliveryMessage, DeliveryMetadata, DeliverySource } from "./delivery-schema";
+import type {
+  DeliveryMessage,
+  DeliveryMetadata,
+  DeliverySource,
+  QuarantineDelivery,
+} from "./delivery-schema";
 
 export type {
   DeliveryKind,
   DeliveryMessage,
   DeliveryMetadata,
   DeliverySource,
+  QuarantineDelivery,
   RedactedAudioDelivery,
   TranscriptDelivery,
   UnknownDelivery,
@@ -29,15 +35,6 @@ export const DELIVERY_MESSAGE_VERSION = 1 as const;
 /** `transcript_id` becomes part of a URL path at the worker: letters, digits and dashes only. */
 export const TRANSCRIPT_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
 
-/** `customer_id` and `order_id` become DynamoDB keys and S3 key segments. */
-export const METADATA_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,256}$/;
-
-/** Bounds on the webhook URL's query parameters, which every message carries as `metadata.params`. */
-export const MAX_QUERY_PARAMETERS = 32;
-export const MAX_PARAMETER_NAME_LENGTH = 64;
-export const MAX_PARAMETER_VALUE_LENGTH = 1024;
-export const REQUIRED_PARAMETERS = ["customer_id", "order_id"] as const;
-
 /** SQS's default maximum message size. */
 export const MAX_MESSAGE_BYTES = 262_144;
 
@@ -45,7 +42,7 @@ export const MAX_REQUEST_ID_LENGTH = 256;
 export const MAX_URL_LENGTH = 4096;
 
 export const DELIVERY_SOURCES = ["webhook", "replay", "reconciler"] as const;
-export const DELIVERY_KINDS = ["transcript", "redacted_audio", "unknown"] as const;
+export const DELIVERY_KINDS = ["transcript", "redacted_audio", "unknown", "quarantine"] as const;
 
 // ---------------------------------------------------------------------------------------------------------
 // AssemblyAI timestamps
@@ -76,19 +73,66 @@ export function normalizeAssemblyAiTime(value: unknown): string | undefined {
 // ---------------------------------------------------------------------------------------------------------
 // Metadata from the webhook URL
 
+/**
+ * `customer_id` is the table's partition key and `order_id` its sort key: any non-empty UTF-8 text within
+ * DynamoDB's key limits (2,048 and 1,024 bytes). Nothing else is refused: S3 keys encode ids (s3-keys.ts).
+ */
+export const METADATA_ID_MAX_BYTES = { customer_id: 2048, order_id: 1024 } as const;
+export const REQUIRED_PARAMETERS = ["customer_id", "order_id"] as const;
+
+/** One query parameter's value, or every value in order when the URL repeats the name. */
+export type ParamValue = string | readonly string[];
+
 export type MetadataProblem = {
-  readonly code: "too_many_parameters" | "invalid_parameter" | "missing_parameter";
+  readonly code: "missing_parameter" | "invalid_parameter";
   readonly message: string;
 };
 
-function shown(name: string): string {
-  return name.length > MAX_PARAMETER_NAME_LENGTH ? `${name.slice(0, MAX_PARAMETER_NAME_LENGTH)}...` : name;
+/** Why a customer or order id cannot be a key, or undefined when it can. */
+export function metadataIdProblem(name: "customer_id" | "order_id", value: string): string | undefined {
+  if (value.length === 0) return `query parameter ${name} is empty`;
+  const bytes = Buffer.byteLength(value, "utf8");
+  const limit = METADATA_ID_MAX_BYTES[name];
+  return bytes > limit
+    ? `query parameter ${name} is ${bytes} bytes of UTF-8; a DynamoDB key holds at most ${limit}`
+    : undefined;
+}
+
+/**
+ * A query component percent-decoded exactly once (RFC 3986): `+` is a plus sign, as in an email address,
+ * not a space (that is HTML forms' encoding, which AssemblyAI does not apply). A component that does not
+ * decode (a stray `%`, bytes that are not UTF-8) is kept as written rather than refused.
+ */
+export function decodeQueryComponent(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A raw query string's parameters in order, each name and value decoded once. Empty segments (`a=1&&b=2`)
+ * and a parameter without a name (`=x`, which no URL builder writes) carry nothing and are skipped.
+ */
+export function queryParameters(rawQueryString: string | undefined): Array<[string, string]> {
+  const entries: Array<[string, string]> = [];
+  for (const segment of (rawQueryString ?? "").split("&")) {
+    const equals = segment.indexOf("=");
+    const name = decodeQueryComponent(equals < 0 ? segment : segment.slice(0, equals));
+    if (name.length === 0) continue;
+    entries.push([name, decodeQueryComponent(equals < 0 ? "" : segment.slice(equals + 1))]);
+  }
+  return entries;
 }
 
 /**
  * Metadata from a webhook URL's raw query string (not API Gateway's `queryStringParameters`, which joins
- * repeated keys with commas): every parameter, bounded, each given once, with `customer_id` and `order_id`
- * required and well formed. The receiver, the reconciler and replay all read webhook URLs with this.
+ * repeated keys with commas): every parameter, any name, a repeated one as the list of its values, with
+ * `customer_id` and `order_id` each given once, non-empty and within DynamoDB's key limits. The receiver,
+ * the reconciler and replay all read webhook URLs with this. No bound on the count or length of the other
+ * parameters: API Gateway's request-line limit (about 10 KB) bounds them, and the message's size is
+ * handled by the claim check.
  */
 export function parseMetadata(
   rawQueryString: string | undefined,
@@ -99,47 +143,31 @@ export function parseMetadata(
     ok: false as const,
     problem: { code, message },
   });
-  const entries = [...new URLSearchParams(rawQueryString ?? "")];
-  if (entries.length > MAX_QUERY_PARAMETERS) {
-    return fail(
-      "too_many_parameters",
-      `the webhook URL has ${entries.length} query parameters; at most ${MAX_QUERY_PARAMETERS} are accepted`,
-    );
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of queryParameters(rawQueryString)) {
+    const values = grouped.get(name);
+    if (values) values.push(value);
+    else grouped.set(name, [value]);
   }
-  const seen = new Set<string>();
-  for (const [name, value] of entries) {
-    if (name.length === 0) return fail("invalid_parameter", "a query parameter has an empty name");
-    if (name.length > MAX_PARAMETER_NAME_LENGTH) {
-      return fail(
-        "invalid_parameter",
-        `query parameter name ${shown(name)} is longer than ${MAX_PARAMETER_NAME_LENGTH} characters`,
-      );
-    }
-    if (value.length > MAX_PARAMETER_VALUE_LENGTH) {
-      return fail(
-        "invalid_parameter",
-        `query parameter ${name} is longer than ${MAX_PARAMETER_VALUE_LENGTH} characters`,
-      );
-    }
-    // `params` holds one value per name: a repeat would have to be dropped, so it is refused instead.
-    if (seen.has(name)) return fail("invalid_parameter", `query parameter ${name} is given more than once`);
-    seen.add(name);
-  }
-  // fromEntries defines own properties: a parameter named __proto__ or constructor is kept as data.
-  const params: Record<string, string> = Object.fromEntries(entries);
+  // fromEntries defines own data properties: a parameter named __proto__ or constructor is kept as data.
+  const params: Record<string, ParamValue> = Object.fromEntries(
+    [...grouped].map(([name, values]) => [name, values.length === 1 ? (values[0] as string) : values]),
+  );
+  const ids: Partial<Record<(typeof REQUIRED_PARAMETERS)[number], string>> = {};
   for (const name of REQUIRED_PARAMETERS) {
-    const value = params[name];
-    if (value === undefined) return fail("missing_parameter", `query parameter ${name} is required`);
-    if (!METADATA_ID_PATTERN.test(value)) {
-      return fail(
-        "invalid_parameter",
-        `query parameter ${name} must be 1 to 256 letters, digits or any of _ . : @ -`,
-      );
-    }
+    const values = grouped.get(name);
+    if (values === undefined) return fail("missing_parameter", `query parameter ${name} is required`);
+    // Two owners named: storing under either could file a customer's transcript under another's.
+    if (values.length > 1)
+      return fail("invalid_parameter", `query parameter ${name} is given more than once`);
+    const problem = metadataIdProblem(name, values[0] as string);
+    if (problem !== undefined)
+      return fail(problem.endsWith("empty") ? "missing_parameter" : "invalid_parameter", problem);
+    ids[name] = values[0];
   }
   return {
     ok: true,
-    value: { customer_id: params.customer_id as string, order_id: params.order_id as string, params },
+    value: { customer_id: ids.customer_id as string, order_id: ids.order_id as string, params },
   };
 }
 
@@ -210,15 +238,120 @@ export function buildDeliveryMessage(input: DeliveryInput): DeliveryMessage {
 
 /**
  * The message as an SQS body. JSON.stringify leaves U+FFFE and U+FFFF unescaped, and SQS refuses those
- * characters, so they are escaped here (the JSON means the same). Too large is reported, not thrown: the
- * same message would fail the same way on every attempt.
+ * characters, so they are escaped here (the JSON means the same). Too large is reported with the body, not
+ * thrown: the receiver then sends it by claim check, other producers report it.
  */
 export function serializeDeliveryMessage(
   message: DeliveryMessage,
-): { readonly ok: true; readonly body: string } | { readonly ok: false; readonly bytes: number } {
+):
+  | { readonly ok: true; readonly body: string }
+  | { readonly ok: false; readonly bytes: number; readonly body: string } {
   const body = JSON.stringify(message).replace(/[\uFFFE\uFFFF]/g, (char) =>
     char === "\uFFFE" ? "\\ufffe" : "\\uffff",
   );
   const bytes = Buffer.byteLength(body, "utf8");
-  return bytes > MAX_MESSAGE_BYTES ? { ok: false, bytes } : { ok: true, body };
+  return bytes > MAX_MESSAGE_BYTES ? { ok: false, bytes, body } : { ok: true, body };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Quarantine: what an authenticated sender posted that the pipeline cannot route
+
+/**
+ * Why an authenticated delivery was quarantined. AssemblyAI treats any 4xx as final, so the receiver answers
+ * these with a 2xx and keeps the request whole under `quarantine/` instead (the worker writes it there).
+ */
+export const QUARANTINE_REASONS = [
+  "payload_too_large",
+  "invalid_utf8",
+  "invalid_json",
+  "invalid_payload",
+  "missing_parameter",
+  "invalid_parameter",
+  "invalid_transcript_id",
+] as const;
+export type QuarantineReason = (typeof QUARANTINE_REASONS)[number];
+
+/** Request headers that may carry credentials: never kept, whatever the stack's own header is called. */
+export const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie", "x-api-key"] as const;
+
+export interface QuarantineInput {
+  readonly receivedAt: Date;
+  readonly sourceIp: string;
+  readonly requestId: string;
+  readonly reason: QuarantineReason;
+  /** Our words for the problem (the same the 2xx answer carries). */
+  readonly reasonMessage: string;
+  /** The webhook URL's query string as sent. */
+  readonly rawQuery: string;
+  /** The request's headers without the secret's header and CREDENTIAL_HEADERS (see `keptHeaders`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body exactly as received: text when it is UTF-8, base64 otherwise. */
+  readonly body: string;
+  readonly bodyEncoding: "utf8" | "base64";
+}
+
+/** The headers worth keeping with a quarantined request: every one but the secret's and credentials. */
+export function keptHeaders(
+  headers: Readonly<Record<string, string | undefined>> | undefined,
+  secretHeaderName: string,
+): Record<string, string> {
+  const dropped = new Set<string>([secretHeaderName.toLowerCase(), ...CREDENTIAL_HEADERS]);
+  return Object.fromEntries(
+    Object.entries(headers ?? {}).filter(
+      (entry): entry is [string, string] =>
+        typeof entry[1] === "string" && !dropped.has(entry[0].toLowerCase()),
+    ),
+  );
+}
+
+export function buildQuarantineMessage(input: QuarantineInput): QuarantineDelivery {
+  return {
+    version: DELIVERY_MESSAGE_VERSION,
+    kind: "quarantine",
+    source: "webhook",
+    received_at: input.receivedAt.toISOString(),
+    source_ip: input.sourceIp,
+    request_id: input.requestId,
+    reason: input.reason,
+    reason_message: input.reasonMessage,
+    raw_query: input.rawQuery,
+    headers: input.headers,
+    body: input.body,
+    body_encoding: input.bodyEncoding,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Claim check: a message too large for SQS waits in the bucket, and the queue carries its key
+
+export const CLAIM_CHECK_KIND = "claim_check" as const;
+
+export interface ClaimCheck {
+  /** Where the whole message (the body a queue message would have had) is, under BUCKET_PREFIXES.inbox. */
+  readonly key: string;
+  readonly bytes: number;
+}
+
+/** The queue message that stands for a stored one: small, and unmistakable for a delivery. */
+export function claimCheckBody(claim: ClaimCheck): string {
+  return JSON.stringify({ version: DELIVERY_MESSAGE_VERSION, kind: CLAIM_CHECK_KIND, ...claim });
+}
+
+/**
+ * The claim a queue message carries, or undefined when it is a delivery itself. Only keys under the inbox
+ * prefix are claims (the worker may read nothing else, and its grant says so too).
+ */
+export function readClaimCheck(body: string, inboxPrefix: string): ClaimCheck | undefined {
+  // Cheap first: deliveries never mention the kind this early, so most bodies are not parsed twice.
+  if (!body.includes(`"${CLAIM_CHECK_KIND}"`)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const { kind, key, bytes } = parsed as Record<string, unknown>;
+  if (kind !== CLAIM_CHECK_KIND || typeof key !== "string" || !key.startsWith(inboxPrefix)) return undefined;
+  return { key, bytes: typeof bytes === "number" ? bytes : 0 };
 }

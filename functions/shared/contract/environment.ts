@@ -56,6 +56,8 @@ export interface StackRef {
 export interface ReceiverRefs extends StackRef {
   readonly queueUrl: string;
   readonly webhookSecretArn: string;
+  /** For claim checks only (inbox/): messages too large for SQS. */
+  readonly bucketName: string;
 }
 
 export interface ReceiverSettings {
@@ -71,6 +73,7 @@ export function receiverEnvironment(refs: ReceiverRefs, settings: ReceiverSettin
     [ENV.stackName]: refs.stackName,
     [ENV.queueUrl]: refs.queueUrl,
     [ENV.webhookSecretArn]: refs.webhookSecretArn,
+    [ENV.bucketName]: refs.bucketName,
     [ENV.authHeaderName]: settings.authHeaderName,
     [ENV.allowedSourceIps]: settings.allowedSourceIps.join(","),
     [ENV.redactedAudioHosts]: settings.redactedAudioHosts.join(","),

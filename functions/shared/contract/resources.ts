@@ -87,7 +87,18 @@ export const BUCKET_PREFIXES = {
   transcripts: "transcripts/",
   redactedAudio: "redacted-audio/",
   unknown: "unknown/",
+  /** Authenticated requests the pipeline could not route, kept whole (functions/worker: quarantine). */
+  quarantine: "quarantine/",
 } as const;
+
+/**
+ * Claim checks: a queue message too large for SQS, written here by the receiver and read by the worker.
+ * Never deleted by code (a message may be received again after it was processed); expired by a lifecycle
+ * rule after INBOX_EXPIRE_DAYS, longer than a message can live: 14 days on the queue, then at most 14 in the
+ * dead-letter queue (its age counts from the first enqueue), plus a redrive's time.
+ */
+export const INBOX_PREFIX = "inbox/";
+export const INBOX_EXPIRE_DAYS = 35;
 
 /** The reconciler's part of the transcript bucket; its old versions expire after a day (lib/transcript-store.ts). */
 export const RECONCILER_PREFIX = "reconciler/";

@@ -1,6 +1,6 @@
 /** The bucket's key layout: where the worker writes each object and where the CLI and readers find it. */
 import type { RedactedAudioDelivery } from "./delivery";
-import { BUCKET_PREFIXES } from "./resources";
+import { BUCKET_PREFIXES, INBOX_PREFIX } from "./resources";
 
 /**
  * A customer or order id as one key segment: every character but letters, digits, `_` and `-` is
@@ -67,4 +67,17 @@ export function fileNameFromUrl(url: string): string | undefined {
 
 export function safeKeySegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._=@-]/g, "_");
+}
+
+/**
+ * Where a claim-checked message waits: by day, then by arrival and request id (API Gateway's request ids
+ * are unique, and a retried delivery is a new request, so no two messages share a key).
+ */
+export function claimCheckKey(receivedAt: string, requestId: string): string {
+  return `${INBOX_PREFIX}${receivedAt.slice(0, 10)}/${receivedAt}-${safeKeySegment(requestId)}.json`;
+}
+
+/** Where the worker keeps a quarantined request: by day, then by arrival and request id. */
+export function quarantineKey(receivedAt: string, requestId: string): string {
+  return `${BUCKET_PREFIXES.quarantine}${receivedAt.slice(0, 10)}/${receivedAt}-${safeKeySegment(requestId)}.json`;
 }

@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { DEFAULT_REDACTED_AUDIO_HOSTS } from "../../../functions/shared/assemblyai";
+import { fromAttributeMap } from "../../../functions/shared/attribute-values";
 import { parseHostRules } from "../../../functions/shared/redacted-audio-hosts";
 import type { WorkerConfig } from "../../../functions/worker/config";
 
@@ -418,4 +419,20 @@ export type Line = Record<string, unknown>;
 
 export function outcomes(lines: readonly Line[]): unknown[] {
   return lines.map((line) => line.outcome);
+}
+
+/** A low-level UpdateItem input as the fake table reads it: keys and values unmarshalled. */
+export function plainUpdate(input: {
+  readonly Key?: Record<string, AttributeValue> | undefined;
+  readonly ExpressionAttributeValues?: Record<string, AttributeValue> | undefined;
+  readonly [other: string]: unknown;
+}): UpdateInput {
+  return {
+    ...input,
+    Key: input.Key === undefined ? undefined : fromAttributeMap(input.Key),
+    ExpressionAttributeValues:
+      input.ExpressionAttributeValues === undefined
+        ? undefined
+        : fromAttributeMap(input.ExpressionAttributeValues),
+  } as UpdateInput;
 }

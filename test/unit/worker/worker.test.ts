@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { gunzipSync } from "node:zlib";
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -15,7 +16,7 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import type { WorkerConfig } from "../../../functions/worker/config";
@@ -33,6 +34,7 @@ import {
   type Line,
   ORDER_ID,
   outcomes,
+  plainUpdate,
   redactedAudioMessage,
   sqsEvent,
   TRANSCRIPT_ID,
@@ -44,7 +46,7 @@ import {
   withListing,
 } from "./support";
 
-const documents = mockClient(DynamoDBDocumentClient);
+const documents = mockClient(DynamoDBClient);
 const s3 = mockClient(S3Client);
 const sqs = mockClient(SQSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -73,7 +75,7 @@ function put(key: string): PutObjectCommandInput | undefined {
 }
 
 function updateExpressions(): string[] {
-  return documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression ?? "");
+  return documents.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.UpdateExpression ?? "");
 }
 
 function visibilityTimeouts(): (number | undefined)[] {
@@ -96,9 +98,12 @@ beforeEach(() => {
   secrets.reset();
   assemblyAi.reset();
   table = new FakeTable();
-  documents.on(GetCommand).callsFake((input) => ({ Item: table.get(input.Key) }));
-  documents.on(UpdateCommand).callsFake((input) => {
-    table.update(input);
+  documents.on(GetItemCommand).callsFake((input) => {
+    const item = table.get(unmarshall(input.Key));
+    return { Item: item === undefined ? undefined : marshall(item, { removeUndefinedValues: true }) };
+  });
+  documents.on(UpdateItemCommand).callsFake((input) => {
+    table.update(plainUpdate(input));
     return {};
   });
   s3.on(PutObjectCommand).resolves({ ETag: '"etag"' });
@@ -162,9 +167,9 @@ describe("a transcript delivery", () => {
       order.push("s3");
       return {};
     });
-    documents.on(UpdateCommand).callsFake((input) => {
+    documents.on(UpdateItemCommand).callsFake((input) => {
       order.push("dynamodb");
-      table.update(input);
+      table.update(plainUpdate(input));
       return {};
     });
 
@@ -272,7 +277,7 @@ describe("idempotency", () => {
 
     expect(second.batchItemFailures).toEqual([]);
     expect(assemblyAi.transcriptRequests()).toHaveLength(1);
-    expect(documents).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(documents).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
     expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
     expect(outcomes(lines)).toEqual(["stored", "duplicate"]);
   });
@@ -285,7 +290,7 @@ describe("idempotency", () => {
     );
 
     expect(result.batchItemFailures).toEqual([]);
-    expect(documents).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(documents).toHaveReceivedCommandTimes(UpdateItemCommand, 2);
     expect(outcomes(lines).sort()).toEqual(["duplicate", "stored"]);
     expect(table.get(KEY)).toMatchObject({ transcript_id: TRANSCRIPT_ID, status: "completed" });
   });
@@ -392,7 +397,7 @@ describe("idempotency", () => {
 
     expect(result.batchItemFailures).toEqual([]);
     expect(table.get(KEY)).toMatchObject({ transcript_id: "newer-transcript" });
-    expect(documents).toHaveReceivedCommandTimes(GetCommand, 2);
+    expect(documents).toHaveReceivedCommandTimes(GetItemCommand, 2);
     expect(outcomes(lines)).toEqual(["superseded"]);
   });
 
@@ -436,7 +441,7 @@ describe("transient failures", () => {
       reason: "AssemblyAI answered HTTP 429: Too many requests",
       retry_in_seconds: 135,
     });
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(documents).not.toHaveReceivedCommand(UpdateItemCommand);
   });
 
   it("backs off exponentially on a 500, from the receive count", async () => {
@@ -543,7 +548,7 @@ describe("transient failures", () => {
 
     expect(result.batchItemFailures).toHaveLength(1);
     expect(assemblyAi.requests).toHaveLength(0);
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(documents).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(lines[0]).toMatchObject({ outcome: "transient_failure", reason: "AssemblyAI API key not set" });
   });
 
@@ -556,7 +561,7 @@ describe("transient failures", () => {
 
     expect(result.batchItemFailures).toHaveLength(1);
     expect(assemblyAi.requests).toHaveLength(0);
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(documents).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(lines[0]).toMatchObject({ outcome: "transient_failure", reason: "AssemblyAI API key not set" });
   });
 
@@ -574,7 +579,7 @@ describe("transient failures", () => {
   it("retries when DynamoDB fails", async () => {
     assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
     documents
-      .on(UpdateCommand)
+      .on(UpdateItemCommand)
       .rejects(
         Object.assign(new Error("Throughput exceeded"), { name: "ProvisionedThroughputExceededException" }),
       );
@@ -594,7 +599,7 @@ describe("transient failures", () => {
     const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
 
     expect(result.batchItemFailures).toHaveLength(1);
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(documents).not.toHaveReceivedCommand(UpdateItemCommand);
   });
 
   it("still fails the record, and logs why, when ChangeMessageVisibility fails", async () => {
@@ -862,7 +867,7 @@ describe("redacted audio", () => {
     expect(result.batchItemFailures).toHaveLength(1);
     expect(assemblyAi.transcriptRequests()).toHaveLength(0);
     expect(s3).not.toHaveReceivedAnyCommand();
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(documents).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(table.get(KEY)).toEqual(newer);
     expect(lines[0]).toMatchObject({
       outcome: "transient_failure",
@@ -1120,7 +1125,7 @@ describe("other messages", () => {
     expect(result.batchItemFailures).toEqual([]);
     const key = `unknown/${CUSTOMER_ID}/${ORDER_ID}/2025-11-27T06:00:09.000Z-JyTvnFjAoAMEbAQ=.json`;
     expect(JSON.parse(String(put(key)?.Body))).toEqual(message);
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(documents).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(lines[0]).toMatchObject({ outcome: "unknown_archived", Outcome: "unknown_archived" });
   });
 
@@ -1142,7 +1147,7 @@ describe("other messages", () => {
 
     expect(result.batchItemFailures).toEqual([]);
     expect(sqs).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
-    expect(documents).not.toHaveReceivedCommand(GetCommand);
+    expect(documents).not.toHaveReceivedCommand(GetItemCommand);
     expect(puts()).toEqual([
       expect.objectContaining({
         Key: expect.stringMatching(/^unknown\/_malformed\/\d{4}-\d\d-\d\d\/bad-1\.json$/),
