@@ -9,6 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { Command, CommanderError, Option } from "commander";
 import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { registerDlq } from "./commands/dlq";
+import { registerQuarantine } from "./commands/quarantine";
 import { registerReconcile } from "./commands/reconcile";
 import { registerRecordCommands } from "./commands/records";
 import { registerReplay } from "./commands/replay";
@@ -125,6 +126,7 @@ export function buildProgram(io: CliIo, run: Runner): Command {
   registerRecordCommands(program, run);
   registerReplay(program, run);
   registerDlq(program, run);
+  registerQuarantine(program, run);
   registerStatus(program, run);
   registerSetApiKey(program, run);
   registerRotateSecret(program, run);

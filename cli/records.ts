@@ -1,7 +1,8 @@
 /** Reading stored records: one by key, a customer's by Query (all pages), the full transcript from S3. */
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { type AttributeValue, GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { fromAttributeMap, toAttributeMap } from "../functions/shared/attribute-values";
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../functions/shared/contract/resources";
 import { CliError } from "./output";
 import type { StackTarget } from "./stack";
@@ -17,15 +18,16 @@ export async function getRecord(
   customerId: string,
   orderId: string,
 ): Promise<StoredRecord> {
+  // Read with the low-level client and the worker's codec, so that metadata named __proto__ shows as stored.
   const result = await target.documents.send(
-    new GetCommand({
+    new GetItemCommand({
       TableName: target.tableName,
-      Key: { [TABLE_PARTITION_KEY]: customerId, [TABLE_SORT_KEY]: orderId },
+      Key: toAttributeMap({ [TABLE_PARTITION_KEY]: customerId, [TABLE_SORT_KEY]: orderId }),
       ConsistentRead: true,
     }),
   );
   if (result.Item === undefined) throw new CliError(`no record for customer ${customerId} order ${orderId}`);
-  return result.Item as StoredRecord;
+  return fromAttributeMap(result.Item) as StoredRecord;
 }
 
 /** A customer's records, page after page, up to `limit`. */
@@ -36,19 +38,19 @@ export async function listRecords(
   onPage?: (count: number) => void,
 ): Promise<StoredRecord[]> {
   const records: StoredRecord[] = [];
-  let start: Record<string, unknown> | undefined;
+  let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await target.documents.send(
       new QueryCommand({
         TableName: target.tableName,
         KeyConditionExpression: "#customer = :customer",
         ExpressionAttributeNames: { "#customer": TABLE_PARTITION_KEY },
-        ExpressionAttributeValues: { ":customer": customerId },
+        ExpressionAttributeValues: { ":customer": { S: customerId } },
         ...(Number.isFinite(limit) ? { Limit: Math.min(1000, limit - records.length) } : {}),
         ExclusiveStartKey: start,
       }),
     );
-    records.push(...((page.Items ?? []) as StoredRecord[]));
+    records.push(...(page.Items ?? []).map((item) => fromAttributeMap(item) as StoredRecord));
     onPage?.(records.length);
     start = page.LastEvaluatedKey;
   } while (start !== undefined && records.length < limit);

@@ -186,6 +186,16 @@ export class Monitoring extends Construct {
           threshold: props.authFailureAlarmThreshold,
         },
       ),
+      Quarantined: alarm(
+        "QuarantinedAlarm",
+        "quarantined-deliveries",
+        "An authenticated delivery could not be routed (malformed body, no customer_id/order_id, a bad " +
+          "transcript_id) and was kept under quarantine/ instead: `aai-webhooks quarantine list` shows why.",
+        {
+          metric: metrics.deliveries("quarantined"),
+          threshold: 0,
+        },
+      ),
       MissedDeliveries: alarm(
         "MissedDeliveriesAlarm",
         "missed-deliveries",
@@ -428,7 +438,12 @@ export class Monitoring extends Construct {
       // API 4xx above the receiver's rejections are the stage's own answers, mostly throttling (429).
       graph(
         "Deliveries by outcome",
-        [metrics.deliveries("accepted"), metrics.deliveries("rejected"), metrics.deliveries("failed")],
+        [
+          metrics.deliveries("accepted"),
+          metrics.deliveries("quarantined"),
+          metrics.deliveries("rejected"),
+          metrics.deliveries("failed"),
+        ],
         { right: [metrics.apiCount, metrics.api4xx] },
       ),
       graph("Rejected deliveries by reason", [metrics.searchDeliveries("rejected")], {
@@ -448,6 +463,10 @@ export class Monitoring extends Construct {
         leftAnnotations: [line(props.oldestMessageAlarmSeconds, "alarm")],
       }),
       graph("Dead-letter queue depth", [metrics.deadLetters]),
+    );
+    this.dashboard.addWidgets(
+      // Kept, not lost: each is under quarantine/ in the bucket (`aai-webhooks quarantine list`).
+      graph("Quarantined deliveries by reason", [metrics.searchDeliveries("quarantined")], { width: 24 }),
     );
     this.dashboard.addWidgets(
       graph(

@@ -148,6 +148,7 @@ describe("dashboard", () => {
       "Deliveries by outcome",
       [
         `${METRICS_NAMESPACE} Deliveries Outcome accepted Stack Webhooks`,
+        `${METRICS_NAMESPACE} Deliveries Outcome quarantined Stack Webhooks`,
         `${METRICS_NAMESPACE} Deliveries Outcome rejected Stack Webhooks`,
         `${METRICS_NAMESPACE} Deliveries Outcome failed Stack Webhooks`,
         `AWS/ApiGateway Count ApiId <${apiId}>`,
@@ -158,6 +159,12 @@ describe("dashboard", () => {
       "Rejected deliveries by reason",
       [
         `SEARCH('{${METRICS_NAMESPACE},Stack,Outcome,Reason} MetricName="Deliveries" Outcome="rejected" Stack="Webhooks"', 'Sum', 300)`,
+      ],
+    ],
+    [
+      "Quarantined deliveries by reason",
+      [
+        `SEARCH('{${METRICS_NAMESPACE},Stack,Outcome,Reason} MetricName="Deliveries" Outcome="quarantined" Stack="Webhooks"', 'Sum', 300)`,
       ],
     ],
     [
@@ -230,7 +237,7 @@ describe("dashboard", () => {
       (widget(title).properties.metrics ?? []).map(
         (line) => (line.find((item) => typeof item === "object") as { stat?: string } | undefined)?.stat,
       );
-    expect(statsOf("Deliveries by outcome")).toEqual(["Sum", "Sum", "Sum", "Sum", "Sum"]);
+    expect(statsOf("Deliveries by outcome")).toEqual(["Sum", "Sum", "Sum", "Sum", "Sum", "Sum"]);
     expect(statsOf("Delivery to stored latency (ms)")).toEqual(["p50", "p90", "p99", "Maximum"]);
     expect(statsOf("Worker duration (ms)")).toEqual(["p50", "p99", "Maximum"]);
     expect(statsOf("Oldest queued delivery (seconds)")).toEqual(["Maximum"]);
@@ -388,7 +395,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic and describe a first response", () => {
     const all = alarmsOf(resources);
-    expect(Object.keys(all)).toHaveLength(11);
+    expect(Object.keys(all)).toHaveLength(12);
     for (const properties of Object.values(all)) {
       expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README.md/);

@@ -95,11 +95,12 @@ describe("functions", () => {
 });
 
 describe("receiver", () => {
-  it("is configured with the queue, the webhook secret ARN, the header name and the allowlists", () => {
+  it("is configured with the queue, the webhook secret ARN, the bucket, the header name and the allowlists", () => {
     expect(resource(receiverId).Properties.Environment).toEqual({
       Variables: {
         [ENV.stackName]: "Webhooks",
         [ENV.queueUrl]: { Ref: queueId },
+        [ENV.bucketName]: { Ref: bucketId },
         [ENV.webhookSecretArn]: { Ref: expect.stringMatching(/WebhookSecret/) },
         [ENV.authHeaderName]: "X-Webhook-Secret",
         [ENV.allowedSourceIps]: "",
@@ -109,11 +110,12 @@ describe("receiver", () => {
     });
   });
 
-  it("may send to the delivery queue and read the webhook secret, and nothing else", () => {
+  it("may send to the delivery queue, read the webhook secret and write claim checks, and nothing else", () => {
     expect(actionsOf(receiverId)).toEqual(
       [
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "s3:PutObject",
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",
         "sqs:GetQueueAttributes",
@@ -121,7 +123,12 @@ describe("receiver", () => {
         "sqs:SendMessage",
       ].sort(),
     );
-    expect(statementsOf(receiverId).filter((s) => JSON.stringify(s.Resource).includes("*"))).toEqual([]);
+    // The one wildcard: claim-check keys under inbox/ in this bucket.
+    expect(
+      statementsOf(receiverId)
+        .filter((s) => JSON.stringify(s.Resource).includes("*"))
+        .map((s) => [s.Action, JSON.stringify(s.Resource)]),
+    ).toEqual([["s3:PutObject", expect.stringMatching(/StoreBucket.*"\/inbox\/\*"/)]]);
     const sqs = statementsOf(receiverId).find((s) => JSON.stringify(s.Action).includes("sqs:"));
     expect(sqs?.Resource).toEqual({ "Fn::GetAtt": [queueId, "Arn"] });
     const secrets = statementsOf(receiverId).find((s) =>

@@ -13,10 +13,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { fromAttributeMap, toAttributeMap } from "../../functions/shared/attribute-values";
 import { AssemblyAI, type Transcript } from "assemblyai";
 import type { LocalStackContract } from "../../local/start";
 
@@ -242,14 +243,15 @@ export class LocalStack {
   // --- DynamoDB and S3 ----------------------------------------------------------------------------------
 
   async getRecord(customerId: string, orderId: string): Promise<TranscriptRecord | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({
+    // The worker's codec, not the document client's: it keeps metadata named __proto__ (attribute-values.ts).
+    const result = await this.dynamodb.send(
+      new GetItemCommand({
         TableName: this.contract.tableName,
-        Key: { customer_id: customerId, order_id: orderId },
+        Key: toAttributeMap({ customer_id: customerId, order_id: orderId }),
         ConsistentRead: true,
       }),
     );
-    return result.Item as TranscriptRecord | undefined;
+    return result.Item === undefined ? undefined : (fromAttributeMap(result.Item) as TranscriptRecord);
   }
 
   /** Every item of one customer (all pages). */
