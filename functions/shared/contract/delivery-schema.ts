@@ -13,6 +13,7 @@ import {
   MAX_URL_LENGTH,
   METADATA_ID_PATTERN,
   normalizeAssemblyAiTime,
+  SESSION_ID_PATTERN,
   TRANSCRIPT_ID_PATTERN,
 } from "./delivery";
 
@@ -104,6 +105,16 @@ const RedactedAudioDeliverySchema = v.object({
   redacted_audio_url: DownloadUrl,
 });
 
+/**
+ * A streaming session's end-of-session webhook: the whole transcript is `payload` (`session_id` and its
+ * `messages`), kept as AssemblyAI sent it; the worker reads the turns out of it and trusts nothing about them.
+ */
+const StreamingSessionDeliverySchema = v.object({
+  ...base,
+  kind: v.literal("streaming_session"),
+  session_id: v.pipe(v.string(), v.regex(SESSION_ID_PATTERN, "is not letters, digits and dashes")),
+});
+
 const UnknownDeliverySchema = v.object({
   ...base,
   kind: v.literal("unknown"),
@@ -114,12 +125,14 @@ const UnknownDeliverySchema = v.object({
 export const DeliveryMessageSchema = v.variant("kind", [
   TranscriptDeliverySchema,
   RedactedAudioDeliverySchema,
+  StreamingSessionDeliverySchema,
   UnknownDeliverySchema,
 ]);
 
 export type DeliveryMessage = v.InferOutput<typeof DeliveryMessageSchema>;
 export type TranscriptDelivery = v.InferOutput<typeof TranscriptDeliverySchema>;
 export type RedactedAudioDelivery = v.InferOutput<typeof RedactedAudioDeliverySchema>;
+export type StreamingSessionDelivery = v.InferOutput<typeof StreamingSessionDeliverySchema>;
 export type UnknownDelivery = v.InferOutput<typeof UnknownDeliverySchema>;
 export type DeliveryMetadata = v.InferOutput<typeof MetadataSchema>;
 export type DeliveryKind = DeliveryMessage["kind"];
