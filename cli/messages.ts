@@ -177,6 +177,8 @@ export function summarizeDlqMessage(message: Message): DlqEntry {
       ...common,
       kind: delivery.kind,
       ...(delivery.kind === "transcript" ? { transcript_id: delivery.transcript_id } : {}),
+      // A session's id is its record's transcript_id, and the worker logs it as one.
+      ...(delivery.kind === "streaming_session" ? { transcript_id: delivery.session_id } : {}),
       customer_id: delivery.metadata.customer_id,
       order_id: delivery.metadata.order_id,
       source: delivery.source,
