@@ -193,6 +193,8 @@ export function summarizeDlqMessage(message: Message): DlqEntry {
       ...("metadata" in delivery
         ? { customer_id: delivery.metadata.customer_id, order_id: delivery.metadata.order_id }
         : {}),
+      // A session's id is its record's transcript_id, and the worker logs it as one.
+      ...(delivery.kind === "streaming_session" ? { transcript_id: delivery.session_id } : {}),
       source: delivery.source,
       received_at: delivery.received_at,
     };

@@ -24,7 +24,7 @@ import type { LocalStackContract } from "../local/start";
 import { CliError } from "./output";
 
 export const DEFAULT_STACK_NAME = "AssemblyAiWebhooks";
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /** Where and with which key the CLI talks to AssemblyAI. */
 export interface AssemblyAiAccess {

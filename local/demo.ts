@@ -1,6 +1,7 @@
 /**
  * `npm run demo`, with `npm start` running: submits a handful of sample jobs through the AssemblyAI
- * simulator with the official SDK, shows progress until each is stored, and prints the stored records.
+ * simulator with the official SDK, has it end a streaming session, shows progress until each is stored,
+ * and prints the stored records.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -13,7 +14,9 @@ import type { LocalStackContract } from "./start";
 
 interface SampleJob {
   readonly orderId: string;
-  readonly audio: string;
+  /** A pre-recorded job's audio URL; without it, a streaming session of `turns` turns ends instead. */
+  readonly audio?: string;
+  readonly turns?: number;
   readonly redactPiiAudio?: boolean;
   readonly note: string;
 }
@@ -36,6 +39,7 @@ const SAMPLES: readonly SampleJob[] = [
     redactPiiAudio: true,
     note: "with redacted audio",
   },
+  { orderId: "demo-streaming", turns: 6, note: "a streaming session, posted whole" },
 ];
 
 const TIMEOUT_MS = 60_000;
@@ -50,6 +54,23 @@ function readContract(): LocalStackContract {
   }
 }
 
+/** Has the simulator end a streaming session whose webhook is the local stack's; answers its session id. */
+async function endStreamingSession(
+  stack: LocalStackContract,
+  request: Record<string, unknown>,
+): Promise<string> {
+  const response = await fetch(`${stack.assemblyAiBaseUrl}/__simulator/streaming-sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(request),
+  });
+  const answer = (await response.json()) as { session_id?: string; error?: string };
+  if (!response.ok || answer.session_id === undefined) {
+    throw new Error(`the simulator answered ${response.status}: ${answer.error ?? "no session_id"}`);
+  }
+  return answer.session_id;
+}
+
 async function main(): Promise<void> {
   // The SDK's notice that later versions need Node.js 22 is known (Lambda runs 24); keep the console readable.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -62,15 +83,22 @@ async function main(): Promise<void> {
 
   console.log(`Submitting ${SAMPLES.length} jobs for customer ${customerId} to ${stack.assemblyAiBaseUrl}`);
   for (const job of SAMPLES) {
-    const webhookUrl = `${stack.webhookUrl}?customer_id=${customerId}&order_id=${job.orderId}`;
-    const transcript = await assemblyAi.transcripts.submit({
-      audio: job.audio,
-      webhook_url: webhookUrl,
+    const webhook = {
+      webhook_url: `${stack.webhookUrl}?customer_id=${customerId}&order_id=${job.orderId}`,
       webhook_auth_header_name: stack.authHeaderName,
       webhook_auth_header_value: stack.authHeaderValue,
-      redact_pii_audio: job.redactPiiAudio ?? false,
-    });
-    console.log(`  ${job.orderId.padEnd(14)} ${transcript.id}  (${job.note})`);
+    };
+    const id =
+      job.audio === undefined
+        ? await endStreamingSession(stack, { ...webhook, turns: job.turns })
+        : (
+            await assemblyAi.transcripts.submit({
+              audio: job.audio,
+              ...webhook,
+              redact_pii_audio: job.redactPiiAudio ?? false,
+            })
+          ).id;
+    console.log(`  ${job.orderId.padEnd(14)} ${id}  (${job.note})`);
   }
 
   const records = new Map<string, Record<string, unknown>>();

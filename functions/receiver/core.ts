@@ -11,6 +11,7 @@ import {
   keptHeaders,
   parseMetadata as parseContractMetadata,
   type QuarantineReason,
+  SESSION_ID_PATTERN,
   TRANSCRIPT_ID_PATTERN,
 } from "../shared/contract/delivery";
 import { WEBHOOK_PATH } from "../shared/contract/resources";
@@ -109,7 +110,22 @@ export function parseMetadata(rawQueryString: string | undefined): Step<Delivery
 export type Classification =
   | { readonly kind: "transcript"; readonly transcript_id: string; readonly status: "completed" | "error" }
   | { readonly kind: "redacted_audio"; readonly redacted_audio_url: string; readonly transcript_id?: string }
+  | { readonly kind: "streaming_session"; readonly session_id: string }
   | { readonly kind: "unknown"; readonly transcript_id?: string; readonly note?: string };
+
+/**
+ * A streaming session's end-of-session body (`session_id` and an array of `messages`), or undefined when the
+ * body does not have that shape. A malformed `session_id` keeps the body as `unknown` with a note: the body
+ * is the session's only copy, so it is archived rather than refused.
+ */
+function classifyStreamingSession(payload: Payload): Classification | undefined {
+  if (!Object.hasOwn(payload, "session_id") || !Array.isArray(payload.messages)) return undefined;
+  const sessionId = payload.session_id;
+  if (typeof sessionId === "string" && SESSION_ID_PATTERN.test(sessionId)) {
+    return { kind: "streaming_session", session_id: sessionId };
+  }
+  return { kind: "unknown", note: "session_id is not 1 to 128 letters, digits or dashes" };
+}
 
 /**
  * Tell the payload kinds apart by shape. Anything unrecognised is `unknown` and still queued: AssemblyAI may
@@ -136,6 +152,8 @@ export function classifyPayload(payload: Payload, hostRules: readonly HostRule[]
       return { ok: true, value: { kind: "unknown", ...id, note: `redacted_audio_url ${hostProblem}` } };
     return { ok: true, value: { kind: "redacted_audio", redacted_audio_url: url, ...id } };
   }
+  const session = classifyStreamingSession(payload);
+  if (session !== undefined) return { ok: true, value: session };
   return { ok: true, value: { kind: "unknown", ...id } };
 }
 
@@ -173,6 +191,8 @@ export function buildDeliveryMessage(
         kind: "redacted_audio",
         redactedAudioUrl: classification.redacted_audio_url,
       });
+    case "streaming_session":
+      return build({ ...common, kind: "streaming_session", sessionId: classification.session_id });
     case "unknown":
       return build({ ...common, kind: "unknown", note: classification.note });
   }

@@ -6,6 +6,8 @@ import { type HeldTranscript, storedTimes } from "../shared/contract/winner";
 export interface StoredTranscript extends HeldTranscript {
   /** The transcript the stored redacted audio (or its error) belongs to, when that was known. */
   readonly redactedAudioTranscriptId?: string | undefined;
+  /** `streaming_session` when the record holds a streaming session; undefined for a pre-recorded transcript. */
+  readonly kind?: string | undefined;
 }
 
 export function readStoredTranscript(item: Readonly<Record<string, unknown>> | undefined): StoredTranscript {
@@ -16,6 +18,7 @@ export function readStoredTranscript(item: Readonly<Record<string, unknown>> | u
     receivedAt: text(item?.received_at),
     times: storedTimes(item),
     redactedAudioTranscriptId: text(item?.redacted_audio_transcript_id),
+    kind: text(item?.kind),
   };
 }
 

@@ -3,11 +3,13 @@ import type { Transcript } from "assemblyai";
 import type {
   DeliveryMetadata,
   RedactedAudioDelivery,
+  StreamingSessionDelivery,
   TranscriptDelivery,
 } from "../shared/contract/delivery";
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TIMES_ATTRIBUTES } from "../shared/contract/resources";
 import { type Guard, guardFor, type TranscriptTimes } from "../shared/contract/winner";
 import { clearsRedactedAudio, type StoredTranscript } from "./records";
+import type { AssembledSession } from "./sessions";
 
 export interface ItemKey {
   readonly customer_id: string;
@@ -83,7 +85,20 @@ export const TRANSCRIPT_ATTRIBUTES = [
   "request_id",
   TIMES_ATTRIBUTES.created,
   TIMES_ATTRIBUTES.completed,
+  "kind",
+  "session_id",
+  "word_count",
+  "duration_ms",
 ] as const;
+
+/** The record's `kind` for a streaming session (a pre-recorded transcript's record has none). */
+export const STREAMING_SESSION_KIND = "streaming_session";
+
+/** Attributes only a streaming session's record has: a pre-recorded transcript replacing one removes them. */
+export const SESSION_ATTRIBUTES = ["kind", "session_id", "word_count", "duration_ms"] as const;
+
+/** Attributes only a pre-recorded transcript's record has: a streaming session replacing one removes them. */
+const PRE_RECORDED_ATTRIBUTES = ["audio_duration", "language_code", "confidence", "error"] as const;
 
 export const REDACTED_AUDIO_ATTRIBUTES = [
   "redacted_audio_s3_key",
@@ -109,8 +124,31 @@ export function placeText(
     : { kind: "s3", key: s3Key };
 }
 
+/**
+ * What a record write takes from its message: the transcript it keeps and where the message came from. A
+ * streaming session is kept under its `session_id` as the record's `transcript_id` (see sessionRecordSource).
+ */
+export type RecordSource = Pick<
+  TranscriptDelivery,
+  "transcript_id" | "metadata" | "received_at" | "source" | "request_id"
+>;
+
+/**
+ * A streaming session as a record source: its `session_id` stands where a transcript id does, so the one
+ * winner rule, the write guard, the `transcript_id` index and the reconciler treat it like any transcript.
+ */
+export function sessionRecordSource(delivery: StreamingSessionDelivery): RecordSource {
+  return {
+    transcript_id: delivery.session_id,
+    metadata: delivery.metadata,
+    received_at: delivery.received_at,
+    source: delivery.source,
+    request_id: delivery.request_id,
+  };
+}
+
 interface DeliveryContext {
-  readonly delivery: TranscriptDelivery;
+  readonly delivery: RecordSource;
   readonly storedAt: string;
   /**
    * The item as read when the write was decided (see contract/winner.ts): the write's condition is that it
@@ -125,6 +163,11 @@ interface DeliveryContext {
 /** The redacted-audio attributes a transcript write removes, if any. */
 function staleRedactedAudio({ delivery, stored }: DeliveryContext): string[] {
   return clearsRedactedAudio(stored, delivery.transcript_id) ? [...REDACTED_AUDIO_ATTRIBUTES] : [];
+}
+
+/** A pre-recorded transcript's write over a streaming session's record drops the session's own fields. */
+function staleSession({ stored }: DeliveryContext): string[] {
+  return stored.kind === STREAMING_SESSION_KIND ? [...SESSION_ATTRIBUTES] : [];
 }
 
 /** The fields every transcript write sets, and the times it sets or removes. */
@@ -168,7 +211,7 @@ export function buildTranscriptUpdate(
   const { transcript, status, text } = context;
   const fields = deliveryFields(context);
   const set: Record<string, unknown> = { ...fields.set, status, transcript_s3_key: context.transcriptS3Key };
-  const remove: string[] = [...fields.remove];
+  const remove: string[] = [...fields.remove, ...staleSession(context)];
   const optional = {
     audio_duration: transcript.audio_duration,
     language_code: transcript.language_code,
@@ -197,9 +240,44 @@ export function buildFetchFailedUpdate(context: DeliveryContext & { readonly err
       "confidence",
       "transcript_s3_key",
       ...fields.remove,
+      ...staleSession(context),
     ],
     ...guarded(context.stored),
   });
+}
+
+/**
+ * The write for a streaming session, once `decide` said "write": always `completed` (the body is the
+ * result), its text assembled from the turns, the raw body at `transcriptS3Key`.
+ */
+export function buildSessionUpdate(
+  context: DeliveryContext & {
+    readonly session: AssembledSession;
+    readonly transcriptS3Key: string;
+    readonly text: TextPlacement;
+  },
+): ItemUpdate {
+  const { session, text } = context;
+  const fields = deliveryFields(context);
+  const set: Record<string, unknown> = {
+    ...fields.set,
+    status: "completed",
+    kind: STREAMING_SESSION_KIND,
+    session_id: context.delivery.transcript_id,
+    word_count: session.wordCount,
+    transcript_s3_key: context.transcriptS3Key,
+  };
+  const remove: string[] = [...fields.remove, ...PRE_RECORDED_ATTRIBUTES];
+  const optional = {
+    duration_ms: session.durationMs,
+    text: text.kind === "inline" ? text.text : undefined,
+    text_s3_key: text.kind === "s3" ? text.key : undefined,
+  };
+  for (const [name, value] of Object.entries(optional)) {
+    if (value === undefined) remove.push(name);
+    else set[name] = value;
+  }
+  return buildUpdate(itemKey(context.delivery.metadata), { set, remove, ...guarded(context.stored) });
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type QuarantineDelivery,
   type RedactedAudioDelivery,
   readClaimCheck,
+  type StreamingSessionDelivery,
   type TranscriptDelivery,
   type UnknownDelivery,
 } from "../shared/contract/delivery";
@@ -52,16 +53,20 @@ import {
   type RecordReport,
   recordEvent,
 } from "./report";
+import { assembleSession } from "./sessions";
 import { Store } from "./store";
 import {
   buildFetchFailedUpdate,
   buildRedactedAudioErrorUpdate,
   buildRedactedAudioUpdate,
+  buildSessionUpdate,
   buildTimesUpdate,
   buildTranscriptUpdate,
   type ItemUpdate,
   itemKey,
   placeText,
+  type RecordSource,
+  sessionRecordSource,
 } from "./updates";
 
 const gzipAsync = promisify(gzip);
@@ -247,7 +252,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
    * read", and on a lost race read again and decided again (a few times, then retried with backoff).
    */
   async function writeDecided(
-    delivery: TranscriptDelivery,
+    delivery: RecordSource,
     status: RecordStatus,
     initial: StoredTranscript,
     times: TranscriptTimes | undefined,
@@ -393,6 +398,77 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     );
     if (!written.written) return notWritten(written.verdict);
     return { outcome: "stored", storedAt, s3Key: transcriptS3Key };
+  }
+
+  /**
+   * A streaming session's end-of-session webhook: the body is the transcript (nothing to fetch), stored as a
+   * `completed` record under its `session_id`. Against a pre-recorded transcript for the same order it
+   * follows the one winner rule, with the session's arrival standing for AssemblyAI's times (a session has
+   * none to look up, and is finished when AssemblyAI posts it): a transcript submitted after the session
+   * ended is newer and replaces it, one submitted before loses to it. Those times are kept on the record,
+   * so no one ever looks a session id up in AssemblyAI's transcript list.
+   */
+  async function processStreamingSession(
+    delivery: StreamingSessionDelivery,
+    signal: AbortSignal,
+  ): Promise<RecordResult> {
+    const { customer_id: customerId, order_id: orderId } = delivery.metadata;
+    const sessionId = delivery.session_id;
+    const ids = { transcriptId: sessionId };
+    const source = sessionRecordSource(delivery);
+    const times = timesFrom({ created: delivery.received_at, completed: delivery.received_at });
+    const read = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
+    const before = await judge(
+      delivery,
+      read,
+      { transcriptId: sessionId, status: "completed", receivedAt: delivery.received_at, times },
+      signal,
+    );
+    if (before.verdict.verdict !== "write") return { ...notWritten(before.verdict), ...ids };
+
+    const session = assembleSession(delivery.payload);
+    // S3 first, then the item: the raw body is the session's only copy, and the item never points at nothing.
+    const transcriptS3Key = transcriptJsonKey(customerId, orderId, sessionId);
+    await store.putObject(
+      {
+        key: transcriptS3Key,
+        body: await gzipAsync(JSON.stringify(delivery.payload)),
+        contentType: "application/json",
+        contentEncoding: "gzip",
+      },
+      signal,
+    );
+    const text = placeText(
+      session.text,
+      config.inlineTextMaxBytes,
+      transcriptTextKey(customerId, orderId, sessionId),
+    );
+    if (text.kind === "s3") {
+      await store.putObject(
+        { key: text.key, body: session.text, contentType: "text/plain; charset=utf-8" },
+        signal,
+      );
+    }
+    const storedAt = isoNow();
+    const written = await writeDecided(
+      source,
+      "completed",
+      before.stored,
+      times,
+      (held, heldTimes) =>
+        buildSessionUpdate({
+          delivery: source,
+          storedAt,
+          stored: held,
+          times: heldTimes,
+          session,
+          transcriptS3Key,
+          text,
+        }),
+      signal,
+    );
+    if (!written.written) return { ...notWritten(written.verdict), ...ids };
+    return { outcome: "stored", storedAt, s3Key: transcriptS3Key, ...ids };
   }
 
   const AUDIO_FOR_ANOTHER_TRANSCRIPT = (stored: string) =>
@@ -565,6 +641,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         return processTranscript(message, budget.signal);
       case "redacted_audio":
         return processRedactedAudio(message, budget.signal, budget.remainingMs());
+      case "streaming_session":
+        return processStreamingSession(message, budget.signal);
       case "unknown":
         return processUnknown(body, message, budget.signal);
       case "quarantine":
@@ -650,7 +728,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       kind: message?.kind,
       messageId: record.messageId,
       attempt,
-      transcriptId: message?.kind === "transcript" ? message.transcript_id : result.transcriptId,
+      transcriptId:
+        message?.kind === "transcript"
+          ? message.transcript_id
+          : message?.kind === "streaming_session"
+            ? message.session_id
+            : result.transcriptId,
       customerId: message && "metadata" in message ? message.metadata.customer_id : undefined,
       orderId: message && "metadata" in message ? message.metadata.order_id : undefined,
       requestId: message?.request_id,

@@ -1,4 +1,7 @@
-/** The `/__simulator` control endpoints (no auth): the banner, fault switches, request counts, webhook attempts. */
+/**
+ * The `/__simulator` control endpoints (no auth): the banner, fault switches, request counts, webhook
+ * attempts, and streaming sessions that end (their webhook sent like any other).
+ */
 import type http from "node:http";
 import {
   FaultInputError,
@@ -8,6 +11,7 @@ import {
   type RequestStats,
 } from "./faults";
 import { HttpError, readJsonObject, sendJson } from "./http";
+import { parseSessionEndRequest, type SessionBody, type SessionEndRequest } from "./sessions";
 import type { DeliveryAttempt } from "./webhooks";
 
 /** Builds the text for `describe()` and the CLI banner. */
@@ -21,6 +25,8 @@ export function describeSimulator(url: string): string {
     "  Faults:   POST /__simulator/faults {status: 429|500|404, times?, transcriptId?, retryAfterSeconds?, route?}",
     "            GET /__simulator/faults, DELETE /__simulator/faults[/:faultId]",
     "  Stats:    GET|DELETE /__simulator/stats, GET /__simulator/deliveries",
+    "  Streaming: POST /__simulator/streaming-sessions {webhook_url, webhook_auth_header_name?, webhook_auth_header_value?,",
+    "             text? | turns?, session_id?, partials?}: a session ends and its transcript is posted to webhook_url",
   ].join("\n");
 }
 
@@ -29,6 +35,8 @@ export interface ControlDeps {
   readonly faults: FaultSwitches;
   readonly stats: RequestStats;
   readonly deliveries: readonly DeliveryAttempt[];
+  /** Ends a streaming session: its webhook is sent (with retries) in the background. */
+  readonly endSession: (request: SessionEndRequest) => SessionBody;
 }
 
 /** Whether `path` belongs to the control endpoints rather than the API. */
@@ -84,6 +92,16 @@ export async function controlRoute(
       return sendJson(response, 200, stats.snapshot());
     }
     throw new HttpError(405, "Method not allowed", { allow: "GET, DELETE" });
+  }
+  if (path === "/__simulator/streaming-sessions") {
+    if (method !== "POST") throw new HttpError(405, "Method not allowed", { allow: "POST" });
+    const ended = deps.endSession(parseSessionEndRequest(await readJsonObject(request)));
+    return sendJson(response, 202, {
+      session_id: ended.body.session_id,
+      turns: ended.turns,
+      messages: ended.body.messages.length,
+      text: ended.text,
+    });
   }
   if (path === "/__simulator/deliveries") {
     if (method !== "GET") throw new HttpError(405, "Method not allowed", { allow: "GET" });

@@ -60,3 +60,27 @@ export async function readJsonObject(request: http.IncomingMessage): Promise<Rec
   if (!isRecord(parsed)) throw new HttpError(400, "The request body must be a JSON object");
   return parsed;
 }
+
+/** An http(s) URL from a request field; throws 400 naming the field. */
+export function parseHttpUrl(value: unknown, field: string): URL {
+  if (typeof value !== "string" || value.length === 0)
+    throw new HttpError(400, `${field} must be a URL string`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new HttpError(400, `Invalid ${field}: ${value}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new HttpError(400, `Invalid ${field}: ${value}`);
+  return url;
+}
+
+/** A non-empty string field, or null when absent; throws 400 for anything else. */
+export function optionalString(body: Record<string, unknown>, field: string): string | null {
+  const value = body[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || value.length === 0)
+    throw new HttpError(400, `${field} must be a non-empty string`);
+  return value;
+}

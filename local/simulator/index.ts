@@ -7,7 +7,14 @@ export type {
   SimulatorStats,
 } from "./faults";
 export { FaultInputError, FaultSwitches, ROUTES } from "./faults";
-export type { Simulator, SimulatorOptions, TranscriptStatusEvent } from "./server";
+export type {
+  EndedSession,
+  SessionEndRequest,
+  Simulator,
+  SimulatorOptions,
+  TranscriptStatusEvent,
+} from "./server";
 export { describeSimulator, startSimulator } from "./server";
+export { buildSessionBody } from "./sessions";
 export { generateContent, generateWav, hashSeed } from "./synthetic";
 export type { AttemptOutcome, DeliveryAttempt, WebhookKind } from "./webhooks";

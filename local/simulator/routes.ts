@@ -3,12 +3,13 @@ import type http from "node:http";
 import type { RedactedAudioResponse, UploadedFile } from "assemblyai";
 import { type ControlDeps, controlRoute, isControlPath } from "./control";
 import type { RouteKey } from "./faults";
-import { HttpError, readBody, readJsonObject, sendJson } from "./http";
+import { HttpError, parseHttpUrl, readBody, readJsonObject, sendJson } from "./http";
 import type { Jobs } from "./jobs";
 import { listTranscripts } from "./list";
 import { echoedOptions, redactedAudioUrl, renderTranscript } from "./render";
 import type { ContentCache, JobRequest, TranscriptRecord, TranscriptStore, UploadStore } from "./state";
 import { generateWav, hashSeed } from "./synthetic";
+import { parseWebhookConfig } from "./webhooks";
 
 const AUTH_ERROR = "Authentication error, API token missing/invalid";
 const NOT_FOUND = "Transcript not found";
@@ -62,28 +63,6 @@ function matchRoute(method: string, path: string): Matched {
   throw new HttpError(404, "Not found");
 }
 
-function parseHttpUrl(value: unknown, field: string): URL {
-  if (typeof value !== "string" || value.length === 0)
-    throw new HttpError(400, `${field} must be a URL string`);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new HttpError(400, `Invalid ${field}: ${value}`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new HttpError(400, `Invalid ${field}: ${value}`);
-  return url;
-}
-
-function optionalString(body: Record<string, unknown>, field: string): string | null {
-  const value = body[field];
-  if (value === undefined || value === null) return null;
-  if (typeof value !== "string" || value.length === 0)
-    throw new HttpError(400, `${field} must be a non-empty string`);
-  return value;
-}
-
 function nonNegativeInteger(value: string | null, max: number): number | undefined {
   if (value === null || !/^\d+$/.test(value)) return undefined;
   return Math.min(Number(value), max);
@@ -92,27 +71,11 @@ function nonNegativeInteger(value: string | null, max: number): number | undefin
 /** Checks a `POST /v2/transcript` body and works out the job it asks for; throws HttpError 400. */
 function parseJobRequest(deps: RoutesDeps, body: Record<string, unknown>): JobRequest {
   const audioUrl = parseHttpUrl(body.audio_url, "audio_url");
-  const webhookUrl = body.webhook_url === undefined || body.webhook_url === null ? null : body.webhook_url;
-  if (webhookUrl !== null) parseHttpUrl(webhookUrl, "webhook_url");
-  const headerName = optionalString(body, "webhook_auth_header_name");
-  const headerValue = optionalString(body, "webhook_auth_header_value");
-  if ((headerName === null) !== (headerValue === null)) {
-    throw new HttpError(400, "webhook_auth_header_name and webhook_auth_header_value must be given together");
-  }
-  if (headerName !== null && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName)) {
-    throw new HttpError(400, "webhook_auth_header_name is not a valid HTTP header name");
-  }
-  // Visible ASCII, spaces and tabs: what can travel in an HTTP header value.
-  if (headerValue !== null && !/^[\t\x20-\x7e]{1,4096}$/.test(headerValue)) {
-    throw new HttpError(400, "webhook_auth_header_value must be 1 to 4096 printable ASCII characters");
-  }
+  const webhook = parseWebhookConfig(body);
   for (const flag of ["redact_pii_audio", "speaker_labels"]) {
     if (body[flag] !== undefined && body[flag] !== null && typeof body[flag] !== "boolean") {
       throw new HttpError(400, `${flag} must be a boolean`);
     }
-  }
-  if (webhookUrl === null && headerName !== null) {
-    throw new HttpError(400, "webhook_auth_header_name needs a webhook_url");
   }
 
   const controls = audioUrl.searchParams;
@@ -133,14 +96,7 @@ function parseJobRequest(deps: RoutesDeps, body: Record<string, unknown>): JobRe
   return {
     audioUrl: rawAudioUrl,
     echoed: echoedOptions(body, speakerLabels, redactPiiAudio),
-    webhook:
-      webhookUrl === null
-        ? null
-        : {
-            url: webhookUrl as string,
-            authHeader:
-              headerName !== null && headerValue !== null ? { name: headerName, value: headerValue } : null,
-          },
+    webhook,
     redactPiiAudio,
     speakerLabels,
     speechModelUsed: typeof body.speech_model === "string" ? body.speech_model : "universal",

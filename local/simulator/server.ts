@@ -28,6 +28,9 @@
  *   GET    /__simulator/stats                   request counts per route and per transcript id
  *   DELETE /__simulator/stats                   reset the counts
  *   GET    /__simulator/deliveries              webhook delivery attempts
+ *   POST   /__simulator/streaming-sessions      a streaming session ends: { webhook_url, webhook_auth_header_name?,
+ *                                               webhook_auth_header_value?, text? | turns?, session_id?, partials? };
+ *                                               its `{session_id, messages}` body goes to webhook_url like any webhook
  *
  * Deliberate simplifications: speaker labels are on unless the request says `speaker_labels: false`;
  * `redact_pii_audio` does not require `redact_pii`; transcripts still queued or processing cannot be deleted.
@@ -45,13 +48,20 @@ import {
 } from "./faults";
 import { Jobs } from "./jobs";
 import { createRequestListener } from "./routes";
+import { buildSessionBody, type SessionBody, type SessionEndRequest } from "./sessions";
 import { ContentCache, TranscriptStore, UploadStore } from "./state";
 import { TimerSet } from "./timers";
-import { type DeliveryAttempt, WebhookSender } from "./webhooks";
+import { type DeliveryAttempt, type DeliveryResult, WebhookSender } from "./webhooks";
 
 // Kept importable from here: main.ts and index.ts (hence every importer of local/simulator) use this path.
 export { describeSimulator } from "./control";
 export type { TranscriptStatusEvent } from "./jobs";
+export type { SessionEndRequest } from "./sessions";
+
+/** A streaming session that ended: the body posted, and its delivery's result once settled. */
+export interface EndedSession extends SessionBody {
+  readonly delivered: Promise<DeliveryResult>;
+}
 
 export interface SimulatorOptions {
   /** Port on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -101,6 +111,11 @@ export interface Simulator {
    * attempts), with that transcript's attempts. Rejects for an unknown id or after `timeoutMs`.
    */
   settled(transcriptId: string, timeoutMs?: number): Promise<DeliveryAttempt[]>;
+  /**
+   * Ends a streaming session as AssemblyAI's streaming API does when a session opened with `webhook_url`
+   * terminates: posts `{session_id, messages}` there, with the transcript webhooks' retry rules.
+   */
+  endStreamingSession(request: SessionEndRequest): EndedSession;
   /** The banner: routes, controls and fault switches. */
   describe(): string;
   /** Stops the server, cancels every timer and aborts webhook requests in flight. */
@@ -153,6 +168,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const baseUrl = (options.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, "");
 
   const jobs = new Jobs({ store, content, timers, sender, events, log, baseUrl });
+  const endStreamingSession = (request: SessionEndRequest): EndedSession => {
+    const session = buildSessionBody(request);
+    log(`streaming session ${request.sessionId} ended (${session.turns} turns)`);
+    const delivered = sender.deliver(
+      {
+        transcriptId: request.sessionId,
+        kind: "streaming_session",
+        url: request.webhook.url,
+        payload: session.body,
+        authHeader: request.webhook.authHeader,
+      },
+      () => {},
+    );
+    return { ...session, delivered };
+  };
   server.on(
     "request",
     createRequestListener({
@@ -165,6 +195,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       faults,
       stats,
       deliveries,
+      endSession: endStreamingSession,
       maxUploadBytes: options.maxUploadBytes ?? 50 * MIB,
       processingDelayMs: options.processingDelayMs ?? 1500,
       defaultWordRange: options.defaultWordRange ?? [24, 64],
@@ -200,6 +231,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       return deliveries.filter((attempt) => attempt.transcriptId === transcriptId);
     },
+    endStreamingSession,
     describe: () => describeSimulator(baseUrl),
     close: () => {
       closing ??= new Promise<void>((resolve) => {

@@ -26,7 +26,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 // Plain ASCII words only: the JSON below is assembled by hand and relies on them needing no escaping.
-const VOCABULARY = [
+export const VOCABULARY = [
   "the",
   "a",
   "we",

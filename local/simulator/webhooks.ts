@@ -4,15 +4,48 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { HttpError, optionalString, parseHttpUrl } from "./http";
+import type { WebhookConfig } from "./state";
 import type { TimerSet } from "./timers";
 
-export type WebhookKind = "transcript" | "redacted_audio";
+export type WebhookKind = "transcript" | "redacted_audio" | "streaming_session";
+
+/**
+ * The webhook a request asks for (`webhook_url`, `webhook_auth_header_name`, `webhook_auth_header_value`,
+ * as AssemblyAI takes them on a transcript submit or a streaming connection), or null without a URL;
+ * throws 400 naming the field that is wrong.
+ */
+export function parseWebhookConfig(body: Record<string, unknown>): WebhookConfig | null {
+  const webhookUrl = body.webhook_url === undefined || body.webhook_url === null ? null : body.webhook_url;
+  if (webhookUrl !== null) parseHttpUrl(webhookUrl, "webhook_url");
+  const headerName = optionalString(body, "webhook_auth_header_name");
+  const headerValue = optionalString(body, "webhook_auth_header_value");
+  if ((headerName === null) !== (headerValue === null)) {
+    throw new HttpError(400, "webhook_auth_header_name and webhook_auth_header_value must be given together");
+  }
+  if (headerName !== null && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName)) {
+    throw new HttpError(400, "webhook_auth_header_name is not a valid HTTP header name");
+  }
+  // Visible ASCII, spaces and tabs: what can travel in an HTTP header value.
+  if (headerValue !== null && !/^[\t\x20-\x7e]{1,4096}$/.test(headerValue)) {
+    throw new HttpError(400, "webhook_auth_header_value must be 1 to 4096 printable ASCII characters");
+  }
+  if (webhookUrl === null) {
+    if (headerName !== null) throw new HttpError(400, "webhook_auth_header_name needs a webhook_url");
+    return null;
+  }
+  return {
+    url: webhookUrl as string,
+    authHeader: headerName !== null && headerValue !== null ? { name: headerName, value: headerValue } : null,
+  };
+}
 
 /** What happened to one POST. */
 export type AttemptOutcome = "delivered" | "retrying" | "failed";
 
 /** One delivery attempt, as logged, emitted and served at `GET /__simulator/deliveries`. */
 export interface DeliveryAttempt {
+  /** The transcript's id; for a streaming session, the session's id. */
   readonly transcriptId: string;
   readonly kind: WebhookKind;
   /** 1-based. */

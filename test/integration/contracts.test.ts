@@ -1,9 +1,9 @@
 /**
  * What the functions really do, held against what AWS would allow and watch. moto enforces no IAM and has
  * no CloudWatch, so the local stack runs each function with its own access key behind a recorder, drives
- * them through every path that touches AWS (stored, redacted audio, AssemblyAI error and 404, transient
- * failures, the API key placeholder, a wrong secret, an SQS outage, an archived notice, a malformed
- * message, the reconciler's first and later runs), and then:
+ * them through every path that touches AWS (stored, redacted audio, a streaming session, AssemblyAI error
+ * and 404, transient failures, the API key placeholder, a wrong secret, an SQS outage, an archived notice, a
+ * malformed message, the reconciler's first and later runs), and then:
  * - every recorded AWS call is simulated against that function's role in the synthesized template (with
  *   S3's rule that a GetObject of a missing key answers 404 only to a caller that may list the bucket);
  * - every metric an alarm or a dashboard graph selects is one the functions' log lines really create.
@@ -72,6 +72,8 @@ beforeAll(async () => {
   await s.addFault({ status: 404, times: 100, transcriptId: missing.id });
   // A job whose webhook is refused for good (wrong secret): only the reconciler can store it.
   const refused = await s.submit(customer, "refused", { authHeaderValue: "not-the-secret" });
+  // A streaming session: its body stored whole, nothing fetched.
+  const session = await s.endStreamingSession(customer, "session", { turns: 3 });
   // An unauthenticated probe, an archived notice, a malformed message straight onto the queue.
   await s.postWebhook(
     s.webhookUrl(customer, "probe"),
@@ -90,6 +92,7 @@ beforeAll(async () => {
     ["flaky", flaky.id],
     ["missing", missing.id],
     ["refused", refused.id],
+    ["session", session.session_id],
   ] as const) {
     await s.waitForRecord(customer, order, (r) => r.transcript_id === id && r.status !== undefined, 60_000);
   }

@@ -57,8 +57,9 @@ export interface TranscriptRecord {
 
 /** One webhook attempt as the simulator serves it at `GET /__simulator/deliveries`. */
 export interface DeliveryAttempt {
+  /** The transcript's id; for a streaming session, the session's. */
   readonly transcriptId: string;
-  readonly kind: "transcript" | "redacted_audio";
+  readonly kind: "transcript" | "redacted_audio" | "streaming_session";
   readonly attempt: number;
   readonly url: string;
   readonly body: string;
@@ -81,6 +82,15 @@ export interface FaultInput {
   readonly transcriptId?: string;
   readonly retryAfterSeconds?: number;
   readonly route?: string;
+}
+
+/** What the simulator answers when a streaming session ends (`POST /__simulator/streaming-sessions`). */
+export interface EndedSession {
+  readonly session_id: string;
+  readonly turns: number;
+  readonly messages: number;
+  /** The formatted turns joined by a space: the text the record should hold. */
+  readonly text: string;
 }
 
 export interface QueueDepth {
@@ -238,6 +248,23 @@ export class LocalStack {
       webhook_auth_header_value: options.authHeaderValue ?? this.contract.authHeaderValue,
       ...(options.redactPiiAudio === undefined ? {} : { redact_pii_audio: options.redactPiiAudio }),
     });
+  }
+
+  /**
+   * Has the simulator end a streaming session whose webhook is this stack's, for customer/order: it posts
+   * the whole session (`{session_id, messages}`) with the stack's auth header, retrying as AssemblyAI does.
+   */
+  async endStreamingSession(
+    customerId: string,
+    orderId: string,
+    content: { readonly text?: string; readonly turns?: number; readonly partials?: boolean } = {},
+  ): Promise<EndedSession> {
+    return (await this.simulator("POST", "/__simulator/streaming-sessions", {
+      webhook_url: this.webhookUrl(customerId, orderId),
+      webhook_auth_header_name: this.contract.authHeaderName,
+      webhook_auth_header_value: this.contract.authHeaderValue,
+      ...content,
+    })) as EndedSession;
   }
 
   // --- DynamoDB and S3 ----------------------------------------------------------------------------------

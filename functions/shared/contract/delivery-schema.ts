@@ -15,6 +15,7 @@ import {
   normalizeAssemblyAiTime,
   type ParamValue,
   QUARANTINE_REASONS,
+  SESSION_ID_PATTERN,
   TRANSCRIPT_ID_PATTERN,
 } from "./delivery";
 
@@ -114,6 +115,16 @@ const RedactedAudioDeliverySchema = v.object({
   redacted_audio_url: DownloadUrl,
 });
 
+/**
+ * A streaming session's end-of-session webhook: the whole transcript is `payload` (`session_id` and its
+ * `messages`), kept as AssemblyAI sent it; the worker reads the turns out of it and trusts nothing about them.
+ */
+const StreamingSessionDeliverySchema = v.object({
+  ...base,
+  kind: v.literal("streaming_session"),
+  session_id: v.pipe(v.string(), v.regex(SESSION_ID_PATTERN, "is not letters, digits and dashes")),
+});
+
 const UnknownDeliverySchema = v.object({
   ...base,
   kind: v.literal("unknown"),
@@ -152,6 +163,7 @@ const QuarantineDeliverySchema = v.object({
 export const DeliveryMessageSchema = v.variant("kind", [
   TranscriptDeliverySchema,
   RedactedAudioDeliverySchema,
+  StreamingSessionDeliverySchema,
   UnknownDeliverySchema,
   QuarantineDeliverySchema,
 ]);
@@ -159,6 +171,7 @@ export const DeliveryMessageSchema = v.variant("kind", [
 export type DeliveryMessage = v.InferOutput<typeof DeliveryMessageSchema>;
 export type TranscriptDelivery = v.InferOutput<typeof TranscriptDeliverySchema>;
 export type RedactedAudioDelivery = v.InferOutput<typeof RedactedAudioDeliverySchema>;
+export type StreamingSessionDelivery = v.InferOutput<typeof StreamingSessionDeliverySchema>;
 export type UnknownDelivery = v.InferOutput<typeof UnknownDeliverySchema>;
 export type QuarantineDelivery = v.InferOutput<typeof QuarantineDeliverySchema>;
 /** A delivery the pipeline can route: it carries the webhook URL's metadata and the parsed payload. */

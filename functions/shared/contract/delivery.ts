@@ -26,6 +26,7 @@ export type {
   DeliverySource,
   QuarantineDelivery,
   RedactedAudioDelivery,
+  StreamingSessionDelivery,
   TranscriptDelivery,
   UnknownDelivery,
 } from "./delivery-schema";
@@ -35,6 +36,9 @@ export const DELIVERY_MESSAGE_VERSION = 1 as const;
 /** `transcript_id` becomes part of a URL path at the worker: letters, digits and dashes only. */
 export const TRANSCRIPT_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
 
+/** A streaming session's `session_id` (a UUID in AssemblyAI's examples) becomes an S3 key segment: the same rule. */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
+
 /** SQS's default maximum message size. */
 export const MAX_MESSAGE_BYTES = 262_144;
 
@@ -42,7 +46,14 @@ export const MAX_REQUEST_ID_LENGTH = 256;
 export const MAX_URL_LENGTH = 4096;
 
 export const DELIVERY_SOURCES = ["webhook", "replay", "reconciler"] as const;
-export const DELIVERY_KINDS = ["transcript", "redacted_audio", "unknown", "quarantine"] as const;
+/** `streaming_session` was added later: a worker that predates it reads such a message as `unknown`. */
+export const DELIVERY_KINDS = [
+  "transcript",
+  "redacted_audio",
+  "streaming_session",
+  "unknown",
+  "quarantine",
+] as const;
 
 // ---------------------------------------------------------------------------------------------------------
 // AssemblyAI timestamps
@@ -200,6 +211,8 @@ export type DeliveryInput = {
       readonly completed?: string | undefined;
     }
   | { readonly kind: "redacted_audio"; readonly redactedAudioUrl: string }
+  /** The whole session travels in `payload` (AssemblyAI keeps no copy to fetch later). */
+  | { readonly kind: "streaming_session"; readonly sessionId: string }
   | { readonly kind: "unknown"; readonly note?: string | undefined }
 );
 
@@ -229,6 +242,8 @@ export function buildDeliveryMessage(input: DeliveryInput): DeliveryMessage {
     }
     case "redacted_audio":
       return { ...common, kind: "redacted_audio", redacted_audio_url: input.redactedAudioUrl };
+    case "streaming_session":
+      return { ...common, kind: "streaming_session", session_id: input.sessionId };
     case "unknown":
       return input.note === undefined
         ? { ...common, kind: "unknown" }

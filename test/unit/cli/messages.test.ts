@@ -8,6 +8,7 @@ import {
   webhookUrlFor,
 } from "../../../cli/messages";
 import { CliError } from "../../../cli/output";
+import { buildDeliveryMessage } from "../../../functions/shared/contract/delivery";
 import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
 
 const STACK_URL = "https://abc.execute-api.us-east-1.amazonaws.com/webhook";
@@ -130,6 +131,25 @@ describe("summarizeDlqMessage", () => {
       received_at: "2026-11-27T12:00:00.000Z",
       receive_count: 9,
       sent_at: new Date(1795780800000).toISOString(),
+    });
+  });
+
+  it("shows a streaming session's id where a transcript's would be", () => {
+    const session = buildDeliveryMessage({
+      source: "webhook",
+      kind: "streaming_session",
+      sessionId: "s-1",
+      metadata: delivery.metadata,
+      receivedAt: new Date("2026-11-27T12:00:00.000Z"),
+      sourceIp: "44.238.19.20",
+      requestId: "r-2",
+      payload: { session_id: "s-1", messages: [] },
+    });
+
+    expect(summarizeDlqMessage({ MessageId: "m-4", Body: JSON.stringify(session) })).toMatchObject({
+      kind: "streaming_session",
+      transcript_id: "s-1",
+      customer_id: "acme",
     });
   });
 

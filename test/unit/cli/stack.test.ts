@@ -295,6 +295,8 @@ describe("resolveTarget for the local stack", () => {
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   it("resolves LOCAL_STATE_DIR against the project root, as npm start does", () => {
+    // The repository's root, where npm start writes .local/ (not the folder above it).
+    expect(PROJECT_ROOT).toBe(path.resolve(__dirname, "..", "..", ".."));
     expect(localStateDir({})).toBe(path.join(PROJECT_ROOT, ".local"));
     expect(localStateDir({ LOCAL_STATE_DIR: "tmp/x" })).toBe(path.join(PROJECT_ROOT, "tmp/x"));
     expect(localStateDir({ LOCAL_STATE_DIR: stateDir })).toBe(stateDir);

@@ -97,10 +97,68 @@ describe("the queue message", () => {
     expect(result.ok && result.message.kind).toBe("unknown");
   });
 
+  it("reads a version 1 message written before streaming sessions existed exactly as it was", () => {
+    // Adding a kind is additive: every message already sitting in a queue still parses to itself.
+    const older = {
+      version: 1,
+      kind: "unknown",
+      source: "webhook",
+      metadata,
+      received_at: "2025-11-27T06:00:00.000Z",
+      source_ip: "44.238.19.20",
+      request_id: "req-1",
+      payload: { session_id: "s-1", messages: [] },
+    };
+
+    expect(parseDeliveryMessage(JSON.stringify(older))).toEqual({ ok: true, message: older });
+    expect(parseDeliveryMessage(JSON.stringify(transcript()))).toEqual({ ok: true, message: transcript() });
+  });
+
   it("reports a message over SQS's limit by its size instead of throwing", () => {
     const big = transcript({ payload: { text: "x".repeat(300_000) } });
 
     expect(serializeDeliveryMessage(big)).toEqual({ ok: false, bytes: expect.any(Number) });
+  });
+});
+
+describe("a streaming session message", () => {
+  const SESSION_ID = "273e79fd-1b4a-4e0e-9d7c-3f1c2b7a5d9e";
+  const payload = {
+    session_id: SESSION_ID,
+    messages: [{ type: "Turn", turn_order: 0, end_of_turn: true, transcript: "Hi." }],
+  };
+  const session = (extra: Record<string, unknown> = {}) => ({
+    ...buildDeliveryMessage({
+      source: "webhook",
+      kind: "streaming_session",
+      sessionId: SESSION_ID,
+      metadata,
+      receivedAt: new Date("2025-11-27T06:00:00.000Z"),
+      sourceIp: "44.238.19.20",
+      requestId: "req-1",
+      payload,
+    }),
+    ...extra,
+  });
+
+  it("is built with its session id and the whole body, and round-trips through the parser", () => {
+    const message = session();
+    const body = serializeDeliveryMessage(message as never);
+    if (!body.ok) throw new Error("too large");
+
+    expect(message).toMatchObject({ version: 1, kind: "streaming_session", session_id: SESSION_ID, payload });
+    expect(parseDeliveryMessage(body.body)).toEqual({ ok: true, message });
+  });
+
+  it.each([
+    [{ session_id: "a/b" }, "session_id is not letters, digits and dashes"],
+    [{ session_id: "x".repeat(129) }, "session_id is not letters, digits and dashes"],
+    [{ session_id: "" }, "session_id is not letters, digits and dashes"],
+    [{ session_id: 42 }, "session_id Invalid type: Expected string but received 42"],
+    [{ session_id: undefined }, 'session_id Invalid key: Expected "session_id" but received undefined'],
+    [{ payload: [payload] }, "payload must be a JSON object"],
+  ])("is refused with a reason when %p", (change, reason) => {
+    expect(parseDeliveryMessage(JSON.stringify(session(change)))).toEqual({ ok: false, reason });
   });
 });
 

@@ -255,6 +255,68 @@ describe("classifyPayload", () => {
   });
 });
 
+describe("classifyPayload: streaming sessions", () => {
+  const SESSION_ID = "273e79fd-1b4a-4e0e-9d7c-3f1c2b7a5d9e";
+  const turn = {
+    type: "Turn",
+    turn_order: 0,
+    turn_is_formatted: true,
+    end_of_turn: true,
+    transcript: "Smoke from hundreds of wildfires.",
+    words: [{ start: 4880, end: 5040, text: "Smoke", confidence: 0.76, word_is_final: true }],
+  };
+
+  it.each([
+    ["with turns", [turn]],
+    ["with no messages", []],
+    ["with messages of any shape (the worker reads them)", [42, null, "Turn", { type: "Termination" }]],
+  ])("classifies a session_id with a messages array as a streaming session, %s", (_name, messages) => {
+    expect(acceptedValue(classifyPayload({ session_id: SESSION_ID, messages }, HOSTS))).toEqual({
+      kind: "streaming_session",
+      session_id: SESSION_ID,
+    });
+  });
+
+  it.each([[""], ["a/b"], ["../../x"], ["x".repeat(129)], [42], [null], [["id"]]])(
+    "keeps a session body whose session_id is %j as unknown with a note, never a 4xx",
+    (sessionId) => {
+      expect(classifyPayload({ session_id: sessionId, messages: [turn] }, HOSTS)).toEqual({
+        ok: true,
+        value: { kind: "unknown", note: "session_id is not 1 to 128 letters, digits or dashes" },
+      });
+    },
+  );
+
+  it.each([
+    [{ session_id: SESSION_ID }],
+    [{ session_id: SESSION_ID, messages: { 0: turn } }],
+    [{ session_id: SESSION_ID, messages: "[]" }],
+    [{ messages: [turn] }],
+  ])("classifies %j, which is not a session's shape, as unknown without a note", (payload) => {
+    expect(acceptedValue(classifyPayload(payload, HOSTS))).toEqual({ kind: "unknown" });
+  });
+
+  it("builds a streaming session message carrying the session id and the whole body", () => {
+    const payload = { session_id: SESSION_ID, messages: [turn] };
+    const message = buildDeliveryMessage(
+      { kind: "streaming_session", session_id: SESSION_ID },
+      { ...context, payload },
+    );
+
+    expect(message).toEqual({
+      version: 1,
+      source: "webhook",
+      kind: "streaming_session",
+      session_id: SESSION_ID,
+      metadata: context.metadata,
+      received_at: "2026-11-27T05:52:00.000Z",
+      source_ip: "44.238.19.20",
+      request_id: "req-1",
+      payload,
+    });
+  });
+});
+
 describe("buildDeliveryMessage", () => {
   it("builds a transcript message", () => {
     const message = buildDeliveryMessage(

@@ -63,6 +63,13 @@ export function redactedAudioMessage(
   };
 }
 
+export const SESSION_ID = "273e79fd-1b4a-4e0e-9d7c-3f1c2b7a5d9e";
+
+/** A streaming session's end-of-session delivery (two turns, each unformatted then formatted). */
+export function sessionMessage(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...fixture("streaming-session-delivery.json"), ...overrides };
+}
+
 export function unknownMessage(): Record<string, unknown> {
   return fixture("unknown-delivery.json");
 }

@@ -20,7 +20,11 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import type { WorkerConfig } from "../../../functions/worker/config";
-import { REDACTED_AUDIO_ATTRIBUTES, TRANSCRIPT_ATTRIBUTES } from "../../../functions/worker/updates";
+import {
+  REDACTED_AUDIO_ATTRIBUTES,
+  SESSION_ATTRIBUTES,
+  TRANSCRIPT_ATTRIBUTES,
+} from "../../../functions/worker/updates";
 import { createWorker, DEADLINE_RESERVE_MS, OUT_OF_TIME } from "../../../functions/worker/worker";
 import { setWriter, type Writer } from "../../support/telemetry";
 import {
@@ -36,6 +40,8 @@ import {
   outcomes,
   plainUpdate,
   redactedAudioMessage,
+  SESSION_ID,
+  sessionMessage,
   sqsEvent,
   TRANSCRIPT_ID,
   tenHourTranscriptJson,
@@ -1113,6 +1119,184 @@ describe("redacted audio", () => {
     expect(table.get(KEY)).toMatchObject({
       redacted_audio_s3_key: `redacted-audio/${CUSTOMER_ID}/${ORDER_ID}/2025-11-27T06_00_05.000Z`,
     });
+  });
+});
+
+describe("a streaming session delivery", () => {
+  const SESSION_JSON_KEY = `transcripts/${CUSTOMER_ID}/${ORDER_ID}/${SESSION_ID}.json.gz`;
+  const SESSION_TEXT_KEY = `transcripts/${CUSTOMER_ID}/${ORDER_ID}/${SESSION_ID}.txt`;
+
+  it("is stored as a completed record with the assembled text and the raw body gzipped, fetching nothing", async () => {
+    const message = sessionMessage();
+
+    const result = await worker().handleBatch(sqsEvent({ body: message }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(assemblyAi.requests).toEqual([]);
+    expect(secrets).not.toHaveReceivedCommand(GetSecretValueCommand);
+    const archived = put(SESSION_JSON_KEY);
+    expect(archived).toMatchObject({ ContentType: "application/json", ContentEncoding: "gzip" });
+    expect(JSON.parse(gunzipSync(archived?.Body as Uint8Array).toString("utf8"))).toEqual(message.payload);
+    expect(table.get(KEY)).toEqual({
+      ...KEY,
+      transcript_id: SESSION_ID,
+      session_id: SESSION_ID,
+      kind: "streaming_session",
+      status: "completed",
+      text: "Smoke from hundreds of wildfires. In Canada.",
+      word_count: 7,
+      duration_ms: 7760,
+      transcript_s3_key: SESSION_JSON_KEY,
+      metadata: { customer_id: CUSTOMER_ID, order_id: ORDER_ID, campaign: "spring" },
+      received_at: "2025-11-27T06:00:00.000Z",
+      stored_at: expect.any(String),
+      source: "webhook",
+      request_id: "JyTvqK3BoAMEbWw=",
+      // The session's arrival stands for AssemblyAI's times (it has none to look up): see the worker.
+      transcript_created: "2025-11-27T06:00:00.000000Z",
+      transcript_completed: "2025-11-27T06:00:00.000000Z",
+    });
+    expect(lines[0]).toMatchObject({
+      outcome: "stored",
+      kind: "streaming_session",
+      transcript_id: SESSION_ID,
+      s3_key: SESSION_JSON_KEY,
+    });
+  });
+
+  it("stored twice collapses: the second delivery is a duplicate that writes nothing", async () => {
+    const handler = worker();
+
+    await handler.handleBatch(sqsEvent({ body: sessionMessage() }));
+    const second = await handler.handleBatch(
+      sqsEvent({ body: sessionMessage({ received_at: "2025-11-27T06:00:20.000Z", request_id: "retry-2" }) }),
+    );
+
+    expect(second.batchItemFailures).toEqual([]);
+    expect(documents).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(outcomes(lines)).toEqual(["stored", "duplicate"]);
+    expect(lines[1]).toMatchObject({ transcript_id: SESSION_ID, kind: "streaming_session" });
+    expect(table.get(KEY)).toMatchObject({ request_id: "JyTvqK3BoAMEbWw=" });
+  });
+
+  it("with no turns is still a completed record, with empty text and no duration", async () => {
+    await worker().handleBatch(
+      sqsEvent({ body: sessionMessage({ payload: { session_id: SESSION_ID, messages: [] } }) }),
+    );
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ status: "completed", text: "", word_count: 0, kind: "streaming_session" });
+    expect(item).not.toHaveProperty("duration_ms");
+  });
+
+  it("keeps a long session's text in S3 beyond INLINE_TEXT_MAX_BYTES", async () => {
+    await worker({ inlineTextMaxBytes: 20 }).handleBatch(sqsEvent({ body: sessionMessage() }));
+
+    expect(String(put(SESSION_TEXT_KEY)?.Body)).toBe("Smoke from hundreds of wildfires. In Canada.");
+    expect(put(SESSION_TEXT_KEY)?.ContentType).toBe("text/plain; charset=utf-8");
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ text_s3_key: SESSION_TEXT_KEY });
+    expect(item).not.toHaveProperty("text");
+  });
+
+  it("replaces a pre-recorded transcript submitted before the session ended, dropping its own fields", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      text: "the pre-recorded text",
+      audio_duration: 12,
+      confidence: 0.9,
+      language_code: "en_us",
+      received_at: "2025-11-27T06:10:00.000Z",
+      transcript_created: "2025-11-27T05:00:00.000001Z",
+      redacted_audio_s3_key: `redacted-audio/${CUSTOMER_ID}/${ORDER_ID}/${TRANSCRIPT_ID}.wav`,
+      redacted_audio_transcript_id: TRANSCRIPT_ID,
+    });
+
+    await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({
+      transcript_id: SESSION_ID,
+      kind: "streaming_session",
+      text: expect.any(String),
+    });
+    for (const name of ["audio_duration", "confidence", "language_code", ...REDACTED_AUDIO_ATTRIBUTES]) {
+      expect(item).not.toHaveProperty(name);
+    }
+    expect(assemblyAi.requests).toEqual([]);
+    expect(outcomes(lines)).toEqual(["stored"]);
+  });
+
+  it("is superseded by a pre-recorded transcript submitted after the session ended", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      received_at: "2025-11-27T05:00:00.000Z",
+      transcript_created: "2025-11-27T06:30:00.000001Z",
+    });
+
+    const result = await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.get(KEY)).toMatchObject({ transcript_id: TRANSCRIPT_ID });
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(outcomes(lines)).toEqual(["superseded"]);
+  });
+
+  it("looks up a stored transcript's times to order it against the session, never the session's", async () => {
+    table.put({ ...KEY, transcript_id: TRANSCRIPT_ID, status: "completed" });
+    // The listing says the stored transcript was created at 04:00:01, before the session arrived (06:00).
+    assemblyAi.route = withListing(["older-transcript", TRANSCRIPT_ID]);
+
+    await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+
+    expect(table.get(KEY)).toMatchObject({ transcript_id: SESSION_ID });
+    expect(assemblyAi.requests.every((request) => !request.path.includes(SESSION_ID))).toBe(true);
+    expect(assemblyAi.requests.length).toBeGreaterThan(0);
+  });
+
+  it("is replaced by a newer pre-recorded transcript, which drops the session's own fields", async () => {
+    await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+    // The transcript was created after the session arrived: newer, so it wins.
+    assemblyAi.route = (request, response) => {
+      const url = new URL(request.url ?? "", "http://fake");
+      if (url.pathname === "/v2/transcript") {
+        const transcripts =
+          url.searchParams.get("before_id") === TRANSCRIPT_ID
+            ? [{ id: "older", status: "completed", created: "2025-11-27T06:59:00.000001" }]
+            : [];
+        return json(response, 200, { page_details: { limit: 1 }, transcripts });
+      }
+      transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() })(request, response);
+    };
+    // AssemblyAI's list has its created time; the message carries it as a reconciled one would.
+    await worker().handleBatch(
+      sqsEvent({
+        body: transcriptMessage({
+          created: "2025-11-27T07:00:00.000001",
+          received_at: "2025-11-27T07:05:00.000Z",
+        }),
+      }),
+    );
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ transcript_id: TRANSCRIPT_ID, status: "completed", audio_duration: 281 });
+    for (const name of SESSION_ATTRIBUTES) expect(item).not.toHaveProperty(name);
+    expect(outcomes(lines)).toEqual(["stored", "stored"]);
+  });
+
+  it("replaces a fetch_failed record (a result beats a failure)", async () => {
+    table.put({ ...KEY, transcript_id: TRANSCRIPT_ID, status: "fetch_failed", error: "HTTP 404" });
+
+    await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ transcript_id: SESSION_ID, status: "completed" });
+    expect(item).not.toHaveProperty("error");
   });
 });
 
