@@ -17,8 +17,8 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { fromAttributeMap, toAttributeMap } from "../../functions/shared/attribute-values";
 import { AssemblyAI, type Transcript } from "assemblyai";
+import { fromAttributeMap, toAttributeMap } from "../../functions/shared/attribute-values";
 import type { LocalStackContract } from "../../local/start";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
@@ -109,6 +109,8 @@ export interface SubmitOptions {
   /** The webhook auth header value to register; defaults to the stack's secret. */
   readonly authHeaderValue?: string;
   readonly redactPiiAudio?: boolean;
+  /** The webhook URL to register, for URLs `webhookUrl` cannot write (raw query strings); see `webhookUrlWithQuery`. */
+  readonly webhookUrl?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -210,6 +212,12 @@ export class LocalStack {
     return url.toString();
   }
 
+  /** The webhook URL with a query string exactly as written (no encoding added). */
+  webhookUrlWithQuery(rawQuery: string): string {
+    const url = new URL(this.contract.webhookUrl);
+    return `${url.origin}${url.pathname}?${rawQuery}`;
+  }
+
   /** A hand-made delivery to the receiver, as AssemblyAI would send it (with the right secret by default). */
   async postWebhook(
     url: string,
@@ -243,7 +251,7 @@ export class LocalStack {
   submit(customerId: string, orderId: string, options: SubmitOptions = {}): Promise<Transcript> {
     return this.assemblyAi.transcripts.submit({
       audio: options.audioUrl ?? audioUrl(),
-      webhook_url: this.webhookUrl(customerId, orderId),
+      webhook_url: options.webhookUrl ?? this.webhookUrl(customerId, orderId),
       webhook_auth_header_name: this.contract.authHeaderName,
       webhook_auth_header_value: options.authHeaderValue ?? this.contract.authHeaderValue,
       ...(options.redactPiiAudio === undefined ? {} : { redact_pii_audio: options.redactPiiAudio }),
