@@ -152,7 +152,10 @@ describe("stack configuration", () => {
       { throttleRateLimit: 10_001 },
       /throttleRateLimit must be between 1 and 10000 \(API Gateway's account quotas per region: 10,000 requests per second, a burst of 5,000\), got 10001/,
     ],
-    [{ throttleBurstLimit: 5_001 }, /throttleBurstLimit must be between 1 and 5000 \(API Gateway's account quotas/],
+    [
+      { throttleBurstLimit: 5_001 },
+      /throttleBurstLimit must be between 1 and 5000 \(API Gateway's account quotas/,
+    ],
     [{ throttleBurstLimit: 0 }, /throttleBurstLimit must be between 1 and 5000/],
     [{ logRetentionDays: 31 }, /logRetentionDays must be one of CloudWatch's retention values/],
     [{ removalPolicy: "snapshot" }, /removalPolicy must be "retain" or "destroy"/],
