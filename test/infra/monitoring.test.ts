@@ -391,8 +391,8 @@ describe("alarms", () => {
         },
       ],
     });
-    const stage = Object.values(resources).find((r) => r.Type === "AWS::ApiGatewayV2::Stage");
-    const format = JSON.parse((stage?.Properties.AccessLogSettings as { Format: string }).Format);
+    const stage = resources[logicalId("AWS::ApiGatewayV2::Stage", /Stage/)] as Resource;
+    const format = JSON.parse((stage.Properties.AccessLogSettings as { Format: string }).Format);
     expect(format).toMatchObject({ status: "$context.status", stack: "Webhooks" });
   });
 
