@@ -134,7 +134,8 @@ export async function serveHttpApi(handler: HttpApiHandler, options: HttpApiOpti
           requestId: randomUUID(),
           status: 500,
           responseLength: Buffer.byteLength(body),
-          integrationError: String(error),
+          // The error's name only: its message is the handler's business, and may quote the request.
+          integrationError: error instanceof Error ? error.name : "Error",
           error: "Internal Server Error",
         });
       });
@@ -183,7 +184,7 @@ async function handle(
     return {
       requestId: randomUUID(),
       status: 413,
-      responseLength: tooLarge.length,
+      responseLength: Buffer.byteLength(tooLarge),
       error: "Request Entity Too Large",
     };
   }
