@@ -1,7 +1,7 @@
 /** Reading stored records: one by key, a customer's by Query (all pages), the full transcript from S3. */
 import { gunzipSync } from "node:zlib";
-import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { type AttributeValue, GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { fromAttributeMap, toAttributeMap } from "../functions/shared/attribute-values";
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "../functions/shared/contract/resources";
 import { CliError } from "./output";

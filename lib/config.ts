@@ -63,13 +63,17 @@ export interface WebhookStackConfig {
    */
   readonly redactedAudioHosts: readonly string[];
   /**
-   * Steady-state requests per second the API stage accepts before answering 429.
-   * @default 50
+   * Steady-state requests per second the API stage accepts before answering 429, which AssemblyAI treats as
+   * final (1 to API Gateway's regional account quota, 10,000). Well above what one account's deliveries
+   * reach: README, "Throttling".
+   * @default 500
    */
   readonly throttleRateLimit: number;
   /**
-   * Burst of requests the API stage accepts above the rate.
-   * @default 100
+   * Requests the API stage accepts at once (its token bucket's size; 1 to API Gateway's regional account
+   * quota, 5,000): five times AssemblyAI's default paid concurrency of 200, and no more than the receiver
+   * can run at once in an account at Lambda's default concurrency quota of 1,000.
+   * @default 1000
    */
   readonly throttleBurstLimit: number;
   /**
@@ -173,8 +177,8 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   assemblyAiRegion: "us",
   allowedSourceIps: [],
   redactedAudioHosts: DEFAULT_REDACTED_AUDIO_HOSTS,
-  throttleRateLimit: 50,
-  throttleBurstLimit: 100,
+  throttleRateLimit: 500,
+  throttleBurstLimit: 1000,
   workerBatchSize: 10,
   workerMaxConcurrency: 5,
   receiverMemoryMb: 256,
@@ -217,6 +221,15 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+/**
+ * API Gateway's default account quotas per region (all APIs together): a stage may not be set above them,
+ * and they, not the stage, are what a raised setting then runs into.
+ */
+const API_GATEWAY_RATE_QUOTA = 10_000;
+const API_GATEWAY_BURST_QUOTA = 5_000;
+const API_GATEWAY_QUOTA_HINT =
+  " (API Gateway's account quotas per region: 10,000 requests per second, a burst of 5,000)";
+
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:(.+)$/;
 /** What Secrets Manager appends to a secret's name in its ARN; an ARN without it is partial. */
 const SECRET_ARN_SUFFIX = /-[A-Za-z0-9]{6}$/;
@@ -249,8 +262,12 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
     assemblyAiRegion: region(raw),
     allowedSourceIps: sourceIps(raw),
     redactedAudioHosts: redactedAudioHosts(raw),
-    throttleRateLimit: integer(raw, "throttleRateLimit", 1, 10_000) ?? DEFAULT_CONFIG.throttleRateLimit,
-    throttleBurstLimit: integer(raw, "throttleBurstLimit", 1, 5_000) ?? DEFAULT_CONFIG.throttleBurstLimit,
+    throttleRateLimit:
+      integer(raw, "throttleRateLimit", 1, API_GATEWAY_RATE_QUOTA, API_GATEWAY_QUOTA_HINT) ??
+      DEFAULT_CONFIG.throttleRateLimit,
+    throttleBurstLimit:
+      integer(raw, "throttleBurstLimit", 1, API_GATEWAY_BURST_QUOTA, API_GATEWAY_QUOTA_HINT) ??
+      DEFAULT_CONFIG.throttleBurstLimit,
     workerBatchSize: integer(raw, "workerBatchSize", 1, 10) ?? DEFAULT_CONFIG.workerBatchSize,
     workerMaxConcurrency:
       integer(raw, "workerMaxConcurrency", 2, 1000) ?? DEFAULT_CONFIG.workerMaxConcurrency,
@@ -292,7 +309,8 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
 
 function checkConsistency(config: WebhookStackConfig): void {
   checkSecrets(config);
-  if (config.throttleBurstLimit < Math.min(config.throttleRateLimit, 5_000)) {
+  // A rate above the burst quota can only have the largest burst.
+  if (config.throttleBurstLimit < Math.min(config.throttleRateLimit, API_GATEWAY_BURST_QUOTA)) {
     throw new ConfigError(
       `throttleBurstLimit (${config.throttleBurstLimit}) must be at least throttleRateLimit ` +
         `(${config.throttleRateLimit}): a burst below the rate throttles steady traffic`,
@@ -451,18 +469,20 @@ export function functionWholeNumber(value: unknown, setting: WholeNumberSetting,
   return fromFunction(() => parseWholeNumber(String(value), setting, name));
 }
 
+/** A whole number within bounds; `hint` says where the bounds come from. */
 function integer(
   raw: Partial<Record<string, unknown>>,
   key: string,
   min: number,
   max: number,
+  hint = "",
 ): number | undefined {
   const value = raw[key];
   if (value === undefined) return undefined;
   const number = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
   if (!Number.isInteger(number)) throw new ConfigError(`${key} must be a whole number, got "${value}"`);
   if (number < min || number > max) {
-    throw new ConfigError(`${key} must be between ${min} and ${max}, got ${number}`);
+    throw new ConfigError(`${key} must be between ${min} and ${max}${hint}, got ${number}`);
   }
   return number;
 }

@@ -22,6 +22,7 @@ import type { ReconcileOutcome } from "../functions/reconciler/types";
 import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
 import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
 import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/report";
+import { THROTTLED_REQUESTS_METRIC } from "./access-log";
 import { denyGrantsExceptForAwsServices } from "./encryption-keys";
 
 /** The alarm thresholds operators tune (see `lib/config.ts` for their defaults and validation). */
@@ -232,6 +233,17 @@ export class Monitoring extends Construct {
           threshold: 0,
         },
       ),
+      ApiThrottled: alarm(
+        "ApiThrottledAlarm",
+        "api-throttled",
+        "The API stage throttled a request (429) in the last minute. AssemblyAI treats a 429 as final: a " +
+          "throttled genuine delivery is not retried (the reconciler recovers it).",
+        {
+          // Per minute, not 5: one throttled delivery is already a lost webhook.
+          metric: metrics.throttledRequests.with({ period: Duration.minutes(1) }),
+          threshold: 0,
+        },
+      ),
     };
     if (metrics.reconcilerFunction) {
       alarms.ReconcilerErrors = alarm(
@@ -395,6 +407,8 @@ export class Monitoring extends Construct {
         label: "checkpoint lag (minutes)",
         period: PERIOD,
       }),
+      // Counted from the API's access log by a metric filter (lib/receiver-api.ts), not by a function.
+      throttledRequests: custom(THROTTLED_REQUESTS_METRIC, {}).with({ label: "throttled (429)" }),
       api5xx: props.api.metricServerError({ period: PERIOD, label: "API 5xx" }),
       api4xx: props.api.metricClientError({ period: PERIOD, label: "API 4xx" }),
       apiCount: props.api.metricCount({ period: PERIOD, statistic: "Sum", label: "API requests" }),
@@ -435,7 +449,7 @@ export class Monitoring extends Construct {
 
     this.dashboard.addWidgets(new cw.AlarmStatusWidget({ title: "Alarms", alarms, width: 24, height: 3 }));
     this.dashboard.addWidgets(
-      // API 4xx above the receiver's rejections are the stage's own answers, mostly throttling (429).
+      // API 4xx above the receiver's rejections are the stage's own answers: throttling (429), charted too.
       graph(
         "Deliveries by outcome",
         [
@@ -444,7 +458,7 @@ export class Monitoring extends Construct {
           metrics.deliveries("rejected"),
           metrics.deliveries("failed"),
         ],
-        { right: [metrics.apiCount, metrics.api4xx] },
+        { right: [metrics.apiCount, metrics.api4xx, metrics.throttledRequests] },
       ),
       graph("Rejected deliveries by reason", [metrics.searchDeliveries("rejected")], {
         leftAnnotations: [line(props.authFailureAlarmThreshold, "unauthorized alarm")],

@@ -6,13 +6,21 @@ import { Duration, Stack, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import type * as logs from "aws-cdk-lib/aws-logs";
+import * as cw from "aws-cdk-lib/aws-cloudwatch";
+import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import {
   DEFAULT_SECRET_CACHE_TTL_SECONDS,
   receiverEnvironment,
 } from "../functions/shared/contract/environment";
 import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
+import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
+import {
+  ACCESS_LOG_STACK_FIELD,
+  accessLogFormat,
+  THROTTLED_REQUESTS_METRIC,
+  THROTTLED_STATUS,
+} from "./access-log";
 import { acknowledgeControl } from "./compliance";
 import type { DeliveryQueue } from "./delivery-queue";
 import { createLogGroup, type LogGroupSettings } from "./log-groups";
@@ -117,25 +125,20 @@ export class ReceiverApi extends Construct {
       throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
-        // No headers: the auth header must never reach a log.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: "$context.requestId",
-            ip: "$context.identity.sourceIp",
-            requestTime: "$context.requestTime",
-            method: "$context.httpMethod",
-            routeKey: "$context.routeKey",
-            path: "$context.path",
-            status: "$context.status",
-            responseLength: "$context.responseLength",
-            responseLatency: "$context.responseLatency",
-            integrationStatus: "$context.integrationStatus",
-            integrationLatency: "$context.integrationLatency",
-            integrationError: "$context.integrationErrorMessage",
-            error: "$context.error.message",
-          }),
-        ),
+        format: AccessLogFormat.custom(accessLogFormat(Stack.of(this).stackName)),
       },
+    });
+    // HTTP APIs publish no throttle metric: count the access-log lines of throttled requests instead.
+    this.accessLogs.addMetricFilter("ThrottledRequests", {
+      // The format writes every variable inside quotes, so the status is a string.
+      filterPattern: logs.FilterPattern.stringValue("$.status", "=", String(THROTTLED_STATUS)),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: THROTTLED_REQUESTS_METRIC,
+      metricValue: "1",
+      unit: cw.Unit.COUNT,
+      // From the line's literal stack field, like every custom metric's Stack dimension. No default value:
+      // CloudWatch refuses one on a filter with dimensions (and no line means nothing was throttled).
+      dimensions: { [STACK_DIMENSION]: `$.${ACCESS_LOG_STACK_FIELD}` },
     });
     this.webhookUrl = `${stage.url.replace(/\/$/, "")}${WEBHOOK_PATH}`;
   }

@@ -2,12 +2,15 @@
  * Serves a Lambda handler the way an API Gateway HTTP API does (payload format 2.0): each HTTP request
  * becomes a real v2 event (lower-cased headers, rawQueryString and queryStringParameters, requestContext
  * with method, path and sourceIp, base64 for binary bodies) and the handler's result becomes the response.
+ * Like the deployed stage, it throttles (a token bucket, 429 past it) and writes one access-log line per
+ * request in the stage's format (lib/access-log.ts).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
-import { RECEIVER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
+import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
+import { type AccessLogValues, THROTTLED_BODY, THROTTLED_STATUS } from "../lib/access-log";
 import { lambdaContext } from "./lambda-context";
 
 export type HttpApiHandler = (
@@ -39,20 +42,102 @@ export interface HttpApiOptions {
    * @default unbounded
    */
   readonly maxConcurrency?: number;
+  /**
+   * The stage's throttle, as API Gateway applies it: a request that arrives when the bucket is empty is
+   * answered 429 without invoking the handler.
+   * @default unthrottled
+   */
+  readonly throttle?: StageThrottle;
+  /** Called once per request, after its answer, with its access-log values. @default none */
+  readonly onAccessLog?: (values: AccessLogValues) => void;
+  /** Milliseconds since the epoch, for the throttle's bucket. @default Date.now */
+  readonly now?: () => number;
   readonly onError?: (error: unknown) => void;
+}
+
+/** The stage settings (`throttleRateLimit`, `throttleBurstLimit` in lib/config.ts). */
+export interface StageThrottle {
+  /** Tokens added per second. */
+  readonly rateLimit: number;
+  /** The bucket's size: how many requests may arrive at once. */
+  readonly burstLimit: number;
+}
+
+/**
+ * API Gateway's throttle: a bucket of `burstLimit` tokens, full at the start, refilled at `rateLimit` a
+ * second; each request takes one, and a request that finds none is throttled.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly settings: StageThrottle,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = settings.burstLimit;
+    this.updatedAt = now();
+  }
+
+  /** Takes a token if there is one. */
+  take(): boolean {
+    const now = this.now();
+    const elapsedSeconds = Math.max(0, now - this.updatedAt) / 1000;
+    this.tokens = Math.min(this.settings.burstLimit, this.tokens + elapsedSeconds * this.settings.rateLimit);
+    this.updatedAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
 }
 
 export async function serveHttpApi(handler: HttpApiHandler, options: HttpApiOptions): Promise<HttpApiServer> {
   const slots = new Slots(options.maxConcurrency ?? Number.POSITIVE_INFINITY);
+  const now = options.now ?? Date.now;
+  const bucket = options.throttle ? new TokenBucket(options.throttle, now) : undefined;
   const server = createServer((request, response) => {
+    const arrived = new Date(now());
+    const log = (values: AccessLogValues) =>
+      options.onAccessLog?.({
+        ip: sourceIpOf(request),
+        requestTime: apiGatewayTime(arrived),
+        method: request.method,
+        path: new URL(request.url ?? "/", "http://localhost").pathname,
+        responseLatency: now() - arrived.getTime(),
+        ...values,
+      });
+    // Throttled on arrival, before the handler or a slot: the function never sees the request.
+    if (bucket && !bucket.take()) {
+      request.resume();
+      send(response, THROTTLED_STATUS, { "content-type": "application/json" }, THROTTLED_BODY);
+      log({
+        requestId: randomUUID(),
+        status: THROTTLED_STATUS,
+        responseLength: Buffer.byteLength(THROTTLED_BODY),
+        error: "Too Many Requests",
+      });
+      return;
+    }
     slots
       .run(
         () => response.destroyed,
         () => handle(handler, request, response),
       )
+      .then((answered) => {
+        if (answered) log(answered);
+      })
       .catch((error: unknown) => {
         options.onError?.(error);
-        send(response, 500, { "content-type": "application/json" }, '{"message":"Internal Server Error"}');
+        const body = '{"message":"Internal Server Error"}';
+        send(response, 500, { "content-type": "application/json" }, body);
+        log({
+          requestId: randomUUID(),
+          status: 500,
+          responseLength: Buffer.byteLength(body),
+          // The error's name only: its message is the handler's business, and may quote the request.
+          integrationError: error instanceof Error ? error.name : "Error",
+          error: "Internal Server Error",
+        });
       });
   });
   const host = options.host ?? "127.0.0.1";
@@ -73,11 +158,11 @@ class Slots {
   constructor(private readonly size: number) {}
 
   /** Runs `task` when a slot is free, unless `abandoned()` says by then that nobody waits for it. */
-  async run(abandoned: () => boolean, task: () => Promise<void>): Promise<void> {
+  async run<T>(abandoned: () => boolean, task: () => Promise<T>): Promise<T | undefined> {
     if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
     try {
-      if (!abandoned()) await task();
+      return abandoned() ? undefined : await task();
     } finally {
       const next = this.waiting.shift();
       if (next) next();
@@ -86,20 +171,42 @@ class Slots {
   }
 }
 
-async function handle(handler: HttpApiHandler, request: IncomingMessage, response: ServerResponse) {
+/** Answers one request through the handler; resolves with what its access-log line says. */
+async function handle(
+  handler: HttpApiHandler,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<AccessLogValues> {
   const body = await readBody(request);
   if (body === undefined) {
-    send(response, 413, { "content-type": "application/json" }, '{"message":"Request Entity Too Large"}');
-    return;
+    const tooLarge = '{"message":"Request Entity Too Large"}';
+    send(response, 413, { "content-type": "application/json" }, tooLarge);
+    return {
+      requestId: randomUUID(),
+      status: 413,
+      responseLength: Buffer.byteLength(tooLarge),
+      error: "Request Entity Too Large",
+    };
   }
   const event = toHttpApiEvent(request, body);
+  const invoked = Date.now();
   const result = await handler(
     event,
     lambdaContext("local-receiver", 256, RECEIVER_TIMEOUT_SECONDS * 1000, event.requestContext.requestId),
   );
+  const integration = {
+    requestId: event.requestContext.requestId,
+    // The stage routes POST /webhook, and everything else to the same function as $default.
+    routeKey:
+      event.rawPath === WEBHOOK_PATH && event.requestContext.http.method === "POST"
+        ? `POST ${WEBHOOK_PATH}`
+        : "$default",
+    integrationStatus: 200,
+    integrationLatency: Date.now() - invoked,
+  };
   if (typeof result === "string") {
     send(response, 200, { "content-type": "application/json" }, result);
-    return;
+    return { ...integration, status: 200, responseLength: Buffer.byteLength(result) };
   }
   const payload =
     result.body === undefined
@@ -111,7 +218,9 @@ async function handle(handler: HttpApiHandler, request: IncomingMessage, respons
   for (const [name, value] of Object.entries(result.headers ?? {}))
     headers[name.toLowerCase()] = String(value);
   if (result.cookies?.length) headers["set-cookie"] = result.cookies;
-  send(response, result.statusCode ?? 200, headers, payload);
+  const status = result.statusCode ?? 200;
+  send(response, status, headers, payload);
+  return { ...integration, status, responseLength: Buffer.byteLength(payload) };
 }
 
 /** The HTTP API v2 event for a request, as API Gateway builds it. */
@@ -139,7 +248,7 @@ export function toHttpApiEvent(
       queryStringParameters[key] === undefined ? value : `${queryStringParameters[key]},${value}`;
   }
   const method = request.method ?? "GET";
-  const sourceIp = (request.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
+  const sourceIp = sourceIpOf(request);
   const requestId = randomUUID();
   const isText = body.length === 0 || TEXT_TYPES.test(headers["content-type"] ?? "");
   return {
@@ -171,6 +280,10 @@ export function toHttpApiEvent(
     body: body.length === 0 ? undefined : isText ? body.toString("utf8") : body.toString("base64"),
     isBase64Encoded: !isText,
   };
+}
+
+function sourceIpOf(request: IncomingMessage): string {
+  return (request.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {

@@ -7,10 +7,10 @@
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
  * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
  * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (4; 0 = unbounded),
- * SECRET_CACHE_TTL_SECONDS (300), LOCAL_STATE_DIR (.local),
- * LOG_FORMAT (pretty | json).
+ * SECRET_CACHE_TTL_SECONDS (300), THROTTLE_RATE_LIMIT and THROTTLE_BURST_LIMIT (the stack's
+ * throttleRateLimit and throttleBurstLimit, 500 and 1000), LOCAL_STATE_DIR (.local), LOG_FORMAT (pretty | json).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { RECEIVER_NUMBERS } from "../functions/receiver/config";
@@ -28,6 +28,7 @@ import {
 import { RECONCILER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
 import { type Env, optionalInteger } from "../functions/shared/env";
 import { WORKER_NUMBERS } from "../functions/worker/config";
+import { renderAccessLog } from "../lib/access-log";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig, type WebhookStackConfig } from "../lib/config";
 import { type AwsRecorder, startAwsRecorder } from "./aws-recorder";
@@ -71,6 +72,8 @@ export interface LocalStackContract {
   readonly controlUrl: string;
   /** Local only: every AWS call the functions made, one JSON object per line (local/aws-recorder.ts). */
   readonly awsCallsFile: string;
+  /** Local only: the API's access log, one line per request in the deployed stage's format. */
+  readonly accessLogFile: string;
 }
 
 const SIMULATOR_API_KEY = "local-simulator-key";
@@ -88,8 +91,13 @@ function integerEnv(name: string, fallback: number): number {
   return value;
 }
 
-/** The deployed configuration (cdk.json context), so the local stack runs with the same settings. */
-export function stackConfig(): WebhookStackConfig {
+/**
+ * The deployed configuration (cdk.json context), so the local stack runs with the same settings; `overrides`
+ * (settings by their context key) win, and are validated as synth validates them.
+ */
+export function stackConfig(
+  overrides: Partial<Record<keyof WebhookStackConfig, unknown>> = {},
+): WebhookStackConfig {
   const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "cdk.json"), "utf8")) as {
     context?: Record<string, unknown>;
   };
@@ -100,7 +108,8 @@ export function stackConfig(): WebhookStackConfig {
       context[key],
     ]),
   );
-  return resolveConfig(raw);
+  const given = Object.entries(overrides).filter(([, value]) => value !== undefined && value !== "");
+  return resolveConfig({ ...raw, ...Object.fromEntries(given) });
 }
 
 /** The local stand-ins for the references the CDK constructs pass: the emulator's resources, local URLs. */
@@ -186,7 +195,11 @@ async function main(): Promise<void> {
   const contractPath = path.join(stateDir, "stack.json");
   const region = process.env.AWS_REGION ?? "us-east-1";
   const port = integerEnv("PORT", 3000);
-  const config = stackConfig();
+  // The stage throttle can be lowered to watch a 429 (or raised) without editing cdk.json.
+  const config = stackConfig({
+    throttleRateLimit: process.env.THROTTLE_RATE_LIMIT,
+    throttleBurstLimit: process.env.THROTTLE_BURST_LIMIT,
+  });
 
   const running: {
     emulator?: Emulator;
@@ -197,6 +210,7 @@ async function main(): Promise<void> {
     dynamoDbWrites?: DynamoDbWriteSerializer;
     outages?: OutageControl;
     recorder?: AwsRecorder;
+    accessLog?: WriteStream;
     functions: Array<{ close(): Promise<void> }>;
   } = { functions: [] };
   let stopping = false;
@@ -208,6 +222,7 @@ async function main(): Promise<void> {
     await running.reconcile?.stop();
     await running.poller?.stop();
     await running.api?.close();
+    if (running.accessLog) await new Promise<void>((resolve) => running.accessLog?.end(resolve));
     await Promise.all(running.functions.map((fn) => fn.close()));
     await running.simulator?.close();
     await running.outages?.close();
@@ -318,8 +333,14 @@ async function main(): Promise<void> {
     );
     running.functions.push(worker);
 
+    const accessLogFile = path.join(stateDir, "access-log.jsonl");
+    const accessLog = createWriteStream(accessLogFile, { flags: "w", mode: 0o600 });
+    running.accessLog = accessLog;
     running.api = await serveHttpApi(receiver.handler, {
       port,
+      // The deployed stage's throttle and access-log line.
+      throttle: { rateLimit: config.throttleRateLimit, burstLimit: config.throttleBurstLimit },
+      onAccessLog: (values) => accessLog.write(`${renderAccessLog(LOCAL_STACK_NAME, values)}\n`),
       maxConcurrency:
         integerEnv("LOCAL_RECEIVER_CONCURRENCY", DEFAULT_LOCAL_RECEIVER_CONCURRENCY) ||
         Number.POSITIVE_INFINITY,
@@ -378,6 +399,7 @@ async function main(): Promise<void> {
       assemblyAiApiKey,
       controlUrl: running.outages.controlUrl,
       awsCallsFile,
+      accessLogFile,
     };
     mkdirSync(stateDir, { recursive: true });
     writeFileSync(contractPath, `${JSON.stringify(contract, null, 2)}\n`, { mode: 0o600 });

@@ -145,5 +145,7 @@ export function registerQuarantine(program: Command, run: Runner): void {
     .command("show")
     .description("one quarantined request: reason, query string, headers (no secret) and body")
     .argument("<key>", "its key, as `quarantine list` shows it")
-    .action((key: string, _options: unknown, command: Command) => run(command, (context) => show(context, key)));
+    .action((key: string, _options: unknown, command: Command) =>
+      run(command, (context) => show(context, key)),
+    );
 }

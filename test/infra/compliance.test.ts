@@ -274,7 +274,6 @@ describe("bucketKmsKey", () => {
       },
     ]);
   });
-
 });
 
 describe("logsKmsKey", () => {

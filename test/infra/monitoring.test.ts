@@ -153,6 +153,7 @@ describe("dashboard", () => {
         `${METRICS_NAMESPACE} Deliveries Outcome failed Stack Webhooks`,
         `AWS/ApiGateway Count ApiId <${apiId}>`,
         `AWS/ApiGateway 4xx ApiId <${apiId}>`,
+        `${METRICS_NAMESPACE} ThrottledRequests Stack Webhooks`,
       ],
     ],
     [
@@ -237,7 +238,7 @@ describe("dashboard", () => {
       (widget(title).properties.metrics ?? []).map(
         (line) => (line.find((item) => typeof item === "object") as { stat?: string } | undefined)?.stat,
       );
-    expect(statsOf("Deliveries by outcome")).toEqual(["Sum", "Sum", "Sum", "Sum", "Sum", "Sum"]);
+    expect(statsOf("Deliveries by outcome")).toEqual(["Sum", "Sum", "Sum", "Sum", "Sum", "Sum", "Sum"]);
     expect(statsOf("Delivery to stored latency (ms)")).toEqual(["p50", "p90", "p99", "Maximum"]);
     expect(statsOf("Worker duration (ms)")).toEqual(["p50", "p99", "Maximum"]);
     expect(statsOf("Oldest queued delivery (seconds)")).toEqual(["Maximum"]);
@@ -363,6 +364,45 @@ describe("alarms", () => {
     expect(TRANSIENT_FAILURE_ALARM_PERIODS * 5).toBeLessThanOrEqual(15);
   });
 
+  it("Webhooks-api-throttled fires on any request the stage throttled within a minute", () => {
+    const properties = alarm("Webhooks-api-throttled");
+
+    expect(metricOf(properties)).toEqual({
+      namespace: METRICS_NAMESPACE,
+      metricName: "ThrottledRequests",
+      dimensions: { Stack: "Webhooks" },
+      statistic: "Sum",
+      period: 60,
+    });
+    expect(properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      EvaluationPeriods: 1,
+      TreatMissingData: "notBreaching",
+    });
+  });
+
+  it("Webhooks-api-throttled's metric is written by a metric filter on the API's access log, by stack", () => {
+    const accessLogs = logicalId("AWS::Logs::LogGroup", /AccessLogs/);
+
+    template.hasResourceProperties("AWS::Logs::MetricFilter", {
+      LogGroupName: { Ref: accessLogs },
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [
+        {
+          MetricNamespace: METRICS_NAMESPACE,
+          MetricName: "ThrottledRequests",
+          MetricValue: "1",
+          Unit: "Count",
+          Dimensions: [{ Key: "Stack", Value: "$.stack" }],
+        },
+      ],
+    });
+    const stage = resources[logicalId("AWS::ApiGatewayV2::Stage", /Stage/)] as Resource;
+    const format = JSON.parse((stage.Properties.AccessLogSettings as { Format: string }).Format);
+    expect(format).toMatchObject({ status: "$context.status", stack: "Webhooks" });
+  });
+
   it("Webhooks-function-throttles adds the receiver's and the worker's throttles", () => {
     const properties = alarm("Webhooks-function-throttles");
     const metrics = properties.Metrics as { Id: string; Expression?: string; MetricStat?: unknown }[];
@@ -395,7 +435,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic and describe a first response", () => {
     const all = alarmsOf(resources);
-    expect(Object.keys(all)).toHaveLength(12);
+    expect(Object.keys(all)).toHaveLength(13);
     for (const properties of Object.values(all)) {
       expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README.md/);

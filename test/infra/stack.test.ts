@@ -154,7 +154,7 @@ describe("API", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: "$default",
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
       AccessLogSettings: {
         DestinationArn: { "Fn::GetAtt": [logicalId("AWS::Logs::LogGroup", /AccessLogs/), "Arn"] },
         Format: Match.stringLikeRegexp("\\$context.requestId"),

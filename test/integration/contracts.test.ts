@@ -6,7 +6,9 @@
  * malformed message, the reconciler's first and later runs), and then:
  * - every recorded AWS call is simulated against that function's role in the synthesized template (with
  *   S3's rule that a GetObject of a missing key answers 404 only to a caller that may list the bucket);
- * - every metric an alarm or a dashboard graph selects is one the functions' log lines really create.
+ * - every metric an alarm or a dashboard graph selects is one the functions' log lines really create, or one
+ *   the template's metric filters create from the access-log lines the local API wrote in the stage's format
+ *   (the stack runs with a low stage throttle, and a burst past it gets 429s for the throttle alarm's metric).
  */
 import { readFileSync } from "node:fs";
 import { DescribeSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
@@ -19,11 +21,19 @@ import { WebhookStack } from "../../lib/webhook-stack";
 import type { RecordedCall } from "../../local/aws-recorder";
 import { LOCAL_NAMES, LOCAL_STACK_NAME, localAccessKeyId } from "../../local/resources";
 import { ACCOUNT_ID, type Binding, evaluationsOf, TemplateIam, type TemplateJson } from "../support/iam";
-import { emittedMetrics, key, matches, selectedMetrics } from "../support/metrics";
+import { emittedMetrics, filteredMetrics, key, matches, selectedMetrics } from "../support/metrics";
 import { secretsClient } from "./cli-support";
 import { audioUrl, eventually, uniqueId, useLocalStack } from "./support";
 
-const stack = useLocalStack({ RECONCILE_EVERY_SECONDS: "3", SIMULATOR_WEBHOOK_RETRY_MS: "1000" });
+/** Far above this file's own traffic (a few deliveries at a time), far below the burst it sends. */
+const THROTTLE = { rateLimit: 20, burstLimit: 40 };
+
+const stack = useLocalStack({
+  RECONCILE_EVERY_SECONDS: "3",
+  SIMULATOR_WEBHOOK_RETRY_MS: "1000",
+  THROTTLE_RATE_LIMIT: String(THROTTLE.rateLimit),
+  THROTTLE_BURST_LIMIT: String(THROTTLE.burstLimit),
+});
 
 // The stack as deployed, under the local stack's name (the `Stack` dimension its functions emit).
 const template = Template.fromStack(
@@ -37,6 +47,12 @@ function logicalId(type: string, pattern: RegExp): string {
   if (ids.length !== 1) throw new Error(`expected one ${type} matching ${pattern}, found ${ids.join(", ")}`);
   return ids[0] as string;
 }
+
+const ACCESS_LOGS_ID = logicalId("AWS::Logs::LogGroup", /AccessLogs/);
+
+/** Statuses of a burst of requests past the stage throttle, sent once everything else is done. */
+let burstStatuses: number[] = [];
+let burstBodies: string[] = [];
 
 const FUNCTIONS = {
   receiver: /Receiver/,
@@ -133,7 +149,23 @@ beforeAll(async () => {
         : undefined,
     { timeoutMs: 60_000, describe: () => "a reconciler run that read the checkpoint an earlier run wrote" },
   );
+
+  // Last, so that no genuine delivery meets the empty bucket: a burst past it, on a path nothing routes.
+  const burst = await Promise.all(
+    Array.from({ length: THROTTLE.burstLimit + 30 }, () =>
+      fetch(new URL("/throttle-probe", s.contract.webhookUrl), { signal: AbortSignal.timeout(15_000) }),
+    ),
+  );
+  burstStatuses = burst.map((response) => response.status);
+  burstBodies = await Promise.all(burst.map((response) => response.text()));
 }, 240_000);
+
+function accessLogLines(): Array<Record<string, unknown>> {
+  return readFileSync(stack().contract.accessLogFile, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 function recordedCalls(): RecordedCall[] {
   return readFileSync(stack().contract.awsCallsFile, "utf8")
@@ -226,9 +258,73 @@ describe("IAM, simulated over what the functions really called", () => {
   });
 });
 
+describe("the stage throttle, modelled by the local API from the stack's settings", () => {
+  it("answers a burst past it 429 with API Gateway's body, and passes the rest to the receiver", () => {
+    const throttled = burstStatuses.filter((status) => status === 429);
+
+    expect(throttled.length).toBeGreaterThan(0);
+    // Admitted ones reached the receiver, which has no route there.
+    expect(burstStatuses.filter((status) => status !== 429).every((status) => status === 404)).toBe(true);
+    expect(new Set(burstBodies.filter((_, index) => burstStatuses[index] === 429))).toEqual(
+      new Set(['{"message":"Too Many Requests"}']),
+    );
+  });
+
+  it("logs every request in the deployed stage's access-log format, throttled ones with status 429", async () => {
+    const stage = Object.values(template.Resources).find((r) => r.Type === "AWS::ApiGatewayV2::Stage");
+    const format = JSON.parse(
+      String((stage?.Properties?.AccessLogSettings as { Format?: unknown } | undefined)?.Format),
+    ) as Record<string, string>;
+    const throttledCount = burstStatuses.filter((status) => status === 429).length;
+    const lines = await eventually(
+      async () => {
+        const all = accessLogLines();
+        return all.filter((line) => line.status === "429").length === throttledCount ? all : undefined;
+      },
+      { timeoutMs: 10_000, describe: () => `${throttledCount} access-log lines with status 429` },
+    );
+
+    for (const line of lines) expect(Object.keys(line).sort()).toEqual(Object.keys(format).sort());
+    // The format's literals (the stack's name) are the line's values.
+    const literals = Object.entries(format).filter(([, value]) => !value.startsWith("$context."));
+    expect(literals).toEqual([["stack", LOCAL_STACK_NAME]]);
+    expect(lines.every((line) => line.stack === LOCAL_STACK_NAME)).toBe(true);
+    expect(lines.filter((line) => line.status === "429")[0]).toMatchObject({
+      path: "/throttle-probe",
+      error: "Too Many Requests",
+      integrationStatus: "-",
+    });
+  });
+
+  it("its 429 lines, and only they, make the template's metric filter write the metric the throttle alarm watches", () => {
+    const lines = accessLogLines();
+    const alarm = Object.values(template.Resources).find(
+      (r) =>
+        r.Type === "AWS::CloudWatch::Alarm" &&
+        r.Properties?.AlarmName === `${LOCAL_STACK_NAME}-api-throttled`,
+    );
+    const watched = selectedMetrics(
+      { Resources: { Alarm: alarm as TemplateJson["Resources"][string] } },
+      new TemplateIam(template),
+    ).map((s) => s.metric);
+
+    expect(
+      filteredMetrics(
+        template,
+        ACCESS_LOGS_ID,
+        lines.filter((l) => l.status !== "429"),
+      ),
+    ).toEqual([]);
+    expect(filteredMetrics(template, ACCESS_LOGS_ID, lines)).toEqual(watched);
+  });
+});
+
 describe("metrics: what alarms and graphs watch is what the functions write", () => {
-  it("every metric an alarm or a graph selects is created by some log line the functions wrote", () => {
-    const emitted = emittedMetrics(stack().logs());
+  it("every metric an alarm or a graph selects is created by some log line the functions or the API wrote", () => {
+    const emitted = [
+      ...emittedMetrics(stack().logs()),
+      ...filteredMetrics(template, ACCESS_LOGS_ID, accessLogLines()),
+    ];
     const emittedKeys = new Set(emitted.map(key));
     const selected = selectedMetrics(template, new TemplateIam(template)).filter(
       (s) =>

@@ -222,7 +222,13 @@ export class LocalStack {
   async postWebhook(
     url: string,
     body: string | Record<string, unknown>,
-    options: { authHeaderValue?: string | null; method?: string; contentType?: string } = {},
+    options: {
+      authHeaderValue?: string | null;
+      method?: string;
+      contentType?: string;
+      /** How long to wait for the answer. @default 15000 */
+      timeoutMs?: number;
+    } = {},
   ): Promise<{ status: number; headers: Headers; text: string; json: unknown }> {
     const headers: Record<string, string> = { "content-type": options.contentType ?? "application/json" };
     const secret =
@@ -235,7 +241,7 @@ export class LocalStack {
       ...(method === "GET" || method === "HEAD"
         ? {}
         : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
     const text = await response.text();
     let json: unknown;

@@ -155,3 +155,79 @@ export function selectedMetrics(template: TemplateJson, iam: TemplateIam): Selec
   }
   return selected;
 }
+
+/** One comparison of a JSON metric filter pattern: `$.field = "text"`, `$.field != 5`. */
+interface FilterTerm {
+  readonly path: readonly string[];
+  readonly negated: boolean;
+  readonly value: string | number;
+}
+
+const TERM = /^\$\.([\w.]+)\s*(=|!=)\s*(?:"([^"*]*)"|(-?\d+(?:\.\d+)?))$/;
+
+/**
+ * A JSON metric filter pattern made of equality tests joined by `&&` (what the stack writes); anything else
+ * throws, so that a pattern this reader does not understand fails the test instead of matching nothing.
+ */
+function parseFilterPattern(pattern: string): FilterTerm[] {
+  const body = /^\{(.*)\}$/s.exec(pattern.trim())?.[1];
+  if (body === undefined) throw new Error(`not a JSON filter pattern: ${pattern}`);
+  return body.split("&&").map((text) => {
+    const match = TERM.exec(text.trim());
+    if (!match) throw new Error(`unsupported term "${text.trim()}" in filter pattern ${pattern}`);
+    return {
+      path: (match[1] ?? "").split("."),
+      negated: match[2] === "!=",
+      value: match[3] !== undefined ? match[3] : Number(match[4]),
+    };
+  });
+}
+
+function at(line: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
+  let value: unknown = line;
+  for (const name of path) value = (value as Record<string, unknown> | undefined)?.[name];
+  return value;
+}
+
+/**
+ * The metrics CloudWatch Logs would create from `lines` of one log group (by its logical id in `template`)
+ * through the template's metric filters on that group: a line that matches a filter's pattern yields its
+ * metric, with each dimension read from the line (a line without a dimension's field yields none).
+ */
+export function filteredMetrics(
+  template: TemplateJson,
+  logGroupId: string,
+  lines: readonly Readonly<Record<string, unknown>>[],
+): MetricIdentity[] {
+  const found = new Map<string, MetricIdentity>();
+  for (const resource of Object.values(template.Resources)) {
+    const properties = resource.Properties ?? {};
+    if (resource.Type !== "AWS::Logs::MetricFilter") continue;
+    if ((properties.LogGroupName as { Ref?: string } | undefined)?.Ref !== logGroupId) continue;
+    const terms = parseFilterPattern(String(properties.FilterPattern));
+    const transformations = properties.MetricTransformations as Array<{
+      MetricNamespace: string;
+      MetricName: string;
+      Dimensions?: Array<{ Key: string; Value: string }>;
+    }>;
+    for (const line of lines) {
+      const matched = terms.every((term) => (at(line, term.path) === term.value) !== term.negated);
+      if (!matched) continue;
+      for (const transformation of transformations) {
+        const dimensions: Record<string, string> = {};
+        for (const { Key, Value } of transformation.Dimensions ?? []) {
+          const value = Value.startsWith("$.") ? at(line, Value.slice(2).split(".")) : undefined;
+          if (typeof value === "string" || typeof value === "number") dimensions[Key] = String(value);
+        }
+        if (Object.keys(dimensions).length !== (transformation.Dimensions ?? []).length) continue;
+        const identity = {
+          namespace: transformation.MetricNamespace,
+          name: transformation.MetricName,
+          dimensions,
+        };
+        found.set(key(identity), identity);
+      }
+    }
+  }
+  return [...found.values()];
+}

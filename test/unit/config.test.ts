@@ -34,6 +34,24 @@ describe("stack configuration", () => {
     });
   });
 
+  it("throttles the stage well above a batch finishing on an AssemblyAI account, within Lambda's default concurrency", () => {
+    // AssemblyAI runs 200 jobs at once on a paid account by default, so about that many webhooks can arrive
+    // together when a batch finishes; 130 a second were seen from a 400-job batch. Lambda's default account
+    // concurrency is 1,000: a burst past it would make Lambda throttle the receiver instead (a 500).
+    const { throttleRateLimit, throttleBurstLimit } = resolveConfig({});
+
+    expect(throttleBurstLimit).toBeGreaterThanOrEqual(5 * 200);
+    expect(throttleBurstLimit).toBeLessThanOrEqual(1_000);
+    expect(throttleRateLimit).toBeGreaterThanOrEqual(2 * 200);
+  });
+
+  it("accepts the largest stage throttle API Gateway's quotas allow, a burst below a rate above its quota", () => {
+    expect(resolveConfig({ throttleRateLimit: 10_000, throttleBurstLimit: 5_000 })).toMatchObject({
+      throttleRateLimit: 10_000,
+      throttleBurstLimit: 5_000,
+    });
+  });
+
   it("leaves the customer-managed keys, which cost money, off unless asked for", () => {
     expect(resolveConfig({})).toMatchObject({ bucketKmsKey: false, logsKmsKey: false });
     expect(resolveConfig({ bucketKmsKey: "false", logsKmsKey: false })).toMatchObject({
@@ -130,6 +148,15 @@ describe("stack configuration", () => {
     [{ workerBatchSize: 11 }, /workerBatchSize must be between 1 and 10, got 11/],
     [{ workerMaxConcurrency: "1" }, /workerMaxConcurrency must be between 2 and 1000, got 1/],
     [{ throttleRateLimit: "fast" }, /throttleRateLimit must be a whole number, got "fast"/],
+    [
+      { throttleRateLimit: 10_001 },
+      /throttleRateLimit must be between 1 and 10000 \(API Gateway's account quotas per region: 10,000 requests per second, a burst of 5,000\), got 10001/,
+    ],
+    [
+      { throttleBurstLimit: 5_001 },
+      /throttleBurstLimit must be between 1 and 5000 \(API Gateway's account quotas/,
+    ],
+    [{ throttleBurstLimit: 0 }, /throttleBurstLimit must be between 1 and 5000/],
     [{ logRetentionDays: 31 }, /logRetentionDays must be one of CloudWatch's retention values/],
     [{ removalPolicy: "snapshot" }, /removalPolicy must be "retain" or "destroy"/],
     [{ bucketKmsKey: "yes" }, /bucketKmsKey must be true or false, got "yes"/],
