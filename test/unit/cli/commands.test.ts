@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -15,7 +16,8 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import { formatReport, reconcileExitCode } from "../../../cli/commands/reconcile";
@@ -48,7 +50,7 @@ const RECORD = {
 
 describe("usage", () => {
   it.each([
-    [["get", "bad id!", "o-1"], "is invalid for argument 'customer_id'"],
+    [["get", "", "o-1"], "is invalid for argument 'customer_id'"],
     [["frobnicate"], "unknown command 'frobnicate'"],
     [
       ["submit", "https://example.com/a.mp3", "--order-id", "o-1"],
@@ -82,8 +84,11 @@ describe("usage", () => {
 describe("get", () => {
   it("prints the record's fields", async () => {
     documents
-      .on(GetCommand, { TableName: "transcripts", Key: { customer_id: "acme", order_id: "o-1" } })
-      .resolves({ Item: RECORD });
+      .on(GetItemCommand, {
+        TableName: "transcripts",
+        Key: marshall({ customer_id: "acme", order_id: "o-1" }),
+      })
+      .resolves({ Item: marshall(RECORD) });
 
     const result = await runCli(["get", "acme", "o-1"], { target: fakeTarget() });
 
@@ -93,7 +98,7 @@ describe("get", () => {
   });
 
   it("prints the record as JSON with --json", async () => {
-    documents.on(GetCommand).resolves({ Item: RECORD });
+    documents.on(GetItemCommand).resolves({ Item: marshall(RECORD) });
 
     const result = await runCli(["get", "acme", "o-1", "--json"], { target: fakeTarget() });
 
@@ -101,7 +106,7 @@ describe("get", () => {
   });
 
   it("exits 1 with one line, no stack trace, when nothing is stored", async () => {
-    documents.on(GetCommand).resolves({});
+    documents.on(GetItemCommand).resolves({});
 
     const result = await runCli(["get", "acme", "o-9"], { target: fakeTarget() });
 
@@ -113,7 +118,7 @@ describe("get", () => {
   });
 
   it("explains that a record without a transcript has no full JSON", async () => {
-    documents.on(GetCommand).resolves({ Item: { ...RECORD, status: "fetch_failed" } });
+    documents.on(GetItemCommand).resolves({ Item: marshall({ ...RECORD, status: "fetch_failed" }) });
 
     const result = await runCli(["get", "acme", "o-1", "--full"], { target: fakeTarget() });
 
@@ -128,14 +133,19 @@ describe("list", () => {
   it("follows Query pages and prints one row per record", async () => {
     documents
       .on(QueryCommand)
-      .resolvesOnce({ Items: [RECORD], LastEvaluatedKey: { customer_id: "acme", order_id: "o-1" } })
-      .resolvesOnce({ Items: [{ ...RECORD, order_id: "o-2", status: "error", error: "bad audio" }] });
+      .resolvesOnce({
+        Items: [marshall(RECORD)],
+        LastEvaluatedKey: marshall({ customer_id: "acme", order_id: "o-1" }),
+      })
+      .resolvesOnce({
+        Items: [marshall({ ...RECORD, order_id: "o-2", status: "error", error: "bad audio" })],
+      });
 
     const result = await runCli(["list", "acme"], { target: fakeTarget() });
 
     expect(documents).toHaveReceivedCommandTimes(QueryCommand, 2);
     expect(documents).toHaveReceivedNthSpecificCommandWith(2, QueryCommand, {
-      ExclusiveStartKey: { customer_id: "acme", order_id: "o-1" },
+      ExclusiveStartKey: marshall({ customer_id: "acme", order_id: "o-1" }),
     });
     expect(result.stdout).toMatch(/^ORDER\s+STATUS\s+TRANSCRIPT/m);
     expect(result.stdout).toMatch(/^o-2\s+error\s+t-1.*bad audio$/m);

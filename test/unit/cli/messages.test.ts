@@ -63,10 +63,27 @@ describe("replayMetadata", () => {
     );
   });
 
-  it("refuses malformed ids taken from the webhook_url", () => {
-    expect(() => replayMetadata("t-1", `${STACK_URL}?customer_id=a%2Fb&order_id=o`, STACK_URL, {})).toThrow(
-      CliError,
+  it("refuses ids the receiver would quarantine, taken from the webhook_url", () => {
+    expect(() => replayMetadata("t-1", `${STACK_URL}?customer_id=&order_id=o`, STACK_URL, {})).toThrow(
+      "transcript t-1's webhook_url: query parameter customer_id is empty",
     );
+    expect(() =>
+      replayMetadata("t-1", `${STACK_URL}?customer_id=a&customer_id=b&order_id=o`, STACK_URL, {}),
+    ).toThrow(CliError);
+  });
+
+  it("reads ids the way the receiver does: decoded once, + kept", () => {
+    const target = replayMetadata(
+      "t-1",
+      `${STACK_URL}?customer_id=a+b%2Fc&order_id=..&tag=x&tag=y`,
+      STACK_URL,
+      {},
+    );
+    expect(target.metadata).toEqual({
+      customer_id: "a+b/c",
+      order_id: "..",
+      params: { customer_id: "a+b/c", order_id: "..", tag: ["x", "y"] },
+    });
   });
 });
 
