@@ -113,6 +113,23 @@ describe("the queue message", () => {
     expect(result.ok && result.message.kind).toBe("unknown");
   });
 
+  it("escapes the characters SQS refuses and round-trips to the same message", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: "binary" }), fc.jsonValue()),
+        fc.string({ unit: "binary" }),
+        (payload, note) => {
+          const message = transcript({ payload: { ...payload, note } });
+          const serialized = serializeDeliveryMessage(message);
+          if (!serialized.ok) throw new Error("too large");
+
+          expect(serialized.body).not.toMatch(/[\uFFFE\uFFFF]/);
+          expect(JSON.parse(serialized.body)).toEqual(JSON.parse(JSON.stringify(message)));
+        },
+      ),
+    );
+  });
+
   it("reports a message over SQS's limit by its size instead of throwing", () => {
     const big = transcript({ payload: { text: "x".repeat(300_000) } });
 
