@@ -357,6 +357,17 @@ describe("intake", () => {
     expect(JSON.stringify(message)).not.toContain(SECRET);
   });
 
+  it("keeps a byte order mark in a quarantined body, which routing ignores", () => {
+    const body = "\uFEFF{}";
+
+    const routed = intake(request({ body: `\uFEFF${request().body}` }), rules);
+    const message = quarantineOf(intake(request({ body, rawQueryString: "order_id=o" }), rules));
+
+    expect(routed.kind).toBe("transcript");
+    expect(message).toMatchObject({ reason: "missing_parameter", body, body_encoding: "utf8" });
+    expect(Buffer.from(message.body, "utf8")).toEqual(Buffer.from(body, "utf8"));
+  });
+
   it("keeps a body that is not UTF-8 as base64, byte for byte", () => {
     const bytes = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
 
