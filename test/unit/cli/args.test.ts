@@ -13,16 +13,12 @@ import { EXIT } from "../../../cli/output";
 import { runCli } from "./support";
 
 describe("id arguments", () => {
-  it.each([
-    "acme_co.uk:team@1-2",
-    "jane+doe@example.com",
-    "has space",
-    "a/b",
-    "..",
-    "x".repeat(2048),
-  ])("accepts the customer id %j, as the receiver does", (value) => {
-    expect(parseCustomerId(value)).toBe(value);
-  });
+  it.each(["acme_co.uk:team@1-2", "jane+doe@example.com", "has space", "a/b", "..", "x".repeat(2048)])(
+    "accepts the customer id %j, as the receiver does",
+    (value) => {
+      expect(parseCustomerId(value)).toBe(value);
+    },
+  );
 
   it("accepts an order id of exactly 1024 UTF-8 bytes", () => {
     const value = "é".repeat(512);

@@ -470,7 +470,10 @@ describe("the claim check", () => {
 
   it.each([
     ["a key outside the inbox", claimCheckBody({ key: "transcripts/c/o/t.json.gz", bytes: 1 })],
-    ["a delivery that mentions claim_check in its payload", JSON.stringify(transcript({ payload: { note: "claim_check" } }))],
+    [
+      "a delivery that mentions claim_check in its payload",
+      JSON.stringify(transcript({ payload: { note: "claim_check" } })),
+    ],
     ["text that is not JSON", '"claim_check" {'],
     ["a JSON string", '"claim_check"'],
   ])("is not read from %s", (_name, body) => {
