@@ -13,7 +13,12 @@ import {
   serializeDeliveryMessage,
 } from "../../../functions/shared/contract/delivery";
 import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
-import { idSegment, transcriptJsonKey } from "../../../functions/shared/contract/s3-keys";
+import {
+  claimCheckKey,
+  idSegment,
+  quarantineKey,
+  transcriptJsonKey,
+} from "../../../functions/shared/contract/s3-keys";
 
 const metadata = { customer_id: "c", order_id: "o", params: { customer_id: "c", order_id: "o" } };
 const transcript = (extra: Record<string, unknown> = {}) =>
@@ -157,6 +162,15 @@ describe("the bucket's keys", () => {
     ["jane+doe@example.com", "jane%2Bdoe%40example.com".replace(".", "%2E")],
   ])("encode %p as the segment %p", (id, segment) => {
     expect(idSegment(id)).toBe(segment);
+  });
+
+  it("keep claim checks under inbox/ and quarantined requests under quarantine/, by day, whatever the request id", () => {
+    const at = "2026-11-27T05:52:00.250Z";
+
+    expect(claimCheckKey(at, "T6XjYhVtPHcEJ8g=")).toBe(`inbox/2026-11-27/${at}-T6XjYhVtPHcEJ8g=.json`);
+    expect(quarantineKey(at, "T6XjYhVtPHcEJ8g=")).toBe(`quarantine/2026-11-27/${at}-T6XjYhVtPHcEJ8g=.json`);
+    expect(claimCheckKey(at, "../../x/y")).toBe(`inbox/2026-11-27/${at}-.._.._x_y.json`);
+    expect(quarantineKey(at, "a/b").split("/")).toHaveLength(3);
   });
 
   it("never let an id leave its prefix or share a key with another id", () => {

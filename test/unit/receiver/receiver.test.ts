@@ -704,6 +704,25 @@ describe("claim check", () => {
     });
   });
 
+  it("sends by claim check a body and metadata that together would not fit one SQS message", async () => {
+    const controlChars = "%01".repeat(1024); // each becomes a 6-byte \u0001 escape in the message
+    const params = Array.from({ length: 30 }, (_, i) => `p${i}=${controlChars}`).join("&");
+    const event = withQuery(`customer_id=cust-42&order_id=order-7&${params}`);
+
+    const response = await receiver({ MAX_BODY_BYTES: "196608" })({
+      ...event,
+      body: JSON.stringify({ pad: "x".repeat(100_000) }),
+    });
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ status: "queued", kind: "unknown" });
+    expect(puts).toHaveLength(1);
+    const stored = parseDeliveryMessage(puts[0]?.body ?? "");
+    expect(stored.ok && stored.message.kind === "unknown" && stored.message.metadata.params.p29).toBe(
+      "\u0001".repeat(1024),
+    );
+  });
+
   it("queues a message under SQS's limit inline, writing nothing to S3", async () => {
     await receiver()(
       withBody({ transcript_id: TRANSCRIPT_ID, status: "completed", text: "x".repeat(200_000) }),
