@@ -31,9 +31,12 @@ export function webhookUrlFor(
   extra: Readonly<Record<string, string>> = {},
 ): string {
   const url = new URL(stackWebhookUrl);
-  url.searchParams.set("customer_id", customerId);
-  url.searchParams.set("order_id", orderId);
-  for (const [name, value] of Object.entries(extra)) url.searchParams.set(name, value);
+  // Percent-encoded, not searchParams' form encoding: that writes a space as `+`, which the receiver
+  // reads as a plus sign (parseMetadata), so `o 1` would be stored as `o+1`.
+  const params = new Map([["customer_id", customerId], ["order_id", orderId], ...Object.entries(extra)]);
+  url.search = [...params]
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    .join("&");
   return url.toString();
 }
 

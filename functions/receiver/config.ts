@@ -73,8 +73,8 @@ export const RECEIVER_NUMBERS = {
  * - Worst case 2.0 + 6.0 = 8.0 s, inside AssemblyAI's 10 s with room for a cold start and the network,
  *   and inside the function's timeout (RECEIVER_TIMEOUT_SECONDS) so the answer is always ours.
  * - A claim check (a message over SQS's limit, rare) first writes to S3: 2 attempts of at most 1.4 s, under
- *   3.0 s; SendMessage then gets what is left of the same 8 s budget (RESPONSE_BUDGET_MS), so at least two
- *   of its attempts even after a cold secret read.
+ *   3.0 s; SendMessage then gets what is left of the same 8 s budget (RESPONSE_BUDGET_MS): two full
+ *   attempts with the secret cached, one and most of a second after a cold secret read.
  * Every request gets its attempts: the SDK's per-client retry quota is not used (see retry.ts).
  */
 export const SQS_ATTEMPTS = { maxAttempts: 3, connectionTimeoutMs: 1_000, requestTimeoutMs: 1_900 } as const;

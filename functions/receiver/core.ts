@@ -222,8 +222,10 @@ export interface IntakeRules {
  */
 export function intake(request: AuthenticatedRequest, rules: IntakeRules): DeliveryMessage {
   const bytes = bodyBytes(request.body, request.isBase64Encoded);
-  const quarantine = (failed: { reason: QuarantineReason; message: string }, text?: string) =>
-    buildQuarantineMessage({
+  const quarantine = (failed: { reason: QuarantineReason; message: string }) => {
+    // Decoded again, keeping a byte order mark (the routing decoder drops it): the body is kept byte for byte.
+    const text = exactUtf8(bytes);
+    return buildQuarantineMessage({
       receivedAt: request.receivedAt,
       sourceIp: request.sourceIp,
       requestId: request.requestId,
@@ -235,17 +237,15 @@ export function intake(request: AuthenticatedRequest, rules: IntakeRules): Deliv
         ? { body: text, bodyEncoding: "utf8" as const }
         : { body: bytes.toString("base64"), bodyEncoding: "base64" as const }),
     });
+  };
   const text = decodeBody(bytes, rules.maxBodyBytes);
-  if (!text.ok) {
-    const asText = text.reason === "payload_too_large" ? utf8OrUndefined(bytes) : undefined;
-    return quarantine(text, asText);
-  }
+  if (!text.ok) return quarantine(text);
   const payload = parsePayload(text.value);
-  if (!payload.ok) return quarantine(payload, text.value);
+  if (!payload.ok) return quarantine(payload);
   const metadata = parseMetadata(request.rawQueryString);
-  if (!metadata.ok) return quarantine(metadata, text.value);
+  if (!metadata.ok) return quarantine(metadata);
   const classification = classifyPayload(payload.value, rules.redactedAudioHosts);
-  if (!classification.ok) return quarantine(classification, text.value);
+  if (!classification.ok) return quarantine(classification);
   return buildDeliveryMessage(classification.value, {
     metadata: metadata.value,
     payload: payload.value,
@@ -255,9 +255,12 @@ export function intake(request: AuthenticatedRequest, rules: IntakeRules): Deliv
   });
 }
 
-function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+const EXACT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The bytes as text when they are UTF-8, every byte kept (a byte order mark included). */
+function exactUtf8(bytes: Uint8Array): string | undefined {
   try {
-    return UTF8.decode(bytes);
+    return EXACT_UTF8.decode(bytes);
   } catch {
     return undefined;
   }

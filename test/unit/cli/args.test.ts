@@ -3,7 +3,8 @@ import {
   collectParam,
   collectTranscriptIds,
   parseAudioSource,
-  parseMetadataId,
+  parseCustomerId,
+  parseOrderId,
   parsePositiveInteger,
   parseSince,
   parseTranscriptId,
@@ -12,12 +13,27 @@ import { EXIT } from "../../../cli/output";
 import { runCli } from "./support";
 
 describe("id arguments", () => {
-  it("accepts customer and order ids the receiver accepts", () => {
-    expect(parseMetadataId("acme_co.uk:team@1-2")).toBe("acme_co.uk:team@1-2");
+  it.each(["acme_co.uk:team@1-2", "jane+doe@example.com", "has space", "a/b", "..", "x".repeat(2048)])(
+    "accepts the customer id %j, as the receiver does",
+    (value) => {
+      expect(parseCustomerId(value)).toBe(value);
+    },
+  );
+
+  it("accepts an order id of exactly 1024 UTF-8 bytes", () => {
+    const value = "é".repeat(512);
+
+    expect(parseOrderId(value)).toBe(value);
   });
 
-  it.each(["", "has space", "a/b", "x".repeat(257)])("refuses the metadata id %j", (value) => {
-    expect(() => parseMetadataId(value)).toThrow(InvalidArgumentError);
+  it.each([
+    ["an empty customer id", () => parseCustomerId(""), "customer_id is empty"],
+    ["a customer id over 2048 bytes", () => parseCustomerId("x".repeat(2049)), "2049 bytes"],
+    ["an empty order id", () => parseOrderId(""), "order_id is empty"],
+    ["an order id over 1024 bytes", () => parseOrderId(`${"é".repeat(512)}x`), "1025 bytes"],
+  ])("refuses %s, naming the limit", (_name, parse, message) => {
+    expect(parse).toThrow(InvalidArgumentError);
+    expect(parse).toThrow(message);
   });
 
   it("accepts AssemblyAI's non-UUID transcript ids and refuses path characters", () => {

@@ -50,7 +50,7 @@ const RECORD = {
 
 describe("usage", () => {
   it.each([
-    [["get", "", "o-1"], "is invalid for argument 'customer_id'"],
+    [["get", "x".repeat(2049), "o-1"], "is invalid for argument 'customer_id'"],
     [["frobnicate"], "unknown command 'frobnicate'"],
     [
       ["submit", "https://example.com/a.mp3", "--order-id", "o-1"],

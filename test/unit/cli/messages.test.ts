@@ -1,4 +1,5 @@
 import type { Message } from "@aws-sdk/client-sqs";
+import fc from "fast-check";
 import {
   buildReplayMessage,
   failureLogQuery,
@@ -8,15 +9,44 @@ import {
   webhookUrlFor,
 } from "../../../cli/messages";
 import { CliError } from "../../../cli/output";
-import { buildDeliveryMessage } from "../../../functions/shared/contract/delivery";
+import { buildDeliveryMessage, parseMetadata, rawQueryOf } from "../../../functions/shared/contract/delivery";
 import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
 
 const STACK_URL = "https://abc.execute-api.us-east-1.amazonaws.com/webhook";
 
 describe("webhookUrlFor", () => {
-  it("adds the ids and extra parameters, encoded", () => {
-    expect(webhookUrlFor(STACK_URL, "acme", "o 1", { team: "a&b" })).toBe(
-      `${STACK_URL}?customer_id=acme&order_id=o+1&team=a%26b`,
+  it("adds the ids and extra parameters, percent-encoded", () => {
+    expect(webhookUrlFor(STACK_URL, "jane+doe@example.com", "o 1", { team: "a&b" })).toBe(
+      `${STACK_URL}?customer_id=jane%2Bdoe%40example.com&order_id=o%201&team=a%26b`,
+    );
+  });
+
+  it("builds a URL the receiver reads back as exactly the ids and parameters given", () => {
+    const text = fc.oneof(
+      fc.string({ unit: "grapheme", minLength: 1 }),
+      fc.string({ unit: "binary-ascii", minLength: 1 }),
+    );
+    fc.assert(
+      fc.property(
+        text.filter((id) => Buffer.byteLength(id) <= 1024),
+        text.filter((id) => Buffer.byteLength(id) <= 1024),
+        fc.dictionary(
+          text.filter((name) => name !== "customer_id" && name !== "order_id"),
+          fc.string(),
+        ),
+        (customerId, orderId, extra) => {
+          const parsed = parseMetadata(rawQueryOf(webhookUrlFor(STACK_URL, customerId, orderId, extra)));
+
+          expect(parsed).toEqual({
+            ok: true,
+            value: {
+              customer_id: customerId,
+              order_id: orderId,
+              params: { customer_id: customerId, order_id: orderId, ...extra },
+            },
+          });
+        },
+      ),
     );
   });
 });
@@ -84,6 +114,19 @@ describe("replayMetadata", () => {
       order_id: "..",
       params: { customer_id: "a+b/c", order_id: "..", tag: ["x", "y"] },
     });
+  });
+
+  it.each(["customer_id=a&customer_id=b&order_id=o", "customer_id=&order_id=o"])(
+    "refuses ids taken from the webhook_url that cannot be a key (%s)",
+    (query) => {
+      expect(() => replayMetadata("t-1", `${STACK_URL}?${query}`, STACK_URL, {})).toThrow(CliError);
+    },
+  );
+
+  it("takes ids the old rules refused exactly as the URL carries them", () => {
+    const target = replayMetadata("t-1", `${STACK_URL}?customer_id=a%2Fb&order_id=jane+doe`, STACK_URL, {});
+
+    expect(target.metadata).toMatchObject({ customer_id: "a/b", order_id: "jane+doe" });
   });
 });
 

@@ -1,8 +1,11 @@
 import { isSourceIpAllowed } from "../../../functions/receiver/allowlists";
 import {
+  CLAIM_DEADLINE_MS,
   DEFAULT_MAX_BODY_BYTES,
   ENQUEUE_DEADLINE_MS,
   loadConfig,
+  RESPONSE_BUDGET_MS,
+  S3_ATTEMPTS,
   SECRET_DEADLINE_MS,
   SECRETS_MANAGER_ATTEMPTS,
   SQS_ATTEMPTS,
@@ -18,6 +21,7 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({
       queueUrl: TEST_ENV.QUEUE_URL,
       webhookSecretArn: TEST_ENV.WEBHOOK_SECRET_ARN,
+      bucketName: TEST_ENV.BUCKET_NAME,
       authHeaderName: "x-webhook-secret",
       sourceIps: undefined,
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
@@ -31,12 +35,22 @@ describe("loadConfig", () => {
     const worstCase = config.secretDeadlineMs + config.enqueueDeadlineMs;
 
     expect(worstCase).toBeLessThanOrEqual(8_000);
+    expect(config.responseBudgetMs).toBe(RESPONSE_BUDGET_MS);
+    // After a claim check SendMessage gets what is left: two full attempts with the secret cached, and
+    // at least one after a cold secret read.
+    expect(RESPONSE_BUDGET_MS - CLAIM_DEADLINE_MS).toBeGreaterThanOrEqual(
+      2 * SQS_ATTEMPTS.requestTimeoutMs + 50,
+    );
+    expect(RESPONSE_BUDGET_MS - SECRET_DEADLINE_MS - CLAIM_DEADLINE_MS).toBeGreaterThanOrEqual(
+      SQS_ATTEMPTS.requestTimeoutMs,
+    );
     expect(worstCase).toBeLessThan(RECEIVER_TIMEOUT_SECONDS * 1000);
   });
 
   it.each([
     ["SendMessage", SQS_ATTEMPTS, ENQUEUE_DEADLINE_MS],
     ["Secrets Manager", SECRETS_MANAGER_ATTEMPTS, SECRET_DEADLINE_MS],
+    ["claim check PutObject", S3_ATTEMPTS, CLAIM_DEADLINE_MS],
   ])("gives every %s attempt its full time before the deadline", (_name, attempts, deadlineMs) => {
     // The SDK's standard strategy waits at most 50 ms x 2^n before retry n (n from 0).
     const backoffMs = Array.from({ length: attempts.maxAttempts - 1 }, (_, n) => 50 * 2 ** n).reduce(
@@ -75,7 +89,8 @@ describe("loadConfig", () => {
     [{ REDACTED_AUDIO_HOSTS: "" }, "REDACTED_AUDIO_HOSTS"],
     [{ REDACTED_AUDIO_HOSTS: "https://host/path" }, "REDACTED_AUDIO_HOSTS"],
     [{ MAX_BODY_BYTES: "lots" }, "MAX_BODY_BYTES"],
-    [{ MAX_BODY_BYTES: "1000000" }, "MAX_BODY_BYTES"],
+    [{ MAX_BODY_BYTES: String(DEFAULT_MAX_BODY_BYTES + 1) }, "MAX_BODY_BYTES"],
+    [{ BUCKET_NAME: "" }, "BUCKET_NAME"],
     [{ SECRET_CACHE_TTL_SECONDS: "0" }, "SECRET_CACHE_TTL_SECONDS"],
   ])("fails fast on %j, naming %s", (override, name) => {
     const load = () => loadConfig({ ...TEST_ENV, ...override });

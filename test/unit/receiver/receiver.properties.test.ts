@@ -4,10 +4,16 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import fc from "fast-check";
-import { secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
+import { type ObjectWrite, secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
 import { loadConfig } from "../../../functions/receiver/config";
 import { createHandler, type WebhookHandler } from "../../../functions/receiver/receiver";
-import { type DeliveryMessage, METADATA_ID_PATTERN } from "../../../functions/shared/contract/delivery";
+import {
+  type DeliveryMessage,
+  MAX_MESSAGE_BYTES,
+  readClaimCheck,
+} from "../../../functions/shared/contract/delivery";
+import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
+import { INBOX_PREFIX } from "../../../functions/shared/contract/resources";
 import { AUTH_HEADER, captureLogs, fixture, SECRET, storeSecret, TEST_ENV } from "./support";
 
 const sqsMock = mockClient(SQSClient);
@@ -17,16 +23,29 @@ const RUNS = { numRuns: 300 };
 
 let handler: WebhookHandler;
 let logs: ReturnType<typeof captureLogs>;
+/** The claim checks' writes; `failPut` makes the next ones fail. */
+let puts: ObjectWrite[];
+let failPut: boolean;
+
+function handlerWith(env: Record<string, string> = {}): WebhookHandler {
+  return createHandler(loadConfig({ ...TEST_ENV, ALLOWED_SOURCE_IPS: "", ...env }), {
+    sqs: sqsClient,
+    secretsManager: secretsManagerClient,
+    putObject: async (write) => {
+      if (failPut) throw Object.assign(new Error("InternalError"), { name: "InternalError" });
+      puts.push(write);
+    },
+  });
+}
 
 beforeEach(() => {
   sqsMock.reset();
   secretsMock.reset();
   sqsMock.on(SendMessageCommand).resolves({ MessageId: "message-1" });
   storeSecret(secretsMock, SECRET);
-  handler = createHandler(loadConfig({ ...TEST_ENV, ALLOWED_SOURCE_IPS: "" }), {
-    sqs: sqsClient,
-    secretsManager: secretsManagerClient,
-  });
+  puts = [];
+  failPut = false;
+  handler = handlerWith();
   logs = captureLogs();
 });
 
@@ -139,6 +158,40 @@ const encodedBodies = fc
     isBase64Encoded: how !== "plain",
   }));
 
+/** Bytes repeated up to a few hundred KB: large bodies (claim checks, MAX_BODY_BYTES) without generating each byte. */
+const repeated = <T>(chunk: fc.Arbitrary<T>, join: (parts: T[]) => Buffer) =>
+  fc.tuple(chunk, fc.integer({ min: 1, max: 8_000 })).map(([part, times]) => join(Array(times).fill(part)));
+
+/** Any body an authenticated sender could post: bytes, text, JSON, small or up to a few hundred KB. */
+const authenticatedBodies = fc
+  .tuple(
+    fc.oneof(
+      { weight: 3, arbitrary: bodies.map((body) => Buffer.from(body, "utf8")) },
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+      repeated(fc.uint8Array({ minLength: 1, maxLength: 64 }), (parts) => Buffer.concat(parts)),
+      repeated(fc.string({ unit: "binary", minLength: 1, maxLength: 40 }), (parts) =>
+        Buffer.from(parts.join("")),
+      ),
+      fc
+        .tuple(payloadShaped, fc.string({ minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 40_000 }))
+        .map(([payload, pad, times]) =>
+          Buffer.from(
+            `${payload.slice(0, -1)}${payload.length > 2 ? "," : ""}"pad":${JSON.stringify(pad.repeat(times))}}`,
+          ),
+        ),
+    ),
+    fc.constantFrom("plain", "base64", "mislabelled"),
+  )
+  .map(([bytes, how]) => ({
+    body:
+      how === "base64"
+        ? bytes.toString("base64")
+        : how === "mislabelled"
+          ? bytes.toString("latin1")
+          : bytes.toString("utf8"),
+    isBase64Encoded: how !== "plain",
+  }));
+
 const routes = fc.oneof(
   fc.constant({ rawPath: "/webhook", method: "POST" }),
   fc.record({
@@ -172,10 +225,14 @@ function expectErrorBody(response: APIGatewayProxyStructuredResultV2): void {
   expect(typeof body.message).toBe("string");
 }
 
-async function run(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+async function run(
+  event: APIGatewayProxyEventV2,
+  using: WebhookHandler = handler,
+): Promise<APIGatewayProxyStructuredResultV2> {
   sqsMock.resetHistory();
   logs.lines.length = 0;
-  const response = await handler(event);
+  puts.length = 0;
+  const response = await using(event);
   expect(logs.records()).toHaveLength(1);
   for (const line of logs.lines) expect(line).not.toContain(SECRET);
   return response;
@@ -199,6 +256,7 @@ describe("hostile requests", () => {
           expect(response.statusCode).toBeLessThan(500);
           expectErrorBody(response);
           expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+          expect(puts).toHaveLength(0);
           if (auth && auth[1].length >= 16) {
             for (const line of logs.lines) expect(line).not.toContain(auth[1]);
           }
@@ -208,58 +266,135 @@ describe("hostile requests", () => {
     );
   });
 
-  it("with the right secret, answers 2xx with exactly one message or 4xx with none, never a 5xx", async () => {
-    const outcomes = new Set<string>();
+  it("with the right secret, always answers 200 with exactly one message kept whole, whatever the body and query", async () => {
+    const seen = new Set<string>();
     await fc.assert(
       fc.asyncProperty(
         authHeaderName,
         otherHeaders,
         fc.oneof(queryStrings, mostlyValidQueryStrings),
-        encodedBodies,
-        async (name, headers, query, encoded) => {
+        authenticatedBodies,
+        fc.constantFrom(undefined, "300000"),
+        async (name, headers, query, encoded, maxBodyBytes) => {
+          const event = hostileEvent({ ...headers, [name]: SECRET }, query, encoded, {
+            rawPath: "/webhook",
+            method: "POST",
+          });
+
           const response = await run(
-            hostileEvent({ ...headers, [name]: SECRET }, query, encoded, {
-              rawPath: "/webhook",
-              method: "POST",
-            }),
+            event,
+            maxBodyBytes === undefined ? handler : handlerWith({ MAX_BODY_BYTES: maxBodyBytes }),
           );
 
-          const status = response.statusCode ?? 0;
-          expect(status).toBeLessThan(500);
-          outcomes.add(status >= 300 ? "rejected" : "accepted");
-          if (status >= 300) {
-            expectErrorBody(response);
-            expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
-            return;
-          }
+          expect(response.statusCode).toBe(200);
           expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
-          const sent = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? "";
-          expect(sent).not.toMatch(/[\uFFFE\uFFFF]/);
-          const message = JSON.parse(sent) as DeliveryMessage;
-          expect(message.metadata.customer_id).toMatch(METADATA_ID_PATTERN);
-          expect(message.metadata.order_id).toMatch(METADATA_ID_PATTERN);
-          expect(Object.keys(message.metadata.params).length).toBeLessThanOrEqual(32);
-          expect(JSON.parse(response.body ?? "")).toMatchObject({ status: "queued", kind: message.kind });
+          const queued = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? "";
+          expect(queued).not.toMatch(/[\uFFFE\uFFFF]/);
+          expect(Buffer.byteLength(queued)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+          // The message itself, or, for one over SQS's limit, the one its claim check points at.
+          const claim = readClaimCheck(queued, INBOX_PREFIX);
+          expect(puts).toHaveLength(claim === undefined ? 0 : 1);
+          const whole = claim === undefined ? queued : (puts[0]?.body ?? "");
+          if (claim !== undefined) {
+            expect(puts[0]?.key).toBe(claim.key);
+            expect(Buffer.byteLength(whole)).toBeGreaterThan(MAX_MESSAGE_BYTES);
+            seen.add("claim check");
+          }
+          expect(whole).not.toContain(SECRET);
+          const parsed = parseDeliveryMessage(whole);
+          if (!parsed.ok) throw new Error(`the queued message does not parse: ${parsed.reason}`);
+          const message: DeliveryMessage = parsed.message;
+          const answer = JSON.parse(response.body ?? "") as Record<string, unknown>;
+          if (message.kind === "quarantine") {
+            seen.add("quarantined");
+            expect(answer).toEqual({
+              status: "quarantined",
+              reason: message.reason,
+              message: message.reason_message,
+              message_id: "message-1",
+            });
+            const kept = Buffer.from(message.body, message.body_encoding === "base64" ? "base64" : "utf8");
+            expect(kept.equals(Buffer.from(encoded.body, encoded.isBase64Encoded ? "base64" : "utf8"))).toBe(
+              true,
+            );
+            expect(message.raw_query).toBe(query);
+            expect(Object.keys(message.headers).map((header) => header.toLowerCase())).not.toContain(
+              AUTH_HEADER.toLowerCase(),
+            );
+          } else {
+            seen.add("queued");
+            expect(answer).toEqual({ status: "queued", kind: message.kind, message_id: "message-1" });
+            expect(message.metadata.customer_id.length).toBeGreaterThan(0);
+            expect(message.metadata.order_id.length).toBeGreaterThan(0);
+          }
         },
       ),
       RUNS,
     );
 
-    // Both branches were exercised, so the property is not vacuously true.
-    expect([...outcomes].sort()).toEqual(["accepted", "rejected"]);
+    // Every branch was exercised, so the property is not vacuously true.
+    expect([...seen].sort()).toEqual(["claim check", "quarantined", "queued"]);
   });
 
-  it("answers every accepted-shape delivery with the right secret with 2xx", async () => {
+  it("with the right secret, answers 2xx or 5xx but never 4xx when SQS or S3 fail", async () => {
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(queryStrings, mostlyValidQueryStrings),
+        authenticatedBodies,
+        fc.constantFrom("ok", "sqs fails", "sqs hangs up", "s3 fails"),
+        async (query, encoded, fault) => {
+          sqsMock.reset();
+          if (fault === "sqs fails") sqsMock.on(SendMessageCommand).rejects(new Error("ServiceUnavailable"));
+          else if (fault === "sqs hangs up")
+            sqsMock
+              .on(SendMessageCommand)
+              .rejects(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+          else sqsMock.on(SendMessageCommand).resolves({ MessageId: "message-1" });
+          failPut = fault === "s3 fails";
+
+          const response = await run(
+            hostileEvent({ [AUTH_HEADER]: SECRET }, query, encoded, { rawPath: "/webhook", method: "POST" }),
+          );
+
+          const status = response.statusCode ?? 0;
+          statuses.add(status);
+          expect(status < 300 || status >= 500).toBe(true);
+          if (status >= 500) expectErrorBody(response);
+        },
+      ),
+      RUNS,
+    );
+
+    expect([...statuses].sort()).toEqual([200, 503]);
+  });
+
+  it("queues every transcript delivery under exactly the ids and parameters its URL carried", async () => {
+    const text = fc.oneof(
+      fc.string({ unit: "grapheme", maxLength: 30 }),
+      fc.string({ unit: "binary-ascii" }),
+    );
+    const id = (limit: number) =>
+      text.filter((value) => value.length > 0 && Buffer.byteLength(value) <= limit);
+    const name = fc
+      .oneof(text, fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "tag"))
+      .filter((value) => value.length > 0 && value !== "customer_id" && value !== "order_id");
     await fc.assert(
       fc.asyncProperty(
         fc.stringMatching(/^[A-Za-z0-9-]{1,128}$/),
         fc.constantFrom("completed", "error"),
-        fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,256}$/),
-        fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,256}$/),
+        id(2048),
+        id(1024),
+        fc.array(fc.tuple(name, text), { maxLength: 8 }),
         fc.boolean(),
-        async (transcriptId, status, customerId, orderId, base64) => {
+        async (transcriptId, status, customerId, orderId, extras, base64) => {
           const body = JSON.stringify({ transcript_id: transcriptId, status });
-          const query = new URLSearchParams({ customer_id: customerId, order_id: orderId }).toString();
+          const pairs: Array<[string, string]> = [
+            ["customer_id", customerId],
+            ["order_id", orderId],
+            ...extras,
+          ];
+          const query = pairs.map((pair) => pair.map(encodeURIComponent).join("=")).join("&");
           const encoded = {
             body: base64 ? Buffer.from(body).toString("base64") : body,
             isBase64Encoded: base64,
@@ -271,6 +406,21 @@ describe("hostile requests", () => {
 
           expect(response.statusCode).toBe(200);
           expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+          const queued = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? "";
+          const parsed = parseDeliveryMessage(queued);
+          if (!parsed.ok || parsed.message.kind !== "transcript")
+            throw new Error(`not queued as a transcript`);
+          const { metadata } = parsed.message;
+          expect(metadata.customer_id).toBe(customerId);
+          expect(metadata.order_id).toBe(orderId);
+          const grouped = new Map<string, string[]>();
+          for (const [key, value] of pairs) grouped.set(key, [...(grouped.get(key) ?? []), value]);
+          expect(Object.keys(metadata.params).sort()).toEqual([...grouped.keys()].sort());
+          for (const [key, values] of grouped) {
+            expect(Object.getOwnPropertyDescriptor(metadata.params, key)?.value).toEqual(
+              values.length === 1 ? values[0] : values,
+            );
+          }
         },
       ),
       RUNS,

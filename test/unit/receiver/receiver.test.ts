@@ -3,10 +3,20 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
-import { secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
+import { type ObjectWrite, secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
 import { loadConfig, type ReceiverConfig } from "../../../functions/receiver/config";
 import { createHandler, type WebhookHandler } from "../../../functions/receiver/receiver";
-import type { DeliveryMessage } from "../../../functions/shared/contract/delivery";
+import {
+  type DeliveryMessage,
+  MAX_MESSAGE_BYTES,
+  type QuarantineDelivery,
+  readClaimCheck,
+} from "../../../functions/shared/contract/delivery";
+import {
+  parseDeliveryMessage,
+  type RoutableDelivery,
+} from "../../../functions/shared/contract/delivery-schema";
+import { INBOX_PREFIX } from "../../../functions/shared/contract/resources";
 import { SecretStages } from "../secret-stages";
 import {
   AUTH_HEADER,
@@ -31,15 +41,97 @@ const TRANSCRIPT_ID = "5552493-16d8-42d8-8feb-c2a16b56f6e8";
 
 let clock: number;
 let logs: ReturnType<typeof captureLogs>;
+/** The claim checks' S3 writes (ReceiverDeps.putObject), in order. */
+let puts: ObjectWrite[];
+let putObject: jest.Mock<Promise<void>, [ObjectWrite]>;
 
 function receiver(env: Record<string, string> = {}, overrides: Partial<ReceiverConfig> = {}): WebhookHandler {
   const config = { ...loadConfig({ ...TEST_ENV, ...env }), ...overrides };
-  return createHandler(config, { sqs: sqsClient, secretsManager: secretsManagerClient, now: () => clock });
+  return createHandler(config, {
+    sqs: sqsClient,
+    secretsManager: secretsManagerClient,
+    putObject,
+    now: () => clock,
+  });
+}
+
+function sentBody(): string {
+  return sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? "";
 }
 
 function sentMessage(): DeliveryMessage {
-  const body = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody;
-  return JSON.parse(body ?? "") as DeliveryMessage;
+  return JSON.parse(sentBody()) as DeliveryMessage;
+}
+
+/** The queued message, which must be a routable delivery. */
+function sentDelivery(): RoutableDelivery {
+  const message = sentMessage();
+  if (message.kind === "quarantine") throw new Error(`quarantined: ${message.reason_message}`);
+  return message;
+}
+
+/** The event's headers without the secret's header: what a quarantine message keeps. */
+function headersWithoutSecret(event: APIGatewayProxyEventV2): Record<string, string> {
+  const headers = { ...event.headers } as Record<string, string>;
+  delete headers[AUTH_HEADER.toLowerCase()];
+  return headers;
+}
+
+/**
+ * A quarantined delivery as the contract has it: a 200 that says so and why, exactly one SQS message of kind
+ * quarantine holding the query, the headers without the secret and the body as sent, the secret nowhere in
+ * the message or the logs, and one log line with the outcome `quarantined`.
+ */
+async function expectQuarantined(
+  handler: WebhookHandler,
+  event: APIGatewayProxyEventV2,
+  reason: string,
+  named?: string,
+): Promise<QuarantineDelivery> {
+  const response = await handler(event);
+
+  expect(response.statusCode).toBe(200);
+  expect(response.headers?.["content-type"]).toBe("application/json");
+  expect(bodyOf(response)).toEqual({
+    status: "quarantined",
+    reason,
+    message: named === undefined ? expect.any(String) : expect.stringContaining(named),
+    message_id: "0f6d4a8e-message",
+  });
+  expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+  expect(putObject).not.toHaveBeenCalled();
+  const parsed = parseDeliveryMessage(sentBody());
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const message = parsed.message;
+  if (message.kind !== "quarantine") throw new Error(`expected a quarantine message, got ${message.kind}`);
+  const sentBytes = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+  expect(message).toMatchObject({
+    kind: "quarantine",
+    source: "webhook",
+    reason,
+    reason_message: bodyOf(response).message,
+    raw_query: event.rawQueryString ?? "",
+    headers: headersWithoutSecret(event),
+    request_id: event.requestContext.requestId,
+    source_ip: event.requestContext.http.sourceIp,
+  });
+  expect(Buffer.from(message.body, message.body_encoding === "base64" ? "base64" : "utf8")).toEqual(
+    sentBytes,
+  );
+  expect(sentBody()).not.toContain(SECRET);
+  expect(logs.records()).toEqual([
+    expect.objectContaining({
+      level: "WARN",
+      message: "delivery quarantined",
+      Outcome: "quarantined",
+      Reason: reason,
+      quarantine_reason: reason,
+      kind: "quarantine",
+      status_code: 200,
+    }),
+  ]);
+  for (const line of logs.lines) expect(line).not.toContain(SECRET);
+  return message;
 }
 
 function withAuth(event: APIGatewayProxyEventV2, value: string): APIGatewayProxyEventV2 {
@@ -52,6 +144,10 @@ beforeEach(() => {
   sqsMock.on(SendMessageCommand).resolves({ MessageId: "0f6d4a8e-message" });
   storeSecret(secretsMock, SECRET);
   clock = RECEIVED_AT;
+  puts = [];
+  putObject = jest.fn(async (write: ObjectWrite) => {
+    puts.push(write);
+  });
   logs = captureLogs();
 });
 
@@ -102,7 +198,11 @@ describe("accepted deliveries", () => {
     expect(response.statusCode).toBe(200);
     const message = sentMessage();
     expect(message).toMatchObject({ kind: "transcript", status: "error", source_ip: "54.220.25.36" });
-    expect(message.metadata.params).toEqual({ customer_id: "cust-42", order_id: "order-8", region: "eu" });
+    expect(sentDelivery().metadata.params).toEqual({
+      customer_id: "cust-42",
+      order_id: "order-8",
+      region: "eu",
+    });
   });
 
   it("queues a redacted audio notification with its URL", async () => {
@@ -420,16 +520,17 @@ describe("source address allowlist", () => {
 });
 
 describe("body", () => {
-  it("answers 413 payload_too_large when the body is over MAX_BODY_BYTES", async () => {
-    const handler = receiver({ MAX_BODY_BYTES: "100" });
+  it("quarantines a body over MAX_BODY_BYTES with a 200, kept whole", async () => {
+    const event = withBody({ transcript_id: TRANSCRIPT_ID, status: "completed", pad: "x".repeat(100) });
 
-    const response = await handler(
-      withBody({ transcript_id: TRANSCRIPT_ID, status: "completed", pad: "x".repeat(100) }),
+    const message = await expectQuarantined(
+      receiver({ MAX_BODY_BYTES: "100" }),
+      event,
+      "payload_too_large",
+      "at most 100",
     );
 
-    expect(response.statusCode).toBe(413);
-    expect(bodyOf(response).error).toBe("payload_too_large");
-    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(message).toMatchObject({ body: event.body, body_encoding: "utf8" });
   });
 
   it("measures a base64 body by its decoded size", async () => {
@@ -445,6 +546,7 @@ describe("body", () => {
 
     expect(encoded.length).toBeGreaterThan(payload.length);
     expect(response.statusCode).toBe(200);
+    expect(bodyOf(response).status).toBe("queued");
   });
 
   it.each([
@@ -452,12 +554,26 @@ describe("body", () => {
     ["missing", undefined],
     ["not JSON", "transcript_id=1&status=completed"],
     ["truncated JSON", '{"transcript_id": "abc"'],
-  ])("answers 400 invalid_json for a %s body", async (_, body) => {
-    const response = await receiver()({ ...fixture("transcript-completed"), body, isBase64Encoded: false });
+  ])("quarantines a %s body as invalid_json with a 200", async (_, body) => {
+    const event = { ...fixture("transcript-completed"), body, isBase64Encoded: false };
 
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).error).toBe("invalid_json");
-    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    const message = await expectQuarantined(receiver(), event, "invalid_json");
+
+    expect(message).toMatchObject({ body: body ?? "", body_encoding: "utf8" });
+  });
+
+  it("quarantines a body that is not UTF-8 as invalid_utf8, keeping its bytes as base64", async () => {
+    const bytes = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
+    const event = {
+      ...fixture("transcript-completed"),
+      body: bytes.toString("base64"),
+      isBase64Encoded: true,
+    };
+
+    const message = await expectQuarantined(receiver(), event, "invalid_utf8");
+
+    expect(message.body_encoding).toBe("base64");
+    expect(Buffer.from(message.body, "base64")).toEqual(bytes);
   });
 
   it.each([
@@ -465,12 +581,14 @@ describe("body", () => {
     ["a string", '"completed"'],
     ["null", "null"],
     ["a number", "42"],
-  ])("answers 400 invalid_payload for %s", async (_, body) => {
-    const response = await receiver()(withBody(body));
+  ])("quarantines %s as invalid_payload with a 200", async (_, body) => {
+    await expectQuarantined(receiver(), withBody(body), "invalid_payload", "a JSON object is expected");
+  });
 
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).error).toBe("invalid_payload");
-    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  it("quarantines a payload nested too deep to re-serialise as invalid_payload", async () => {
+    const deep = `{"a":${"[".repeat(20_000)}${"]".repeat(20_000)}}`;
+
+    await expectQuarantined(receiver(), withBody(deep), "invalid_payload", "nested deeper");
   });
 });
 
@@ -478,84 +596,184 @@ describe("metadata", () => {
   it.each([
     ["customer_id", "order_id=order-7"],
     ["order_id", "customer_id=cust-42"],
-  ])("answers 400 missing_parameter naming %s", async (name, query) => {
-    const response = await receiver()(withQuery(query));
-
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response)).toMatchObject({
-      error: "missing_parameter",
-      message: expect.stringContaining(name),
-    });
-    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
-  });
-
-  it.each([
-    ["customer_id", "customer_id=a%2Fb&order_id=order-7"],
     ["order_id", "customer_id=cust-42&order_id="],
-  ])("answers 400 invalid_parameter naming a malformed %s", async (name, query) => {
-    const response = await receiver()(withQuery(query));
-
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response)).toMatchObject({
-      error: "invalid_parameter",
-      message: expect.stringContaining(name),
-    });
+    ["customer_id", ""],
+  ])("quarantines a missing or empty %s as missing_parameter, naming it", async (name, query) => {
+    await expectQuarantined(receiver(), withQuery(query), "missing_parameter", name);
   });
 
-  it("answers 400 invalid_parameter when customer_id is given twice (API Gateway would join them)", async () => {
+  it("quarantines a customer_id given twice as invalid_parameter (API Gateway would join them)", async () => {
     const event = withQuery("customer_id=cust-42&customer_id=cust-43&order_id=order-7");
     event.queryStringParameters = { customer_id: "cust-42,cust-43", order_id: "order-7" };
 
-    const response = await receiver()(event);
-
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response)).toMatchObject({
-      error: "invalid_parameter",
-      message: expect.stringContaining("customer_id"),
-    });
-    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    await expectQuarantined(receiver(), event, "invalid_parameter", "customer_id is given more than once");
   });
 
-  it("answers 400 too_many_parameters over 32 parameters", async () => {
-    const extra = Array.from({ length: 31 }, (_, i) => `p${i}=v`).join("&");
-
-    const response = await receiver()(withQuery(`customer_id=cust-42&order_id=order-7&${extra}`));
-
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).error).toBe("too_many_parameters");
+  it("quarantines an order_id over DynamoDB's 1,024-byte key limit as invalid_parameter", async () => {
+    await expectQuarantined(
+      receiver(),
+      withQuery(`customer_id=cust-42&order_id=${"o".repeat(1025)}`),
+      "invalid_parameter",
+      "order_id is 1025 bytes",
+    );
   });
 
-  it("answers 400 invalid_parameter for a parameter name over 64 characters", async () => {
-    const response = await receiver()(withQuery(`customer_id=cust-42&order_id=order-7&${"k".repeat(65)}=v`));
+  it.each([
+    ["an email address with +", "jane+doe@example.com", "jane+doe@example.com"],
+    ["an email address with %2B", "jane%2Bdoe%40example.com", "jane+doe@example.com"],
+    ["..", "..", ".."],
+    ["a slash", "a%2Fb", "a/b"],
+    ["a raw slash", "a/b", "a/b"],
+    ["a #", "a%23b", "a#b"],
+    ["a space", "a%20b", "a b"],
+    ["2,048 bytes", "c".repeat(2048), "c".repeat(2048)],
+  ])("queues a customer_id of %s under the exact id", async (_, written, id) => {
+    const response = await receiver()(withQuery(`customer_id=${written}&order_id=order-7`));
 
-    expect(bodyOf(response)).toMatchObject({
-      error: "invalid_parameter",
-      message: expect.stringContaining("name"),
-    });
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response).status).toBe("queued");
+    expect(sentDelivery().metadata).toMatchObject({ customer_id: id, params: { customer_id: id } });
   });
 
-  it("answers 400 invalid_parameter for a parameter value over 1024 characters", async () => {
+  it("queues repeated parameters as lists, 33 parameters and a 2 KB value", async () => {
+    const extras = Array.from({ length: 29 }, (_, i) => `p${i}=v`).join("&");
+    const long = "v".repeat(2048);
+
     const response = await receiver()(
-      withQuery(`customer_id=cust-42&order_id=order-7&note=${"v".repeat(1025)}`),
+      withQuery(`customer_id=cust-42&order_id=order-7&tag=a&tag=b&note=${long}&${extras}`),
     );
 
-    expect(bodyOf(response)).toMatchObject({
-      error: "invalid_parameter",
-      message: expect.stringContaining("note"),
+    expect(response.statusCode).toBe(200);
+    const { params } = sentDelivery().metadata;
+    expect(Object.keys(params)).toHaveLength(33);
+    expect(params.tag).toEqual(["a", "b"]);
+    expect(params.note).toBe(long);
+  });
+
+  it.each(["__proto__", "constructor", "toString", "hasOwnProperty"])(
+    "queues a parameter named %s as data",
+    async (name) => {
+      const response = await receiver()(withQuery(`customer_id=cust-42&order_id=order-7&${name}=x`));
+
+      expect(response.statusCode).toBe(200);
+      const message = parseDeliveryMessage(sentBody());
+      if (!message.ok || message.message.kind === "quarantine") throw new Error("not queued as a delivery");
+      const { params } = message.message.metadata;
+      expect(Object.hasOwn(params, name)).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(params, name)?.value).toBe("x");
+    },
+  );
+});
+
+describe("claim check", () => {
+  const bigTranscript = () =>
+    withBody({ transcript_id: TRANSCRIPT_ID, status: "completed", text: "x".repeat(2_000_000) });
+
+  it("writes a message over SQS's limit to the inbox and queues its key", async () => {
+    const event = bigTranscript();
+
+    const response = await receiver()(event);
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toEqual({
+      status: "queued",
+      kind: "transcript",
+      message_id: "0f6d4a8e-message",
+    });
+    expect(puts).toHaveLength(1);
+    const [write] = puts;
+    expect(write).toMatchObject({
+      bucket: TEST_ENV.BUCKET_NAME,
+      key: "inbox/2026-11-27/2026-11-27T05:52:00.250Z-T6XjYhVtPHcEJ8g=.json",
+    });
+    expect(Buffer.byteLength(write?.body ?? "")).toBeGreaterThan(MAX_MESSAGE_BYTES);
+    // The queue carries the claim, small, and the worker reads the whole message from the key.
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(Buffer.byteLength(sentBody())).toBeLessThan(1_024);
+    expect(readClaimCheck(sentBody(), INBOX_PREFIX)).toEqual({
+      key: write?.key,
+      bytes: Buffer.byteLength(write?.body ?? ""),
+    });
+    const stored = parseDeliveryMessage(write?.body ?? "");
+    if (!stored.ok) throw new Error(stored.reason);
+    expect(stored.message).toMatchObject({
+      kind: "transcript",
+      transcript_id: TRANSCRIPT_ID,
+      metadata: { customer_id: "cust-42", order_id: "order-7" },
+      payload: JSON.parse(event.body ?? ""),
     });
   });
 
-  it("answers 413 payload_too_large when body and metadata together would not fit one SQS message", async () => {
+  it("sends by claim check a body and metadata that together would not fit one SQS message", async () => {
     const controlChars = "%01".repeat(1024); // each becomes a 6-byte \u0001 escape in the message
     const params = Array.from({ length: 30 }, (_, i) => `p${i}=${controlChars}`).join("&");
     const event = withQuery(`customer_id=cust-42&order_id=order-7&${params}`);
 
-    const handler = receiver({ MAX_BODY_BYTES: "196608" });
+    const response = await receiver({ MAX_BODY_BYTES: "196608" })({
+      ...event,
+      body: JSON.stringify({ pad: "x".repeat(100_000) }),
+    });
 
-    const response = await handler({ ...event, body: JSON.stringify({ pad: "x".repeat(100_000) }) });
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ status: "queued", kind: "unknown" });
+    expect(puts).toHaveLength(1);
+    const stored = parseDeliveryMessage(puts[0]?.body ?? "");
+    expect(stored.ok && stored.message.kind === "unknown" && stored.message.metadata.params.p29).toBe(
+      "\u0001".repeat(1024),
+    );
+  });
 
-    expect(response.statusCode).toBe(413);
-    expect(bodyOf(response).error).toBe("payload_too_large");
+  it("queues a message under SQS's limit inline, writing nothing to S3", async () => {
+    await receiver()(
+      withBody({ transcript_id: TRANSCRIPT_ID, status: "completed", text: "x".repeat(200_000) }),
+    );
+
+    expect(putObject).not.toHaveBeenCalled();
+    expect(readClaimCheck(sentBody(), INBOX_PREFIX)).toBeUndefined();
+    expect(sentMessage().kind).toBe("transcript");
+  });
+
+  it("sends a large quarantined body by claim check too, kept whole", async () => {
+    const body = `not json ${"y".repeat(1_000_000)}`;
+
+    const response = await receiver()(withBody(body));
+
+    expect(bodyOf(response)).toMatchObject({ status: "quarantined", reason: "invalid_json" });
+    const stored = parseDeliveryMessage(puts[0]?.body ?? "");
+    expect(stored.ok && stored.message).toMatchObject({ kind: "quarantine", body, body_encoding: "utf8" });
+    expect(puts[0]?.body).not.toContain(SECRET);
+    expect(readClaimCheck(sentBody(), INBOX_PREFIX)?.key).toBe(puts[0]?.key);
+  });
+
+  it("answers 503 enqueue_failed and queues nothing when the claim's PutObject fails", async () => {
+    putObject.mockRejectedValue(Object.assign(new Error("SlowDown"), { name: "SlowDown" }));
+
+    const response = await receiver()(bigTranscript());
+
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response).error).toBe("enqueue_failed");
+    expect(response.headers?.["retry-after"]).toBe("10");
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(logs.records()).toEqual([
+      expect.objectContaining({
+        Outcome: "failed",
+        Reason: "enqueue_failed",
+        error_detail: expect.stringContaining("SlowDown"),
+      }),
+    ]);
+  });
+
+  it("answers 503 and aborts the write when the claim's PutObject hangs past its deadline", async () => {
+    let signal: AbortSignal | undefined;
+    putObject.mockImplementation((write) => {
+      signal = write.signal;
+      return new Promise(() => {});
+    });
+
+    const response = await receiver({}, { claimDeadlineMs: 5 })(bigTranscript());
+
+    expect(response.statusCode).toBe(503);
+    expect(signal?.aborted).toBe(true);
     expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
   });
 });
@@ -573,12 +791,8 @@ describe("payload validation", () => {
         redacted_audio_url: "https://s3.us-west-2.amazonaws.com/b/k.mp3",
       },
     ],
-  ])("answers 400 invalid_transcript_id for a bad id in %s", async (_, payload) => {
-    const response = await receiver()(withBody(payload));
-
-    expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).error).toBe("invalid_transcript_id");
-    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  ])("quarantines a bad id in %s as invalid_transcript_id with a 200", async (_, payload) => {
+    await expectQuarantined(receiver(), withBody(payload), "invalid_transcript_id", "transcript_id");
   });
 
   it.each([
@@ -703,6 +917,7 @@ describe("telemetry", () => {
     const handler = createHandler(loadConfig(TEST_ENV), {
       sqs: sqsClient,
       secretsManager: secretsManagerClient,
+      putObject,
       now: () => (clock += 7),
     });
 
@@ -751,21 +966,49 @@ describe("telemetry", () => {
     );
   });
 
-  it("logs a rejection with its error code as the Reason, and ids only when valid", async () => {
-    await receiver()(withQuery("customer_id=cust-42&order_id=bad%20id"));
+  it("logs a rejection with its error code as the Reason", async () => {
+    await receiver()(withAuth(fixture("transcript-completed"), "wrong"));
 
     expect(logs.records()).toEqual([
       expect.objectContaining({
+        level: "WARN",
         message: "delivery rejected",
         Outcome: "rejected",
-        Reason: "invalid_parameter",
-        error: "invalid_parameter",
-        status_code: 400,
-        customer_id: "cust-42",
-        transcript_id: TRANSCRIPT_ID,
+        Reason: "unauthorized",
+        error: "unauthorized",
+        status_code: 401,
       }),
     ]);
-    expect(logs.records()[0]).not.toHaveProperty("order_id");
+  });
+
+  it("logs a quarantined delivery with its reason and no ids, as none could be trusted", async () => {
+    await receiver()(withQuery("customer_id=cust-42&customer_id=cust-43&order_id=order-7"));
+
+    expect(logs.records()).toEqual([
+      expect.objectContaining({
+        level: "WARN",
+        message: "delivery quarantined",
+        Outcome: "quarantined",
+        Reason: "invalid_parameter",
+        quarantine_reason: "invalid_parameter",
+        quarantine_message: "query parameter customer_id is given more than once",
+        status_code: 200,
+        message_id: "0f6d4a8e-message",
+      }),
+    ]);
+    for (const field of ["customer_id", "order_id", "transcript_id", "error"]) {
+      expect(logs.records()[0]).not.toHaveProperty(field);
+    }
+    expect(logs.metrics()).toEqual([
+      expect.objectContaining({ Outcome: "quarantined" }),
+      expect.objectContaining({ Outcome: "quarantined", Reason: "invalid_parameter" }),
+    ]);
+  });
+
+  it("cuts a logged id to 256 characters", async () => {
+    await receiver()(withQuery(`customer_id=${"c".repeat(2048)}&order_id=order-7`));
+
+    expect(logs.records()[0]).toMatchObject({ Outcome: "accepted", customer_id: "c".repeat(256) });
   });
 
   it("logs a failure with its cause", async () => {
@@ -793,9 +1036,18 @@ describe("telemetry", () => {
     await handler(fixture("transcript-completed"));
     await handler(withAuth(fixture("transcript-completed"), wrong));
     await handler(withHeaders({ [AUTH_HEADER]: SECRET }));
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: "m-2" });
+    await handler({
+      ...withHeaders({ [AUTH_HEADER]: SECRET, authorization: SECRET, cookie: SECRET }),
+      body: "{",
+    });
 
-    expect(logs.records()).toHaveLength(3);
-    expect(logs.metrics()).toHaveLength(6);
+    expect(logs.records()).toHaveLength(4);
+    expect(logs.metrics()).toHaveLength(8);
+    expect(logs.records()[3]).toMatchObject({ Outcome: "quarantined" });
+    const sent = sqsMock.commandCalls(SendMessageCommand).map((call) => call.args[0].input.MessageBody);
+    expect(sent).toHaveLength(3);
+    for (const body of sent) expect(body).not.toContain(SECRET);
     for (const line of logs.lines) {
       expect(line).not.toContain(SECRET);
       expect(line).not.toContain(wrong);

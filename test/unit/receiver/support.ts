@@ -20,6 +20,7 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   QUEUE_URL: "https://sqs.us-west-2.amazonaws.com/123456789012/deliveries",
   WEBHOOK_SECRET_ARN: "arn:aws:secretsmanager:us-west-2:123456789012:secret:webhook-AbCdEf",
   AUTH_HEADER_NAME: AUTH_HEADER,
+  BUCKET_NAME: "test-bucket",
 };
 
 export type FixtureName = "transcript-completed" | "transcript-error-base64" | "redacted-audio-ready";
@@ -81,6 +82,7 @@ export interface ResponseBody {
   readonly message?: string;
   readonly status?: string;
   readonly kind?: string;
+  readonly reason?: string;
   readonly message_id?: string;
 }
 

@@ -5,6 +5,8 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
+  NoSuchKey,
   PutObjectCommand,
   type PutObjectCommandInput,
   S3Client,
@@ -16,9 +18,14 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
+import { fromAttributeMap, toAttributeMap } from "../../../functions/shared/attribute-values";
+import {
+  buildQuarantineMessage,
+  claimCheckBody,
+  serializeDeliveryMessage,
+} from "../../../functions/shared/contract/delivery";
 import type { WorkerConfig } from "../../../functions/worker/config";
 import {
   REDACTED_AUDIO_ATTRIBUTES,
@@ -104,9 +111,10 @@ beforeEach(() => {
   secrets.reset();
   assemblyAi.reset();
   table = new FakeTable();
+  // The worker's own marshaller, as the real table would answer: util-dynamodb's throws on some metadata.
   documents.on(GetItemCommand).callsFake((input) => {
-    const item = table.get(unmarshall(input.Key));
-    return { Item: item === undefined ? undefined : marshall(item, { removeUndefinedValues: true }) };
+    const item = table.get(fromAttributeMap(input.Key ?? {}));
+    return { Item: item === undefined ? undefined : toAttributeMap(item) };
   });
   documents.on(UpdateItemCommand).callsFake((input) => {
     table.update(plainUpdate(input));
@@ -1382,6 +1390,201 @@ describe("other messages", () => {
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "broken" }] });
     expect(lines).toHaveLength(4);
     expect(table.get(KEY)).toMatchObject({ status: "completed" });
+  });
+});
+
+describe("claim checks", () => {
+  const CLAIM_KEY = "inbox/2025-11-27/2025-11-27T06:00:00.000Z-JyTvlh2PoAMEb5Q=.json";
+
+  /** The bucket's inbox holding `text` under CLAIM_KEY. */
+  function inbox(text: string): void {
+    s3.on(GetObjectCommand, { Bucket: "transcripts-bucket", Key: CLAIM_KEY }).resolves({
+      Body: { transformToString: async () => text } as never,
+    });
+  }
+
+  it("reads a claim-checked message from the inbox and processes it like the inline one", async () => {
+    // Over SQS's limit, as the receiver only claim-checks those: a 2 MB payload.
+    const message = transcriptMessage({
+      payload: { transcript_id: TRANSCRIPT_ID, status: "completed", pad: "x".repeat(2_000_000) },
+    });
+    const text = JSON.stringify(message);
+    inbox(text);
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    const result = await worker().handleBatch(
+      sqsEvent({ body: claimCheckBody({ key: CLAIM_KEY, bytes: Buffer.byteLength(text) }) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: "transcripts-bucket", Key: CLAIM_KEY });
+    expect(outcomes(lines)).toEqual(["stored"]);
+    expect(lines[0]).toMatchObject({
+      transcript_id: TRANSCRIPT_ID,
+      customer_id: CUSTOMER_ID,
+      order_id: ORDER_ID,
+    });
+    expect(table.get(KEY)).toMatchObject({
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      request_id: "JyTvlh2PoAMEb5Q=",
+      metadata: { customer_id: CUSTOMER_ID, order_id: ORDER_ID, campaign: "spring" },
+    });
+    expect(put(JSON_KEY)).toBeDefined();
+  });
+
+  it("stores the same record from a claim check as from the inline message", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+    const inline = table.get(KEY);
+    table = new FakeTable();
+    inbox(JSON.stringify(transcriptMessage()));
+
+    await worker().handleBatch(sqsEvent({ body: claimCheckBody({ key: CLAIM_KEY, bytes: 1 }) }));
+
+    expect(table.get(KEY)).toEqual({ ...inline, stored_at: expect.any(String) });
+  });
+
+  it("retries, and never deletes, a record whose claim object is missing", async () => {
+    s3.on(GetObjectCommand).rejects(
+      new NoSuchKey({ message: "The specified key does not exist.", $metadata: {} }),
+    );
+
+    const result = await worker().handleBatch(
+      sqsEvent({ body: claimCheckBody({ key: CLAIM_KEY, bytes: 300_000 }), messageId: "claim-1" }),
+    );
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "claim-1" }]);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
+      ReceiptHandle: "receipt-claim-1",
+    });
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      reason: expect.stringContaining(`claim check ${CLAIM_KEY} could not be read`),
+    });
+    // Not archived as malformed, not fetched, not written.
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(assemblyAi.requests).toHaveLength(0);
+    expect(documents).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it("never reads an object outside the inbox: such a claim is a malformed message", async () => {
+    const body = claimCheckBody({ key: JSON_KEY, bytes: 1 });
+
+    const result = await worker().handleBatch(sqsEvent({ body, messageId: "claim-2" }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(lines[0]).toMatchObject({
+      outcome: "final_failure",
+      reason: expect.stringContaining("malformed"),
+    });
+  });
+
+  it("archives a claim-checked quarantine message whole, as it was written to the inbox", async () => {
+    const serialized = serializeDeliveryMessage(quarantineMessage("y".repeat(400_000)));
+    if (serialized.ok) throw new Error("expected a message over SQS's limit");
+    inbox(serialized.body);
+
+    const result = await worker().handleBatch(
+      sqsEvent({ body: claimCheckBody({ key: CLAIM_KEY, bytes: serialized.bytes }) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(String(put(QUARANTINE_KEY)?.Body)).toBe(serialized.body);
+    expect(outcomes(lines)).toEqual(["quarantine_archived"]);
+  });
+});
+
+const QUARANTINE_KEY = "quarantine/2026-11-27/2026-11-27T05:52:00.250Z-T6XjYhVtPHcEJ8g=.json";
+
+function quarantineMessage(body = "{not json") {
+  return buildQuarantineMessage({
+    receivedAt: new Date("2026-11-27T05:52:00.250Z"),
+    sourceIp: "44.238.19.20",
+    requestId: "T6XjYhVtPHcEJ8g=",
+    reason: "invalid_json",
+    reasonMessage: "the body is not valid JSON",
+    rawQuery: "customer_id=cust-1234&order_id=order-5678",
+    headers: { "content-type": "application/json" },
+    body,
+    bodyEncoding: "utf8",
+  });
+}
+
+describe("quarantined requests", () => {
+  it("archives the request whole under quarantine/, fetching and recording nothing", async () => {
+    const body = JSON.stringify(quarantineMessage());
+
+    const result = await worker().handleBatch(sqsEvent({ body }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(puts()).toEqual([
+      expect.objectContaining({
+        Bucket: "transcripts-bucket",
+        Key: QUARANTINE_KEY,
+        Body: body,
+        ContentType: "application/json",
+      }),
+    ]);
+    expect(assemblyAi.requests).toHaveLength(0);
+    expect(documents).not.toHaveReceivedAnyCommand();
+    expect(lines[0]).toMatchObject({
+      outcome: "quarantine_archived",
+      Outcome: "quarantine_archived",
+      reason: "the body is not valid JSON",
+      s3_key: QUARANTINE_KEY,
+      request_id: "T6XjYhVtPHcEJ8g=",
+    });
+    expect(lines[0]).not.toHaveProperty("customer_id");
+  });
+
+  it("retries a quarantine message whose archive write fails, so it is never lost", async () => {
+    s3.on(PutObjectCommand).rejects(new Error("SlowDown"));
+
+    const result = await worker().handleBatch(sqsEvent({ body: quarantineMessage(), messageId: "q-1" }));
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "q-1" }]);
+    expect(lines[0]).toMatchObject({ outcome: "transient_failure" });
+  });
+});
+
+describe("metadata as URLs carry it", () => {
+  const NAMES = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+  /** The fixture message with extra parameters named like Object.prototype members, as JSON text. */
+  const hostileBody = () =>
+    JSON.stringify(transcriptMessage()).replace(
+      '"params":{',
+      `"params":{${NAMES.map((name) => `${JSON.stringify(name)}:${JSON.stringify(`${name}-value`)}`).join(",")},"tag":["a","b"],`,
+    );
+
+  it("writes parameters named __proto__, constructor, toString and hasOwnProperty as own keys of the record", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    const result = await worker().handleBatch(sqsEvent({ body: hostileBody() }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(outcomes(lines)).toEqual(["stored"]);
+    const [update] = documents.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
+    const values = Object.values(update?.ExpressionAttributeValues ?? {});
+    const metadata = values.find((value) => value.M !== undefined && Object.hasOwn(value.M, "campaign"))?.M;
+    if (metadata === undefined) throw new Error("no metadata map in the update");
+    for (const name of NAMES) {
+      expect(Object.hasOwn(metadata, name)).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(metadata, name)?.value).toEqual({ S: `${name}-value` });
+    }
+    expect(metadata.tag).toEqual({ L: [{ S: "a" }, { S: "b" }] });
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+  });
+
+  it("handles a second delivery for an order whose record holds such keys", async () => {
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    await worker().handleBatch(sqsEvent({ body: hostileBody() }));
+
+    const second = await worker().handleBatch(sqsEvent({ body: hostileBody() }));
+
+    expect(second.batchItemFailures).toEqual([]);
+    expect(outcomes(lines)).toEqual(["stored", "duplicate"]);
   });
 });
 
