@@ -99,6 +99,16 @@ beforeAll(async () => {
     },
   );
   await s.postWebhook(s.webhookUrl(customer, "notice"), { status: "something_new" });
+  // Authenticated but unroutable: quarantined with a 2xx, archived by the worker under quarantine/.
+  await s.postWebhook(s.webhookUrl(customer, "quarantined"), "{not json");
+  // A body over SQS's limit: the receiver writes a claim check to inbox/, the worker reads it.
+  const large = await s.submit(customer, "large");
+  await s.waitForRecord(customer, "large", (r) => r.transcript_id === large.id, 60_000);
+  await s.postWebhook(s.webhookUrl(customer, "large-again"), {
+    transcript_id: large.id,
+    status: "completed",
+    padding: "x".repeat(300 * 1024),
+  });
   await s.sqs.send(new SendMessageCommand({ QueueUrl: s.contract.queueUrl, MessageBody: "{not json" }));
 
   for (const [order, id] of [
@@ -109,11 +119,13 @@ beforeAll(async () => {
     ["missing", missing.id],
     ["refused", refused.id],
     ["session", session.session_id],
+    ["large-again", large.id],
   ] as const) {
     await s.waitForRecord(customer, order, (r) => r.transcript_id === id && r.status !== undefined, 60_000);
   }
   await s.waitForRecord(customer, "redacted", (r) => typeof r.redacted_audio_s3_key === "string", 30_000);
   await s.waitForLog((line) => line.outcome === "unknown_archived", 30_000, "the archived notice");
+  await s.waitForLog((line) => line.outcome === "quarantine_archived", 30_000, "the quarantined request");
   await s.waitForLog(
     (line) => typeof line.reason === "string" && line.reason.startsWith("malformed message"),
     30_000,
@@ -233,16 +245,19 @@ describe("IAM, simulated over what the functions really called", () => {
     },
   );
 
-  it("covers what each function does: the worker polled, wrote and archived; the reconciler kept a checkpoint", () => {
+  it("covers what each function does: the receiver wrote a claim check, the worker polled, read it, wrote and archived; the reconciler kept a checkpoint", () => {
     const actions = (fn: string) =>
       new Set(
         recordedCalls()
           .filter((c) => c.accessKeyId.startsWith(localAccessKeyId(fn)))
           .map((c) => c.operation),
       );
-    expect([...actions("receiver")]).toEqual(expect.arrayContaining(["SendMessage", "GetSecretValue"]));
+    expect([...actions("receiver")]).toEqual(
+      expect.arrayContaining(["SendMessage", "GetSecretValue", "PutObject"]),
+    );
     expect([...actions("worker")]).toEqual(
       expect.arrayContaining([
+        "GetObject",
         "ReceiveMessage",
         "DeleteMessageBatch",
         "ChangeMessageVisibility",
