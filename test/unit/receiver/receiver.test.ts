@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import { type ObjectWrite, secretsManagerClient, sqsClient } from "../../../functions/receiver/clients";
-import { loadConfig, type ReceiverConfig } from "../../../functions/receiver/config";
+import { DEFAULT_MAX_BODY_BYTES, loadConfig, type ReceiverConfig } from "../../../functions/receiver/config";
 import { createHandler, type WebhookHandler } from "../../../functions/receiver/receiver";
 import {
   type DeliveryMessage,
@@ -702,6 +702,27 @@ describe("claim check", () => {
       metadata: { customer_id: "cust-42", order_id: "order-7" },
       payload: JSON.parse(event.body ?? ""),
     });
+  });
+
+  it("keeps a body of the largest size Lambda can carry, base64-encoded as API Gateway sends binary", async () => {
+    const json = JSON.stringify({ transcript_id: TRANSCRIPT_ID, status: "completed", pad: "" });
+    const body = Buffer.from(
+      json.replace('"pad":""', `"pad":"${"y".repeat(DEFAULT_MAX_BODY_BYTES - json.length)}"`),
+    );
+    expect(body.length).toBe(DEFAULT_MAX_BODY_BYTES);
+
+    const response = await receiver()({
+      ...fixture("transcript-completed"),
+      body: body.toString("base64"),
+      isBase64Encoded: true,
+    });
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ status: "queued", kind: "transcript" });
+    const stored = parseDeliveryMessage(puts[0]?.body ?? "");
+    expect(stored.ok && stored.message.kind === "transcript" && stored.message.payload.pad).toHaveLength(
+      DEFAULT_MAX_BODY_BYTES - json.length,
+    );
   });
 
   it("sends by claim check a body and metadata that together would not fit one SQS message", async () => {
