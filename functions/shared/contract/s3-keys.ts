@@ -1,14 +1,35 @@
 /** The bucket's key layout: where the worker writes each object and where the CLI and readers find it. */
+
+import { createHash } from "node:crypto";
 import type { RedactedAudioDelivery } from "./delivery";
 import { BUCKET_PREFIXES, INBOX_PREFIX } from "./resources";
+
+/**
+ * The longest an id's key segment gets. S3 keys hold at most 1,024 bytes, and ids may be 2,048 bytes (a
+ * customer_id) before percent-encoding triples them: two segments of this size, a prefix and a transcript
+ * id stay well inside the limit.
+ */
+export const MAX_ID_SEGMENT_LENGTH = 200;
+const LONG_ID_READABLE_PREFIX = 120;
 
 /**
  * A customer or order id as one key segment: every character but letters, digits, `_` and `-` is
  * percent-encoded (UTF-8), `.` included. No id can then form a `.` or `..` segment or contain a `/`, so none
  * escapes its prefix (in tools that resolve such segments) and two different ids never share a key;
  * `decodeURIComponent` gives the id back. Ids of letters, digits, `_` and `-` stay as they are.
+ *
+ * An id whose encoding is longer than MAX_ID_SEGMENT_LENGTH becomes the start of its encoding, `~` and the
+ * SHA-256 of the whole id: a key S3 accepts, the same for every delivery of that id, and never another id's
+ * segment (an encoded segment never holds a `~`, which is escaped). Such ids are read back from the record.
  */
 export function idSegment(id: string): string {
+  const encoded = encodedSegment(id);
+  if (encoded.length <= MAX_ID_SEGMENT_LENGTH) return encoded;
+  const start = encoded.slice(0, LONG_ID_READABLE_PREFIX).replace(/%[0-9A-F]?$/, "");
+  return `${start}~${createHash("sha256").update(id, "utf8").digest("hex")}`;
+}
+
+function encodedSegment(id: string): string {
   // A lone surrogate (which no URL's query can carry) becomes U+FFFD rather than making encoding throw.
   const wellFormed = id.replace(
     /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,

@@ -16,6 +16,7 @@ import { parseDeliveryMessage } from "../../../functions/shared/contract/deliver
 import {
   claimCheckKey,
   idSegment,
+  MAX_ID_SEGMENT_LENGTH,
   quarantineKey,
   transcriptJsonKey,
 } from "../../../functions/shared/contract/s3-keys";
@@ -231,7 +232,31 @@ describe("the bucket's keys", () => {
     expect(quarantineKey(at, "a/b").split("/")).toHaveLength(3);
   });
 
-  it("never let an id leave its prefix or share a key with another id", () => {
+  it("fit ids of any length DynamoDB keys allow inside S3's 1,024-byte key limit, each id its own segment", () => {
+    const longest = "ü".repeat(1024); // 2,048 bytes of UTF-8, 6,144 characters percent-encoded
+    const key = transcriptJsonKey(longest, "ö".repeat(512), "t".repeat(128));
+
+    expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
+    expect(idSegment(longest)).toMatch(/^(%C3%BC)+~[0-9a-f]{64}$/);
+    expect(idSegment(longest)).not.toBe(idSegment(`${longest.slice(1)}x`));
+    expect(idSegment(`x${"y".repeat(MAX_ID_SEGMENT_LENGTH - 1)}`)).toHaveLength(MAX_ID_SEGMENT_LENGTH);
+  });
+
+  it("never let an id leave its prefix, share a key with another id, or pass S3's key limit", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", minLength: 1, maxLength: 700 }), (id) => {
+        const key = transcriptJsonKey(id, id, "t-1");
+        expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
+        const [, segment] = key.split("/") as [string, string];
+        expect(segment === "." || segment === "..").toBe(false);
+        // Short ids decode back; long ones carry their digest, and a short one never looks like that.
+        if (segment.includes("~")) expect(segment).toMatch(/~[0-9a-f]{64}$/);
+        else expect(decodeURIComponent(segment)).toBe(id);
+      }),
+    );
+  });
+
+  it("never let a short id leave its prefix or share a key with another id", () => {
     fc.assert(
       fc.property(
         fc.string({ unit: "grapheme", minLength: 1 }),
@@ -241,10 +266,13 @@ describe("the bucket's keys", () => {
           const segments = key.split("/");
           expect(segments).toHaveLength(4);
           expect(segments.some((segment) => segment === "." || segment === "..")).toBe(false);
-          expect([
-            decodeURIComponent(segments[1] as string),
-            decodeURIComponent(segments[2] as string),
-          ]).toEqual([customer, order]);
+          for (const [segment, id] of [
+            [segments[1] as string, customer],
+            [segments[2] as string, order],
+          ]) {
+            if (segment.includes("~")) expect(segment).toMatch(/~[0-9a-f]{64}$/);
+            else expect(decodeURIComponent(segment)).toBe(id);
+          }
         },
       ),
     );
