@@ -1,7 +1,7 @@
 /**
  * The receiver's request flow: route, allowlist, authenticate, queue (a delivery, or the request quarantined),
- * answer, log once. The
- * decisions live in pure modules; this file only sequences them around the two AWS calls.
+ * answer, log once. The decisions live in pure modules; this file only sequences them around the AWS calls
+ * (Secrets Manager, SQS, and S3 for a claim check).
  */
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";

@@ -266,10 +266,11 @@ describe("the bucket's keys", () => {
           const segments = key.split("/");
           expect(segments).toHaveLength(4);
           expect(segments.some((segment) => segment === "." || segment === "..")).toBe(false);
-          for (const [segment, id] of [
+          const pairs: Array<[string, string]> = [
             [segments[1] as string, customer],
             [segments[2] as string, order],
-          ]) {
+          ];
+          for (const [segment, id] of pairs) {
             if (segment.includes("~")) expect(segment).toMatch(/~[0-9a-f]{64}$/);
             else expect(decodeURIComponent(segment)).toBe(id);
           }
