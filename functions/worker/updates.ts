@@ -5,7 +5,14 @@ import type {
   RedactedAudioDelivery,
   TranscriptDelivery,
 } from "../shared/contract/delivery";
-import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TIMES_ATTRIBUTES } from "../shared/contract/resources";
+import {
+  FETCH_RETRY_ATTRIBUTES,
+  FETCH_RETRY_STATUSES,
+  FETCH_RETRY_WAITING,
+  TABLE_PARTITION_KEY,
+  TABLE_SORT_KEY,
+  TIMES_ATTRIBUTES,
+} from "../shared/contract/resources";
 import { type Guard, guardFor, type TranscriptTimes } from "../shared/contract/winner";
 import { clearsRedactedAudio, type StoredTranscript } from "./records";
 
@@ -83,6 +90,7 @@ export const TRANSCRIPT_ATTRIBUTES = [
   "request_id",
   TIMES_ATTRIBUTES.created,
   TIMES_ATTRIBUTES.completed,
+  ...Object.values(FETCH_RETRY_ATTRIBUTES),
 ] as const;
 
 export const REDACTED_AUDIO_ATTRIBUTES = [
@@ -181,14 +189,37 @@ export function buildTranscriptUpdate(
     if (value === undefined || value === null) remove.push(name);
     else set[name] = value;
   }
+  // A stored result ends the wait for a retry (see FETCH_RETRY_ATTRIBUTES).
+  remove.push(...Object.values(FETCH_RETRY_ATTRIBUTES));
   return buildUpdate(itemKey(context.delivery.metadata), { set, remove, ...guarded(context.stored) });
 }
 
-/** The write for a transcript that could not be fetched for good (or was deleted at AssemblyAI). */
-export function buildFetchFailedUpdate(context: DeliveryContext & { readonly error: string }): ItemUpdate {
+/** Why a fetch failed, when a later read may succeed: AssemblyAI's status and the API key's fingerprint. */
+export interface FetchRetry {
+  readonly status: number;
+  readonly keyFingerprint: string;
+}
+
+/**
+ * The write for a transcript that could not be fetched for good (or was deleted at AssemblyAI). A 401, 403
+ * or 404 (`retry`) marks the record as waiting for the reconciler to queue it again (FETCH_RETRY_ATTRIBUTES).
+ */
+export function buildFetchFailedUpdate(
+  context: DeliveryContext & { readonly error: string; readonly retry?: FetchRetry | undefined },
+): ItemUpdate {
   const fields = deliveryFields(context);
+  const { retry } = context;
+  const waiting =
+    retry !== undefined && FETCH_RETRY_STATUSES.has(retry.status)
+      ? {
+          [FETCH_RETRY_ATTRIBUTES.state]: FETCH_RETRY_WAITING,
+          [FETCH_RETRY_ATTRIBUTES.since]: context.storedAt,
+          [FETCH_RETRY_ATTRIBUTES.status]: retry.status,
+          [FETCH_RETRY_ATTRIBUTES.key]: retry.keyFingerprint,
+        }
+      : {};
   return buildUpdate(itemKey(context.delivery.metadata), {
-    set: { ...fields.set, status: "fetch_failed", error: context.error },
+    set: { ...fields.set, ...waiting, status: "fetch_failed", error: context.error },
     remove: [
       "text",
       "text_s3_key",
@@ -197,6 +228,10 @@ export function buildFetchFailedUpdate(context: DeliveryContext & { readonly err
       "confidence",
       "transcript_s3_key",
       ...fields.remove,
+      // Another failure ends the wait of an earlier one, unless it waits itself.
+      ...(retry === undefined || !FETCH_RETRY_STATUSES.has(retry.status)
+        ? Object.values(FETCH_RETRY_ATTRIBUTES)
+        : []),
     ],
     ...guarded(context.stored),
   });

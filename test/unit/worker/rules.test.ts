@@ -220,10 +220,11 @@ describe("classifyFetch", () => {
     });
   });
 
-  it.each([400, 401, 403, 404, 410, 422])("gives up on HTTP %i", (status) => {
+  it.each([400, 401, 403, 404, 410, 422])("gives up on HTTP %i, saying which", (status) => {
     expect(classifyFetch(httpError(status), TRANSCRIPT_ID, NOW)).toEqual({
       action: "final",
       reason: `AssemblyAI answered HTTP ${status}: nope`,
+      status,
     });
   });
 
@@ -377,7 +378,9 @@ describe("updates", () => {
         "#stored_at = :stored_at, #source = :source, #request_id = :request_id, #status = :status, " +
         "#transcript_s3_key = :transcript_s3_key, #audio_duration = :audio_duration, " +
         "#language_code = :language_code, #confidence = :confidence, #text_s3_key = :text_s3_key " +
-        "REMOVE #transcript_created, #transcript_completed, #error, #text",
+        "REMOVE #transcript_created, #transcript_completed, #error, #text, " +
+        // A stored result ends a fetch_failed's wait for the reconciler.
+        "#fetch_retry_state, #fetch_retry_since, #fetch_retry_status, #fetch_retry_key",
     );
     expect(transcriptUpdate.key).toEqual({ customer_id: "cust-1234", order_id: "order-5678" });
   });
