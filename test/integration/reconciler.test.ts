@@ -17,7 +17,9 @@ async function setApiKey(value: string): Promise<void> {
     credentials: LOCAL_CREDENTIALS,
   });
   try {
-    await secrets.send(new PutSecretValueCommand({ SecretId: LOCAL_NAMES.apiKeySecret, SecretString: value }));
+    await secrets.send(
+      new PutSecretValueCommand({ SecretId: LOCAL_NAMES.apiKeySecret, SecretString: value }),
+    );
   } finally {
     secrets.destroy();
   }
