@@ -31,8 +31,9 @@ export const MAX_MAX_PENDING_MINUTES = 7 * 24 * 60;
 export const DEFAULT_MAX_READ_ATTEMPTS = 5;
 
 /**
- * A `fetch_failed` record AssemblyAI refused with 401/403/404 is queued again at most this many times: at
- * once when the API key changes, else after DEFAULT_FETCH_RETRY_DELAY_MINUTES, doubling (1, 2, 4, 8 hours).
+ * A `fetch_failed` record AssemblyAI refused with 401/403/404 is tried again this many times after
+ * DEFAULT_FETCH_RETRY_DELAY_MINUTES, doubling (1, 2, 4, 8 hours), and once more for each new API key
+ * (see retries.ts).
  */
 export const DEFAULT_MAX_FETCH_RETRIES = 4;
 export const DEFAULT_FETCH_RETRY_DELAY_MINUTES = 60;

@@ -29,6 +29,10 @@
  *   401/403) skips it too, but keeps it in `nextUnread`: later runs read it again, wherever the checkpoint is
  *   by then, up to `maxReadAttempts` runs, then report it abandoned. One bad transcript never stops the run
  *   nor pins the checkpoint, so the missed deliveries after it are still recovered.
+ * - `fetch_failed` records the worker marked as waiting (AssemblyAI answered 401/403/404: a new key or a
+ *   later read may fix it) are read from their sparse index before the listing, and those due (retries.ts)
+ *   are read and queued again after the window is examined, with calls kept back for them (a quarter of
+ *   the budget at most), so a backlog in the window cannot starve them.
  */
 
 import { DELETED_TRANSCRIPT_TEXT } from "../shared/assemblyai";

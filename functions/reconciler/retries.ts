@@ -5,7 +5,9 @@
  *
  * A waiting record is due once the API key has changed since its last try (by fingerprint: the key the
  * worker failed with, then the reconciler's key at each try), or once the delay since its last try has
- * passed, doubling after each try; after `maxAttempts` tries it is given up (reported once).
+ * passed, doubling after each try. Tries for the delay stop after `maxAttempts` (the record is reported
+ * given up, once); a new key still gets one try, whatever the count, so a key fixed days after it broke
+ * recovers every record it broke. Both are bounded: by the count, and by one try per record per key.
  */
 import {
   DEFAULT_FETCH_RETRY_DELAY_MINUTES,
@@ -45,13 +47,13 @@ export function retryDecision(
   nowMs: number,
   policy: FetchRetryPolicy = DEFAULT_FETCH_RETRY_POLICY,
 ): RetryDecision {
+  const lastKey = attempt?.keyFingerprint ?? record.keyFingerprint;
+  if (lastKey !== undefined && lastKey !== keyFingerprint) return { due: true, why: "key_changed" };
   const attempts = attempt?.attempts ?? 0;
   const lastMs = Date.parse(attempt?.lastAttemptAt ?? record.failedAt);
   // An unreadable time (a record edited by hand, say) must not make it wait forever.
   const delayPassed = !Number.isFinite(lastMs) || nowMs >= lastMs + policy.delayMs * 2 ** attempts;
   // Given up only once the last try has had its delay to work (the worker may not have stored it yet).
   if (attempts >= policy.maxAttempts) return delayPassed ? { due: false, why: "exhausted" } : WAITING;
-  const lastKey = attempt?.keyFingerprint ?? record.keyFingerprint;
-  if (lastKey !== undefined && lastKey !== keyFingerprint) return { due: true, why: "key_changed" };
   return delayPassed ? { due: true, why: "delay_passed" } : WAITING;
 }

@@ -61,14 +61,32 @@ describe("retryDecision", () => {
   it("gives up after maxAttempts tries, once the last has had its delay", () => {
     const record = waitingRecord("t");
 
-    expect(retryDecision(record, tried("t", 3, 7 * HOUR), "other-key", now, POLICY)).toEqual({
+    expect(retryDecision(record, tried("t", 3, 7 * HOUR), NEW_KEY, now, POLICY)).toEqual({
       due: false,
       why: "waiting",
     });
-    expect(retryDecision(record, tried("t", 3, 8 * HOUR), "other-key", now, POLICY)).toEqual({
+    expect(retryDecision(record, tried("t", 3, 8 * HOUR), NEW_KEY, now, POLICY)).toEqual({
       due: false,
       why: "exhausted",
     });
+  });
+
+  it("still tries once more for each new key after the count is spent (a key fixed days later)", () => {
+    const spent = tried("t", 3, 9 * HOUR, OLD_KEY);
+
+    expect(retryDecision(waitingRecord("t"), spent, NEW_KEY, now, POLICY)).toEqual({
+      due: true,
+      why: "key_changed",
+    });
+    expect(
+      retryDecision(
+        waitingRecord("t"),
+        { ...spent, attempts: 4, keyFingerprint: NEW_KEY },
+        NEW_KEY,
+        now,
+        POLICY,
+      ).due,
+    ).toBe(false);
   });
 
   it("does not let an unreadable failure time hold a record back forever", () => {
