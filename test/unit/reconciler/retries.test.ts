@@ -213,6 +213,17 @@ describe("reconcile: fetch_failed records waiting for a retry", () => {
     expect(report.apiCalls).toBe(8);
   });
 
+  it("still queues due retries when the listing fails (nothing in the window stalls them)", async () => {
+    const { deps, api, queued, waiting } = fakes([transcript("t-f", 300)], { withRetries: true });
+    waiting.push(waitingRecord("t-f"));
+    api.failListAfter = 0;
+
+    const report = await reconcile(deps, retryOptions());
+
+    expect(report.stopReason).toBe("failure");
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["t-f"]);
+  });
+
   it("counts no try when the queue write fails, and fails the run", async () => {
     const { deps, waiting } = fakes([transcript("t-f", 300)], { withRetries: true });
     waiting.push(waitingRecord("t-f"));
