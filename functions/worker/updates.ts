@@ -209,8 +209,9 @@ export function buildFetchFailedUpdate(
 ): ItemUpdate {
   const fields = deliveryFields(context);
   const { retry } = context;
+  const waits = retry !== undefined && FETCH_RETRY_STATUSES.has(retry.status);
   const waiting =
-    retry !== undefined && FETCH_RETRY_STATUSES.has(retry.status)
+    waits && retry !== undefined
       ? {
           [FETCH_RETRY_ATTRIBUTES.state]: FETCH_RETRY_WAITING,
           [FETCH_RETRY_ATTRIBUTES.since]: context.storedAt,
@@ -229,9 +230,7 @@ export function buildFetchFailedUpdate(
       "transcript_s3_key",
       ...fields.remove,
       // Another failure ends the wait of an earlier one, unless it waits itself.
-      ...(retry === undefined || !FETCH_RETRY_STATUSES.has(retry.status)
-        ? Object.values(FETCH_RETRY_ATTRIBUTES)
-        : []),
+      ...(waits ? [] : Object.values(FETCH_RETRY_ATTRIBUTES)),
     ],
     ...guarded(context.stored),
   });

@@ -402,6 +402,34 @@ describe("updates", () => {
     });
   });
 
+  it("marks a fetch_failed a new key or a later read may fix as waiting, and ends the wait on any other", () => {
+    const stored = readStoredTranscript(undefined);
+    const waiting = buildFetchFailedUpdate({
+      delivery,
+      storedAt,
+      stored,
+      error: "HTTP 403",
+      retry: { status: 403, keyFingerprint: "0123456789abcdef" },
+    });
+    const final = buildFetchFailedUpdate({
+      delivery,
+      storedAt,
+      stored,
+      error: "HTTP 400",
+      retry: { status: 400, keyFingerprint: "0123456789abcdef" },
+    });
+
+    expect(waiting.values).toMatchObject({
+      ":fetch_retry_state": "waiting",
+      ":fetch_retry_since": storedAt,
+      ":fetch_retry_status": 403,
+      ":fetch_retry_key": "0123456789abcdef",
+    });
+    expect(waiting.updateExpression).not.toMatch(/REMOVE.*#fetch_retry/);
+    expect(final.values).not.toHaveProperty(":fetch_retry_state");
+    expect(final.updateExpression).toMatch(/REMOVE .*#fetch_retry_state, #fetch_retry_since/);
+  });
+
   it("keeps AssemblyAI's times of the transcript it writes, and drops a replaced one's", () => {
     const times = { created: "2025-11-27T05:00:00.000001Z", completed: "2025-11-27T05:01:00.000001Z" };
     const update = buildFetchFailedUpdate({
