@@ -269,6 +269,18 @@ export class Monitoring extends Construct {
         },
       );
     }
+    if (metrics.reconcilerFunction) {
+      alarms.ReconcilerGaveUp = alarm(
+        "ReconcilerGaveUpAlarm",
+        "reconciler-gave-up",
+        "The reconciler gave up on a finished transcript it could not read in 5 runs (AssemblyAI kept " +
+          "answering 429/5xx/401/403, or timed out): if it was ours, its delivery is lost until replayed.",
+        {
+          metric: metrics.reconcilerAbandoned,
+          threshold: 0,
+        },
+      );
+    }
     this.alarms = alarms;
 
     this.dashboard = new cw.Dashboard(this, "Dashboard", {

@@ -15,6 +15,7 @@ import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared
 import { reconcilerEnvironment } from "../functions/shared/contract/environment";
 import {
   CHECKPOINT_KEY,
+  FETCH_RETRY_INDEX,
   RECONCILER_TIMEOUT_SECONDS,
   TRANSCRIPT_ID_INDEX,
 } from "../functions/shared/contract/resources";
@@ -98,14 +99,17 @@ export class Reconciler extends Construct {
     const apiKeySecretArn = props.secrets.grantReadApiKey(fn.role);
     const queueUrl = props.queue.grantSend(fn.role);
 
-    // Read only: the record of an order, and the transcript_id index (stored transcripts cost no API call).
+    // Read only: the record of an order, the transcript_id index (stored transcripts cost no API call) and
+    // the sparse index of fetch_failed records waiting to be queued again; never the table's own Query.
     fn.role.addToPolicy(
       new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [table.tableArn] }),
     );
     fn.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["dynamodb:Query"],
-        resources: [`${table.tableArn}/index/${TRANSCRIPT_ID_INDEX}`],
+        resources: [TRANSCRIPT_ID_INDEX, FETCH_RETRY_INDEX].map(
+          (index) => `${table.tableArn}/index/${index}`,
+        ),
       }),
     );
     const tableName = table.tableName;

@@ -1,10 +1,16 @@
 /**
- * `status`: is the pipeline keeping up? Queue depth, dead-letter depth, whether the API key is set, and a
- * few failed records. Read-only: nothing here receives a message, so no receive count changes.
+ * `status`: is the pipeline keeping up? Queue depth, dead-letter depth, whether the API key is set, how many
+ * fetch_failed records wait for the reconciler to queue them again, and a few failed records. Read-only:
+ * nothing here receives a message, so no receive count changes.
  */
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { Command } from "commander";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/contract/environment";
+import {
+  FETCH_RETRY_ATTRIBUTES,
+  FETCH_RETRY_INDEX,
+  FETCH_RETRY_WAITING,
+} from "../../functions/shared/contract/resources";
 import { readApiKey } from "../../functions/shared/secrets";
 import { parsePositiveInteger } from "../args";
 import type { CommandContext } from "../context";
@@ -51,6 +57,31 @@ export async function recentFailures(target: StackTarget, limit: number): Promis
   return { records: newestFirst.slice(0, limit), scanned, complete: start === undefined };
 }
 
+/**
+ * fetch_failed records (AssemblyAI answered 401, 403 or 404) that wait for the reconciler to queue them again:
+ * every item of the sparse by-fetch-retry index, counted (it holds nothing else).
+ */
+export async function waitingRetries(target: StackTarget): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await target.documents.send(
+      new QueryCommand({
+        TableName: target.tableName,
+        IndexName: FETCH_RETRY_INDEX,
+        KeyConditionExpression: "#state = :waiting",
+        ExpressionAttributeNames: { "#state": FETCH_RETRY_ATTRIBUTES.state },
+        ExpressionAttributeValues: { ":waiting": FETCH_RETRY_WAITING },
+        Select: "COUNT",
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return count;
+}
+
 export type ApiKeyState = "set" | "placeholder" | "empty" | `unreadable: ${string}`;
 
 async function apiKeyState(target: StackTarget): Promise<ApiKeyState> {
@@ -85,10 +116,11 @@ export function oldestMessageHint(target: Pick<StackTarget, "mode" | "queueUrl">
 
 async function status(context: CommandContext, failures: number): Promise<void> {
   const target = await context.target();
-  const [queue, dlq, apiKey, sample] = await Promise.all([
+  const [queue, dlq, apiKey, waiting, sample] = await Promise.all([
     queueDepth(target.sqs, target.queueUrl),
     queueDepth(target.sqs, target.dlqUrl),
     apiKeyState(target),
+    waitingRetries(target),
     recentFailures(target, failures),
   ]);
   const result = {
@@ -96,6 +128,7 @@ async function status(context: CommandContext, failures: number): Promise<void> 
     queue: { ...depthJson(queue), oldest_message_age: null },
     dead_letter_queue: depthJson(dlq),
     api_key: apiKey,
+    fetch_failed_waiting_retry: waiting,
     recent_failures: sample.records,
     failures_scanned: sample.scanned,
     failures_scan_complete: sample.complete,
@@ -111,6 +144,11 @@ async function status(context: CommandContext, failures: number): Promise<void> 
           `${depthText(dlq)}${dlq.visible + dlq.inFlight > 0 ? "  (see: dlq list)" : ""}`,
         ],
         ["API key", apiKey === "placeholder" ? "placeholder: not set yet (run set-api-key)" : apiKey],
+        [
+          "retries waiting",
+          `${waiting} fetch_failed record(s) (AssemblyAI answered 401/403/404)` +
+            (waiting > 0 ? "; the reconciler queues them again once the API key changes, or later" : ""),
+        ],
       ]),
       "",
     ];
@@ -138,7 +176,9 @@ async function status(context: CommandContext, failures: number): Promise<void> 
 export function registerStatus(program: Command, run: Runner): void {
   program
     .command("status")
-    .description("queue and dead-letter depth, the API key's state and recent failed records")
+    .description(
+      "queue and dead-letter depth, the API key's state, fetch_failed records waiting for a retry and recent failed records",
+    )
     .option("--failures <n>", "show up to n failed records", parsePositiveInteger, 5)
     .action((options: { failures: number }, command: Command) =>
       run(command, (context) => status(context, options.failures)),

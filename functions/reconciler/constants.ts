@@ -29,3 +29,15 @@ export const MAX_MAX_PENDING_MINUTES = 7 * 24 * 60;
 
 /** Runs in a row that may fail to read one transcript (5xx, timeout, 401) before the reconciler gives it up. */
 export const DEFAULT_MAX_READ_ATTEMPTS = 5;
+
+/**
+ * A `fetch_failed` record AssemblyAI refused with 401/403/404 is tried again this many times after
+ * DEFAULT_FETCH_RETRY_DELAY_MINUTES, doubling (1, 2, 4, 8 hours), and once more for each new API key
+ * (see retries.ts).
+ */
+export const DEFAULT_MAX_FETCH_RETRIES = 4;
+export const DEFAULT_FETCH_RETRY_DELAY_MINUTES = 60;
+/** Waiting records that failed longer ago than this are left alone: their tries are long over. */
+export const DEFAULT_FETCH_RETRY_WINDOW_DAYS = 30;
+/** Waiting records one run reads from the index at most (a few KB each page; they are few in practice). */
+export const MAX_WAITING_FETCH_FAILURES = 10_000;

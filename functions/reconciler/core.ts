@@ -29,8 +29,13 @@
  *   401/403) skips it too, but keeps it in `nextUnread`: later runs read it again, wherever the checkpoint is
  *   by then, up to `maxReadAttempts` runs, then report it abandoned. One bad transcript never stops the run
  *   nor pins the checkpoint, so the missed deliveries after it are still recovered.
+ * - `fetch_failed` records the worker marked as waiting (AssemblyAI answered 401/403/404: a new key or a
+ *   later read may fix it) are read from their sparse index before the listing, and those due (retries.ts)
+ *   are read and queued again after the window is examined, with calls kept back for them (a quarter of
+ *   the budget at most), so a backlog in the window cannot starve them.
  */
 
+import { DELETED_TRANSCRIPT_TEXT } from "../shared/assemblyai";
 import {
   buildDeliveryMessage,
   parseMetadata,
@@ -40,8 +45,14 @@ import {
 } from "../shared/contract/delivery";
 import { decide, type TranscriptTimes, timesFrom } from "../shared/contract/winner";
 import { describeError } from "../shared/telemetry";
-import { DEFAULT_MAX_PENDING_MINUTES, DEFAULT_MAX_READ_ATTEMPTS } from "./constants";
+import {
+  DEFAULT_MAX_PENDING_MINUTES,
+  DEFAULT_MAX_READ_ATTEMPTS,
+  MAX_WAITING_FETCH_FAILURES,
+} from "./constants";
+import { DEFAULT_FETCH_RETRY_POLICY, type RetryDecision, retryDecision } from "./retries";
 import type {
+  FetchRetryAttempt,
   ListingCursor,
   ReconcileDeps,
   ReconciledTranscript,
@@ -50,6 +61,7 @@ import type {
   ReconcileStopReason,
   StoredTranscriptRef,
   UnreadTranscript,
+  WaitingFetchFailure,
 } from "./types";
 
 /** AssemblyAI's largest list page. */
@@ -167,19 +179,74 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     pending: 0,
     unreadRetrying: 0,
     unreadAbandoned: 0,
+    fetchRetryWaiting: 0,
+    fetchRetried: 0,
+    fetchRetriesAbandoned: 0,
   };
   const transcripts: ReconciledTranscript[] = [];
   let apiCalls = 0;
   let stopReason: ReconcileStopReason | undefined;
   let failure: string | undefined;
 
+  // Calls kept back from the listing and the window for fetch_failed records due for a retry (phase 3).
+  let retryReserve = 0;
+
   /** Takes one call from the budget, or records why none is left. */
   const spend = (): boolean => {
     if (options.shouldStop?.()) stopReason = "time";
-    else if (apiCalls >= options.maxApiCalls) stopReason = "budget";
+    else if (apiCalls >= options.maxApiCalls - retryReserve) stopReason = "budget";
     else apiCalls += 1;
     return stopReason === undefined;
   };
+
+  // Phase 0: the fetch_failed records waiting for a retry, and which are due (no AssemblyAI call).
+  const policy = options.fetchRetryPolicy ?? DEFAULT_FETCH_RETRY_POLICY;
+  const keyFingerprint = options.apiKeyFingerprint;
+  const earlierRetries = new Map((options.fetchRetries ?? []).map((entry) => [entry.transcriptId, entry]));
+  const nextRetries = new Map<string, FetchRetryAttempt>();
+  const dueRetries: { record: WaitingFetchFailure; decision: RetryDecision }[] = [];
+  let retryFailure: string | undefined;
+  let waitingListed = false;
+  if (deps.waitingFetchFailures !== undefined && keyFingerprint !== undefined) {
+    try {
+      const waiting = await deps.waitingFetchFailures(
+        new Date(nowMs - policy.windowMs),
+        MAX_WAITING_FETCH_FAILURES,
+      );
+      waitingListed = waiting.complete;
+      counts.fetchRetryWaiting = waiting.records.length;
+      for (const record of waiting.records) {
+        const attempt = earlierRetries.get(record.transcriptId);
+        if (attempt !== undefined) nextRetries.set(record.transcriptId, attempt);
+        const decision = retryDecision(record, attempt, keyFingerprint, nowMs, policy);
+        if (decision.due) dueRetries.push({ record, decision });
+        else if (decision.why === "exhausted" && attempt !== undefined && !attempt.abandoned) {
+          nextRetries.set(record.transcriptId, { ...attempt, abandoned: true });
+          counts.fetchRetriesAbandoned += 1;
+          counts.skipped += 1;
+          transcripts.push({
+            transcriptId: record.transcriptId,
+            customerId: record.customerId,
+            orderId: record.orderId,
+            outcome: "skipped",
+            reason: `fetch_failed (HTTP ${record.status ?? "?"}) still, after ${attempt.attempts} tries: given up`,
+            fetchRetry: { attempt: attempt.attempts, abandoned: true },
+          });
+        }
+      }
+    } catch (error) {
+      retryFailure = `waiting fetch_failed records: ${describeError(error)}`;
+    }
+    retryReserve = Math.min(dueRetries.length, Math.floor(options.maxApiCalls / 4));
+  }
+  // Tries of records the index did not answer for this run (more than one run reads, or it failed) are kept.
+  if (!waitingListed) {
+    for (const [id, attempt] of earlierRetries) {
+      if (!nextRetries.has(id) && Date.parse(attempt.lastAttemptAt) >= nowMs - policy.windowMs) {
+        nextRetries.set(id, attempt);
+      }
+    }
+  }
 
   // Phase 1: list the window, newest first. Every listed id's creation time is kept (also those below
   // `since` on the last page): it tells which of two transcripts for one order is the newer.
@@ -280,6 +347,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     budgetExhausted: stopReason === "budget",
     nextCheckpoint: new Date(sinceMs).toISOString(),
     nextUnread: [...unread.values()],
+    nextFetchRetries: [...nextRetries.values()],
     transcripts: [...transcripts],
   });
 
@@ -491,6 +559,101 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   }
   nextMs = Math.max(nextMs, sinceMs);
   if (nextListing?.resumeBefore === undefined && nextListing?.stopAt === undefined) nextListing = undefined;
+
+  // Phase 3: queue again the fetch_failed records that are due, oldest failure first, with what is left of
+  // the budget (at least retryReserve calls). Each is read first: a key that still fails, or a transcript
+  // still missing, costs one call and a try, not a trip through the queue and the worker.
+  for (const { record, decision } of dueRetries) {
+    if (retryFailure !== undefined || options.shouldStop?.() || apiCalls >= options.maxApiCalls) break;
+    apiCalls += 1;
+    const previous = nextRetries.get(record.transcriptId) ?? earlierRetries.get(record.transcriptId);
+    const attempt = (previous?.attempts ?? 0) + 1;
+    const ids = { transcriptId: record.transcriptId, customerId: record.customerId, orderId: record.orderId };
+    const tried = (abandoned = false) =>
+      nextRetries.set(record.transcriptId, {
+        transcriptId: record.transcriptId,
+        attempts: abandoned ? Math.max(attempt, policy.maxAttempts) : attempt,
+        lastAttemptAt: options.now.toISOString(),
+        keyFingerprint: keyFingerprint as string,
+        ...(abandoned ? { abandoned } : {}),
+      });
+    const why = decision.why === "key_changed" ? "the API key changed" : "its retry delay passed";
+    /** A try that a later one may turn out differently. */
+    const notYet = (detail: string) => {
+      tried();
+      counts.skipped += 1;
+      transcripts.push({
+        ...ids,
+        outcome: "skipped",
+        reason: `fetch_failed retry ${attempt} of ${policy.maxAttempts} (${why}): ${detail}`,
+        fetchRetry: { attempt },
+      });
+    };
+    let transcript: Awaited<ReturnType<ReconcileDeps["getTranscript"]>>;
+    try {
+      transcript = await deps.getTranscript(record.transcriptId);
+    } catch (error) {
+      notYet(`not read: ${describeError(error)}`);
+      continue;
+    }
+    const status = transcript.status;
+    if (!isFinal(status)) {
+      notYet(`AssemblyAI answers status ${JSON.stringify(status)}`);
+      continue;
+    }
+    const webhookUrl = typeof transcript.webhook_url === "string" ? transcript.webhook_url : "";
+    const metadata = endpointOf(webhookUrl) === endpoint ? parseMetadata(rawQueryOf(webhookUrl)) : undefined;
+    const ours =
+      metadata?.ok === true &&
+      metadata.value.customer_id === record.customerId &&
+      metadata.value.order_id === record.orderId;
+    if (transcript.text === DELETED_TRANSCRIPT_TEXT || !ours || metadata?.ok !== true) {
+      // Nothing a later try would change: given up now.
+      tried(true);
+      counts.skipped += 1;
+      counts.fetchRetriesAbandoned += 1;
+      transcripts.push({
+        ...ids,
+        outcome: "skipped",
+        reason: `fetch_failed retry given up: ${
+          transcript.text === DELETED_TRANSCRIPT_TEXT
+            ? "the transcript was deleted at AssemblyAI"
+            : "its webhook_url does not name this record"
+        }`,
+        fetchRetry: { attempt, abandoned: true },
+      });
+      continue;
+    }
+    const candidate: Candidate = {
+      id: record.transcriptId,
+      status,
+      createdMs: undefined,
+      completedMs: undefined,
+      times: typeof record.times === "object" ? record.times : undefined,
+    };
+    let requestId: string;
+    try {
+      requestId = await enqueue(candidate, status, metadata.value);
+    } catch (error) {
+      // Ours, not the transcript's: no try is counted, and the next run queues it.
+      retryFailure = `fetch_failed retry of transcript ${record.transcriptId}: ${describeError(error)}`;
+      break;
+    }
+    tried();
+    counts.queued += 1;
+    counts.fetchRetried += 1;
+    transcripts.push({
+      ...ids,
+      outcome: "queued",
+      requestId,
+      reason: `fetch_failed retry (${why})`,
+      fetchRetry: { attempt },
+    });
+  }
+  if (retryFailure !== undefined && stopReason === undefined) {
+    stopReason = "failure";
+    failure = retryFailure;
+  }
 
   const final: ReconcileReport = {
     ...report(),

@@ -9,7 +9,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/contract/environment";
 import { CachedValue } from "../shared/secret-cache";
-import { readApiKey } from "../shared/secrets";
+import { apiKeyFingerprint, readApiKey } from "../shared/secrets";
 import { describeError, emit, type LogEvent } from "../shared/telemetry";
 import { AssemblyAiApi } from "./assemblyai";
 import type { ReconcilerConfig } from "./config";
@@ -116,6 +116,9 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
       ...(checkpoint?.settledBefore !== undefined ? { settledBefore: checkpoint.settledBefore } : {}),
       ...(checkpoint?.unread !== undefined ? { unread: checkpoint.unread } : {}),
       ...(checkpoint?.listing !== undefined ? { listing: checkpoint.listing } : {}),
+      ...(checkpoint?.fetchRetries !== undefined ? { fetchRetries: checkpoint.fetchRetries } : {}),
+      // Which key this run reads with: a fetch_failed record refused for another key is tried again at once.
+      apiKeyFingerprint: apiKeyFingerprint(key),
       webhookUrl: config.webhookUrl,
       maxApiCalls: config.maxApiCalls,
       now: startedAt,
@@ -140,6 +143,7 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
           report.nextSettledBefore !== undefined ? new Date(report.nextSettledBefore) : undefined,
         unread: report.nextUnread,
         listing: report.nextListing,
+        fetchRetries: report.nextFetchRetries,
       },
       now(),
     );
@@ -183,6 +187,10 @@ export function transcriptLogEvent(transcript: ReconciledTranscript): LogEvent {
   if (transcript.reason !== undefined) fields.reason = transcript.reason;
   if (transcript.requestId !== undefined) fields.request_id = transcript.requestId;
   if (transcript.unread !== undefined) fields.unread = transcript.unread;
+  if (transcript.fetchRetry !== undefined) {
+    fields.fetch_retry = transcript.fetchRetry.attempt;
+    if (transcript.fetchRetry.abandoned) fields.fetch_retry_abandoned = true;
+  }
   return {
     level: transcript.outcome === "queued" ? "info" : "warn",
     message: `transcript ${transcript.outcome.replace("_", " ")} by the reconciler`,
@@ -211,7 +219,7 @@ export function runLogEvents(
   finishedAt: Date,
 ): LogEvent[] {
   // The retry list goes to the checkpoint; the summary has its counts (unreadRetrying, unreadAbandoned).
-  const { transcripts: _decisions, nextUnread: _unread, ...summary } = report;
+  const { transcripts: _decisions, nextUnread: _unread, nextFetchRetries: _tries, ...summary } = report;
   const level = report.stopReason === "failure" ? "error" : report.stopReason !== undefined ? "warn" : "info";
   const lagMs = Math.max(0, startedAt.getTime() - Date.parse(report.nextCheckpoint));
   const events: LogEvent[] = [

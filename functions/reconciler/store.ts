@@ -8,10 +8,26 @@ import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Transcript, TranscriptList } from "assemblyai";
 import { MAX_MESSAGE_BYTES, serializeDeliveryMessage } from "../shared/contract/delivery";
-import { TIMES_ATTRIBUTES, TRANSCRIPT_ID_ATTRIBUTE, TRANSCRIPT_ID_INDEX } from "../shared/contract/resources";
+import {
+  FETCH_RETRY_ATTRIBUTES,
+  FETCH_RETRY_INDEX,
+  FETCH_RETRY_WAITING,
+  TABLE_PARTITION_KEY,
+  TABLE_SORT_KEY,
+  TIMES_ATTRIBUTES,
+  TRANSCRIPT_ID_ATTRIBUTE,
+  TRANSCRIPT_ID_INDEX,
+} from "../shared/contract/resources";
 import { storedTimes } from "../shared/contract/winner";
 import { isRecord } from "../shared/values";
-import type { ListingCursor, ReconcileDeps, StoredTranscriptRef, UnreadTranscript } from "./types";
+import type {
+  FetchRetryAttempt,
+  ListingCursor,
+  ReconcileDeps,
+  StoredTranscriptRef,
+  UnreadTranscript,
+  WaitingFetchFailure,
+} from "./types";
 
 export interface AssemblyAiReads {
   listTranscripts(query: Readonly<Record<string, string>>): Promise<TranscriptList>;
@@ -78,6 +94,35 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
       return (result.Count ?? 0) > 0;
     },
 
+    // The sparse index holds only waiting records, oldest failure first; eventually consistent, which at worst
+    // shows a record the worker has just stored (the worker then finds it a duplicate).
+    async waitingFetchFailures(since, limit) {
+      const records: WaitingFetchFailure[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await documents.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: FETCH_RETRY_INDEX,
+            KeyConditionExpression: "#state = :waiting AND #since >= :since",
+            ExpressionAttributeNames: {
+              "#state": FETCH_RETRY_ATTRIBUTES.state,
+              "#since": FETCH_RETRY_ATTRIBUTES.since,
+            },
+            ExpressionAttributeValues: { ":waiting": FETCH_RETRY_WAITING, ":since": since.toISOString() },
+            Limit: Math.min(1_000, limit - records.length),
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const record = waitingRecord(item);
+          if (record !== undefined) records.push(record);
+        }
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined && records.length < limit);
+      return { records, complete: start === undefined };
+    },
+
     async enqueue(message): Promise<void> {
       const body = serializeDeliveryMessage(message);
       if (!body.ok) {
@@ -90,6 +135,27 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
   };
 }
 
+/** A waiting record as the index projects it; undefined when it lacks what a retry needs. */
+function waitingRecord(item: Readonly<Record<string, unknown>>): WaitingFetchFailure | undefined {
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const customerId = text(item[TABLE_PARTITION_KEY]);
+  const orderId = text(item[TABLE_SORT_KEY]);
+  const transcriptId = text(item[TRANSCRIPT_ID_ATTRIBUTE]);
+  const failedAt = text(item[FETCH_RETRY_ATTRIBUTES.since]);
+  if (customerId === undefined || orderId === undefined || transcriptId === undefined) return undefined;
+  if (failedAt === undefined) return undefined;
+  const status = item[FETCH_RETRY_ATTRIBUTES.status];
+  return {
+    customerId,
+    orderId,
+    transcriptId,
+    failedAt,
+    status: typeof status === "number" ? status : undefined,
+    keyFingerprint: text(item[FETCH_RETRY_ATTRIBUTES.key]),
+    times: storedTimes(item),
+  };
+}
+
 /**
  * Where the next run starts: `since` on AssemblyAI's `created`, `settledBefore` on its `completed`, and the
  * transcripts earlier runs could not read, to read again, and where a listing too long for one run got to.
@@ -99,9 +165,14 @@ export interface Checkpoint {
   readonly settledBefore?: Date | undefined;
   readonly unread?: readonly UnreadTranscript[] | undefined;
   readonly listing?: ListingCursor | undefined;
+  readonly fetchRetries?: readonly FetchRetryAttempt[] | undefined;
 }
 
-/** Version 2 added `unread` and `listing`; version 1 objects (neither field) are still read. */
+/**
+ * Version 2 added `unread` and `listing`; version 1 objects (neither field) are still read. `fetch_retries`
+ * came later within version 2: an older reader ignores it (the tries start over), and this one reads
+ * objects without it.
+ */
 export const CHECKPOINT_VERSION = 2;
 const READABLE_VERSIONS: readonly unknown[] = [1, CHECKPOINT_VERSION];
 
@@ -124,6 +195,20 @@ function unreadEntry(value: unknown): UnreadTranscript | undefined {
     completed: text(value.completed),
     attempts: value.attempts,
     lastError: text(value.last_error) ?? "",
+  };
+}
+
+function fetchRetryEntry(value: unknown): FetchRetryAttempt | undefined {
+  if (!isRecord(value) || typeof value.transcript_id !== "string") return undefined;
+  const { attempts, last_attempt_at: lastAttemptAt, key_fingerprint: keyFingerprint } = value;
+  if (typeof attempts !== "number" || !Number.isInteger(attempts) || attempts < 0) return undefined;
+  if (instantField(lastAttemptAt) === undefined || typeof keyFingerprint !== "string") return undefined;
+  return {
+    transcriptId: value.transcript_id,
+    attempts,
+    lastAttemptAt: lastAttemptAt as string,
+    keyFingerprint,
+    ...(value.abandoned === true ? { abandoned: true } : {}),
   };
 }
 
@@ -158,12 +243,23 @@ export function parseCheckpoint(text: string): { checkpoint: Checkpoint } | { pr
   const listing =
     parsed.listing === undefined || parsed.listing === null ? {} : listingCursor(parsed.listing);
   if (listing === undefined) return { problem: "the checkpoint's listing is not a listing cursor" };
+  let fetchRetries: FetchRetryAttempt[] | undefined;
+  if (parsed.fetch_retries !== undefined && parsed.fetch_retries !== null) {
+    const entries = Array.isArray(parsed.fetch_retries)
+      ? parsed.fetch_retries.map(fetchRetryEntry)
+      : [undefined];
+    if (entries.some((entry) => entry === undefined)) {
+      return { problem: "the checkpoint's fetch_retries is not a list of tries" };
+    }
+    fetchRetries = entries as FetchRetryAttempt[];
+  }
   return {
     checkpoint: {
       since,
       ...(settledBefore !== undefined ? { settledBefore } : {}),
       ...(unread !== undefined && unread.length > 0 ? { unread } : {}),
       ...(listing.resumeBefore !== undefined || listing.stopAt !== undefined ? { listing } : {}),
+      ...(fetchRetries !== undefined && fetchRetries.length > 0 ? { fetchRetries } : {}),
     },
   };
 }
@@ -201,6 +297,13 @@ export function serializeCheckpoint(checkpoint: Checkpoint, updatedAt: Date): st
             resume_before_created: checkpoint.listing.resumeBefore?.created ?? null,
             stop_at_id: checkpoint.listing.stopAt ?? null,
           },
+    fetch_retries: (checkpoint.fetchRetries ?? []).map((entry) => ({
+      transcript_id: entry.transcriptId,
+      attempts: entry.attempts,
+      last_attempt_at: entry.lastAttemptAt,
+      key_fingerprint: entry.keyFingerprint,
+      ...(entry.abandoned ? { abandoned: true } : {}),
+    })),
     updated_at: updatedAt.toISOString(),
   });
 }

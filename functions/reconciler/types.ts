@@ -6,6 +6,7 @@
 import type { Transcript, TranscriptList } from "assemblyai";
 import type { DeliveryMessage } from "../shared/contract/delivery";
 import type { TranscriptTimes } from "../shared/contract/winner";
+import type { FetchRetryPolicy } from "./retries";
 
 export interface ReconcileOptions {
   /** Look at transcripts created at or after this instant (the checkpoint, or the CLI's --since). */
@@ -57,6 +58,43 @@ export interface ReconcileOptions {
   readonly maxReadAttempts?: number;
   /** Where an earlier run's listing left off (the checkpoint's `listing`); see ListingCursor. */
   readonly listing?: ListingCursor;
+  /**
+   * The fingerprint of the API key this run reads with (shared/secrets.ts, apiKeyFingerprint). Given, and
+   * with `deps.waitingFetchFailures`, the run also queues again the `fetch_failed` records that wait for a
+   * retry (retries.ts); the CLI, which keeps no checkpoint to count tries in, leaves it out.
+   */
+  readonly apiKeyFingerprint?: string;
+  /** What earlier runs tried of the waiting records (the checkpoint's `fetch_retries`). */
+  readonly fetchRetries?: readonly FetchRetryAttempt[];
+  /** @default DEFAULT_FETCH_RETRY_POLICY (retries.ts) */
+  readonly fetchRetryPolicy?: FetchRetryPolicy;
+}
+
+/** A `fetch_failed` record waiting to be queued again (the table's by-fetch-retry index). */
+export interface WaitingFetchFailure {
+  readonly customerId: string;
+  readonly orderId: string;
+  readonly transcriptId: string;
+  /** When the worker's fetch failed (ISO-8601). */
+  readonly failedAt: string;
+  /** AssemblyAI's answer: 401, 403 or 404. */
+  readonly status: number | undefined;
+  /** The fingerprint of the API key the worker's fetch was refused with. */
+  readonly keyFingerprint: string | undefined;
+  /** AssemblyAI's times, when the record keeps them. */
+  readonly times?: TranscriptTimes | undefined;
+}
+
+/** The reconciler's tries of one waiting record, kept with the checkpoint. */
+export interface FetchRetryAttempt {
+  readonly transcriptId: string;
+  readonly attempts: number;
+  /** The last try (ISO-8601, the run's clock). */
+  readonly lastAttemptAt: string;
+  /** The fingerprint of the key the last try read with. */
+  readonly keyFingerprint: string;
+  /** Set once it was reported given up, so that it is reported once. */
+  readonly abandoned?: boolean | undefined;
 }
 
 /**
@@ -118,6 +156,14 @@ export interface ReconcileDeps {
   isTranscriptStored?(transcriptId: string): Promise<boolean>;
   /** Queue one message, as the receiver would (source "reconciler" or "replay"). */
   enqueue(message: DeliveryMessage): Promise<void>;
+  /**
+   * The `fetch_failed` records waiting for a retry that failed at or after `since`, oldest first, up to
+   * `limit`; `complete` is false when there were more.
+   */
+  waitingFetchFailures?(
+    since: Date,
+    limit: number,
+  ): Promise<{ readonly records: readonly WaitingFetchFailure[]; readonly complete: boolean }>;
 }
 
 /** Why a run ended before it had examined everything since `since`. */
@@ -138,6 +184,8 @@ export interface ReconciledTranscript {
   readonly requestId?: string;
   /** For skipped because the read failed: "retrying" (kept for the next run) or "abandoned" (given up). */
   readonly unread?: "retrying" | "abandoned";
+  /** For a `fetch_failed` record tried again: which try this was, and whether it was the last. */
+  readonly fetchRetry?: { readonly attempt: number; readonly abandoned?: true };
 }
 
 export interface ReconcileReport {
@@ -169,6 +217,12 @@ export interface ReconcileReport {
   readonly superseded: number;
   /** List items in the window still queued or processing: the next run looks at them again. */
   readonly pending: number;
+  /** `fetch_failed` records waiting for a retry, due or not, as the run read them from the index. */
+  readonly fetchRetryWaiting: number;
+  /** Of those, queued again this run (also counted in `queued`). */
+  readonly fetchRetried: number;
+  /** Of those, given up this run after their last try (each a transcript the record may never get). */
+  readonly fetchRetriesAbandoned: number;
   readonly apiCalls: number;
   /** True when the run stopped at maxApiCalls before reaching `since`; the next run continues. */
   readonly budgetExhausted: boolean;
@@ -191,6 +245,8 @@ export interface ReconcileReport {
   readonly nextListing?: ListingCursor;
   /** The next run's `unread`: this run's read failures, and earlier ones it did not get to. */
   readonly nextUnread: readonly UnreadTranscript[];
+  /** The next run's `fetchRetries` (the tries of records still waiting). */
+  readonly nextFetchRetries: readonly FetchRetryAttempt[];
   /** The decisions that needed one (queued, skipped, superseded), in the order made. */
   readonly transcripts: readonly ReconciledTranscript[];
 }

@@ -1,4 +1,5 @@
 /** Reading Secrets Manager values by version stage; the client is passed in so handlers own it. */
+import { createHash } from "node:crypto";
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { API_KEY_PLACEHOLDER_PREFIX } from "./contract/environment";
 
@@ -39,6 +40,15 @@ export async function readApiKey(
     if (isNotFound(error)) return API_KEY_PLACEHOLDER_PREFIX;
     throw error;
   }
+}
+
+/**
+ * Tells API keys apart without keeping them: the first 64 bits of a SHA-256 of the key, stored on a record
+ * whose fetch was refused so that the reconciler can tell whether the key has changed since. An AssemblyAI
+ * key is 32 hex digits (128 bits), so 64 bits of its hash reveal nothing that helps to guess it.
+ */
+export function apiKeyFingerprint(apiKey: string): string {
+  return createHash("sha256").update(`aai-webhooks api key\n${apiKey.trim()}`).digest("hex").slice(0, 16);
 }
 
 function isNotFound(error: unknown): boolean {

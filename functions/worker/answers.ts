@@ -8,7 +8,7 @@ export type FetchDecision =
   | { readonly action: "store"; readonly transcript: Transcript; readonly status: "completed" | "error" }
   | { readonly action: "deleted" }
   | { readonly action: "transient"; readonly reason: string; readonly retryAfterSeconds?: number }
-  | { readonly action: "final"; readonly reason: string };
+  | { readonly action: "final"; readonly reason: string; readonly status?: number };
 
 /** Whether an HTTP status is worth retrying: throttling, timeouts and server errors. Any other 4xx is final. */
 export function isRetryableStatus(status: number): boolean {
@@ -30,7 +30,7 @@ export function classifyFetch(result: FetchResult, transcriptId: string, nowMs: 
       };
     case "http_error": {
       const reason = `AssemblyAI answered HTTP ${result.status}${result.message ? `: ${result.message}` : ""}`;
-      if (!isRetryableStatus(result.status)) return { action: "final", reason };
+      if (!isRetryableStatus(result.status)) return { action: "final", reason, status: result.status };
       const retryAfterSeconds = parseRetryAfter(result.retryAfter, nowMs);
       return retryAfterSeconds === undefined
         ? { action: "transient", reason }

@@ -6,7 +6,14 @@ import type {
   StreamingSessionDelivery,
   TranscriptDelivery,
 } from "../shared/contract/delivery";
-import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TIMES_ATTRIBUTES } from "../shared/contract/resources";
+import {
+  FETCH_RETRY_ATTRIBUTES,
+  FETCH_RETRY_STATUSES,
+  FETCH_RETRY_WAITING,
+  TABLE_PARTITION_KEY,
+  TABLE_SORT_KEY,
+  TIMES_ATTRIBUTES,
+} from "../shared/contract/resources";
 import { type Guard, guardFor, type TranscriptTimes } from "../shared/contract/winner";
 import { clearsRedactedAudio, type StoredTranscript } from "./records";
 import type { AssembledSession } from "./sessions";
@@ -89,6 +96,7 @@ export const TRANSCRIPT_ATTRIBUTES = [
   "session_id",
   "word_count",
   "duration_ms",
+  ...Object.values(FETCH_RETRY_ATTRIBUTES),
 ] as const;
 
 /** The record's `kind` for a streaming session (a pre-recorded transcript's record has none). */
@@ -224,14 +232,38 @@ export function buildTranscriptUpdate(
     if (value === undefined || value === null) remove.push(name);
     else set[name] = value;
   }
+  // A stored result ends the wait for a retry (see FETCH_RETRY_ATTRIBUTES).
+  remove.push(...Object.values(FETCH_RETRY_ATTRIBUTES));
   return buildUpdate(itemKey(context.delivery.metadata), { set, remove, ...guarded(context.stored) });
 }
 
-/** The write for a transcript that could not be fetched for good (or was deleted at AssemblyAI). */
-export function buildFetchFailedUpdate(context: DeliveryContext & { readonly error: string }): ItemUpdate {
+/** Why a fetch failed, when a later read may succeed: AssemblyAI's status and the API key's fingerprint. */
+export interface FetchRetry {
+  readonly status: number;
+  readonly keyFingerprint: string;
+}
+
+/**
+ * The write for a transcript that could not be fetched for good (or was deleted at AssemblyAI). A 401, 403
+ * or 404 (`retry`) marks the record as waiting for the reconciler to queue it again (FETCH_RETRY_ATTRIBUTES).
+ */
+export function buildFetchFailedUpdate(
+  context: DeliveryContext & { readonly error: string; readonly retry?: FetchRetry | undefined },
+): ItemUpdate {
   const fields = deliveryFields(context);
+  const { retry } = context;
+  const waits = retry !== undefined && FETCH_RETRY_STATUSES.has(retry.status);
+  const waiting =
+    waits && retry !== undefined
+      ? {
+          [FETCH_RETRY_ATTRIBUTES.state]: FETCH_RETRY_WAITING,
+          [FETCH_RETRY_ATTRIBUTES.since]: context.storedAt,
+          [FETCH_RETRY_ATTRIBUTES.status]: retry.status,
+          [FETCH_RETRY_ATTRIBUTES.key]: retry.keyFingerprint,
+        }
+      : {};
   return buildUpdate(itemKey(context.delivery.metadata), {
-    set: { ...fields.set, status: "fetch_failed", error: context.error },
+    set: { ...fields.set, ...waiting, status: "fetch_failed", error: context.error },
     remove: [
       "text",
       "text_s3_key",
@@ -241,6 +273,8 @@ export function buildFetchFailedUpdate(context: DeliveryContext & { readonly err
       "transcript_s3_key",
       ...fields.remove,
       ...staleSession(context),
+      // Another failure ends the wait of an earlier one, unless it waits itself.
+      ...(waits ? [] : Object.values(FETCH_RETRY_ATTRIBUTES)),
     ],
     ...guarded(context.stored),
   });
@@ -267,7 +301,12 @@ export function buildSessionUpdate(
     word_count: session.wordCount,
     transcript_s3_key: context.transcriptS3Key,
   };
-  const remove: string[] = [...fields.remove, ...PRE_RECORDED_ATTRIBUTES];
+  // A stored result ends the wait for a retry of an earlier fetch_failed (see FETCH_RETRY_ATTRIBUTES).
+  const remove: string[] = [
+    ...fields.remove,
+    ...PRE_RECORDED_ATTRIBUTES,
+    ...Object.values(FETCH_RETRY_ATTRIBUTES),
+  ];
   const optional = {
     duration_ms: session.durationMs,
     text: text.kind === "inline" ? text.text : undefined,

@@ -39,7 +39,7 @@ import {
 } from "../shared/contract/winner";
 import { redactedAudioUrlProblem } from "../shared/redacted-audio-hosts";
 import { CachedValue } from "../shared/secret-cache";
-import { readApiKey } from "../shared/secrets";
+import { apiKeyFingerprint, readApiKey } from "../shared/secrets";
 import { describeError, emit, type LogEvent } from "../shared/telemetry";
 import { classifyDownloadStatus, classifyFetch } from "./answers";
 import { backoffSeconds, parseRetryAfter, receiveCount } from "./backoff";
@@ -62,6 +62,7 @@ import {
   buildSessionUpdate,
   buildTimesUpdate,
   buildTranscriptUpdate,
+  type FetchRetry,
   type ItemUpdate,
   itemKey,
   placeText,
@@ -290,6 +291,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     error: string,
     deleted: boolean,
     signal: AbortSignal,
+    retry?: FetchRetry,
   ): Promise<RecordResult> {
     const storedAt = isoNow();
     const result = await writeDecided(
@@ -297,7 +299,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       "fetch_failed",
       stored,
       timesFrom(delivery),
-      (held, times) => buildFetchFailedUpdate({ delivery, storedAt, stored: held, times, error }),
+      (held, times) => buildFetchFailedUpdate({ delivery, storedAt, stored: held, times, error, retry }),
       signal,
     );
     if (result.written) return { outcome: "final_failure", reason: error, storedAt };
@@ -346,8 +348,14 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
               reason: decision.reason,
               retryAfterSeconds: decision.retryAfterSeconds,
             };
-      case "final":
-        return recordFetchFailed(delivery, stored, decision.reason, false, signal);
+      case "final": {
+        // A 401/403/404 may be fixed by a new key or a later read: the record says so (see updates.ts).
+        const retry =
+          decision.status === undefined
+            ? undefined
+            : { status: decision.status, keyFingerprint: apiKeyFingerprint(key) };
+        return recordFetchFailed(delivery, stored, decision.reason, false, signal, retry);
+      }
       case "deleted":
         return recordFetchFailed(delivery, stored, DELETED_TRANSCRIPT_ERROR, true, signal);
       case "store":

@@ -51,6 +51,7 @@ const allowed: Array<[keyof typeof roles, Call]> = [
   ["reconciler", call("s3:GetObject", `${bucket}/reconciler/checkpoint.json`)],
   ["reconciler", call("s3:PutObject", `${bucket}/reconciler/checkpoint.json`)],
   ["reconciler", call("dynamodb:Query", `${table}/index/by-transcript-id`)],
+  ["reconciler", call("dynamodb:Query", `${table}/index/by-fetch-retry`)],
   ["reconciler", call("sqs:SendMessage", queue)],
 ];
 
@@ -86,7 +87,13 @@ const denied: Array<[keyof typeof roles, Call, string]> = [
   ["reconciler", call("s3:GetObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`), "no transcript reads"],
   ["reconciler", call("s3:PutObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`), "no transcript writes"],
   ["reconciler", call("dynamodb:UpdateItem", table), "the reconciler only queues; the worker writes"],
-  ["reconciler", call("dynamodb:Query", table), "only the transcript_id index is queried"],
+  ["reconciler", call("dynamodb:Query", table), "only the transcript_id and fetch-retry indexes are queried"],
+  ["reconciler", call("dynamodb:Query", `${table}/index/other`), "no other index"],
+  [
+    "reconciler",
+    call("dynamodb:Scan", `${table}/index/by-fetch-retry`),
+    "the retry index is queried, not scanned",
+  ],
   ["reconciler", call("sqs:DeleteMessage", queue), "the reconciler never consumes deliveries"],
 ];
 

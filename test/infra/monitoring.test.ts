@@ -435,7 +435,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic and describe a first response", () => {
     const all = alarmsOf(resources);
-    expect(Object.keys(all)).toHaveLength(13);
+    expect(Object.keys(all)).toHaveLength(14);
     for (const properties of Object.values(all)) {
       expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README.md/);
@@ -577,6 +577,23 @@ describe("with a reconciler function", () => {
       Threshold: 3 * 3_600_000,
       ComparisonOperator: "GreaterThanThreshold",
     });
+  });
+
+  it("alarms when a run gives up on a transcript it could not read", () => {
+    const properties = alarm("Bare-reconciler-gave-up", bare);
+
+    expect(metricOf(properties)).toMatchObject({
+      namespace: "AssemblyAIWebhooks",
+      metricName: "ReconcilerUnreadAbandoned",
+      statistic: "Sum",
+      period: 300,
+    });
+    expect(properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    expect(properties.AlarmActions).toEqual([{ Ref: logicalId("AWS::SNS::Topic", /AlarmTopic/, bare) }]);
   });
 
   it("charts its errors next to how far behind it is", () => {

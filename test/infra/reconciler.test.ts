@@ -135,20 +135,18 @@ describe("Reconciler", () => {
     });
   });
 
-  it("may read records and the transcript_id index, and nothing else in the table", () => {
+  it("may read records, the transcript_id index and the fetch-retry index, and nothing else in the table", () => {
     const statements = reconcilerPolicyStatements();
     const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes("dynamodb:"));
+    const index = (name: string) => ({
+      "Fn::Join": ["", [{ "Fn::GetAtt": [expect.stringMatching(/^StoreTable/), "Arn"] }, `/index/${name}`]],
+    });
 
     expect(dynamo).toEqual([
       expect.objectContaining({ Action: "dynamodb:GetItem", Effect: "Allow" }),
       expect.objectContaining({
         Action: "dynamodb:Query",
-        Resource: {
-          "Fn::Join": [
-            "",
-            [{ "Fn::GetAtt": [expect.stringMatching(/^StoreTable/), "Arn"] }, "/index/by-transcript-id"],
-          ],
-        },
+        Resource: [index("by-transcript-id"), index("by-fetch-retry")],
       }),
     ]);
   });

@@ -295,7 +295,7 @@ describe("reconciler", () => {
 });
 
 describe("table", () => {
-  it("is on demand, keyed by customer_id and order_id, indexed by transcript_id, with point-in-time recovery", () => {
+  it("is on demand, keyed by customer_id and order_id, indexed by transcript_id and by fetch retry, with point-in-time recovery", () => {
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       BillingMode: "PAY_PER_REQUEST",
       KeySchema: [
@@ -307,6 +307,24 @@ describe("table", () => {
         Match.objectLike({
           IndexName: "by-transcript-id",
           KeySchema: [{ AttributeName: "transcript_id", KeyType: "HASH" }],
+        }),
+        // Sparse: only fetch_failed records waiting for the reconciler carry fetch_retry_state.
+        Match.objectLike({
+          IndexName: "by-fetch-retry",
+          KeySchema: [
+            { AttributeName: "fetch_retry_state", KeyType: "HASH" },
+            { AttributeName: "fetch_retry_since", KeyType: "RANGE" },
+          ],
+          Projection: {
+            ProjectionType: "INCLUDE",
+            NonKeyAttributes: [
+              "transcript_id",
+              "fetch_retry_status",
+              "fetch_retry_key",
+              "transcript_created",
+              "transcript_completed",
+            ],
+          },
         }),
       ],
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

@@ -311,6 +311,29 @@ describe("status", () => {
   });
 });
 
+describe("status: fetch_failed records waiting for a retry", () => {
+  it("counts a record AssemblyAI answered 404 for, from the sparse retry index", async () => {
+    const waiting = async () =>
+      (await runCliJson<{ fetch_failed_waiting_retry: number }>(stack(), ["status"]))
+        .fetch_failed_waiting_retry;
+    const before = await waiting();
+    const customerId = uniqueId("status-retry");
+    const job = await stack().submit(customerId, "missing");
+    await stack().addFault({ status: 404, times: 100, transcriptId: job.id });
+    try {
+      await stack().waitForRecord(customerId, "missing", (r) => r.status === "fetch_failed");
+    } finally {
+      await stack().clearFaults();
+    }
+
+    const after = await waiting();
+    const human = await runCli(stack(), ["status"]);
+
+    expect(after).toBe(before + 1);
+    expect(human.stdout).toMatch(new RegExp(`^retries waiting\\s+${after} fetch_failed record`, "m"));
+  });
+});
+
 describe("the package's bin entry", () => {
   it("runs the same CLI through the tsx shim", async () => {
     const result = await runCli(stack(), ["status"], { entry: "bin" });

@@ -45,6 +45,31 @@ export const TIMES_ATTRIBUTES = { created: "transcript_created", completed: "tra
 /** Attributes the transcript_id index carries besides the keys: enough to answer "where is it, is it done". */
 export const TRANSCRIPT_ID_INDEX_ATTRIBUTES: readonly string[] = ["status", "stored_at", "received_at"];
 
+/**
+ * A `fetch_failed` record that a later read may fix (AssemblyAI answered 401/403: our API key; or 404) carries
+ * these attributes while it waits for the reconciler to queue it again; every later write of the record's
+ * transcript fields removes them. Only waiting records have `state`, so the index on it is sparse: it holds
+ * exactly the records to retry, and a Query of it reads nothing else.
+ */
+export const FETCH_RETRY_INDEX = "by-fetch-retry";
+export const FETCH_RETRY_ATTRIBUTES = {
+  /** FETCH_RETRY_WAITING while it waits (the index's partition key); absent otherwise. */
+  state: "fetch_retry_state",
+  /** When the fetch failed (ISO-8601, the worker's clock): the index's sort key. */
+  since: "fetch_retry_since",
+  /** AssemblyAI's HTTP status: 401, 403 or 404. */
+  status: "fetch_retry_status",
+  /** The fingerprint of the API key the fetch was made with (shared/secrets.ts), never the key. */
+  key: "fetch_retry_key",
+} as const;
+/**
+ * The one partition key value: the index stays small (records wait for hours, a bounded number of times),
+ * so one partition holds it and a Query on it lists every waiting record oldest first.
+ */
+export const FETCH_RETRY_WAITING = "waiting";
+/** AssemblyAI's answers to a transcript fetch that a new API key, or a later read, may turn into a result. */
+export const FETCH_RETRY_STATUSES: ReadonlySet<number> = new Set([401, 403, 404]);
+
 /** A key attribute, typed as DynamoDB spells it (S: string). */
 export interface KeyAttribute {
   readonly name: string;
@@ -78,6 +103,21 @@ export const TRANSCRIPT_TABLE: TableShape = {
       indexName: TRANSCRIPT_ID_INDEX,
       partitionKey: { name: TRANSCRIPT_ID_ATTRIBUTE, type: "S" },
       projection: { type: "INCLUDE", nonKeyAttributes: TRANSCRIPT_ID_INDEX_ATTRIBUTES },
+    },
+    {
+      indexName: FETCH_RETRY_INDEX,
+      partitionKey: { name: FETCH_RETRY_ATTRIBUTES.state, type: "S" },
+      sortKey: { name: FETCH_RETRY_ATTRIBUTES.since, type: "S" },
+      projection: {
+        type: "INCLUDE",
+        nonKeyAttributes: [
+          TRANSCRIPT_ID_ATTRIBUTE,
+          FETCH_RETRY_ATTRIBUTES.status,
+          FETCH_RETRY_ATTRIBUTES.key,
+          TIMES_ATTRIBUTES.created,
+          TIMES_ATTRIBUTES.completed,
+        ],
+      },
     },
   ],
 };

@@ -16,7 +16,11 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  QueryCommand as DocumentQueryCommand,
+  DynamoDBDocumentClient,
+  ScanCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
@@ -524,6 +528,10 @@ describe("dlq redrive", () => {
 });
 
 describe("status", () => {
+  beforeEach(() => {
+    documents.on(DocumentQueryCommand, { IndexName: "by-fetch-retry" }).resolves({ Count: 0 });
+  });
+
   it("reads depths from attributes only and names the CloudWatch metric for the age", async () => {
     sqs.on(GetQueueAttributesCommand).resolves({
       Attributes: {
@@ -544,6 +552,28 @@ describe("status", () => {
     expect(result.stdout).toContain("ApproximateAgeOfOldestMessage");
     expect(result.stdout).toContain("placeholder: not set yet (run set-api-key)");
     expect(result.stdout).toMatch(/^acme\s+o-1\s+fetch_failed/m);
+  });
+
+  it("counts the fetch_failed records waiting for the reconciler, every page of the retry index", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
+    documents.on(ScanCommand).resolves({ Items: [], ScannedCount: 0 });
+    documents
+      .on(DocumentQueryCommand, { IndexName: "by-fetch-retry" })
+      .resolvesOnce({ Count: 2, LastEvaluatedKey: { customer_id: "acme", order_id: "o-2" } })
+      .resolvesOnce({ Count: 1 });
+    secrets.onAnyCommand().resolves({ SecretString: "a-real-key" });
+
+    const result = await runCli(["status"], { target: fakeTarget({ mode: "aws" }) });
+    documents.on(DocumentQueryCommand, { IndexName: "by-fetch-retry" }).resolves({ Count: 5 });
+    const json = await runCli(["--json", "status"], { target: fakeTarget({ mode: "aws" }) });
+
+    expect(result.stdout).toMatch(/^retries waiting\s+3 fetch_failed record\(s\)/m);
+    expect(documents).toHaveReceivedCommandWith(DocumentQueryCommand, {
+      IndexName: "by-fetch-retry",
+      Select: "COUNT",
+      ExpressionAttributeValues: { ":waiting": "waiting" },
+    });
+    expect(JSON.parse(json.stdout)).toMatchObject({ fetch_failed_waiting_retry: 5 });
   });
 
   it("reports an API key secret without a value, as the stack creates it, as not set yet", async () => {
@@ -575,7 +605,11 @@ describe("reconcile report", () => {
     pending: 2,
     unreadRetrying: 0,
     unreadAbandoned: 0,
+    fetchRetryWaiting: 0,
+    fetchRetried: 0,
+    fetchRetriesAbandoned: 0,
     nextUnread: [],
+    nextFetchRetries: [],
     apiCalls: 5,
     budgetExhausted: false,
     nextCheckpoint: "2026-11-27T11:50:00.000Z",

@@ -25,6 +25,7 @@ import type { ReconcilerConfig } from "../../../functions/reconciler/config";
 import { createHandler, ReconcileFailedError, runLogEvents } from "../../../functions/reconciler/reconciler";
 import type { ReconcileReport } from "../../../functions/reconciler/types";
 import type { DeliveryMessage } from "../../../functions/shared/contract/delivery";
+import { apiKeyFingerprint } from "../../../functions/shared/secrets";
 import { withTelemetry } from "../../../functions/shared/telemetry";
 import { lambdaContext } from "../../../local/lambda-context";
 import { type Simulator, startSimulator } from "../../../local/simulator";
@@ -243,6 +244,47 @@ describe("a scheduled reconcile run", () => {
       Select: "COUNT",
     });
     expect(sim.requestCount("GET /v2/transcript/:id")).toBe(0);
+  });
+
+  it("queues again a fetch_failed record refused for another API key, keeping the try but never the key", async () => {
+    const id = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=o1`);
+    // The window's pass finds it stored (the transcript_id index holds it, as fetch_failed): no read there.
+    const failedAt = new Date(Date.now() - 60_000).toISOString();
+    documentsMock.on(QueryCommand, { IndexName: "by-transcript-id" }).resolves({ Count: 1 });
+    documentsMock.on(QueryCommand, { IndexName: "by-fetch-retry" }).resolves({
+      Items: [
+        {
+          customer_id: "c1",
+          order_id: "o1",
+          transcript_id: id,
+          fetch_retry_state: "waiting",
+          fetch_retry_since: failedAt,
+          fetch_retry_status: 401,
+          fetch_retry_key: apiKeyFingerprint("the-old-wrong-key"),
+        },
+      ],
+    });
+
+    const report = await handlerFor()(scheduledEvent);
+
+    expect(report).toMatchObject({ fetchRetried: 1, queued: 1 });
+    expect(queuedMessages()).toEqual([expect.objectContaining({ transcript_id: id, source: "reconciler" })]);
+    expect(documentsMock).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: "by-fetch-retry",
+      ExpressionAttributeValues: { ":waiting": "waiting", ":since": expect.any(String) },
+    });
+    expect(writtenCheckpoint().fetch_retries).toEqual([
+      expect.objectContaining({
+        transcript_id: id,
+        attempts: 1,
+        key_fingerprint: apiKeyFingerprint("test-key"),
+      }),
+    ]);
+    const written = JSON.stringify([writtenCheckpoint(), lines]);
+    expect(written).not.toContain("test-key");
+    expect(lines).toContainEqual(
+      expect.objectContaining({ transcript_id: id, outcome: "queued", fetch_retry: 1 }),
+    );
   });
 
   it("logs one summary line with ReconcilerApiCalls, and ReconciledDeliveries per outcome even when 0", async () => {
@@ -601,7 +643,11 @@ describe("runLogEvents", () => {
     pending: 0,
     unreadRetrying: 0,
     unreadAbandoned: 0,
+    fetchRetryWaiting: 0,
+    fetchRetried: 0,
+    fetchRetriesAbandoned: 0,
     nextUnread: [],
+    nextFetchRetries: [],
     apiCalls: 200,
     budgetExhausted: true,
     stopReason: "budget",

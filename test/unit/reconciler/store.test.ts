@@ -15,6 +15,7 @@ describe("the checkpoint object", () => {
       settled_before: "2025-06-01T11:50:00.000Z",
       unread: [],
       listing: null,
+      fetch_retries: [],
       updated_at: "2025-06-01T12:00:01.000Z",
     });
     expect(parseCheckpoint(text)).toEqual({ checkpoint });
@@ -69,6 +70,47 @@ describe("the checkpoint object", () => {
       stop_at_id: "t-3",
     });
     expect(parseCheckpoint(text)).toEqual({ checkpoint });
+  });
+
+  it("round-trips the tries of fetch_failed records, with the key's fingerprint and whether given up", () => {
+    const fetchRetries = [
+      {
+        transcriptId: "t-1",
+        attempts: 2,
+        lastAttemptAt: "2025-06-01T11:00:00.000Z",
+        keyFingerprint: "0123456789abcdef",
+      },
+      {
+        transcriptId: "t-2",
+        attempts: 4,
+        lastAttemptAt: "2025-06-01T10:00:00.000Z",
+        keyFingerprint: "fedcba9876543210",
+        abandoned: true,
+      },
+    ];
+    const checkpoint = { since: new Date("2025-06-01T11:50:00.000Z"), fetchRetries };
+
+    const text = serializeCheckpoint(checkpoint, new Date("2025-06-01T12:00:01.000Z"));
+
+    expect(JSON.parse(text).fetch_retries[0]).toEqual({
+      transcript_id: "t-1",
+      attempts: 2,
+      last_attempt_at: "2025-06-01T11:00:00.000Z",
+      key_fingerprint: "0123456789abcdef",
+    });
+    expect(parseCheckpoint(text)).toEqual({ checkpoint });
+  });
+
+  it("refuses fetch_retries that are not a list of tries", () => {
+    const parsed = parseCheckpoint(
+      JSON.stringify({
+        version: 2,
+        since: "2025-06-01T11:50:00Z",
+        fetch_retries: [{ transcript_id: "t", attempts: 1 }],
+      }),
+    );
+
+    expect(parsed).toEqual({ problem: "the checkpoint's fetch_retries is not a list of tries" });
   });
 
   it("still reads a version 1 checkpoint, which has nothing to read again", () => {

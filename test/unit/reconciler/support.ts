@@ -1,7 +1,11 @@
 /** In-memory stand-ins for the reconciler's dependencies: AssemblyAI's list and reads, the table, the queue. */
 import type { Transcript, TranscriptList, TranscriptStatus } from "assemblyai";
 import { AssemblyAiRequestError } from "../../../functions/reconciler/assemblyai";
-import type { ReconcileDeps, StoredTranscriptRef } from "../../../functions/reconciler/types";
+import type {
+  ReconcileDeps,
+  StoredTranscriptRef,
+  WaitingFetchFailure,
+} from "../../../functions/reconciler/types";
 import type { DeliveryMessage } from "../../../functions/shared/contract/delivery";
 
 export const WEBHOOK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/webhook";
@@ -110,14 +114,20 @@ export interface Fakes {
   readonly stored: Map<string, StoredTranscriptRef>;
   readonly indexed: Set<string>;
   readonly queued: DeliveryMessage[];
+  /** The records the by-fetch-retry index holds (with `withRetries`). */
+  readonly waiting: WaitingFetchFailure[];
   readonly deps: ReconcileDeps;
 }
 
-export function fakes(transcripts: FakeTranscript[], options: { withIndex?: boolean } = {}): Fakes {
+export function fakes(
+  transcripts: FakeTranscript[],
+  options: { withIndex?: boolean; withRetries?: boolean } = {},
+): Fakes {
   const api = new FakeAssemblyAi(transcripts);
   const stored = new Map<string, StoredTranscriptRef>();
   const indexed = new Set<string>();
   const queued: DeliveryMessage[] = [];
+  const waiting: WaitingFetchFailure[] = [];
   const deps: ReconcileDeps = {
     listTranscripts: (query) => api.listTranscripts(query),
     getTranscript: (id) => api.getTranscript(id),
@@ -126,8 +136,18 @@ export function fakes(transcripts: FakeTranscript[], options: { withIndex?: bool
       queued.push(message);
     },
     ...(options.withIndex ? { isTranscriptStored: async (id: string) => indexed.has(id) } : {}),
+    ...(options.withRetries
+      ? {
+          waitingFetchFailures: async (since: Date, limit: number) => {
+            const found = waiting
+              .filter((record) => record.failedAt >= since.toISOString())
+              .sort((a, b) => a.failedAt.localeCompare(b.failedAt));
+            return { records: found.slice(0, limit), complete: found.length <= limit };
+          },
+        }
+      : {}),
   };
-  return { api, stored, indexed, queued, deps };
+  return { api, stored, indexed, queued, waiting, deps };
 }
 
 export function options(

@@ -244,10 +244,11 @@ describe("classifyFetch", () => {
     });
   });
 
-  it.each([400, 401, 403, 404, 410, 422])("gives up on HTTP %i", (status) => {
+  it.each([400, 401, 403, 404, 410, 422])("gives up on HTTP %i, saying which", (status) => {
     expect(classifyFetch(httpError(status), TRANSCRIPT_ID, NOW)).toEqual({
       action: "final",
       reason: `AssemblyAI answered HTTP ${status}: nope`,
+      status,
     });
   });
 
@@ -401,7 +402,9 @@ describe("updates", () => {
         "#stored_at = :stored_at, #source = :source, #request_id = :request_id, #status = :status, " +
         "#transcript_s3_key = :transcript_s3_key, #audio_duration = :audio_duration, " +
         "#language_code = :language_code, #confidence = :confidence, #text_s3_key = :text_s3_key " +
-        "REMOVE #transcript_created, #transcript_completed, #error, #text",
+        "REMOVE #transcript_created, #transcript_completed, #error, #text, " +
+        // A stored result ends a fetch_failed's wait for the reconciler.
+        "#fetch_retry_state, #fetch_retry_since, #fetch_retry_status, #fetch_retry_key",
     );
     expect(transcriptUpdate.key).toEqual({ customer_id: "cust-1234", order_id: "order-5678" });
   });
@@ -421,6 +424,34 @@ describe("updates", () => {
       ":status": "fetch_failed",
       ":error": "e",
     });
+  });
+
+  it("marks a fetch_failed a new key or a later read may fix as waiting, and ends the wait on any other", () => {
+    const stored = readStoredTranscript(undefined);
+    const waiting = buildFetchFailedUpdate({
+      delivery,
+      storedAt,
+      stored,
+      error: "HTTP 403",
+      retry: { status: 403, keyFingerprint: "0123456789abcdef" },
+    });
+    const final = buildFetchFailedUpdate({
+      delivery,
+      storedAt,
+      stored,
+      error: "HTTP 400",
+      retry: { status: 400, keyFingerprint: "0123456789abcdef" },
+    });
+
+    expect(waiting.values).toMatchObject({
+      ":fetch_retry_state": "waiting",
+      ":fetch_retry_since": storedAt,
+      ":fetch_retry_status": 403,
+      ":fetch_retry_key": "0123456789abcdef",
+    });
+    expect(waiting.updateExpression).not.toMatch(/REMOVE.*#fetch_retry/);
+    expect(final.values).not.toHaveProperty(":fetch_retry_state");
+    expect(final.updateExpression).toMatch(/REMOVE .*#fetch_retry_state, #fetch_retry_since/);
   });
 
   it("keeps AssemblyAI's times of the transcript it writes, and drops a replaced one's", () => {

@@ -26,6 +26,7 @@ import {
   claimCheckBody,
   serializeDeliveryMessage,
 } from "../../../functions/shared/contract/delivery";
+import { apiKeyFingerprint } from "../../../functions/shared/secrets";
 import type { WorkerConfig } from "../../../functions/worker/config";
 import {
   REDACTED_AUDIO_ATTRIBUTES,
@@ -654,6 +655,55 @@ describe("final failures", () => {
       error: `AssemblyAI answered HTTP ${status}: ${message}`,
     });
     expect(lines[0]).toMatchObject({ outcome: "final_failure", level: "ERROR" });
+  });
+
+  it.each([401, 403, 404])(
+    "marks a fetch_failed on HTTP %i as waiting for the reconciler, with the key's fingerprint, never the key",
+    async (status) => {
+      assemblyAi.route = (_request, response) => json(response, status, { error: "refused" });
+
+      await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+      const item = table.get(KEY);
+      expect(item).toMatchObject({
+        status: "fetch_failed",
+        fetch_retry_state: "waiting",
+        fetch_retry_since: item?.stored_at,
+        fetch_retry_status: status,
+        fetch_retry_key: apiKeyFingerprint(API_KEY),
+      });
+      expect(JSON.stringify(item)).not.toContain(API_KEY);
+    },
+  );
+
+  it("leaves a fetch_failed a new key or a later read cannot fix (400, a deleted transcript) out of the retry index", async () => {
+    assemblyAi.route = (_request, response) => json(response, 400, { error: "Invalid transcript id" });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(table.get(KEY)).toMatchObject({ status: "fetch_failed" });
+    expect(Object.keys(table.get(KEY) ?? {}).filter((name) => name.startsWith("fetch_retry"))).toEqual([]);
+  });
+
+  it("ends the wait for a retry once the transcript is stored", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "fetch_failed",
+      error: "AssemblyAI answered HTTP 401: Invalid API key",
+      received_at: "2025-11-27T06:00:00.000Z",
+      fetch_retry_state: "waiting",
+      fetch_retry_since: "2025-11-27T06:00:01.000Z",
+      fetch_retry_status: 401,
+      fetch_retry_key: "0123456789abcdef",
+    });
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage({ source: "reconciler" }) }));
+
+    const item = table.get(KEY);
+    expect(item).toMatchObject({ status: "completed", source: "reconciler" });
+    expect(Object.keys(item ?? {}).filter((name) => name.startsWith("fetch_retry"))).toEqual([]);
   });
 
   it("never replaces a stored result with fetch_failed for the same transcript", async () => {
