@@ -26,7 +26,7 @@ import {
   workerEnvironment,
 } from "../functions/shared/contract/environment";
 import { RECONCILER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
-import { type Env, optionalInteger } from "../functions/shared/env";
+import { type Env, optionalInteger, optionalList } from "../functions/shared/env";
 import { WORKER_NUMBERS } from "../functions/worker/config";
 import { renderAccessLog } from "../lib/access-log";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
@@ -131,9 +131,9 @@ const LOCAL_RETRY_BASE_SECONDS = 2;
 
 /**
  * The settings the local functions run with: the deployed ones (`stackConfig()`), except that every source
- * address is allowed (local deliveries come from 127.0.0.1), the simulator may serve redacted audio, the
- * first retry comes sooner, and SECRET_CACHE_TTL_SECONDS and RETRY_BASE_SECONDS in `env` override theirs
- * (parsed as the functions parse them).
+ * address is allowed (local deliveries come from 127.0.0.1) unless ALLOWED_SOURCE_IPS says otherwise, the
+ * simulator may serve redacted audio, the first retry comes sooner, and SECRET_CACHE_TTL_SECONDS and
+ * RETRY_BASE_SECONDS in `env` override theirs (parsed as the functions parse them).
  */
 export function localSettings(
   config: WebhookStackConfig,
@@ -142,7 +142,8 @@ export function localSettings(
 ): LocalSettings {
   return {
     authHeaderName: config.authHeaderName,
-    allowedSourceIps: [],
+    // The receiver parses the list at its cold start, as on Lambda; a bad entry stops `npm start` there.
+    allowedSourceIps: optionalList(env, ENV.allowedSourceIps, []),
     redactedAudioHosts: [...config.redactedAudioHosts, ...(simulatorUrl ? [simulatorUrl] : [])],
     // As on Lambda by default; lower it to watch rotate-secret (which waits for it) in seconds.
     secretCacheTtlSeconds: optionalInteger(
