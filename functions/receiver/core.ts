@@ -269,14 +269,27 @@ function exactUtf8(bytes: Uint8Array): string | undefined {
 /** Log values are bounded: an id may be up to 2 KB, and a log line is for finding a delivery, not storing it. */
 const MAX_LOGGED_ID_LENGTH = 256;
 
-/** The ids worth logging for a message: the routable ones only. */
-export function loggableIds(message: DeliveryMessage | undefined): {
+/**
+ * The ids worth logging for a delivery: a routed message's; for a request refused before intake (401, 403,
+ * 404, 405) the ids its query names, so that an operator can tell whose job carries a wrong secret. None
+ * for a quarantined request (its problem may be those very ids).
+ */
+export function loggableIds(
+  message: DeliveryMessage | undefined,
+  rawQueryString?: string | undefined,
+): {
   transcriptId?: string;
   customerId?: string;
   orderId?: string;
 } {
-  if (message === undefined || message.kind === "quarantine") return {};
   const cut = (value: string) => value.slice(0, MAX_LOGGED_ID_LENGTH);
+  if (message === undefined) {
+    const metadata = parseContractMetadata(rawQueryString);
+    return metadata.ok
+      ? { customerId: cut(metadata.value.customer_id), orderId: cut(metadata.value.order_id) }
+      : {};
+  }
+  if (message.kind === "quarantine") return {};
   const transcriptId = message.kind === "transcript" ? message.transcript_id : message.payload.transcript_id;
   return {
     customerId: cut(message.metadata.customer_id),

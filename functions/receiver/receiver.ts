@@ -223,7 +223,7 @@ export function createHandler(config: ReceiverConfig, deps: ReceiverDeps): Webho
               ...(result.detail !== undefined ? { errorDetail: result.detail } : {}),
             }
           : { messageId: result.messageId }),
-        ...loggableIds(message),
+        ...loggableIds(message, event?.rawQueryString),
       }),
       finishedAt,
     );

@@ -532,7 +532,15 @@ describe("loggableIds", () => {
     );
 
     expect(quarantined.kind).toBe("quarantine");
-    expect(loggableIds(quarantined)).toEqual({});
+    expect(loggableIds(quarantined, "customer_id=c&order_id=o")).toEqual({});
     expect(loggableIds(undefined)).toEqual({});
+  });
+
+  it("names a refused request's customer and order from its query, so a wrong secret can be traced to its job", () => {
+    expect(loggableIds(undefined, "customer_id=ops%2Bx%40example.com&order_id=o-1")).toEqual({
+      customerId: "ops+x@example.com",
+      orderId: "o-1",
+    });
+    expect(loggableIds(undefined, "order_id=o-1")).toEqual({});
   });
 });
