@@ -474,16 +474,28 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     const webhookUrl = typeof transcript.webhook_url === "string" ? transcript.webhook_url : "";
     if (endpointOf(webhookUrl) !== endpoint) return true;
     counts.matched += 1;
-    if (webhookDelivered(transcript.webhook_status_code)) {
-      counts.delivered += 1;
-      return true;
-    }
-
+    const delivered = webhookDelivered(transcript.webhook_status_code);
     const metadata = parseMetadata(rawQueryOf(webhookUrl));
-    if (!metadata.ok) return skip({ transcriptId: id }, metadata.problem.message);
+    if (!metadata.ok) {
+      if (delivered) counts.delivered += 1;
+      return delivered ? true : skip({ transcriptId: id }, metadata.problem.message);
+    }
     const { customer_id: customerId, order_id: orderId } = metadata.value;
     const ids = { transcriptId: id, customerId, orderId };
     const stored = await deps.storedTranscript(customerId, orderId);
+    // A delivered webhook is queued or stored already, unless its transcript lost to the stored one only by
+    // arrival order (AssemblyAI's list could not order them then) and the times of both are known now: then
+    // `replaces` below decides by them, and a newer one is queued again with its times.
+    const revisit =
+      delivered &&
+      stored !== undefined &&
+      stored.undecided === id &&
+      typeof candidate.times === "object" &&
+      typeof (stored.times ?? timesById.get(stored.transcriptId)) === "object";
+    if (delivered && !revisit) {
+      counts.delivered += 1;
+      return true;
+    }
     if (stored?.transcriptId === id) {
       counts.alreadyStored += 1;
       return true;
@@ -500,7 +512,14 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     const status = isFinal(transcript.status) ? transcript.status : candidate.status;
     const requestId = await enqueue(candidate, status, metadata.value);
     counts.queued += 1;
-    transcripts.push({ ...ids, outcome: "queued", requestId });
+    transcripts.push({
+      ...ids,
+      outcome: "queued",
+      requestId,
+      ...(revisit
+        ? { reason: `won against ${stored?.transcriptId} only by arrival order: decided again` }
+        : {}),
+    });
     return true;
   };
 

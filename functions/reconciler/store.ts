@@ -17,6 +17,7 @@ import {
   TIMES_ATTRIBUTES,
   TRANSCRIPT_ID_ATTRIBUTE,
   TRANSCRIPT_ID_INDEX,
+  UNDECIDED_ATTRIBUTE,
 } from "../shared/contract/resources";
 import { storedTimes } from "../shared/contract/winner";
 import { isRecord } from "../shared/values";
@@ -55,13 +56,14 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
           TableName: tableName,
           Key: { customer_id: customerId, order_id: orderId },
           ConsistentRead: true,
-          ProjectionExpression: "#transcript_id, #status, #received_at, #created, #completed",
+          ProjectionExpression: "#transcript_id, #status, #received_at, #created, #completed, #undecided",
           ExpressionAttributeNames: {
             "#transcript_id": "transcript_id",
             "#status": "status",
             "#received_at": "received_at",
             "#created": TIMES_ATTRIBUTES.created,
             "#completed": TIMES_ATTRIBUTES.completed,
+            "#undecided": UNDECIDED_ATTRIBUTE,
           },
         }),
       );
@@ -74,6 +76,7 @@ export function createReconcileDeps(options: ReconcileDepsOptions): ReconcileDep
         status: text(item.status),
         receivedAt: text(item.received_at),
         times: storedTimes(item),
+        undecided: text(item[UNDECIDED_ATTRIBUTE]),
       };
     },
 

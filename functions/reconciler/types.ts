@@ -136,6 +136,8 @@ export interface StoredTranscriptRef {
   readonly receivedAt?: string | undefined;
   /** AssemblyAI's times for the stored transcript, when the record keeps them. */
   readonly times?: TranscriptTimes | undefined;
+  /** The transcript the stored one won against only by arrival order (UNDECIDED_ATTRIBUTE), if noted. */
+  readonly undecided?: string | undefined;
 }
 
 export interface ReconcileDeps {

@@ -1,5 +1,6 @@
 /** The parts of a stored item the worker's decisions read, and the rules about what a write keeps. Pure. */
 import { type RedactedAudioDelivery, TRANSCRIPT_ID_PATTERN } from "../shared/contract/delivery";
+import { UNDECIDED_ATTRIBUTE } from "../shared/contract/resources";
 import { type HeldTranscript, storedTimes } from "../shared/contract/winner";
 
 /** The parts of a stored item the worker's decisions depend on. */
@@ -8,6 +9,8 @@ export interface StoredTranscript extends HeldTranscript {
   readonly redactedAudioTranscriptId?: string | undefined;
   /** `streaming_session` when the record holds a streaming session; undefined for a pre-recorded transcript. */
   readonly kind?: string | undefined;
+  /** The transcript this one won against only by arrival order (UNDECIDED_ATTRIBUTE), when noted. */
+  readonly undecided?: string | undefined;
 }
 
 export function readStoredTranscript(item: Readonly<Record<string, unknown>> | undefined): StoredTranscript {
@@ -19,6 +22,7 @@ export function readStoredTranscript(item: Readonly<Record<string, unknown>> | u
     times: storedTimes(item),
     redactedAudioTranscriptId: text(item?.redacted_audio_transcript_id),
     kind: text(item?.kind),
+    undecided: text(item?.[UNDECIDED_ATTRIBUTE]),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   TABLE_PARTITION_KEY,
   TABLE_SORT_KEY,
   TIMES_ATTRIBUTES,
+  UNDECIDED_ATTRIBUTE,
 } from "../shared/contract/resources";
 import { type Guard, guardFor, type TranscriptTimes } from "../shared/contract/winner";
 import { clearsRedactedAudio, type StoredTranscript } from "./records";
@@ -77,6 +78,7 @@ export function itemKey(metadata: DeliveryMetadata): ItemKey {
 /** The attributes a transcript write owns; the redacted-audio write never touches them, and vice versa. */
 export const TRANSCRIPT_ATTRIBUTES = [
   "transcript_id",
+  UNDECIDED_ATTRIBUTE,
   "status",
   "text",
   "text_s3_key",
@@ -166,6 +168,8 @@ interface DeliveryContext {
   readonly stored: StoredTranscript;
   /** AssemblyAI's times for the transcript written, when known: kept on the record, else removed. */
   readonly times?: TranscriptTimes | undefined;
+  /** The transcript this one replaced only by arrival order (see UNDECIDED_ATTRIBUTE): noted, else removed. */
+  readonly undecided?: string | undefined;
 }
 
 /** The redacted-audio attributes a transcript write removes, if any. */
@@ -234,7 +238,27 @@ export function buildTranscriptUpdate(
   }
   // A stored result ends the wait for a retry (see FETCH_RETRY_ATTRIBUTES).
   remove.push(...Object.values(FETCH_RETRY_ATTRIBUTES));
+  if (context.undecided !== undefined) set[UNDECIDED_ATTRIBUTE] = context.undecided;
+  else remove.push(UNDECIDED_ATTRIBUTE);
   return buildUpdate(itemKey(context.delivery.metadata), { set, remove, ...guarded(context.stored) });
+}
+
+/**
+ * Notes, on a record that kept its transcript only because it arrived later, which transcript lost (see
+ * UNDECIDED_ATTRIBUTE); only while the item still holds the kept transcript.
+ */
+export function buildUndecidedUpdate(
+  metadata: DeliveryMetadata,
+  keptTranscriptId: string,
+  otherTranscriptId: string,
+): ItemUpdate {
+  return {
+    key: itemKey(metadata),
+    updateExpression: "SET #undecided = :undecided",
+    conditionExpression: "#transcript_id = :kept",
+    names: { "#undecided": UNDECIDED_ATTRIBUTE, "#transcript_id": "transcript_id" },
+    values: { ":undecided": otherTranscriptId, ":kept": keptTranscriptId },
+  };
 }
 
 /** Why a fetch failed, when a later read may succeed: AssemblyAI's status and the API key's fingerprint. */

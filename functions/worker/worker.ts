@@ -62,6 +62,7 @@ import {
   buildSessionUpdate,
   buildTimesUpdate,
   buildTranscriptUpdate,
+  buildUndecidedUpdate,
   type FetchRetry,
   type ItemUpdate,
   itemKey,
@@ -230,7 +231,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     readonly incoming: IncomingTranscript;
   }> {
     const first = decide(stored, incoming);
-    if (first.verdict !== "need_times") return { verdict: first, stored, incoming };
+    if (first.verdict !== "need_times") {
+      await noteUndecided(delivery, stored, incoming, first, signal);
+      return { verdict: first, stored, incoming };
+    }
     const heldId = stored.transcriptId as string;
     const [heldTimes, incomingTimes] = await Promise.all([
       first.held ? timesOf(heldId, signal) : stored.times,
@@ -245,7 +249,26 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const update = keep ? buildTimesUpdate(delivery.metadata, heldId, heldTimes) : undefined;
     // Best effort: without it the times are looked up again next time, nothing worse.
     if (update !== undefined) await store.update(update, signal).catch(() => undefined);
+    await noteUndecided(delivery, resolved.stored, resolved.incoming, verdict, signal);
     return { verdict, ...resolved };
+  }
+
+  /**
+   * When the stored transcript wins only because it arrived later (AssemblyAI's list could not order the
+   * two), notes the other on the record (UNDECIDED_ATTRIBUTE), for the reconciler to have it decided again.
+   * Best effort: without it, the decision stands as it did before the note existed.
+   */
+  async function noteUndecided(
+    delivery: Pick<TranscriptDelivery, "metadata">,
+    stored: StoredTranscript,
+    incoming: IncomingTranscript,
+    verdict: Verdict,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (verdict.verdict !== "superseded" || verdict.byArrival !== true) return;
+    if (stored.transcriptId === undefined || stored.undecided === incoming.transcriptId) return;
+    const update = buildUndecidedUpdate(delivery.metadata, stored.transcriptId, incoming.transcriptId);
+    await store.update(update, signal).catch(() => undefined);
   }
 
   /**
@@ -257,7 +280,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     status: RecordStatus,
     initial: StoredTranscript,
     times: TranscriptTimes | undefined,
-    build: (stored: StoredTranscript, times: TranscriptTimes | undefined) => ItemUpdate,
+    build: (stored: StoredTranscript, times: TranscriptTimes | undefined, verdict: Verdict) => ItemUpdate,
     signal: AbortSignal,
   ): Promise<{ readonly written: true } | { readonly written: false; readonly verdict: Verdict }> {
     let stored = initial;
@@ -270,7 +293,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       };
       const judged = await judge(delivery, stored, incoming, signal);
       if (judged.verdict.verdict !== "write") return { written: false, verdict: judged.verdict };
-      if ((await store.update(build(judged.stored, judged.incoming.times), signal)) === "written") {
+      const update = build(judged.stored, judged.incoming.times, judged.verdict);
+      if ((await store.update(update, signal)) === "written") {
         return { written: true };
       }
       stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
@@ -391,12 +415,14 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       decision.status,
       stored,
       times,
-      (held, heldTimes) =>
+      (held, heldTimes, verdict) =>
         buildTranscriptUpdate({
           delivery,
           storedAt,
           stored: held,
           times: heldTimes,
+          // Replaced only by arrival order: noted, so the reconciler has the two ordered again later.
+          undecided: verdict.verdict === "write" && verdict.byArrival ? held.transcriptId : undefined,
           transcript: decision.transcript,
           status: decision.status,
           transcriptS3Key,

@@ -42,6 +42,14 @@ export const TRANSCRIPT_ID_INDEX = "by-transcript-id";
 export const TRANSCRIPT_ID_ATTRIBUTE = "transcript_id";
 /** AssemblyAI's times for the stored transcript, as the record keeps them (see winner.ts). */
 export const TIMES_ATTRIBUTES = { created: "transcript_created", completed: "transcript_completed" } as const;
+
+/**
+ * On a record whose transcript won only by arrival order (AssemblyAI's list could not order the two, see
+ * winner.ts): the other transcript's id. The reconciler, listing that transcript later, queues it again with
+ * the list's times, so that the order is decided by AssemblyAI's times once its list can place both (a
+ * transcript just finished may not be listed yet). Any later transcript write removes it.
+ */
+export const UNDECIDED_ATTRIBUTE = "undecided_transcript_id";
 /** Attributes the transcript_id index carries besides the keys: enough to answer "where is it, is it done". */
 export const TRANSCRIPT_ID_INDEX_ATTRIBUTES: readonly string[] = ["status", "stored_at", "received_at"];
 

@@ -71,12 +71,12 @@ export interface IncomingTranscript {
 }
 
 export type Verdict =
-  /** Write it: nothing is stored, or it replaces what is. */
-  | { readonly verdict: "write" }
+  /** Write it: nothing is stored, or it replaces what is (`byArrival`: only because it arrived later). */
+  | { readonly verdict: "write"; readonly byArrival?: true }
   /** What is stored already says this. */
   | { readonly verdict: "duplicate" }
-  /** What is stored wins; the reason says why. */
-  | { readonly verdict: "superseded"; readonly reason: string }
+  /** What is stored wins; the reason says why (`byArrival`: only because it arrived later). */
+  | { readonly verdict: "superseded"; readonly reason: string; readonly byArrival?: true }
   /** Another transcript is stored and the times that order the two are missing for these sides. */
   | { readonly verdict: "need_times"; readonly held: boolean; readonly incoming: boolean };
 
@@ -114,15 +114,17 @@ export function decide(held: HeldTranscript, incoming: IncomingTranscript): Verd
   if (held.times === undefined || incoming.times === undefined) {
     return { verdict: "need_times", held: held.times === undefined, incoming: incoming.times === undefined };
   }
-  let order = compareTimes(incoming.times, held.times);
+  const order = compareTimes(incoming.times, held.times);
   if (order === "unknown") {
-    // AssemblyAI could not order them: the later arrival wins, as it did before times were known.
-    order =
-      held.receivedAt !== undefined && held.receivedAt > incoming.receivedAt
-        ? -1
-        : held.receivedAt === incoming.receivedAt
-          ? 0
-          : 1;
+    // AssemblyAI could not order them: the later arrival wins, as it did before times were known, and the
+    // verdict says so (the worker marks the record, and the reconciler has it decided again later).
+    const later = held.receivedAt === undefined || held.receivedAt <= incoming.receivedAt;
+    if (later && held.receivedAt !== incoming.receivedAt) return { verdict: "write", byArrival: true };
+    return {
+      verdict: "superseded",
+      reason: `AssemblyAI's list cannot order it and the stored transcript ${held.transcriptId}; the stored one arrived ${later ? "at the same time" : "later"}`,
+      byArrival: true,
+    };
   }
   if (order > 0) return { verdict: "write" };
   return {

@@ -119,6 +119,29 @@ describe("the winner rule", () => {
     ).toBe("superseded");
   });
 
+  it("says when arrival order decided, so that the decision can be revisited", () => {
+    const stored = held("a", "completed", "unknown");
+    expect(decide(stored, incoming("b", "completed", t("01:00:00"), "2025-11-27T10:00:00.000Z"))).toEqual({
+      verdict: "write",
+      byArrival: true,
+    });
+    expect(
+      decide(stored, incoming("b", "completed", t("01:00:00"), "2025-11-27T08:00:00.000Z")),
+    ).toMatchObject({
+      verdict: "superseded",
+      byArrival: true,
+      reason: expect.stringContaining("cannot order"),
+    });
+    // Decided by AssemblyAI's times: nothing to revisit.
+    expect(decide(held("a", "completed", t("02:00:00")), incoming("b", "completed", t("01:00:00")))).toEqual({
+      verdict: "superseded",
+      reason: expect.any(String),
+    });
+    expect(decide(held("a", "completed", t("01:00:00")), incoming("b", "completed", t("02:00:00")))).toEqual({
+      verdict: "write",
+    });
+  });
+
   /**
    * Jobs for one order, each with its own AssemblyAI times; their deliveries (webhook retries, replays,
    * reconciler copies) arrive in any order, each applied by the rule to what is stored. Whatever the order,

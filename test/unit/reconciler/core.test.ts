@@ -248,7 +248,7 @@ describe("reconcile: what the worker orders deliveries by", () => {
 });
 
 describe("reconcile: webhooks our receiver already accepted", () => {
-  it("does not queue, log or look up a transcript whose webhook got a 2xx, and counts it as delivered", async () => {
+  it("does not queue or log a transcript whose webhook got a 2xx, and counts it as delivered", async () => {
     const { deps, api, queued } = fakes([
       transcript("ok-200", 30, { webhook_status_code: 200 }),
       transcript("ok-204", 29, { webhook_status_code: 204 }),
@@ -266,7 +266,8 @@ describe("reconcile: webhooks our receiver already accepted", () => {
     const report = await reconcile(deps, options());
 
     expect(api.reads).toHaveLength(5);
-    expect(lookups).toEqual(["c-refused-401", "c-failed-503", "c-no-answer"]);
+    // Each record is read (one GetItem): a delivered transcript may have lost only by arrival order.
+    expect(lookups).toEqual(["c-ok-200", "c-ok-204", "c-refused-401", "c-failed-503", "c-no-answer"]);
     expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual([
       "refused-401",
       "failed-503",
@@ -274,6 +275,60 @@ describe("reconcile: webhooks our receiver already accepted", () => {
     ]);
     expect(report).toMatchObject({ examined: 5, matched: 5, delivered: 2, queued: 3, alreadyStored: 0 });
     expect(report.transcripts.map((t) => t.transcriptId)).toEqual(["refused-401", "failed-503", "no-answer"]);
+  });
+
+  it("queues again, with the list's times, a delivered transcript that lost only by arrival order", async () => {
+    const { deps, stored, queued } = fakes([
+      transcript("lost", 30, { webhook_status_code: 200 }),
+      transcript("decided", 29, { webhook_status_code: 200 }),
+    ]);
+    // "lost" was beaten by "kept" only because it arrived first; "decided" lost by AssemblyAI's times.
+    // The record now holds "kept"'s times (created long before "lost").
+    stored.set("c-lost/o-lost", {
+      transcriptId: "kept",
+      status: "completed",
+      undecided: "lost",
+      times: { created: "2020-01-01T00:00:00.000000Z" },
+    });
+    stored.set("c-decided/o-decided", { transcriptId: "newer", status: "completed" });
+
+    const report = await reconcile(deps, options());
+
+    expect(queued.map((m) => (m.kind === "transcript" ? m.transcript_id : ""))).toEqual(["lost"]);
+    expect(queued[0]).toMatchObject({ created: expect.any(String), source: "reconciler" });
+    expect(report).toMatchObject({ delivered: 1, queued: 1 });
+    expect(report.transcripts).toEqual([
+      expect.objectContaining({
+        transcriptId: "lost",
+        outcome: "queued",
+        reason: expect.stringContaining("arrival"),
+      }),
+    ]);
+  });
+
+  it("leaves a delivered transcript noted as undecided once the list's times show the stored one is newer", async () => {
+    const { deps, stored, queued } = fakes([
+      transcript("kept", 29, { webhook_status_code: 200 }),
+      transcript("lost", 30, { webhook_status_code: 200 }),
+    ]);
+    stored.set("c-lost/o-lost", { transcriptId: "kept", status: "completed", undecided: "lost" });
+
+    const report = await reconcile(deps, options());
+
+    // Both are in the listing: "kept" was created later, so "lost" would lose again; nothing is queued.
+    expect(queued).toEqual([]);
+    expect(report).toMatchObject({ superseded: 1, queued: 0 });
+  });
+
+  it("leaves a delivered transcript noted as undecided while the stored one's times are still unknown", async () => {
+    const { deps, stored, queued } = fakes([transcript("lost", 30, { webhook_status_code: 200 })]);
+    stored.set("c-lost/o-lost", { transcriptId: "kept", status: "completed", undecided: "lost" });
+
+    const report = await reconcile(deps, options());
+
+    // Queued now, it would win by arrival again, whichever is newer: it waits for a run that can order them.
+    expect(queued).toEqual([]);
+    expect(report).toMatchObject({ delivered: 1, queued: 0 });
   });
 
   it("still checks the transcript_id index first, spending no API call on a stored one", async () => {

@@ -404,7 +404,9 @@ describe("updates", () => {
         "#language_code = :language_code, #confidence = :confidence, #text_s3_key = :text_s3_key " +
         "REMOVE #transcript_created, #transcript_completed, #error, #text, " +
         // A stored result ends a fetch_failed's wait for the reconciler.
-        "#fetch_retry_state, #fetch_retry_since, #fetch_retry_status, #fetch_retry_key",
+        "#fetch_retry_state, #fetch_retry_since, #fetch_retry_status, #fetch_retry_key, " +
+        // A transcript decided by AssemblyAI's times (or alone) has nothing left to decide.
+        "#undecided_transcript_id",
     );
     expect(transcriptUpdate.key).toEqual({ customer_id: "cust-1234", order_id: "order-5678" });
   });

@@ -47,6 +47,7 @@ import {
   ORDER_ID,
   outcomes,
   plainUpdate,
+  type Route,
   redactedAudioMessage,
   SESSION_ID,
   sessionMessage,
@@ -345,6 +346,75 @@ describe("idempotency", () => {
     expect(item).not.toHaveProperty("audio_duration");
     for (const name of REDACTED_AUDIO_ATTRIBUTES) expect(item).not.toHaveProperty(name);
     expect(outcomes(lines)).toEqual(["stored"]);
+  });
+
+  describe("when AssemblyAI's list cannot order the two transcripts", () => {
+    // A list that answers, but whose neighbours never lead back: the times are "unknown" for every id.
+    const misleadingList =
+      (route: Route): Route =>
+      (request, response) => {
+        const url = new URL(request.url ?? "", "http://fake");
+        if (url.pathname !== "/v2/transcript") return route(request, response);
+        const id = url.searchParams.has("before_id") ? "neighbour-a" : "neighbour-b";
+        json(response, 200, {
+          page_details: { limit: 1, result_count: 1 },
+          transcripts: [{ id, status: "completed", created: "2025-11-27T04:00:00.000001" }],
+        });
+      };
+
+    beforeEach(() => {
+      table.put({
+        ...KEY,
+        transcript_id: "other-transcript",
+        status: "completed",
+        received_at: "2025-11-27T05:00:00.000Z",
+      });
+      assemblyAi.route = misleadingList(transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() }));
+    });
+
+    it("stores the later arrival and notes the one it replaced, for the reconciler to revisit", async () => {
+      await worker().handleBatch(
+        sqsEvent({ body: transcriptMessage({ received_at: "2025-11-27T06:00:00.000Z" }) }),
+      );
+
+      expect(table.get(KEY)).toMatchObject({
+        transcript_id: TRANSCRIPT_ID,
+        undecided_transcript_id: "other-transcript",
+      });
+      expect(outcomes(lines)).toEqual(["stored"]);
+    });
+
+    it("keeps the later arrival stored and notes the earlier one that lost", async () => {
+      await worker().handleBatch(
+        sqsEvent({ body: transcriptMessage({ received_at: "2025-11-27T04:00:00.000Z" }) }),
+      );
+
+      expect(table.get(KEY)).toMatchObject({
+        transcript_id: "other-transcript",
+        undecided_transcript_id: TRANSCRIPT_ID,
+      });
+      expect(lines[0]).toMatchObject({
+        outcome: "superseded",
+        reason: expect.stringContaining("cannot order"),
+      });
+      expect(assemblyAi.transcriptRequests()).toHaveLength(0);
+    });
+
+    it("clears the note once AssemblyAI's times decide", async () => {
+      table.put({ ...table.get(KEY), undecided_transcript_id: TRANSCRIPT_ID });
+      assemblyAi.route = withListing(
+        ["other-transcript", TRANSCRIPT_ID],
+        transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() }),
+      );
+
+      await worker().handleBatch(
+        sqsEvent({ body: transcriptMessage({ received_at: "2025-11-27T04:00:00.000Z" }) }),
+      );
+
+      const item = table.get(KEY);
+      expect(item).toMatchObject({ transcript_id: TRANSCRIPT_ID });
+      expect(item).not.toHaveProperty("undecided_transcript_id");
+    });
   });
 
   it("keeps a stored result when a newer transcript cannot be fetched, and reports the failure", async () => {
