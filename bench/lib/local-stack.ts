@@ -49,7 +49,7 @@ export async function startBenchStack(options: {
     });
     const resources = await createResources(
       { endpoint: emulator.endpoint, region: REGION },
-      SIMULATOR_API_KEY,
+      [{ region: "us", apiKey: SIMULATOR_API_KEY }],
     );
     return {
       emulator,
@@ -90,8 +90,9 @@ export function functionVariables(
       queueUrl: resources.queueUrl,
       tableName: resources.tableName,
       bucketName: resources.bucketName,
-      apiKeySecretArn: resources.apiKeySecretArn,
-      assemblyAiBaseUrl,
+      assemblyAiRegions: [
+        { region: "us", baseUrl: assemblyAiBaseUrl, apiKeySecretArn: resources.apiKeySecretArn },
+      ],
     },
     BENCH_SETTINGS,
   );

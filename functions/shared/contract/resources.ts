@@ -104,3 +104,12 @@ export const INBOX_EXPIRE_DAYS = 35;
 export const RECONCILER_PREFIX = "reconciler/";
 /** The one object the reconciler reads and writes in the transcript bucket (its IAM grant names it exactly). */
 export const CHECKPOINT_KEY = `${RECONCILER_PREFIX}checkpoint.json`;
+
+/**
+ * The checkpoint of each configured AssemblyAI region's listing (each region lists its own transcripts): the
+ * first region's is CHECKPOINT_KEY, so a stack that adds a region keeps its checkpoint; a further region's
+ * is `reconciler/checkpoint-<region>.json`.
+ */
+export function checkpointKeyFor(region: string, first: boolean): string {
+  return first ? CHECKPOINT_KEY : `${RECONCILER_PREFIX}checkpoint-${region}.json`;
+}
