@@ -375,8 +375,10 @@ function checkConsistency(config: WebhookStackConfig): void {
  * left out would have every delivery rejected with a 403, which AssemblyAI treats as final.
  */
 function checkRegionAllowlist(config: WebhookStackConfig): void {
+  // An address is written with or without its /32.
+  const plain = (entry: string) => entry.trim().replace(/\/32$/, "");
   const admitted = (region: AssemblyAiRegion) =>
-    config.allowedSourceIps.includes(ASSEMBLYAI_WEBHOOK_IPS[region]);
+    config.allowedSourceIps.some((entry) => plain(entry) === plain(ASSEMBLYAI_WEBHOOK_IPS[region]));
   const someAdmitted = ASSEMBLYAI_REGIONS.find(admitted);
   const missing = config.assemblyAiRegion.find((region) => !admitted(region));
   if (someAdmitted === undefined || missing === undefined) return;
@@ -442,7 +444,9 @@ function checkSecrets(config: WebhookStackConfig): void {
     if (value === undefined || (byName && !value.startsWith("arn:"))) continue;
     const match = SECRET_ARN.exec(value);
     if (!match)
-      throw new ConfigError(`${key} must be a Secrets Manager secret ARN${byName ? " or a secret name" : ""}`);
+      throw new ConfigError(
+        `${key} must be a Secrets Manager secret ARN${byName ? " or a secret name" : ""}`,
+      );
     if (!SECRET_ARN_SUFFIX.test(match[2] ?? "")) {
       throw new ConfigError(
         `${key} "${value}" is a partial ARN (no 6-character suffix after the name): give the complete ARN ` +

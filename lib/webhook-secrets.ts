@@ -105,27 +105,26 @@ export class WebhookSecrets extends Construct {
         : secretsmanager.Secret.fromSecretNameV2(this, id, existing);
     }
     const secret = new secretsmanager.Secret(this, id, {
-        // The first region's description is the one it always had: a changed one would update the secret.
-        description:
-          first
-            ? "AssemblyAI API key used by the transcript worker; set it after deploying"
-            : `AssemblyAI API key for the ${region.toUpperCase()} region, used by the transcript worker; ` +
-              `set it after deploying (aai-webhooks set-api-key --assemblyai-region ${region})`,
-        removalPolicy,
-      });
-      // No SecretString or GenerateSecretString at all: CloudFormation writes a new version whenever either
-      // changes, so only a secret created without a value can never have a key set later overwritten by a
-      // deploy. The worker treats "no value yet" as the placeholder (functions/shared/secrets.ts).
-      (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride(
-        "GenerateSecretString",
-      );
-      Validations.of(secret).acknowledge({
-        id: "AwsSolutions-SMG4",
-        reason:
-          "AssemblyAI API keys are issued in AssemblyAI's dashboard; Secrets Manager cannot rotate them. " +
-          "Replace the value with aai-webhooks set-api-key when the key changes.",
-      });
-      return secret;
+      // The first region's description is the one it always had: a changed one would update the secret.
+      description: first
+        ? "AssemblyAI API key used by the transcript worker; set it after deploying"
+        : `AssemblyAI API key for the ${region.toUpperCase()} region, used by the transcript worker; ` +
+          `set it after deploying (aai-webhooks set-api-key --assemblyai-region ${region})`,
+      removalPolicy,
+    });
+    // No SecretString or GenerateSecretString at all: CloudFormation writes a new version whenever either
+    // changes, so only a secret created without a value can never have a key set later overwritten by a
+    // deploy. The worker treats "no value yet" as the placeholder (functions/shared/secrets.ts).
+    (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride(
+      "GenerateSecretString",
+    );
+    Validations.of(secret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "AssemblyAI API keys are issued in AssemblyAI's dashboard; Secrets Manager cannot rotate them. " +
+        "Replace the value with aai-webhooks set-api-key when the key changes.",
+    });
+    return secret;
   }
 
   /** Read access to the webhook secret; returns its ARN, the grantee's reference to it. */
@@ -148,7 +147,10 @@ export class WebhookSecrets extends Construct {
     const arns = this.apiKeySecrets.map(({ region, secret }) => {
       secret.grantRead(grantee);
       return { region, secretArn: secret.secretArn };
-    }) as [{ region: AssemblyAiRegion; secretArn: string }, ...{ region: AssemblyAiRegion; secretArn: string }[]];
+    }) as [
+      { region: AssemblyAiRegion; secretArn: string },
+      ...{ region: AssemblyAiRegion; secretArn: string }[],
+    ];
     if (this.apiKeySecrets.some((entry) => entry.imported)) this.grantDecryptImported(grantee);
     return arns;
   }

@@ -83,7 +83,7 @@ export class WebhookStack extends Stack {
         store: this.store,
         secrets: this.secrets,
         webhookUrl: this.receiverApi.webhookUrl,
-          scheduleMinutes: config.reconcileScheduleMinutes,
+        scheduleMinutes: config.reconcileScheduleMinutes,
         maxApiCalls: config.reconcileMaxApiCalls,
         lookbackMinutes: config.reconcileLookbackMinutes,
         // Reserving concurrency fails to deploy on new accounts (limit 10); overlapping runs are safe.

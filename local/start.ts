@@ -188,10 +188,7 @@ export function localEnvironments(refs: LocalRefs, settings: LocalSettings) {
       { stackName, queueUrl, webhookSecretArn: refs.webhookSecretArn, bucketName },
       settings,
     ),
-    worker: workerEnvironment(
-      { stackName, queueUrl, tableName, bucketName, assemblyAiRegions },
-      settings,
-    ),
+    worker: workerEnvironment({ stackName, queueUrl, tableName, bucketName, assemblyAiRegions }, settings),
     /** The reconciler's environment needs the receiver's URL, known only once the API listens. */
     reconciler: (webhookUrl: string) =>
       reconcilerEnvironment(
@@ -263,10 +260,8 @@ async function main(): Promise<void> {
       // ASSEMBLYAI_BASE_URL stands in for the first region's API; another region's key may differ.
       assemblyAiRegions = config.assemblyAiRegion.map((name, index) => ({
         region: name,
-        baseUrl:
-          (index === 0 ? process.env.ASSEMBLYAI_BASE_URL : undefined) ?? ASSEMBLYAI_BASE_URLS[name],
-        apiKey:
-          process.env[`ASSEMBLYAI_API_KEY_${name.toUpperCase()}`]?.trim() || realApiKey,
+        baseUrl: (index === 0 ? process.env.ASSEMBLYAI_BASE_URL : undefined) ?? ASSEMBLYAI_BASE_URLS[name],
+        apiKey: process.env[`ASSEMBLYAI_API_KEY_${name.toUpperCase()}`]?.trim() || realApiKey,
       })) as [LocalAssemblyAiRegion, ...LocalAssemblyAiRegion[]];
     } else {
       const simulator = await startSimulator({

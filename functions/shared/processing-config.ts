@@ -1,5 +1,10 @@
 /** The configuration the worker and the reconciler share: their stack, queue, store and AssemblyAI access. */
-import { ASSEMBLYAI_BASE_URLS, ASSEMBLYAI_REGIONS, type AssemblyAiRegion, isAssemblyAiRegion } from "./assemblyai";
+import {
+  ASSEMBLYAI_BASE_URLS,
+  ASSEMBLYAI_REGIONS,
+  type AssemblyAiRegion,
+  isAssemblyAiRegion,
+} from "./assemblyai";
 import { ENV } from "./contract/environment";
 import {
   ConfigurationError,

@@ -49,7 +49,9 @@ export function chooseRegions(
 
 function regionParameter(value: ParamValue | undefined): AssemblyAiRegion | undefined {
   if (value === undefined) return undefined;
-  const values = [...new Set((typeof value === "string" ? [value] : value).map((v) => v.trim().toLowerCase()))];
+  const values = [
+    ...new Set((typeof value === "string" ? [value] : value).map((v) => v.trim().toLowerCase())),
+  ];
   const [only] = values;
   return values.length === 1 && only !== undefined && isAssemblyAiRegion(only) ? only : undefined;
 }

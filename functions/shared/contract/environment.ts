@@ -107,7 +107,11 @@ export interface ProcessingRefs extends StackRef {
 /** ASSEMBLYAI_REGIONS's value: a JSON array of `{region, base_url, api_key_secret_arn}`, in order. */
 export function serializeAssemblyAiRegions(regions: readonly AssemblyAiRegionRef[]): string {
   return JSON.stringify(
-    regions.map((ref) => ({ region: ref.region, base_url: ref.baseUrl, api_key_secret_arn: ref.apiKeySecretArn })),
+    regions.map((ref) => ({
+      region: ref.region,
+      base_url: ref.baseUrl,
+      api_key_secret_arn: ref.apiKeySecretArn,
+    })),
   );
 }
 

@@ -58,6 +58,13 @@ function config(overrides: Partial<ReconcilerConfig> = {}): ReconcilerConfig {
     queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
     apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
     assemblyAiBaseUrl: sim.url,
+    assemblyAiRegions: [
+      {
+        region: "us",
+        baseUrl: sim.url,
+        apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
+      },
+    ],
     assemblyAiTimeoutMs: 2_000,
     secretCacheTtlSeconds: 300,
     webhookUrl: WEBHOOK_URL,
