@@ -162,6 +162,9 @@ interface RecordResult {
   readonly transcriptId?: string;
   readonly storedAt?: string;
   readonly s3Key?: string;
+  /** With several regions: where the transcript was fetched from, and every region asked, in order. */
+  readonly assemblyAiRegion?: AssemblyAiRegion;
+  readonly regionsTried?: readonly string[];
 }
 
 export function defaultDependencies(config: WorkerConfig, now: () => number = Date.now): WorkerDependencies {
@@ -396,6 +399,19 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   }
 
   async function processTranscript(delivery: TranscriptDelivery, signal: AbortSignal): Promise<RecordResult> {
+    let where: Pick<RecordResult, "assemblyAiRegion" | "regionsTried"> = {};
+    const result = await fetchAndStore(delivery, signal, (fetched) => {
+      // Only a stack with several regions says where: a single-region stack's lines stay as they were.
+      if (deps.regions.length > 1) where = { assemblyAiRegion: fetched.region, regionsTried: fetched.tried };
+    });
+    return { ...result, ...where };
+  }
+
+  async function fetchAndStore(
+    delivery: TranscriptDelivery,
+    signal: AbortSignal,
+    onFetched: (fetched: { readonly region: AssemblyAiRegion; readonly tried: string[] }) => void,
+  ): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = delivery.metadata;
     const transcriptId = delivery.transcript_id;
     const read = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
@@ -416,6 +432,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const times = before.incoming.times;
 
     const fetched = await fetchTranscript(transcriptId, regionsFor(delivery), signal);
+    onFetched(fetched);
     const { result } = fetched;
     const classified = classifyFetch(result, transcriptId, deps.now());
     // Where it was looked for, when more than one region was asked: a final 404 says it was asked in each.
@@ -827,6 +844,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       storedAt: result.storedAt,
       reason: result.reason,
       s3Key: result.s3Key,
+      assemblyAiRegion: result.assemblyAiRegion,
+      regionsTried: result.regionsTried,
       retryInSeconds,
       maxReceiveCount: MAX_RECEIVE_COUNT,
       source: message?.source,

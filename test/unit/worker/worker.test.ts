@@ -739,6 +739,20 @@ describe("with both AssemblyAI regions", () => {
     expect(eu.transcriptRequests()).toHaveLength(1);
     expect(table.get(KEY)).toMatchObject({ status: "completed", transcript_id: TRANSCRIPT_ID });
     expect(outcomes(lines)).toEqual(["stored"]);
+    expect(lines[0]).toMatchObject({ assemblyai_region: "eu", regions_tried: ["us", "eu"] });
+  });
+
+  it("retries, counting ApiKeyNotSet, while the region's key is not set, naming the region", async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: EU_KEY_SECRET }).resolves({ SecretString: "PLACEHOLDER" });
+
+    const result = await twoRegions().handleBatch(sqsEvent({ body: regionMessage({ aai_region: "eu" }) }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      reason: "AssemblyAI API key not set (eu)",
+    });
+    expect(metricLines.some((line) => "ApiKeyNotSet" in line)).toBe(true);
   });
 
   it("records fetch_failed only after a 404 in every region, naming them", async () => {
