@@ -186,8 +186,3 @@ export function assemblyAiRegionRefs(
     apiKeySecretArn: secretArn,
   })) as [AssemblyAiRegionRef, ...AssemblyAiRegionRef[]];
 }
-
-/** The stack output naming a region's API key secret when it is not the first region's (`ApiKeySecretArnEu`). */
-export function apiKeySecretOutputKey(region: AssemblyAiRegion): string {
-  return `ApiKeySecretArn${region.charAt(0).toUpperCase()}${region.slice(1)}`;
-}

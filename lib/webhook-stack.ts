@@ -1,6 +1,7 @@
 /** The whole pipeline in one stack: API and receiver, queue, worker, store, secrets and monitoring. */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
+import { apiKeySecretOutputKey } from "../functions/shared/contract/resources";
 import { apiKeySecretFor, type WebhookStackConfig } from "./config";
 import { DeliveryQueue } from "./delivery-queue";
 import { createLogsKey } from "./encryption-keys";
@@ -10,7 +11,7 @@ import { ReceiverApi } from "./receiver-api";
 import { Reconciler } from "./reconciler";
 import { TranscriptStore } from "./transcript-store";
 import { TranscriptWorker } from "./transcript-worker";
-import { apiKeySecretOutputKey, WebhookSecrets } from "./webhook-secrets";
+import { WebhookSecrets } from "./webhook-secrets";
 
 export interface WebhookStackProps extends StackProps {
   readonly config: WebhookStackConfig;

@@ -78,7 +78,8 @@ export function recordEvent(report: RecordReport): LogEvent {
     metrics.DeliveryToStoredLatency = { value: latencyMs, unit: "Milliseconds" };
   }
   // With several regions the reason names the region whose key is missing.
-  if (report.reason?.startsWith(API_KEY_NOT_SET_REASON)) metrics[API_KEY_NOT_SET_METRIC] = { value: 1, unit: "Count" };
+  if (report.reason?.startsWith(API_KEY_NOT_SET_REASON))
+    metrics[API_KEY_NOT_SET_METRIC] = { value: 1, unit: "Count" };
   if (report.source !== undefined && report.source !== "webhook") fields.source = report.source;
   return {
     level: lastAttempt || report.outcome === "final_failure" ? "error" : failed ? "warn" : "info",

@@ -518,7 +518,9 @@ describe("both AssemblyAI regions", () => {
         r.Type === "AWS::Lambda::Function" &&
         JSON.stringify(r.Properties.Environment).includes(ENV.retryBaseSeconds),
     );
-    const variables = (worker?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables =
+      (worker?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {};
     expect(variables[ENV.assemblyAiBaseUrl]).toBe("https://api.assemblyai.com");
     expect(JSON.stringify(variables[ENV.assemblyAiRegions])).toContain("https://api.eu.assemblyai.com");
     const reads = Object.values(bothResources)

@@ -5,7 +5,10 @@
  * transcript that is only in the other region is found there after a 404.
  */
 import { randomUUID } from "node:crypto";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { AssemblyAI } from "assemblyai";
+import { localApiKeySecretName } from "../../local/resources";
+import { runCli, secretsClient } from "./cli-support";
 import { audioUrl, type LocalStack, uniqueId, useLocalStack } from "./support";
 
 jest.setTimeout(60_000);
@@ -131,5 +134,31 @@ describe("a stack configured for both AssemblyAI regions", () => {
       true,
     );
     expect(await recordLine(s, order, "stored")).toMatchObject({ assemblyai_region: "eu" });
+  });
+
+  it("stores the EU key in the EU secret with set-api-key --assemblyai-region eu, checked against EU", async () => {
+    const s = stack();
+    const secrets = secretsClient(s);
+    const read = async (secretId: string) =>
+      (await secrets.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    const euSecret = localApiKeySecretName("eu", false);
+    const usSecret = localApiKeySecretName("us", true);
+    try {
+      const usKeyForEu = await runCli(s, ["--assemblyai-region", "eu", "set-api-key", "--force"], {
+        stdin: `${region(s, "us").apiKey}\n`,
+      });
+      const euKey = await runCli(s, ["--assemblyai-region", "eu", "set-api-key", "--force"], {
+        stdin: `${region(s, "eu").apiKey}\n`,
+      });
+
+      expect(usKeyForEu.code).toBe(1);
+      expect(usKeyForEu.stderr).toMatch(/AssemblyAI at \S+\/eu rejected the key \(HTTP 401\)/);
+      expect(euKey.code).toBe(0);
+      expect(euKey.stdout).toContain(euSecret);
+      expect(await read(euSecret)).toBe(region(s, "eu").apiKey);
+      expect(await read(usSecret)).toBe(region(s, "us").apiKey);
+    } finally {
+      secrets.destroy();
+    }
   });
 });

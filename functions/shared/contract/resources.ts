@@ -113,3 +113,11 @@ export const CHECKPOINT_KEY = `${RECONCILER_PREFIX}checkpoint.json`;
 export function checkpointKeyFor(region: string, first: boolean): string {
   return first ? CHECKPOINT_KEY : `${RECONCILER_PREFIX}checkpoint-${region}.json`;
 }
+
+/**
+ * The stack output naming a further AssemblyAI region's API key secret (`ApiKeySecretArnEu`): the first (or
+ * only) region's is `ApiKeySecretArn`, as on a single-region stack. The stack writes it, the CLI reads it.
+ */
+export function apiKeySecretOutputKey(region: string): string {
+  return `ApiKeySecretArn${region.charAt(0).toUpperCase()}${region.slice(1)}`;
+}
