@@ -210,7 +210,7 @@ describe("Reconciler", () => {
       },
     ]);
     expect(secretReads.map((s) => s.Resource)).toEqual([
-      { Ref: expect.stringMatching(/^SecretsApiKeySecret[A-F0-9]/) },
+      { Ref: expect.stringMatching(/^SecretsApiKeySecret[A-F0-9]{8}$/) },
       { Ref: expect.stringMatching(/^SecretsApiKeySecretEu/) },
     ]);
     bothTemplate.hasResourceProperties("AWS::Lambda::Function", {
@@ -222,7 +222,7 @@ describe("Reconciler", () => {
               "",
               [
                 '[{"region":"us","base_url":"https://api.assemblyai.com","api_key_secret_arn":"',
-                { Ref: Match.stringLikeRegexp("^SecretsApiKeySecret[A-F0-9]") },
+                { Ref: Match.stringLikeRegexp("^SecretsApiKeySecret[A-F0-9]{8}$") },
                 '"},{"region":"eu","base_url":"https://api.eu.assemblyai.com","api_key_secret_arn":"',
                 { Ref: Match.stringLikeRegexp("^SecretsApiKeySecretEu") },
                 '"}]',
