@@ -5,9 +5,21 @@
  * transcript that is only in the other region is found there after a 404.
  */
 import { randomUUID } from "node:crypto";
-import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { readFileSync } from "node:fs";
+import { DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { AssemblyAI } from "assemblyai";
-import { localApiKeySecretName } from "../../local/resources";
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { resolveConfig } from "../../lib/config";
+import { WebhookStack } from "../../lib/webhook-stack";
+import type { RecordedCall } from "../../local/aws-recorder";
+import {
+  LOCAL_NAMES,
+  LOCAL_STACK_NAME,
+  localAccessKeyId,
+  localApiKeySecretName,
+} from "../../local/resources";
+import { ACCOUNT_ID, type Binding, evaluationsOf, TemplateIam, type TemplateJson } from "../support/iam";
 import { runCli, secretsClient } from "./cli-support";
 import { audioUrl, type LocalStack, uniqueId, useLocalStack } from "./support";
 
@@ -159,6 +171,91 @@ describe("a stack configured for both AssemblyAI regions", () => {
       expect(await read(usSecret)).toBe(region(s, "us").apiKey);
     } finally {
       secrets.destroy();
+    }
+  });
+});
+
+describe("IAM with both regions, simulated over what the worker and the reconciler really called", () => {
+  // The stack as deployed with both regions, under the local stack's name.
+  const template = Template.fromStack(
+    new WebhookStack(new App(), LOCAL_STACK_NAME, { config: resolveConfig({ assemblyAiRegion: "both" }) }),
+  ).toJSON() as TemplateJson;
+  const idOf = (type: string, pattern: RegExp): string => {
+    const ids = Object.keys(template.Resources).filter(
+      (id) => template.Resources[id]?.Type === type && pattern.test(id),
+    );
+    if (ids.length !== 1)
+      throw new Error(`expected one ${type} matching ${pattern}, found ${ids.join(", ")}`);
+    return ids[0] as string;
+  };
+
+  async function bindings(s: LocalStack): Promise<Record<string, Binding>> {
+    const secrets = secretsClient(s);
+    const arnOf = async (name: string) =>
+      (await secrets.send(new DescribeSecretCommand({ SecretId: name }))).ARN ?? name;
+    const queue = (name: string): Binding => ({
+      ref: `https://sqs.${s.contract.region}.amazonaws.com/${ACCOUNT_ID}/${name}`,
+      attributes: { Arn: `arn:aws:sqs:${s.contract.region}:${ACCOUNT_ID}:${name}`, QueueName: name },
+    });
+    try {
+      return {
+        [idOf("AWS::DynamoDB::Table", /Table/)]: {
+          ref: s.contract.tableName,
+          attributes: {
+            Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${s.contract.tableName}`,
+          },
+        },
+        [idOf("AWS::SQS::Queue", /DeliveriesQueue/)]: queue(LOCAL_NAMES.queue),
+        [idOf("AWS::SQS::Queue", /DeadLetterQueue/)]: queue(LOCAL_NAMES.dlq),
+        [idOf("AWS::S3::Bucket", /StoreBucket/)]: {
+          ref: s.contract.bucketName,
+          attributes: { Arn: `arn:aws:s3:::${s.contract.bucketName}` },
+        },
+        [idOf("AWS::SecretsManager::Secret", /WebhookSecret/)]: {
+          ref: await arnOf(LOCAL_NAMES.webhookSecret),
+          attributes: {},
+        },
+        [idOf("AWS::SecretsManager::Secret", /ApiKeySecret[A-F0-9]{8}$/)]: {
+          ref: await arnOf(localApiKeySecretName("us", true)),
+          attributes: {},
+        },
+        [idOf("AWS::SecretsManager::Secret", /ApiKeySecretEu/)]: {
+          ref: await arnOf(localApiKeySecretName("eu", false)),
+          attributes: {},
+        },
+      };
+    } finally {
+      secrets.destroy();
+    }
+  }
+
+  it.each([
+    ["worker", /Worker/],
+    ["reconciler", /^Reconciler/],
+  ] as const)("allows every call the %s made, the EU key and checkpoint included", async (fn, pattern) => {
+    const s = stack();
+    const iam = new TemplateIam(template, await bindings(s));
+    const role = iam.roleOf(idOf("AWS::Lambda::Function", pattern));
+    const calls = readFileSync(s.contract.awsCallsFile, "utf8")
+      .split("\n")
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as RecordedCall)
+      .filter((call) => call.accessKeyId.startsWith(localAccessKeyId(fn)));
+    const euKey = localApiKeySecretName("eu", false);
+
+    const refused: string[] = [];
+    for (const call of calls) {
+      for (const evaluation of evaluationsOf(call)) {
+        const decision = await iam.decide(role, evaluation);
+        if (decision !== "Allowed")
+          refused.push(`${call.operation} -> ${JSON.stringify(evaluation)}: ${decision}`);
+      }
+    }
+
+    expect(refused).toEqual([]);
+    expect(calls.some((call) => JSON.stringify(call).includes(euKey))).toBe(true);
+    if (fn === "reconciler") {
+      expect(calls.some((call) => JSON.stringify(call).includes("reconciler/checkpoint-eu.json"))).toBe(true);
     }
   });
 });
