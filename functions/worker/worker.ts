@@ -182,9 +182,8 @@ export function defaultDependencies(config: WorkerConfig, now: () => number = Da
         async () => {
           const value = await readApiKey(clients.secretsManager, access.apiKeySecretArn);
           if (!value?.trim()) {
-            throw new TransientFailure(
-              `the AssemblyAI API key secret (${access.region}) has no string value`,
-            );
+            const which = config.assemblyAiRegions.length > 1 ? ` (${access.region})` : "";
+            throw new TransientFailure(`the AssemblyAI API key secret${which} has no string value`);
           }
           return value.trim();
         },
