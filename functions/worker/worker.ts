@@ -272,7 +272,9 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       if (unknownHere && times !== undefined) break;
       throw new TransientFailure(describeFailure("AssemblyAI's transcript list", result));
     }
-    const resolved = times ?? "unknown";
+    // "oldest" says nothing is listed before it in its own region's list; against a transcript of another
+    // region it says nothing, so with several regions arrival order decides instead (winner.ts, "unknown").
+    const resolved = times === undefined || (times === "oldest" && regions.length > 1) ? "unknown" : times;
     if (timesCache.size >= TIMES_CACHE_SIZE) timesCache.delete(timesCache.keys().next().value as string);
     timesCache.set(transcriptId, resolved);
     return resolved;

@@ -113,6 +113,23 @@ describe("a stack configured for both AssemblyAI regions", () => {
     expect(line).toMatchObject({ assemblyai_region: "eu", regions_tried: ["us", "eu"] });
   });
 
+  it("orders a US and a later EU transcript for one order by AssemblyAI's times, each looked up in its region", async () => {
+    const s = stack();
+    const customer = uniqueId("acme");
+    const order = uniqueId("moved");
+
+    const first = await s.submit(customer, order);
+    await s.waitForRecord(customer, order, (r) => r.transcript_id === first.id);
+    // The EU list does not know the US id (400 for its cursor): its times are looked up in the US region.
+    const second = await submitToEu(s, `${s.webhookUrl(customer, order)}&aai_region=eu`);
+    const record = await s.waitForRecord(customer, order, (r) => r.transcript_id === second.id);
+
+    expect(record.status).toBe("completed");
+    expect(
+      s.logs().filter((line) => line.order_id === order && line.outcome === "transient_failure"),
+    ).toEqual([]);
+  });
+
   it("records fetch_failed for a transcript in neither region only after asking both", async () => {
     const s = stack();
     const customer = uniqueId("acme");
