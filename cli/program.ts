@@ -60,6 +60,7 @@ Examples:
   aai-webhooks dlq list && aai-webhooks dlq redrive
   aai-webhooks rotate-secret
   aai-webhooks --local status
+  aai-webhooks --assemblyai-region eu set-api-key   (a stack with both regions: the EU key)
 
 Environment:
   AWS_PROFILE, AWS_REGION     as for the AWS CLI (or --profile, --region)
@@ -116,7 +117,8 @@ export function buildProgram(io: CliIo, run: Runner): Command {
     .addOption(
       new Option(
         "--assemblyai-region <region>",
-        "where the stack's AssemblyAI account is (default: the stack's AssemblyAiRegion output, else us)",
+        "where the stack's AssemblyAI account is, and with both regions which one's key (default: the " +
+          "stack's AssemblyAiRegion output, its first region, else us)",
       ).choices(["us", "eu"]),
     )
     .addOption(new Option("--json", "print results as JSON (for scripts)"))

@@ -18,8 +18,9 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../functions/shared/contract/environment";
+import { apiKeySecretOutputKey } from "../functions/shared/contract/resources";
 import { readApiKey, readSecretString } from "../functions/shared/secrets";
-import { clientConfig, LOCAL_NAMES } from "../local/resources";
+import { clientConfig, LOCAL_NAMES, localApiKeySecretName } from "../local/resources";
 import type { LocalStackContract } from "../local/start";
 import { CliError } from "./output";
 
@@ -87,14 +88,22 @@ export interface DeployedStackOutputs {
   readonly bucketName: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
-  /** The stack's `AssemblyAiRegion` output; absent on stacks deployed before it existed. */
+  /**
+   * The stack's `AssemblyAiRegion` output (its first region, when it lists several); absent on stacks
+   * deployed before it existed.
+   */
   readonly assemblyAiRegion?: AssemblyAiRegion;
+  /** The API key secret of each further region (`ApiKeySecretArnEu`, …) of a stack with several. */
+  readonly otherRegions?: readonly { readonly region: AssemblyAiRegion; readonly apiKeySecretArn: string }[];
   /** The stack's `WebhookSecretCacheTtlSeconds` output; absent on stacks deployed before it existed. */
   readonly webhookSecretCacheTtlSeconds?: number;
 }
 
 const OUTPUT_KEYS: Readonly<
-  Record<Exclude<keyof DeployedStackOutputs, "assemblyAiRegion" | "webhookSecretCacheTtlSeconds">, string>
+  Record<
+    Exclude<keyof DeployedStackOutputs, "assemblyAiRegion" | "otherRegions" | "webhookSecretCacheTtlSeconds">,
+    string
+  >
 > = {
   webhookUrl: "WebhookUrl",
   authHeaderName: "AuthHeaderName",
@@ -129,13 +138,27 @@ export function outputsFromStack(
         "is it an AssemblyAI webhooks stack, deployed with this version?",
     );
   }
-  const region = byKey.get(REGION_OUTPUT_KEY)?.trim().toLowerCase() || undefined;
-  if (region !== undefined && !isAssemblyAiRegion(region)) {
+  // One region, or several (`us,eu`), the first being the default.
+  const listed = byKey.get(REGION_OUTPUT_KEY)?.trim().toLowerCase() || undefined;
+  const regions = listed?.split(",").map((entry) => entry.trim());
+  const unknown = regions?.find((entry) => !isAssemblyAiRegion(entry));
+  if (unknown !== undefined) {
     throw new CliError(
-      `stack ${stackName}'s output ${REGION_OUTPUT_KEY} is "${region}", which this CLI does not know: ` +
+      `stack ${stackName}'s output ${REGION_OUTPUT_KEY} is "${listed}", which this CLI does not know: ` +
         `pass --assemblyai-region (${Object.keys(ASSEMBLYAI_BASE_URLS).join(" or ")}) or ASSEMBLYAI_BASE_URL`,
     );
   }
+  const [region, ...others] = (regions ?? []) as AssemblyAiRegion[];
+  const otherRegions = others.map((other) => {
+    const key = apiKeySecretOutputKey(other);
+    const apiKeySecretArn = byKey.get(key);
+    if (!apiKeySecretArn) {
+      throw new CliError(
+        `stack ${stackName} lists the AssemblyAI region ${other} but lacks the output ${key}`,
+      );
+    }
+    return { region: other, apiKeySecretArn };
+  });
   const required = Object.fromEntries(
     Object.entries(OUTPUT_KEYS).map(([field, key]) => [field, byKey.get(key) as string]),
   ) as unknown as DeployedStackOutputs;
@@ -147,7 +170,8 @@ export function outputsFromStack(
   }
   return {
     ...required,
-    ...(region !== undefined && isAssemblyAiRegion(region) ? { assemblyAiRegion: region } : {}),
+    ...(region !== undefined ? { assemblyAiRegion: region } : {}),
+    ...(otherRegions.length > 0 ? { otherRegions } : {}),
     ...(ttl !== undefined ? { webhookSecretCacheTtlSeconds: Number(ttl) } : {}),
   };
 }
@@ -223,7 +247,40 @@ export function usableApiKey(value: string | undefined, where: string): string {
   return key;
 }
 
-export function localTarget(contract: LocalStackContract, stateDir: string): StackTarget {
+/**
+ * The local stack's region the CLI works with: `--assemblyai-region`, else the first. Stacks started before
+ * regions were listed have one, at `assemblyAiBaseUrl`.
+ */
+function localRegion(contract: LocalStackContract, wanted: AssemblyAiRegion | undefined) {
+  const regions = contract.assemblyAiRegions ?? [];
+  if (regions.length === 0 || wanted === undefined) {
+    return {
+      apiKeySecretId: LOCAL_NAMES.apiKeySecret,
+      baseUrl: contract.assemblyAiBaseUrl,
+      apiKey: contract.assemblyAiApiKey,
+    };
+  }
+  const index = regions.findIndex((entry) => entry.region === wanted);
+  const found = regions[index];
+  if (found === undefined) {
+    throw new CliError(
+      `the local stack serves AssemblyAI region ${regions.map((entry) => entry.region).join(" and ")}, not ` +
+        `${wanted}: start it with ASSEMBLYAI_REGION=both`,
+    );
+  }
+  return {
+    apiKeySecretId: localApiKeySecretName(found.region, index === 0),
+    baseUrl: found.baseUrl,
+    apiKey: found.apiKey,
+  };
+}
+
+export function localTarget(
+  contract: LocalStackContract,
+  stateDir: string,
+  assemblyaiRegion?: AssemblyAiRegion,
+): StackTarget {
+  const access = localRegion(contract, assemblyaiRegion);
   const aws = clientConfig({ endpoint: contract.awsEndpoint, region: contract.region });
   // Through the local stack's DynamoDB proxy, which gives moto the per-item atomicity DynamoDB has.
   const documents = DynamoDBDocumentClient.from(
@@ -241,14 +298,14 @@ export function localTarget(contract: LocalStackContract, stateDir: string): Sta
     bucketName: contract.bucketName,
     queueUrl: contract.queueUrl,
     dlqUrl: contract.dlqUrl,
-    apiKeySecretId: LOCAL_NAMES.apiKeySecret,
+    apiKeySecretId: access.apiKeySecretId,
     // Stacks started before these fields existed: the secret has its fixed local name; no TTL is known.
     webhookSecretId: contract.webhookSecretArn ?? LOCAL_NAMES.webhookSecret,
     ...(contract.webhookSecretCacheTtlSeconds !== undefined
       ? { webhookSecretCacheTtlSeconds: contract.webhookSecretCacheTtlSeconds }
       : {}),
     localStateDir: stateDir,
-    assemblyAiBaseUrl: contract.assemblyAiBaseUrl,
+    assemblyAiBaseUrl: access.baseUrl,
     documents,
     s3,
     sqs,
@@ -263,7 +320,7 @@ export function localTarget(contract: LocalStackContract, stateDir: string): Sta
       if (!value) throw new CliError("the local webhook secret is empty: restart the local stack");
       return value;
     },
-    assemblyAi: async () => ({ apiKey: contract.assemblyAiApiKey, baseUrl: contract.assemblyAiBaseUrl }),
+    assemblyAi: async () => ({ apiKey: access.apiKey, baseUrl: access.baseUrl }),
     close: () => {
       for (const client of [documents, s3, sqs, secrets]) client.destroy();
     },
@@ -290,15 +347,18 @@ export function deployedTarget(
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
   const env = options.env ?? process.env;
-  const { assemblyAiRegion: stackRegion, webhookSecretCacheTtlSeconds, ...fields } = outputs;
+  const { assemblyAiRegion: stackRegion, otherRegions, webhookSecretCacheTtlSeconds, ...fields } = outputs;
   // An explicit --assemblyai-region wins over the stack's output; ASSEMBLYAI_BASE_URL over both.
-  const baseUrl =
-    env.ASSEMBLYAI_BASE_URL?.trim() || ASSEMBLYAI_BASE_URLS[options.assemblyaiRegion ?? stackRegion ?? "us"];
+  const region = options.assemblyaiRegion ?? stackRegion ?? "us";
+  const baseUrl = env.ASSEMBLYAI_BASE_URL?.trim() || ASSEMBLYAI_BASE_URLS[region];
+  // A further region of the stack has its own key secret; the first (or only) region's is ApiKeySecretArn.
+  const apiKeySecretArn =
+    otherRegions?.find((other) => other.region === region)?.apiKeySecretArn ?? outputs.apiKeySecretArn;
   return {
     mode: "aws",
     description: `stack ${stackName}`,
     ...fields,
-    apiKeySecretId: outputs.apiKeySecretArn,
+    apiKeySecretId: apiKeySecretArn,
     webhookSecretId: outputs.webhookSecretArn,
     ...(webhookSecretCacheTtlSeconds !== undefined ? { webhookSecretCacheTtlSeconds } : {}),
     assemblyAiBaseUrl: baseUrl,
@@ -314,8 +374,8 @@ export function deployedTarget(
     assemblyAi: async () => {
       const fromEnv = env.ASSEMBLYAI_API_KEY?.trim();
       if (fromEnv) return { apiKey: fromEnv, baseUrl };
-      const stored = await readApiKey(secrets, outputs.apiKeySecretArn);
-      return { apiKey: usableApiKey(stored, `secret ${outputs.apiKeySecretArn}`), baseUrl };
+      const stored = await readApiKey(secrets, apiKeySecretArn);
+      return { apiKey: usableApiKey(stored, `secret ${apiKeySecretArn}`), baseUrl };
     },
     close: () => {
       for (const client of [documents, s3, sqs, secrets]) client.destroy();
@@ -331,7 +391,7 @@ export async function resolveTarget(
 ): Promise<StackTarget> {
   if (options.local) {
     const stateDir = localStateDir(env);
-    return localTarget(readLocalContract(stateDir), stateDir);
+    return localTarget(readLocalContract(stateDir), stateDir, options.assemblyaiRegion);
   }
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
   const clientOptions: AwsClientOptions = {

@@ -9,9 +9,11 @@ import { parseSourceIpAllowlist } from "../functions/receiver/allowlists";
 import { parseAuthHeaderName } from "../functions/receiver/config";
 import { RECONCILER_NUMBERS } from "../functions/reconciler/config";
 import {
+  ASSEMBLYAI_REGIONS,
   ASSEMBLYAI_WEBHOOK_IPS,
   type AssemblyAiRegion,
   DEFAULT_REDACTED_AUDIO_HOSTS,
+  isAssemblyAiRegion,
 } from "../functions/shared/assemblyai";
 import { QUEUE_RETENTION_SECONDS } from "../functions/shared/contract/resources";
 import {
@@ -35,10 +37,23 @@ export interface WebhookStackConfig {
    */
   readonly webhookSecretArn?: string;
   /**
-   * Name or ARN of an existing secret holding the AssemblyAI API key.
+   * Name or ARN of an existing secret holding the AssemblyAI API key of the first (or only) region of
+   * `assemblyAiRegion`.
    * @default - the stack creates a secret without a value; set it after deploying (see README)
    */
   readonly apiKeySecret?: string;
+  /**
+   * Name or ARN of an existing secret holding the API key of AssemblyAI's US region, when `assemblyAiRegion`
+   * lists it (for the first region, the same as `apiKeySecret`; give one of the two).
+   * @default - `apiKeySecret` when US is the first region, else a secret without a value
+   */
+  readonly apiKeySecretUs?: string;
+  /**
+   * Name or ARN of an existing secret holding the API key of AssemblyAI's EU region, when `assemblyAiRegion`
+   * lists it (for the first region, the same as `apiKeySecret`; give one of the two).
+   * @default - `apiKeySecret` when EU is the first region, else a secret without a value
+   */
+  readonly apiKeySecretEu?: string;
   /**
    * ARN of the customer-managed KMS key that encrypts the imported secrets (`webhookSecretArn`,
    * `apiKeySecret`): the functions that read them get `kms:Decrypt` on it, only through Secrets Manager in
@@ -47,10 +62,12 @@ export interface WebhookStackConfig {
    */
   readonly secretsKmsKeyArn?: string;
   /**
-   * The AssemblyAI region transcripts are created in; the worker fetches from its API.
-   * @default "us"
+   * The AssemblyAI regions transcripts are created in (`us`, `eu`, `both`, or a list such as `eu,us`): the
+   * worker fetches from the region a delivery came from (README, "Regions"), the first one when it cannot
+   * tell, and the reconciler lists each.
+   * @default ["us"]
    */
-  readonly assemblyAiRegion: AssemblyAiRegion;
+  readonly assemblyAiRegion: readonly [AssemblyAiRegion, ...AssemblyAiRegion[]];
   /**
    * Source addresses (IPv4/IPv6, CIDR) allowed to deliver webhooks; other callers get 403.
    * Presets: `assemblyai` (US and EU), `assemblyai-us`, `assemblyai-eu`.
@@ -174,7 +191,7 @@ export interface WebhookStackConfig {
 
 export const DEFAULT_CONFIG: WebhookStackConfig = {
   authHeaderName: "X-Webhook-Secret",
-  assemblyAiRegion: "us",
+  assemblyAiRegion: ["us"],
   allowedSourceIps: [],
   redactedAudioHosts: DEFAULT_REDACTED_AUDIO_HOSTS,
   throttleRateLimit: 500,
@@ -200,6 +217,8 @@ export const CONTEXT_KEYS = Object.keys({
   ...DEFAULT_CONFIG,
   webhookSecretArn: undefined,
   apiKeySecret: undefined,
+  apiKeySecretUs: undefined,
+  apiKeySecretEu: undefined,
   secretsKmsKeyArn: undefined,
   transcriptsInfrequentAccessDays: undefined,
   transcriptsExpireDays: undefined,
@@ -258,6 +277,8 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
     ),
     webhookSecretArn: text(raw, "webhookSecretArn"),
     apiKeySecret: text(raw, "apiKeySecret"),
+    apiKeySecretUs: text(raw, "apiKeySecretUs"),
+    apiKeySecretEu: text(raw, "apiKeySecretEu"),
     secretsKmsKeyArn: text(raw, "secretsKmsKeyArn"),
     assemblyAiRegion: region(raw),
     allowedSourceIps: sourceIps(raw),
@@ -316,15 +337,7 @@ function checkConsistency(config: WebhookStackConfig): void {
         `(${config.throttleRateLimit}): a burst below the rate throttles steady traffic`,
     );
   }
-  const otherRegion: AssemblyAiRegion = config.assemblyAiRegion === "us" ? "eu" : "us";
-  const otherIp = ASSEMBLYAI_WEBHOOK_IPS[otherRegion];
-  const ownIp = ASSEMBLYAI_WEBHOOK_IPS[config.assemblyAiRegion];
-  if (config.allowedSourceIps.includes(otherIp) && !config.allowedSourceIps.includes(ownIp)) {
-    throw new ConfigError(
-      `allowedSourceIps admits only AssemblyAI's ${otherRegion.toUpperCase()} address but assemblyAiRegion ` +
-        `is "${config.assemblyAiRegion}": every delivery would be rejected`,
-    );
-  }
+  checkRegionAllowlist(config);
   if (
     config.alarmEmail !== undefined &&
     (config.alarmEmail.length > 254 || !EMAIL_ADDRESS.test(config.alarmEmail))
@@ -358,32 +371,94 @@ function checkConsistency(config: WebhookStackConfig): void {
 }
 
 /**
+ * An allowlist that admits one AssemblyAI region's address must admit every configured region's: a region
+ * left out would have every delivery rejected with a 403, which AssemblyAI treats as final.
+ */
+function checkRegionAllowlist(config: WebhookStackConfig): void {
+  // An address is written with or without its /32.
+  const plain = (entry: string) => entry.trim().replace(/\/32$/, "");
+  const admitted = (region: AssemblyAiRegion) =>
+    config.allowedSourceIps.some((entry) => plain(entry) === plain(ASSEMBLYAI_WEBHOOK_IPS[region]));
+  const someAdmitted = ASSEMBLYAI_REGIONS.find(admitted);
+  const missing = config.assemblyAiRegion.find((region) => !admitted(region));
+  if (someAdmitted === undefined || missing === undefined) return;
+  const setting = config.assemblyAiRegion.join(",");
+  throw new ConfigError(
+    config.assemblyAiRegion.length === 1
+      ? `allowedSourceIps admits only AssemblyAI's ${someAdmitted.toUpperCase()} address but assemblyAiRegion ` +
+          `is "${setting}": every delivery would be rejected`
+      : `allowedSourceIps admits AssemblyAI's ${someAdmitted.toUpperCase()} address but not its ` +
+          `${missing.toUpperCase()} address, and assemblyAiRegion is "${setting}": every ` +
+          `${missing.toUpperCase()} delivery would be rejected (add assemblyai-${missing}, or use assemblyai)`,
+  );
+}
+
+/** The per-region API key settings, by region. */
+const API_KEY_SECRET_SETTINGS = { us: "apiKeySecretUs", eu: "apiKeySecretEu" } as const satisfies Record<
+  AssemblyAiRegion,
+  keyof WebhookStackConfig
+>;
+
+/**
+ * The existing secret named for a region's API key, if any: its own setting, or `apiKeySecret` for the first
+ * region. Undefined: the stack creates one without a value.
+ */
+export function apiKeySecretFor(config: WebhookStackConfig, region: AssemblyAiRegion): string | undefined {
+  const own = config[API_KEY_SECRET_SETTINGS[region]];
+  return own ?? (region === config.assemblyAiRegion[0] ? config.apiKeySecret : undefined);
+}
+
+/** A region's key named twice, or named for a region not configured: refused, naming the setting. */
+function checkApiKeySecretSettings(config: WebhookStackConfig): void {
+  const [firstRegion] = config.assemblyAiRegion;
+  for (const region of ASSEMBLYAI_REGIONS) {
+    const setting = API_KEY_SECRET_SETTINGS[region];
+    if (config[setting] === undefined) continue;
+    if (!config.assemblyAiRegion.includes(region)) {
+      throw new ConfigError(
+        `${setting} is set but assemblyAiRegion ("${config.assemblyAiRegion.join(",")}") does not include ` +
+          `${region}: add ${region} to assemblyAiRegion, or drop ${setting}`,
+      );
+    }
+    if (region === firstRegion && config.apiKeySecret !== undefined) {
+      throw new ConfigError(
+        `apiKeySecret and ${setting} both name the API key of ${region}, the first region of ` +
+          "assemblyAiRegion: give one of them",
+      );
+    }
+  }
+}
+
+/**
  * Imported secrets must be named so that the grant matches the secret: a complete ARN (granted exactly) or,
  * for the API key, a name (granted `name-??????`). A partial ARN is refused: the grant on it would match no
  * secret, and granting `-??????` after it would also match any secret whose name merely extends it.
  */
 function checkSecrets(config: WebhookStackConfig): void {
+  checkApiKeySecretSettings(config);
   const regions: string[] = [];
-  for (const key of ["webhookSecretArn", "apiKeySecret"] as const) {
+  const keys = ["webhookSecretArn", "apiKeySecret", ...Object.values(API_KEY_SECRET_SETTINGS)] as const;
+  for (const key of keys) {
     const value = config[key];
-    if (value === undefined || (key === "apiKeySecret" && !value.startsWith("arn:"))) continue;
+    const byName = key !== "webhookSecretArn";
+    if (value === undefined || (byName && !value.startsWith("arn:"))) continue;
     const match = SECRET_ARN.exec(value);
     if (!match)
       throw new ConfigError(
-        `${key} must be a Secrets Manager secret ARN${key === "apiKeySecret" ? " or a secret name" : ""}`,
+        `${key} must be a Secrets Manager secret ARN${byName ? " or a secret name" : ""}`,
       );
     if (!SECRET_ARN_SUFFIX.test(match[2] ?? "")) {
       throw new ConfigError(
         `${key} "${value}" is a partial ARN (no 6-character suffix after the name): give the complete ARN ` +
           `(aws secretsmanager describe-secret --secret-id <name> --query ARN --output text)` +
-          (key === "apiKeySecret" ? " or just the secret's name" : ""),
+          (byName ? " or just the secret's name" : ""),
       );
     }
     regions.push(match[1] ?? "");
   }
   const keyArn = config.secretsKmsKeyArn;
   if (keyArn === undefined) return;
-  if (config.webhookSecretArn === undefined && config.apiKeySecret === undefined) {
+  if (keys.every((key) => config[key] === undefined)) {
     throw new ConfigError(
       "secretsKmsKeyArn is set but no secret is imported (webhookSecretArn, apiKeySecret): the secrets the " +
         "stack creates are encrypted with Secrets Manager's AWS managed key",
@@ -487,12 +562,24 @@ function integer(
   return number;
 }
 
-function region(raw: Partial<Record<string, unknown>>): AssemblyAiRegion {
-  const value = text(raw, "assemblyAiRegion") ?? DEFAULT_CONFIG.assemblyAiRegion;
-  if (value !== "us" && value !== "eu") {
-    throw new ConfigError(`assemblyAiRegion must be "us" or "eu", got "${value}"`);
+/** `us`, `eu`, `both` (US first), or a list of regions in order (`eu,us`: EU is the default). */
+function region(raw: Partial<Record<string, unknown>>): readonly [AssemblyAiRegion, ...AssemblyAiRegion[]] {
+  const entries = list(raw, "assemblyAiRegion")?.map((entry) => entry.toLowerCase());
+  if (entries === undefined || entries.length === 0) return DEFAULT_CONFIG.assemblyAiRegion;
+  const expanded = entries.length === 1 && entries[0] === "both" ? [...ASSEMBLYAI_REGIONS] : entries;
+  const regions: AssemblyAiRegion[] = [];
+  for (const entry of expanded) {
+    if (!isAssemblyAiRegion(entry)) {
+      throw new ConfigError(
+        `assemblyAiRegion must be "us", "eu", "both" or a list of them (e.g. "us,eu"), got "${entries.join(",")}"`,
+      );
+    }
+    if (regions.includes(entry)) {
+      throw new ConfigError(`assemblyAiRegion lists ${entry} more than once ("${entries.join(",")}")`);
+    }
+    regions.push(entry);
   }
-  return value;
+  return regions as [AssemblyAiRegion, ...AssemblyAiRegion[]];
 }
 
 function removalPolicy(raw: Partial<Record<string, unknown>>): "retain" | "destroy" {

@@ -11,10 +11,9 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
 import { RECONCILER_NUMBERS } from "../functions/reconciler/config";
-import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { reconcilerEnvironment } from "../functions/shared/contract/environment";
 import {
-  CHECKPOINT_KEY,
+  checkpointKeyFor,
   FETCH_RETRY_INDEX,
   RECONCILER_TIMEOUT_SECONDS,
   TRANSCRIPT_ID_INDEX,
@@ -24,7 +23,7 @@ import type { DeliveryQueue } from "./delivery-queue";
 import type { LogGroupSettings } from "./log-groups";
 import type { TranscriptStore } from "./transcript-store";
 import { WebhookFunction } from "./webhook-function";
-import type { WebhookSecrets } from "./webhook-secrets";
+import { assemblyAiRegionRefs, type WebhookSecrets } from "./webhook-secrets";
 
 export interface ReconcilerProps extends LogGroupSettings {
   readonly queue: DeliveryQueue;
@@ -32,7 +31,6 @@ export interface ReconcilerProps extends LogGroupSettings {
   readonly secrets: WebhookSecrets;
   /** The stack's webhook URL, no query (`ReceiverApi.webhookUrl`): transcripts addressed to it are ours. */
   readonly webhookUrl: string;
-  readonly assemblyAiRegion: AssemblyAiRegion;
   /**
    * Minutes between runs (1 to 1440).
    * @default 15
@@ -96,7 +94,8 @@ export class Reconciler extends Construct {
     const fn = this.reconciler;
     const { table, bucket } = props.store;
 
-    const apiKeySecretArn = props.secrets.grantReadApiKey(fn.role);
+    // Every region's key; the function reaches each region's API (the simulator's locally).
+    const assemblyAiRegions = assemblyAiRegionRefs(props.secrets.grantReadApiKeys(fn.role));
     const queueUrl = props.queue.grantSend(fn.role);
 
     // Read only: the record of an order, the transcript_id index (stored transcripts cost no API call) and
@@ -114,21 +113,24 @@ export class Reconciler extends Construct {
     );
     const tableName = table.tableName;
 
-    // The checkpoint object and nothing else in the bucket. A GetObject of a missing key would answer 403,
+    // One checkpoint per AssemblyAI region (a single-region stack's is the one it always had).
+    const checkpointKeys = assemblyAiRegions.map((ref, index) => checkpointKeyFor(ref.region, index === 0));
+    const single = <T>(values: T[]): T | T[] => (values.length === 1 ? (values[0] as T) : values);
+    // The checkpoint objects and nothing else in the bucket. A GetObject of a missing key would answer 403,
     // not 404, without an unconditional ListBucket (which would reveal every key, and keys carry customer
     // ids), so the function lists exactly this key first (functions/reconciler/store.ts, readText): that
-    // ListObjectsV2 carries s3:prefix, which the condition below pins to the key.
+    // ListObjectsV2 carries s3:prefix, which the condition below pins to the keys.
     fn.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["s3:GetObject", "s3:PutObject"],
-        resources: [bucket.arnForObjects(CHECKPOINT_KEY)],
+        resources: checkpointKeys.map((key) => bucket.arnForObjects(key)),
       }),
     );
     fn.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["s3:ListBucket"],
         resources: [bucket.bucketArn],
-        conditions: { StringEquals: { "s3:prefix": CHECKPOINT_KEY } },
+        conditions: { StringEquals: { "s3:prefix": single(checkpointKeys) } },
       }),
     );
     props.store.grantObjectEncryption(fn.role);
@@ -141,8 +143,7 @@ export class Reconciler extends Construct {
           queueUrl,
           tableName,
           bucketName,
-          apiKeySecretArn,
-          assemblyAiBaseUrl: ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion],
+          assemblyAiRegions,
           webhookUrl: props.webhookUrl,
         },
         {

@@ -5,7 +5,6 @@
 import { Duration, Stack, Validations } from "aws-cdk-lib";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Construct } from "constructs";
-import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { workerEnvironment } from "../functions/shared/contract/environment";
 import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
 import { DEFAULT_RETRY_BASE_SECONDS } from "../functions/worker/config";
@@ -13,13 +12,12 @@ import type { DeliveryQueue } from "./delivery-queue";
 import type { LogGroupSettings } from "./log-groups";
 import type { TranscriptStore } from "./transcript-store";
 import { WebhookFunction } from "./webhook-function";
-import type { WebhookSecrets } from "./webhook-secrets";
+import { assemblyAiRegionRefs, type WebhookSecrets } from "./webhook-secrets";
 
 export interface TranscriptWorkerProps extends LogGroupSettings {
   readonly queue: DeliveryQueue;
   readonly store: TranscriptStore;
   readonly secrets: WebhookSecrets;
-  readonly assemblyAiRegion: AssemblyAiRegion;
   /** Checked again before any download: nothing on the queue may make the worker fetch another host. */
   readonly redactedAudioHosts: readonly string[];
   readonly batchSize: number;
@@ -44,7 +42,8 @@ export class TranscriptWorker extends Construct {
       logEncryptionKey: props.logEncryptionKey,
     });
     const worker = this.worker;
-    const apiKeySecretArn = props.secrets.grantReadApiKey(worker.role);
+    // Every region's key; the function reaches each region's API (the simulator's locally).
+    const assemblyAiRegions = assemblyAiRegionRefs(props.secrets.grantReadApiKeys(worker.role));
     const { tableName, bucketName } = props.store.bindWorker(worker);
     // The event source grants receive, delete and ChangeMessageVisibility (used for backoff) on this queue.
     worker.function.addEventSource(
@@ -62,8 +61,7 @@ export class TranscriptWorker extends Construct {
           queueUrl,
           tableName,
           bucketName,
-          apiKeySecretArn,
-          assemblyAiBaseUrl: ASSEMBLYAI_BASE_URLS[props.assemblyAiRegion],
+          assemblyAiRegions,
         },
         {
           inlineTextMaxBytes: props.inlineTextMaxBytes,

@@ -1,7 +1,8 @@
 /** The whole pipeline in one stack: API and receiver, queue, worker, store, secrets and monitoring. */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import type { WebhookStackConfig } from "./config";
+import { apiKeySecretOutputKey } from "../functions/shared/contract/resources";
+import { apiKeySecretFor, type WebhookStackConfig } from "./config";
 import { DeliveryQueue } from "./delivery-queue";
 import { createLogsKey } from "./encryption-keys";
 import type { LogGroupSettings } from "./log-groups";
@@ -38,7 +39,10 @@ export class WebhookStack extends Stack {
 
     this.secrets = new WebhookSecrets(this, "Secrets", {
       webhookSecretArn: config.webhookSecretArn,
-      apiKeySecret: config.apiKeySecret,
+      regions: config.assemblyAiRegion,
+      apiKeySecrets: Object.fromEntries(
+        config.assemblyAiRegion.map((region) => [region, apiKeySecretFor(config, region)]),
+      ),
       importedSecretsKeyArn: config.secretsKmsKeyArn,
       removalPolicy,
     });
@@ -66,7 +70,6 @@ export class WebhookStack extends Stack {
       queue: this.queue,
       store: this.store,
       secrets: this.secrets,
-      assemblyAiRegion: config.assemblyAiRegion,
       redactedAudioHosts: config.redactedAudioHosts,
       batchSize: config.workerBatchSize,
       maxConcurrency: config.workerMaxConcurrency,
@@ -81,7 +84,6 @@ export class WebhookStack extends Stack {
         store: this.store,
         secrets: this.secrets,
         webhookUrl: this.receiverApi.webhookUrl,
-        assemblyAiRegion: config.assemblyAiRegion,
         scheduleMinutes: config.reconcileScheduleMinutes,
         maxApiCalls: config.reconcileMaxApiCalls,
         lookbackMinutes: config.reconcileLookbackMinutes,
@@ -106,13 +108,27 @@ export class WebhookStack extends Stack {
     const outputs: Record<string, [string, string]> = {
       WebhookUrl: [this.receiverApi.webhookUrl, "webhook_url for AssemblyAI; add ?customer_id=…&order_id=…"],
       AuthHeaderName: [config.authHeaderName, "webhook_auth_header_name for AssemblyAI"],
-      AssemblyAiRegion: [config.assemblyAiRegion, "AssemblyAI region the worker fetches from (us or eu)"],
+      AssemblyAiRegion: [
+        config.assemblyAiRegion.join(","),
+        config.assemblyAiRegion.length === 1
+          ? "AssemblyAI region the worker fetches from (us or eu)"
+          : "AssemblyAI regions the worker fetches from, the default first",
+      ],
       WebhookSecretArn: [this.secrets.webhookSecret.secretArn, "Secret holding webhook_auth_header_value"],
       WebhookSecretCacheTtlSeconds: [
         String(this.receiverApi.secretCacheTtlSeconds),
         "How long a receiver keeps the webhook secret's values (rotate-secret waits for it)",
       ],
       ApiKeySecretArn: [this.secrets.apiKeySecret.secretArn, "Secret holding the AssemblyAI API key"],
+      // Each further region's key (the first region's is ApiKeySecretArn, as on a single-region stack).
+      ...Object.fromEntries(
+        this.secrets.apiKeySecrets
+          .slice(1)
+          .map(({ region, secret }) => [
+            apiKeySecretOutputKey(region),
+            [secret.secretArn, `Secret holding the AssemblyAI API key of the ${region.toUpperCase()} region`],
+          ]),
+      ),
       TableName: [this.store.table.tableName, "DynamoDB table of transcript records"],
       BucketName: [this.store.bucket.bucketName, "S3 bucket of full transcripts and redacted audio"],
       QueueUrl: [this.queue.queue.queueUrl, "Delivery queue URL"],

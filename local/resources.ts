@@ -20,6 +20,7 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import {
   DEAD_LETTER_QUEUE,
   DELIVERY_QUEUE,
@@ -40,7 +41,23 @@ export interface LocalResources {
   readonly bucketName: string;
   readonly webhookSecretArn: string;
   readonly webhookSecretValue: string;
+  /** The first region's API key secret. */
   readonly apiKeySecretArn: string;
+  /** Every region's, the first region's first (the same secret as apiKeySecretArn). */
+  readonly apiKeySecrets: readonly [LocalApiKeySecret, ...LocalApiKeySecret[]];
+}
+
+export interface LocalApiKeySecret {
+  readonly region: AssemblyAiRegion;
+  readonly arn: string;
+}
+
+/**
+ * The local name of a region's API key secret: the first region's is the one a single-region stack always
+ * had, a further region's gets the region as a suffix (`…/assemblyai-api-key-eu`).
+ */
+export function localApiKeySecretName(region: AssemblyAiRegion, first: boolean): string {
+  return first ? LOCAL_NAMES.apiKeySecret : `${LOCAL_NAMES.apiKeySecret}-${region}`;
 }
 
 export const LOCAL_NAMES = {
@@ -69,7 +86,17 @@ export function clientConfig(target: AwsTarget) {
   return { endpoint: target.endpoint, region: target.region, credentials: LOCAL_CREDENTIALS };
 }
 
-export async function createResources(target: AwsTarget, apiKey: string): Promise<LocalResources> {
+/**
+ * Creates the queue, table, bucket and secrets; `apiKeys` is each configured region's AssemblyAI key, the
+ * first region's first.
+ */
+export async function createResources(
+  target: AwsTarget,
+  apiKeys: readonly [
+    { readonly region: AssemblyAiRegion; readonly apiKey: string },
+    ...{ readonly region: AssemblyAiRegion; readonly apiKey: string }[],
+  ],
+): Promise<LocalResources> {
   const config = clientConfig(target);
   const sqs = new SQSClient(config);
   const dynamodb = new DynamoDBClient(config);
@@ -112,7 +139,12 @@ export async function createResources(target: AwsTarget, apiKey: string): Promis
       LOCAL_NAMES.webhookSecret,
       randomBytes(24).toString("hex"),
     );
-    const apiKeySecret = await ensureSecret(secrets, LOCAL_NAMES.apiKeySecret, apiKey);
+    const apiKeySecrets: LocalApiKeySecret[] = [];
+    for (const [index, { region, apiKey }] of apiKeys.entries()) {
+      const secret = await ensureSecret(secrets, localApiKeySecretName(region, index === 0), apiKey);
+      apiKeySecrets.push({ region, arn: secret.arn });
+    }
+    const [apiKeySecret] = apiKeySecrets as [LocalApiKeySecret, ...LocalApiKeySecret[]];
 
     return {
       queueUrl: required(queue.QueueUrl, "queue URL"),
@@ -122,6 +154,7 @@ export async function createResources(target: AwsTarget, apiKey: string): Promis
       webhookSecretArn: webhookSecret.arn,
       webhookSecretValue: webhookSecret.value,
       apiKeySecretArn: apiKeySecret.arn,
+      apiKeySecrets: apiKeySecrets as [LocalApiKeySecret, ...LocalApiKeySecret[]],
     };
   } finally {
     for (const client of [sqs, dynamodb, s3, secrets]) client.destroy();

@@ -5,7 +5,8 @@
  * ASSEMBLYAI_API_KEY is set). When ready it writes `.local/stack.json` for other tools and tests.
  *
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
- * ASSEMBLYAI_BASE_URL, SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
+ * ASSEMBLYAI_API_KEY_EU, ASSEMBLYAI_BASE_URL, ASSEMBLYAI_REGION (the stack's assemblyAiRegion: us, eu, both),
+ * SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
  * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (4; 0 = unbounded),
  * SECRET_CACHE_TTL_SECONDS (300), THROTTLE_RATE_LIMIT and THROTTLE_BURST_LIMIT (the stack's
  * throttleRateLimit and throttleBurstLimit, 500 and 1000), LOCAL_STATE_DIR (.local), LOG_FORMAT (pretty | json).
@@ -15,8 +16,9 @@ import * as path from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { RECEIVER_NUMBERS } from "../functions/receiver/config";
 import { RECONCILER_NUMBERS } from "../functions/reconciler/config";
-import { ASSEMBLYAI_BASE_URLS } from "../functions/shared/assemblyai";
+import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import {
+  type AssemblyAiRegionRef,
   ENV,
   type ReceiverSettings,
   type ReconcilerSettings,
@@ -68,6 +70,11 @@ export interface LocalStackContract {
   readonly dlqUrl: string;
   readonly assemblyAiBaseUrl: string;
   readonly assemblyAiApiKey: string;
+  /**
+   * Every configured AssemblyAI region (ASSEMBLYAI_REGION, else cdk.json's assemblyAiRegion), the first being
+   * assemblyAiBaseUrl's; the simulator serves EU under `/eu`. Absent from stack.json files written before.
+   */
+  readonly assemblyAiRegions?: readonly LocalAssemblyAiRegion[];
   /** Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS. */
   readonly controlUrl: string;
   /** Local only: every AWS call the functions made, one JSON object per line (local/aws-recorder.ts). */
@@ -76,7 +83,16 @@ export interface LocalStackContract {
   readonly accessLogFile: string;
 }
 
+/** One region as the contract gives it to tools and tests. */
+export interface LocalAssemblyAiRegion {
+  readonly region: AssemblyAiRegion;
+  readonly baseUrl: string;
+  readonly apiKey: string;
+}
+
 const SIMULATOR_API_KEY = "local-simulator-key";
+/** The simulator's EU region takes a key of its own, as AssemblyAI's regions do: a mix-up shows as a 401. */
+const SIMULATOR_EU_API_KEY = "local-simulator-key-eu";
 
 /** What the SQS poller signs with: the worker's role, as Lambda's event source mapping polls with it. */
 const EVENT_SOURCE_ACCESS_KEY_ID = `${localAccessKeyId("worker")}-event-source`;
@@ -119,9 +135,8 @@ export interface LocalRefs {
   readonly tableName: string;
   readonly bucketName: string;
   readonly webhookSecretArn: string;
-  readonly apiKeySecretArn: string;
-  /** The simulator, or AssemblyAI's API when ASSEMBLYAI_API_KEY is set. */
-  readonly assemblyAiBaseUrl: string;
+  /** Each region: the simulator (EU under `/eu`), or AssemblyAI's API when ASSEMBLYAI_API_KEY is set. */
+  readonly assemblyAiRegions: readonly [AssemblyAiRegionRef, ...AssemblyAiRegionRef[]];
 }
 
 export type LocalSettings = ReceiverSettings & WorkerSettings & ReconcilerSettings;
@@ -168,20 +183,17 @@ export function localSettings(
  */
 export function localEnvironments(refs: LocalRefs, settings: LocalSettings) {
   const stackName = LOCAL_STACK_NAME;
-  const { queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl } = refs;
+  const { queueUrl, tableName, bucketName, assemblyAiRegions } = refs;
   return {
     receiver: receiverEnvironment(
       { stackName, queueUrl, webhookSecretArn: refs.webhookSecretArn, bucketName },
       settings,
     ),
-    worker: workerEnvironment(
-      { stackName, queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl },
-      settings,
-    ),
+    worker: workerEnvironment({ stackName, queueUrl, tableName, bucketName, assemblyAiRegions }, settings),
     /** The reconciler's environment needs the receiver's URL, known only once the API listens. */
     reconciler: (webhookUrl: string) =>
       reconcilerEnvironment(
-        { stackName, queueUrl, tableName, bucketName, apiKeySecretArn, assemblyAiBaseUrl, webhookUrl },
+        { stackName, queueUrl, tableName, bucketName, assemblyAiRegions, webhookUrl },
         settings,
       ),
   };
@@ -200,6 +212,8 @@ async function main(): Promise<void> {
   const config = stackConfig({
     throttleRateLimit: process.env.THROTTLE_RATE_LIMIT,
     throttleBurstLimit: process.env.THROTTLE_BURST_LIMIT,
+    // `both` (or `us,eu`) serves and configures the simulator's two regions; checked as synth checks it.
+    assemblyAiRegion: process.env.ASSEMBLYAI_REGION,
   });
 
   const running: {
@@ -242,25 +256,43 @@ async function main(): Promise<void> {
     const awsEndpoint = running.emulator.endpoint;
 
     const realApiKey = process.env.ASSEMBLYAI_API_KEY?.trim();
-    let assemblyAiBaseUrl: string;
-    let assemblyAiApiKey: string;
+    let assemblyAiRegions: [LocalAssemblyAiRegion, ...LocalAssemblyAiRegion[]];
     if (realApiKey) {
-      assemblyAiBaseUrl = process.env.ASSEMBLYAI_BASE_URL ?? ASSEMBLYAI_BASE_URLS[config.assemblyAiRegion];
-      assemblyAiApiKey = realApiKey;
+      // ASSEMBLYAI_BASE_URL stands in for the first region's API; another region's key may differ.
+      assemblyAiRegions = config.assemblyAiRegion.map((name, index) => ({
+        region: name,
+        baseUrl: (index === 0 ? process.env.ASSEMBLYAI_BASE_URL : undefined) ?? ASSEMBLYAI_BASE_URLS[name],
+        apiKey: process.env[`ASSEMBLYAI_API_KEY_${name.toUpperCase()}`]?.trim() || realApiKey,
+      })) as [LocalAssemblyAiRegion, ...LocalAssemblyAiRegion[]];
     } else {
-      running.simulator = await startSimulator({
+      const simulator = await startSimulator({
         port: integerEnv("SIMULATOR_PORT", 0),
         apiKey: SIMULATOR_API_KEY,
+        euApiKey: SIMULATOR_EU_API_KEY,
         processingDelayMs: integerEnv("SIMULATOR_DELAY_MS", 1500),
         webhookRetryIntervalMs: integerEnv("SIMULATOR_WEBHOOK_RETRY_MS", 10_000),
         logger: (line) => say("assemblyai", line),
       });
-      assemblyAiBaseUrl = running.simulator.url;
-      assemblyAiApiKey = SIMULATOR_API_KEY;
+      running.simulator = simulator;
+      const served: Record<AssemblyAiRegion, Omit<LocalAssemblyAiRegion, "region">> = {
+        us: { baseUrl: simulator.url, apiKey: SIMULATOR_API_KEY },
+        eu: { baseUrl: simulator.euUrl, apiKey: SIMULATOR_EU_API_KEY },
+      };
+      assemblyAiRegions = config.assemblyAiRegion.map((name) => ({ region: name, ...served[name] })) as [
+        LocalAssemblyAiRegion,
+        ...LocalAssemblyAiRegion[],
+      ];
     }
+    const { baseUrl: assemblyAiBaseUrl, apiKey: assemblyAiApiKey } = assemblyAiRegions[0];
 
     say("local", `creating resources on ${awsEndpoint}`);
-    const resources = await createResources({ endpoint: awsEndpoint, region }, assemblyAiApiKey);
+    const resources = await createResources(
+      { endpoint: awsEndpoint, region },
+      assemblyAiRegions.map(({ region: name, apiKey }) => ({ region: name, apiKey })) as [
+        { region: AssemblyAiRegion; apiKey: string },
+        ...{ region: AssemblyAiRegion; apiKey: string }[],
+      ],
+    );
 
     running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));
     running.dynamoDbWrites = await startDynamoDbWriteSerializer(awsEndpoint);
@@ -311,8 +343,11 @@ async function main(): Promise<void> {
         tableName: resources.tableName,
         bucketName: resources.bucketName,
         webhookSecretArn: resources.webhookSecretArn,
-        apiKeySecretArn: resources.apiKeySecretArn,
-        assemblyAiBaseUrl,
+        assemblyAiRegions: assemblyAiRegions.map((entry, index) => ({
+          region: entry.region,
+          baseUrl: entry.baseUrl,
+          apiKeySecretArn: resources.apiKeySecrets[index]?.arn ?? resources.apiKeySecretArn,
+        })) as [AssemblyAiRegionRef, ...AssemblyAiRegionRef[]],
       },
       settings,
     );
@@ -398,6 +433,7 @@ async function main(): Promise<void> {
       dlqUrl: resources.dlqUrl,
       assemblyAiBaseUrl,
       assemblyAiApiKey,
+      assemblyAiRegions,
       controlUrl: running.outages.controlUrl,
       awsCallsFile,
       accessLogFile,
@@ -444,7 +480,11 @@ function banner(contract: LocalStackContract, contractPath: string, simulated: b
     "AssemblyAI webhook receiver, running locally",
     `  webhook      POST ${contract.webhookUrl}?customer_id=…&order_id=…`,
     `  auth header  ${contract.authHeaderName}`,
-    `  AssemblyAI   ${contract.assemblyAiBaseUrl}${simulated ? " (simulator)" : ""}`,
+    ...(contract.assemblyAiRegions ?? []).map(
+      (entry, index) =>
+        `  AssemblyAI   ${entry.region}: ${entry.baseUrl}${simulated ? " (simulator)" : ""}` +
+        (index === 0 && (contract.assemblyAiRegions?.length ?? 0) > 1 ? " (default)" : ""),
+    ),
     `  AWS          ${contract.awsEndpoint} (table ${contract.tableName}, bucket ${contract.bucketName})`,
     `  contract     ${path.relative(process.cwd(), contractPath)}`,
     "",

@@ -47,10 +47,9 @@ export async function startBenchStack(options: {
       processingDelayMs: options.simulatorDelayMs ?? 0,
       webhookRetryIntervalMs: options.webhookRetryIntervalMs ?? 10_000,
     });
-    const resources = await createResources(
-      { endpoint: emulator.endpoint, region: REGION },
-      SIMULATOR_API_KEY,
-    );
+    const resources = await createResources({ endpoint: emulator.endpoint, region: REGION }, [
+      { region: "us", apiKey: SIMULATOR_API_KEY },
+    ]);
     return {
       emulator,
       simulator,
@@ -90,8 +89,9 @@ export function functionVariables(
       queueUrl: resources.queueUrl,
       tableName: resources.tableName,
       bucketName: resources.bucketName,
-      apiKeySecretArn: resources.apiKeySecretArn,
-      assemblyAiBaseUrl,
+      assemblyAiRegions: [
+        { region: "us", baseUrl: assemblyAiBaseUrl, apiKeySecretArn: resources.apiKeySecretArn },
+      ],
     },
     BENCH_SETTINGS,
   );

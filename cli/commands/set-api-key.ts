@@ -56,7 +56,8 @@ export async function checkApiKey(
   apiKey: string,
   timeoutMs = VERIFY_TIMEOUT_MS,
 ): Promise<KeyCheck> {
-  const url = new URL("/v2/transcript", baseUrl);
+  // Appended, not resolved: a base URL with a path (the simulator's EU region, `…/eu`) keeps it.
+  const url = new URL(`${baseUrl.replace(/\/+$/, "")}/v2/transcript`);
   url.searchParams.set("limit", "1");
   let response: Response;
   try {

@@ -8,9 +8,11 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../shared/contract/environment";
+import { checkpointKeyFor } from "../shared/contract/resources";
+import type { RegionAccess } from "../shared/processing-config";
 import { CachedValue } from "../shared/secret-cache";
 import { apiKeyFingerprint, readApiKey } from "../shared/secrets";
-import { describeError, emit, type LogEvent } from "../shared/telemetry";
+import { describeError, emit as emitLine, type LogEvent } from "../shared/telemetry";
 import { AssemblyAiApi } from "./assemblyai";
 import type { ReconcilerConfig } from "./config";
 import { reconcile } from "./core";
@@ -46,54 +48,45 @@ const OUTCOMES: readonly ReconcileOutcome[] = ["queued", "already_stored", "skip
 /** Time kept back from the Lambda timeout: one AssemblyAI request at most, then the checkpoint write. */
 const STOP_MARGIN_MS = 15_000;
 
+/** One configured AssemblyAI region's run: its API, its key, its checkpoint and its share of the budget. */
+interface RegionRun {
+  readonly access: RegionAccess;
+  readonly apiKey: CachedValue<string>;
+  readonly deps: ReturnType<typeof createReconcileDeps>;
+  readonly checkpoints: CheckpointStore;
+  readonly checkpointKey: string;
+  readonly maxApiCalls: number;
+  /** Fields added to the run's log lines: the region, when there are several. */
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
 export function createHandler(config: ReconcilerConfig, clients: ReconcilerClients): ReconcilerHandler {
   const now = clients.now ?? (() => new Date());
-  const apiKey = new CachedValue(
-    async () => {
-      const value = (await readApiKey(clients.secretsManager, config.apiKeySecretArn))?.trim();
-      if (!value) throw new ApiKeyUnavailableError("the AssemblyAI API key secret has no string value");
-      return value;
-    },
-    config.secretCacheTtlSeconds * 1000,
-    () => now().getTime(),
+  const several = config.assemblyAiRegions.length > 1;
+  // Each region lists its own transcripts, so the run's budget is shared between them.
+  const regionBudget = Math.max(2, Math.floor(config.maxApiCalls / config.assemblyAiRegions.length));
+  const regions = config.assemblyAiRegions.map((access, index) =>
+    regionRun(config, clients, now, access, {
+      checkpointKey: index === 0 ? config.checkpointKey : checkpointKeyFor(access.region, false),
+      maxApiCalls: several ? regionBudget : config.maxApiCalls,
+      fields: several ? { assemblyai_region: access.region } : {},
+    }),
   );
-  const assemblyAi = new AssemblyAiApi({
-    baseUrl: config.assemblyAiBaseUrl,
-    timeoutMs: config.assemblyAiTimeoutMs,
-    apiKey: () => apiKey.get(),
-  });
-  // A 401/403 says the key is wrong or revoked: forget it, so the next request reads the secret again and a
-  // fixed key is used at once rather than after the cache TTL (the worker does the same).
-  const dropKeyOnAuthFailure = async <T>(request: () => Promise<T>): Promise<T> => {
-    try {
-      return await request();
-    } catch (error) {
-      if (isAuthorizationFailure(error)) apiKey.invalidate();
-      throw error;
-    }
-  };
-  const deps = createReconcileDeps({
-    assemblyAi: {
-      listTranscripts: (query) => dropKeyOnAuthFailure(() => assemblyAi.listTranscripts(query)),
-      getTranscript: (id) => dropKeyOnAuthFailure(() => assemblyAi.getTranscript(id)),
-    },
-    documents: clients.documents,
-    sqs: clients.sqs,
-    tableName: config.tableName,
-    queueUrl: config.queueUrl,
-  });
-  const checkpoints = new CheckpointStore(clients.s3, config.bucketName, config.checkpointKey);
 
   async function run(
+    region: RegionRun,
     startedAt: Date,
     context: Pick<Context, "getRemainingTimeInMillis"> | undefined,
   ): Promise<ReconcileReport | undefined> {
+    const { apiKey, deps, checkpoints } = region;
+    const emit = (event: LogEvent, at?: number) =>
+      emitLine(several ? { ...event, fields: { ...event.fields, ...region.fields } } : event, at);
     const key = await apiKey.get();
     if (key.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
       emit({
         level: "warn",
         message: "reconcile skipped: the AssemblyAI API key is not set (no value yet, or the placeholder)",
-        fields: { api_key_secret_arn: config.apiKeySecretArn },
+        fields: { api_key_secret_arn: region.access.apiKeySecretArn },
       });
       return undefined;
     }
@@ -105,7 +98,7 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
       emit({
         level: "warn",
         message: "reconcile checkpoint unreadable; starting from the lookback window",
-        fields: { problem: parsed.problem, checkpoint_key: config.checkpointKey },
+        fields: { problem: parsed.problem, checkpoint_key: region.checkpointKey },
       });
     }
     const checkpoint = parsed !== undefined && "checkpoint" in parsed ? parsed.checkpoint : undefined;
@@ -120,7 +113,7 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
       // Which key this run reads with: a fetch_failed record refused for another key is tried again at once.
       apiKeyFingerprint: apiKeyFingerprint(key),
       webhookUrl: config.webhookUrl,
-      maxApiCalls: config.maxApiCalls,
+      maxApiCalls: region.maxApiCalls,
       now: startedAt,
       maxPendingLookbackMs: config.maxPendingLookbackMs,
       ...(context
@@ -152,21 +145,131 @@ export function createHandler(config: ReconcilerConfig, clients: ReconcilerClien
 
   return async function handler(_event, context) {
     const startedAt = now();
-    let report: ReconcileReport | undefined;
+    const reports: ReconcileReport[] = [];
+    let thrown: unknown;
+    // One region after the other; one that fails (AssemblyAI or its key unreachable) does not stop the next.
+    for (const region of regions) {
+      let report: ReconcileReport | undefined;
+      try {
+        report = await run(region, startedAt, context);
+      } catch (error) {
+        emitLine({
+          level: "error",
+          message: "reconcile failed",
+          fields: {
+            error_detail: describeError(error),
+            latency_ms: now().getTime() - startedAt.getTime(),
+            ...region.fields,
+          },
+        });
+        thrown ??= error;
+        continue;
+      }
+      if (report !== undefined) reports.push(report);
+    }
+    if (thrown !== undefined) throw thrown;
+    const failed = reports.find((report) => report.stopReason === "failure");
+    if (failed !== undefined) {
+      throw new ReconcileFailedError(`reconcile stopped early: ${failed.failure ?? "unknown failure"}`);
+    }
+    return reports.length <= 1
+      ? reports[0]
+      : combineReports(reports as [ReconcileReport, ...ReconcileReport[]]);
+  };
+}
+
+/** A region's API client, key cache, deps for the core and checkpoint. */
+function regionRun(
+  config: ReconcilerConfig,
+  clients: ReconcilerClients,
+  now: () => Date,
+  access: RegionAccess,
+  options: Pick<RegionRun, "checkpointKey" | "maxApiCalls" | "fields">,
+): RegionRun {
+  const apiKey = new CachedValue(
+    async () => {
+      const value = (await readApiKey(clients.secretsManager, access.apiKeySecretArn))?.trim();
+      if (!value) throw new ApiKeyUnavailableError("the AssemblyAI API key secret has no string value");
+      return value;
+    },
+    config.secretCacheTtlSeconds * 1000,
+    () => now().getTime(),
+  );
+  const assemblyAi = new AssemblyAiApi({
+    baseUrl: access.baseUrl,
+    timeoutMs: config.assemblyAiTimeoutMs,
+    apiKey: () => apiKey.get(),
+  });
+  // A 401/403 says the key is wrong or revoked: forget it, so the next request reads the secret again and a
+  // fixed key is used at once rather than after the cache TTL (the worker does the same).
+  const dropKeyOnAuthFailure = async <T>(request: () => Promise<T>): Promise<T> => {
     try {
-      report = await run(startedAt, context);
+      return await request();
     } catch (error) {
-      emit({
-        level: "error",
-        message: "reconcile failed",
-        fields: { error_detail: describeError(error), latency_ms: now().getTime() - startedAt.getTime() },
-      });
+      if (isAuthorizationFailure(error)) apiKey.invalidate();
       throw error;
     }
-    if (report?.stopReason === "failure") {
-      throw new ReconcileFailedError(`reconcile stopped early: ${report.failure ?? "unknown failure"}`);
-    }
-    return report;
+  };
+  const deps = createReconcileDeps({
+    assemblyAi: {
+      listTranscripts: (query) => dropKeyOnAuthFailure(() => assemblyAi.listTranscripts(query)),
+      getTranscript: (id) => dropKeyOnAuthFailure(() => assemblyAi.getTranscript(id)),
+    },
+    documents: clients.documents,
+    sqs: clients.sqs,
+    tableName: config.tableName,
+    queueUrl: config.queueUrl,
+  });
+  // Each region's run retries the fetch_failed records its region answered (those from before regions were
+  // noted, the first region's): another region's key or API would only answer 404 and use up their tries.
+  const first = config.assemblyAiRegions[0]?.region;
+  const { waitingFetchFailures } = deps;
+  const ownRetries: typeof deps =
+    waitingFetchFailures === undefined
+      ? deps
+      : {
+          ...deps,
+          async waitingFetchFailures(since, limit) {
+            const waiting = await waitingFetchFailures(since, limit);
+            const ours = (region: string | undefined) => (region ?? first) === access.region;
+            return { ...waiting, records: waiting.records.filter((record) => ours(record.region)) };
+          },
+        };
+  const checkpoints = new CheckpointStore(clients.s3, config.bucketName, options.checkpointKey);
+  return { access, apiKey, deps: ownRetries, checkpoints, ...options };
+}
+
+/** Several regions' reports as one (the handler's answer): counts summed, decisions and retries joined. */
+export function combineReports(reports: readonly [ReconcileReport, ...ReconcileReport[]]): ReconcileReport {
+  const sum = (pick: (report: ReconcileReport) => number) => reports.reduce((total, r) => total + pick(r), 0);
+  const [first] = reports;
+  const stopped = reports.find((report) => report.stopReason !== undefined);
+  const failures = reports.flatMap((report) => (report.failure === undefined ? [] : [report.failure]));
+  return {
+    ...first,
+    examined: sum((r) => r.examined),
+    matched: sum((r) => r.matched),
+    alreadyStored: sum((r) => r.alreadyStored),
+    delivered: sum((r) => r.delivered),
+    queued: sum((r) => r.queued),
+    skipped: sum((r) => r.skipped),
+    unreadRetrying: sum((r) => r.unreadRetrying),
+    unreadAbandoned: sum((r) => r.unreadAbandoned),
+    superseded: sum((r) => r.superseded),
+    pending: sum((r) => r.pending),
+    // Each region's run retries only the fetch_failed records its region answered: these add up too.
+    fetchRetryWaiting: sum((r) => r.fetchRetryWaiting),
+    fetchRetried: sum((r) => r.fetchRetried),
+    fetchRetriesAbandoned: sum((r) => r.fetchRetriesAbandoned),
+    apiCalls: sum((r) => r.apiCalls),
+    budgetExhausted: reports.some((report) => report.budgetExhausted),
+    // The furthest behind of the regions' next starts.
+    nextCheckpoint: reports.map((report) => report.nextCheckpoint).sort()[0] ?? first.nextCheckpoint,
+    nextUnread: reports.flatMap((report) => report.nextUnread),
+    nextFetchRetries: reports.flatMap((report) => report.nextFetchRetries),
+    transcripts: reports.flatMap((report) => report.transcripts),
+    ...(stopped?.stopReason !== undefined ? { stopReason: stopped.stopReason } : {}),
+    ...(failures.length > 0 ? { failure: failures.join("; ") } : {}),
   };
 }
 

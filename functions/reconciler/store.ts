@@ -155,6 +155,7 @@ function waitingRecord(item: Readonly<Record<string, unknown>>): WaitingFetchFai
     failedAt,
     status: typeof status === "number" ? status : undefined,
     keyFingerprint: text(item[FETCH_RETRY_ATTRIBUTES.key]),
+    region: text(item[FETCH_RETRY_ATTRIBUTES.region]),
     times: storedTimes(item),
   };
 }

@@ -81,6 +81,8 @@ export interface WaitingFetchFailure {
   readonly status: number | undefined;
   /** The fingerprint of the API key the worker's fetch was refused with. */
   readonly keyFingerprint: string | undefined;
+  /** The AssemblyAI region that answered the worker (absent on records from before regions were noted). */
+  readonly region?: string | undefined;
   /** AssemblyAI's times, when the record keeps them. */
   readonly times?: TranscriptTimes | undefined;
 }

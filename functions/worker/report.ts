@@ -30,6 +30,9 @@ export interface RecordReport {
   readonly storedAt?: string | undefined;
   readonly reason?: string | undefined;
   readonly s3Key?: string | undefined;
+  /** With several AssemblyAI regions: where the transcript was fetched from, and each region asked. */
+  readonly assemblyAiRegion?: string | undefined;
+  readonly regionsTried?: readonly string[] | undefined;
   /** Seconds the record stays invisible before its next attempt (transient failures). */
   readonly retryInSeconds?: number | undefined;
   readonly maxReceiveCount?: number;
@@ -61,6 +64,8 @@ export function recordEvent(report: RecordReport): LogEvent {
   if (latencyMs !== undefined) fields.latency_ms = latencyMs;
   if (report.reason !== undefined) fields.reason = report.reason;
   if (report.s3Key !== undefined) fields.s3_key = report.s3Key;
+  if (report.assemblyAiRegion !== undefined) fields.assemblyai_region = report.assemblyAiRegion;
+  if (report.regionsTried !== undefined) fields.regions_tried = report.regionsTried;
   if (report.retryInSeconds !== undefined) fields.retry_in_seconds = report.retryInSeconds;
   // SQS's redrive policy moves the message to the dead-letter queue after this attempt.
   if (lastAttempt) fields.moving_to_dlq = true;
@@ -72,7 +77,9 @@ export function recordEvent(report: RecordReport): LogEvent {
   if (report.outcome === "stored" && latencyMs !== undefined && (report.source ?? "webhook") === "webhook") {
     metrics.DeliveryToStoredLatency = { value: latencyMs, unit: "Milliseconds" };
   }
-  if (report.reason === API_KEY_NOT_SET_REASON) metrics[API_KEY_NOT_SET_METRIC] = { value: 1, unit: "Count" };
+  // With several regions the reason names the region whose key is missing.
+  if (report.reason?.startsWith(API_KEY_NOT_SET_REASON))
+    metrics[API_KEY_NOT_SET_METRIC] = { value: 1, unit: "Count" };
   if (report.source !== undefined && report.source !== "webhook") fields.source = report.source;
   return {
     level: lastAttempt || report.outcome === "final_failure" ? "error" : failed ? "warn" : "info",

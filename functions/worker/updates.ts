@@ -261,10 +261,14 @@ export function buildUndecidedUpdate(
   };
 }
 
-/** Why a fetch failed, when a later read may succeed: AssemblyAI's status and the API key's fingerprint. */
+/**
+ * Why a fetch failed, when a later read may succeed: AssemblyAI's status, the API key's fingerprint and the
+ * region that answered.
+ */
 export interface FetchRetry {
   readonly status: number;
   readonly keyFingerprint: string;
+  readonly region?: string | undefined;
 }
 
 /**
@@ -284,6 +288,7 @@ export function buildFetchFailedUpdate(
           [FETCH_RETRY_ATTRIBUTES.since]: context.storedAt,
           [FETCH_RETRY_ATTRIBUTES.status]: retry.status,
           [FETCH_RETRY_ATTRIBUTES.key]: retry.keyFingerprint,
+          ...(retry.region !== undefined ? { [FETCH_RETRY_ATTRIBUTES.region]: retry.region } : {}),
         }
       : {};
   return buildUpdate(itemKey(context.delivery.metadata), {

@@ -6,7 +6,13 @@ import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { AssemblyAiClient, type DownloadResult, describeFailure } from "../shared/assemblyai-client";
+import type { AssemblyAiRegion } from "../shared/assemblyai";
+import {
+  AssemblyAiClient,
+  type DownloadResult,
+  describeFailure,
+  type FetchResult,
+} from "../shared/assemblyai-client";
 import { mapWithConcurrency } from "../shared/concurrency";
 import {
   type DeliveryMessage,
@@ -46,6 +52,7 @@ import { backoffSeconds, parseRetryAfter, receiveCount } from "./backoff";
 import * as clients from "./clients";
 import type { WorkerConfig } from "./config";
 import { readStoredTranscript, redactedAudioTranscriptId, type StoredTranscript } from "./records";
+import { chooseRegions, type RegionChoice, triesNextRegion } from "./regions";
 import {
   API_KEY_NOT_SET_REASON,
   DELETED_TRANSCRIPT_ERROR,
@@ -85,16 +92,25 @@ export const RECORD_CONCURRENCY = 4;
 /** A redacted-audio download may stream for most of the function's time, leaving room to record it. */
 const DOWNLOAD_TIMEOUT_MS = (WORKER_TIMEOUT_SECONDS - 10) * 1000;
 
+/** One configured AssemblyAI region: its API and its API key, cached (a 401/403 there drops only that key). */
+export interface RegionDependencies {
+  readonly region: AssemblyAiRegion;
+  readonly assemblyAi: AssemblyAiClient;
+  readonly apiKey: CachedValue<string>;
+}
+
 export interface WorkerDependencies {
   readonly store: Store;
-  readonly assemblyAi: AssemblyAiClient;
+  /** The configured regions, the default first. */
+  readonly regions: readonly [RegionDependencies, ...RegionDependencies[]];
   readonly sqs: SQSClient;
-  /** The AssemblyAI API key, cached. */
-  readonly apiKey: CachedValue<string>;
   readonly now: () => number;
   readonly random: () => number;
   readonly emit: (event: LogEvent) => void;
 }
+
+/** What tells where a delivery's transcript is: the webhook URL's parameters and the source address. */
+type DeliveryOrigin = Pick<TranscriptDelivery, "metadata"> & { readonly source_ip?: string };
 
 /** What the worker reads of Lambda's context: how long the invocation has left. */
 export interface InvocationClock {
@@ -148,6 +164,9 @@ interface RecordResult {
   readonly transcriptId?: string;
   readonly storedAt?: string;
   readonly s3Key?: string;
+  /** With several regions: where the transcript was fetched from, and every region asked, in order. */
+  readonly assemblyAiRegion?: AssemblyAiRegion;
+  readonly regionsTried?: readonly string[];
 }
 
 export function defaultDependencies(config: WorkerConfig, now: () => number = Date.now): WorkerDependencies {
@@ -158,20 +177,23 @@ export function defaultDependencies(config: WorkerConfig, now: () => number = Da
       tableName: config.tableName,
       bucketName: config.bucketName,
     }),
-    assemblyAi: new AssemblyAiClient({
-      baseUrl: config.assemblyAiBaseUrl,
-      timeoutMs: config.assemblyAiTimeoutMs,
-    }),
+    regions: config.assemblyAiRegions.map((access) => ({
+      region: access.region,
+      assemblyAi: new AssemblyAiClient({ baseUrl: access.baseUrl, timeoutMs: config.assemblyAiTimeoutMs }),
+      apiKey: new CachedValue(
+        async () => {
+          const value = await readApiKey(clients.secretsManager, access.apiKeySecretArn);
+          if (!value?.trim()) {
+            const which = config.assemblyAiRegions.length > 1 ? ` (${access.region})` : "";
+            throw new TransientFailure(`the AssemblyAI API key secret${which} has no string value`);
+          }
+          return value.trim();
+        },
+        config.secretCacheTtlSeconds * 1000,
+        now,
+      ),
+    })) as [RegionDependencies, ...RegionDependencies[]],
     sqs: clients.sqs,
-    apiKey: new CachedValue(
-      async () => {
-        const value = await readApiKey(clients.secretsManager, config.apiKeySecretArn);
-        if (!value?.trim()) throw new TransientFailure("the AssemblyAI API key secret has no string value");
-        return value.trim();
-      },
-      config.secretCacheTtlSeconds * 1000,
-      now,
-    ),
     now,
     random: Math.random,
     emit,
@@ -180,39 +202,111 @@ export function defaultDependencies(config: WorkerConfig, now: () => number = Da
 
 export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDependencies> = {}): Worker {
   const deps: WorkerDependencies = { ...defaultDependencies(config, overrides.now), ...overrides };
-  const { store, assemblyAi } = deps;
+  const { store } = deps;
   const isoNow = () => new Date(deps.now()).toISOString();
+  const regionsByName = new Map(deps.regions.map((region) => [region.region, region]));
+  const configuredRegions = deps.regions.map((region) => region.region) as [
+    AssemblyAiRegion,
+    ...AssemblyAiRegion[],
+  ];
+  /** Downloads need no key and no region: a presigned URL is fetched with any client. */
+  const downloads = deps.regions[0].assemblyAi;
 
-  async function apiKey(): Promise<string> {
+  /** Where to look for a delivery's transcript first, and after a 404 (./regions.ts). */
+  function regionsFor(delivery: DeliveryOrigin): RegionDependencies[] {
+    const choice: RegionChoice = chooseRegions(configuredRegions, {
+      params: delivery.metadata.params,
+      sourceIp: delivery.source_ip,
+    });
+    return choice.order.map((name) => regionsByName.get(name) as RegionDependencies);
+  }
+
+  async function apiKey(region: RegionDependencies): Promise<string> {
     let value: string;
     try {
-      value = await deps.apiKey.get();
+      value = await region.apiKey.get();
     } catch (error) {
       throw new TransientFailure(`could not read the AssemblyAI API key: ${describeError(error)}`);
     }
     if (value.startsWith(API_KEY_PLACEHOLDER_PREFIX)) {
       // Our own missing configuration: retry until an operator sets the key, and pick it up promptly then.
-      deps.apiKey.invalidate();
-      throw new TransientFailure(API_KEY_NOT_SET_REASON);
+      region.apiKey.invalidate();
+      throw new TransientFailure(
+        deps.regions.length > 1 ? `${API_KEY_NOT_SET_REASON} (${region.region})` : API_KEY_NOT_SET_REASON,
+      );
     }
     return value;
   }
 
+  /** A 401/403 says the region's key is wrong or was rotated since it was cached: read it again next time. */
+  function dropKeyOnAuthFailure(region: RegionDependencies, result: { type: string; status?: number }): void {
+    if (result.type === "http_error" && (result.status === 401 || result.status === 403)) {
+      region.apiKey.invalidate();
+    }
+  }
+
   /** AssemblyAI's times, looked up once per transcript per container (bounded). */
   const timesCache = new Map<string, TranscriptTimes>();
-  async function timesOf(transcriptId: string, signal: AbortSignal): Promise<TranscriptTimes> {
+  async function timesOf(
+    transcriptId: string,
+    regions: readonly RegionDependencies[],
+    signal: AbortSignal,
+  ): Promise<TranscriptTimes> {
     const cached = timesCache.get(transcriptId);
     if (cached !== undefined) return cached;
-    const result = await assemblyAi.transcriptTimes(transcriptId, await apiKey(), signal);
-    if (result.type !== "times") {
-      if (result.type === "http_error" && (result.status === 401 || result.status === 403)) {
-        deps.apiKey.invalidate();
+    let times: TranscriptTimes | undefined;
+    // In the delivery's region first; a list that does not know the id (a 4xx for its cursor, or no times
+    // for it) is asked in the next region, and the first region's answer stands when none knows more.
+    for (const [index, region] of regions.entries()) {
+      const result = await region.assemblyAi.transcriptTimes(transcriptId, await apiKey(region), signal);
+      dropKeyOnAuthFailure(region, result);
+      const last = index === regions.length - 1;
+      if (result.type === "times") {
+        times ??= result.times;
+        if (typeof result.times === "object") {
+          times = result.times;
+          break;
+        }
+        continue;
       }
+      const unknownHere = result.type === "http_error" && (result.status === 400 || result.status === 404);
+      if (unknownHere && !last) continue;
+      if (unknownHere && times !== undefined) break;
       throw new TransientFailure(describeFailure("AssemblyAI's transcript list", result));
     }
+    // "oldest" says nothing is listed before it in its own region's list; against a transcript of another
+    // region it says nothing, so with several regions arrival order decides instead (winner.ts, "unknown").
+    const resolved = times === undefined || (times === "oldest" && regions.length > 1) ? "unknown" : times;
     if (timesCache.size >= TIMES_CACHE_SIZE) timesCache.delete(timesCache.keys().next().value as string);
-    timesCache.set(transcriptId, result.times);
-    return result.times;
+    timesCache.set(transcriptId, resolved);
+    return resolved;
+  }
+
+  /**
+   * GET the transcript from the delivery's region; a 404 there is asked of the next configured region (the
+   * id does not say where it was submitted), and only the last region's 404 is final.
+   */
+  async function fetchTranscript(
+    transcriptId: string,
+    regions: readonly RegionDependencies[],
+    signal: AbortSignal,
+  ): Promise<{
+    readonly result: FetchResult;
+    readonly region: AssemblyAiRegion;
+    readonly tried: string[];
+    /** The fingerprint of the key the last answer was given to (never the key: see apiKeyFingerprint). */
+    readonly keyFingerprint: string;
+  }> {
+    const tried: string[] = [];
+    for (const [index, region] of regions.entries()) {
+      const key = await apiKey(region);
+      const result = await region.assemblyAi.getTranscript(transcriptId, key, signal);
+      dropKeyOnAuthFailure(region, result);
+      tried.push(region.region);
+      if (index < regions.length - 1 && triesNextRegion(result)) continue;
+      return { result, region: region.region, tried, keyFingerprint: apiKeyFingerprint(key) };
+    }
+    throw new Error("no AssemblyAI region is configured");
   }
 
   /**
@@ -221,7 +315,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
    * again for it.
    */
   async function judge(
-    delivery: Pick<TranscriptDelivery, "metadata">,
+    delivery: DeliveryOrigin,
     stored: StoredTranscript,
     incoming: IncomingTranscript,
     signal: AbortSignal,
@@ -236,9 +330,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       return { verdict: first, stored, incoming };
     }
     const heldId = stored.transcriptId as string;
+    const regions = regionsFor(delivery);
     const [heldTimes, incomingTimes] = await Promise.all([
-      first.held ? timesOf(heldId, signal) : stored.times,
-      first.incoming ? timesOf(incoming.transcriptId, signal) : incoming.times,
+      first.held ? timesOf(heldId, regions, signal) : stored.times,
+      first.incoming ? timesOf(incoming.transcriptId, regions, signal) : incoming.times,
     ]);
     const resolved = {
       stored: { ...stored, times: heldTimes },
@@ -338,6 +433,19 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   }
 
   async function processTranscript(delivery: TranscriptDelivery, signal: AbortSignal): Promise<RecordResult> {
+    let where: Pick<RecordResult, "assemblyAiRegion" | "regionsTried"> = {};
+    const result = await fetchAndStore(delivery, signal, (fetched) => {
+      // Only a stack with several regions says where: a single-region stack's lines stay as they were.
+      if (deps.regions.length > 1) where = { assemblyAiRegion: fetched.region, regionsTried: fetched.tried };
+    });
+    return { ...result, ...where };
+  }
+
+  async function fetchAndStore(
+    delivery: TranscriptDelivery,
+    signal: AbortSignal,
+    onFetched: (fetched: { readonly region: AssemblyAiRegion; readonly tried: string[] }) => void,
+  ): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = delivery.metadata;
     const transcriptId = delivery.transcript_id;
     const read = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
@@ -357,12 +465,15 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const { stored } = before;
     const times = before.incoming.times;
 
-    const key = await apiKey();
-    const result = await assemblyAi.getTranscript(transcriptId, key, signal);
-    if (result.type === "http_error" && (result.status === 401 || result.status === 403)) {
-      deps.apiKey.invalidate(); // the key may have been rotated since it was cached
-    }
-    const decision = classifyFetch(result, transcriptId, deps.now());
+    const fetched = await fetchTranscript(transcriptId, regionsFor(delivery), signal);
+    onFetched(fetched);
+    const { result } = fetched;
+    const classified = classifyFetch(result, transcriptId, deps.now());
+    // Where it was looked for, when more than one region was asked: a final 404 says it was asked in each.
+    const decision =
+      fetched.tried.length > 1 && classified.action === "final"
+        ? { ...classified, reason: `${classified.reason} (in ${fetched.tried.join(" and ")})` }
+        : classified;
     switch (decision.action) {
       case "transient":
         return decision.retryAfterSeconds === undefined
@@ -377,7 +488,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         const retry =
           decision.status === undefined
             ? undefined
-            : { status: decision.status, keyFingerprint: apiKeyFingerprint(key) };
+            : { status: decision.status, keyFingerprint: fetched.keyFingerprint, region: fetched.region };
         return recordFetchFailed(delivery, stored, decision.reason, false, signal, retry);
       }
       case "deleted":
@@ -551,7 +662,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     }
 
     const s3Key = redactedAudioKey(delivery);
-    const download: DownloadResult = await assemblyAi.openDownload(delivery.redacted_audio_url, {
+    const download: DownloadResult = await downloads.openDownload(delivery.redacted_audio_url, {
       totalTimeoutMs: Math.min(DOWNLOAD_TIMEOUT_MS, remainingMs),
       maxBytes: config.maxRedactedAudioBytes,
       signal,
@@ -775,6 +886,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       storedAt: result.storedAt,
       reason: result.reason,
       s3Key: result.s3Key,
+      assemblyAiRegion: result.assemblyAiRegion,
+      regionsTried: result.regionsTried,
       retryInSeconds,
       maxReceiveCount: MAX_RECEIVE_COUNT,
       source: message?.source,

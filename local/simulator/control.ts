@@ -19,6 +19,7 @@ export function describeSimulator(url: string): string {
   return [
     `AssemblyAI simulator at ${url}`,
     `  SDK:      new AssemblyAI({ apiKey: "any", baseUrl: "${url}" })`,
+    `  EU:       ${url}/eu, its own transcripts (webhooks carry no EU source address: use aai_region=eu)`,
     "  API:      POST /v2/upload, POST /v2/transcript, GET /v2/transcript[?limit&status&created_on&before_id&after_id]",
     "            GET|DELETE /v2/transcript/:id, GET /v2/transcript/:id/redacted-audio (authorization header required)",
     "  Audio URL controls (query string): simulate=error | words=N | delay_ms=N",

@@ -3,7 +3,12 @@
  * This file only composes it: state.ts (the store), jobs.ts (job lifecycle), webhooks.ts (delivery),
  * routes.ts (the HTTP API, with list.ts, render.ts and http.ts) and control.ts (`/__simulator`).
  *
- * Routes (all /v2 routes need an `authorization` header):
+ * Two regions, as AssemblyAI has: the US API at the root and the EU API under `/eu` (`sim.euUrl`, i.e.
+ * `new AssemblyAI({ baseUrl: sim.euUrl })`), each with its own transcripts, list and (optionally) API key: a
+ * job submitted to one region is only readable there. Their webhooks come from the same address
+ * (127.0.0.1), so the local signal of the EU region is the webhook URL's `aai_region=eu`.
+ *
+ * Routes (all /v2 routes need an `authorization` header), under `/eu` too:
  *   POST   /v2/upload                           raw bytes -> { upload_url }
  *   POST   /v2/transcript                       JSON { audio_url, webhook_url?, webhook_auth_header_*?, ... }
  *   GET    /v2/transcript                       list: limit, status, created_on, before_id, after_id, throttled_only
@@ -70,6 +75,8 @@ export interface SimulatorOptions {
   readonly publicUrl?: string;
   /** Only this `authorization` value is accepted; omitted: any non-empty value. */
   readonly apiKey?: string;
+  /** The EU region's key (under `/eu`), like `apiKey`. @default apiKey */
+  readonly euApiKey?: string;
   /** Submit to completed; the job turns `processing` after a third of it. @default 1500 */
   readonly processingDelayMs?: number;
   /** Words when the audio URL has no `words=N`: a deterministic count in [min, max]. @default [24, 64] */
@@ -92,8 +99,10 @@ export interface SimulatorOptions {
 
 /** A running simulator. */
 export interface Simulator {
-  /** Base URL to give the SDK: `new AssemblyAI({ apiKey, baseUrl: sim.url })`. */
+  /** Base URL to give the SDK: `new AssemblyAI({ apiKey, baseUrl: sim.url })` (the US region). */
   readonly url: string;
+  /** The EU region's base URL (`${url}/eu`): its own transcripts, only readable there. */
+  readonly euUrl: string;
   readonly port: number;
   /** Fault switches, changeable at any time. */
   readonly faults: FaultSwitches;
@@ -124,6 +133,9 @@ export interface Simulator {
 
 const MIB = 1024 * 1024;
 
+/** The EU region's base path. */
+const EU_PREFIX = "/eu";
+
 /** Starts a simulator on 127.0.0.1. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const log = options.logger ?? (() => {});
@@ -134,6 +146,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const stats = new RequestStats();
   const deliveries: DeliveryAttempt[] = [];
   const store = new TranscriptStore();
+  const euStore = new TranscriptStore();
   const uploads = new UploadStore(options.maxStoredUploadBytes ?? 256 * MIB);
   const content = new ContentCache();
 
@@ -167,7 +180,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   // this same turn of the event loop, before any connection can be read.
   const baseUrl = (options.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, "");
 
+  const euUrl = `${baseUrl}${EU_PREFIX}`;
   const jobs = new Jobs({ store, content, timers, sender, events, log, baseUrl });
+  const euJobs = new Jobs({ store: euStore, content, timers, sender, events, log, baseUrl: euUrl });
   const endStreamingSession = (request: SessionEndRequest): EndedSession => {
     const session = buildSessionBody(request);
     log(`streaming session ${request.sessionId} ended (${session.turns} turns)`);
@@ -183,30 +198,42 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     );
     return { ...session, delivered };
   };
-  server.on(
-    "request",
-    createRequestListener({
-      apiKey: options.apiKey,
-      baseUrl,
-      store,
-      uploads,
-      content,
-      jobs,
-      faults,
-      stats,
-      deliveries,
-      endSession: endStreamingSession,
-      maxUploadBytes: options.maxUploadBytes ?? 50 * MIB,
-      processingDelayMs: options.processingDelayMs ?? 1500,
-      defaultWordRange: options.defaultWordRange ?? [24, 64],
-      log,
-    }),
-  );
+  const shared = {
+    uploads,
+    content,
+    faults,
+    stats,
+    deliveries,
+    endSession: endStreamingSession,
+    maxUploadBytes: options.maxUploadBytes ?? 50 * MIB,
+    processingDelayMs: options.processingDelayMs ?? 1500,
+    defaultWordRange: options.defaultWordRange ?? [24, 64],
+    log,
+  };
+  const us = createRequestListener({ ...shared, apiKey: options.apiKey, baseUrl, store, jobs });
+  const eu = createRequestListener({
+    ...shared,
+    apiKey: options.euApiKey ?? options.apiKey,
+    baseUrl: euUrl,
+    store: euStore,
+    jobs: euJobs,
+  });
+  server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const url = request.url ?? "/";
+    if (url === EU_PREFIX || url.startsWith(`${EU_PREFIX}/`) || url.startsWith(`${EU_PREFIX}?`)) {
+      // The EU region sees its paths as the US one does: /v2/..., /files/... (control routes stay shared).
+      request.url = url.slice(EU_PREFIX.length) || "/";
+      eu(request, response);
+      return;
+    }
+    us(request, response);
+  });
 
   let closing: Promise<void> | null = null;
 
   return {
     url: baseUrl,
+    euUrl,
     port,
     faults,
     events,
@@ -215,7 +242,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     requestCount: (route, id) => stats.count(route, id),
     resetStats: () => stats.reset(),
     settled: async (transcriptId, timeoutMs = 30_000) => {
-      const record = store.get(transcriptId);
+      const record = store.get(transcriptId) ?? euStore.get(transcriptId);
       if (record === undefined) throw new Error(`Unknown transcript ${transcriptId}`);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -238,6 +265,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         timers.close();
         sender.close();
         jobs.releaseAll();
+        euJobs.releaseAll();
         server.close(() => resolve());
         server.closeAllConnections();
       });

@@ -8,7 +8,11 @@ import { App, type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import { ASSEMBLYAI_BASE_URLS } from "../../functions/shared/assemblyai";
-import { ENV } from "../../functions/shared/contract/environment";
+import {
+  type AssemblyAiRegionRef,
+  ENV,
+  serializeAssemblyAiRegions,
+} from "../../functions/shared/contract/environment";
 import { ConfigurationError } from "../../functions/shared/env";
 import { resolveConfig, type WebhookStackConfig } from "../../lib/config";
 import { WebhookStack } from "../../lib/webhook-stack";
@@ -20,16 +24,21 @@ type Variables = Record<string, unknown>;
 
 const SIMULATOR_URL = "http://127.0.0.1:4010";
 const LOCAL_WEBHOOK_URL = "http://127.0.0.1:3000/webhook";
-const LOCAL_REFS: LocalRefs = {
-  queueUrl: "http://127.0.0.1:4567/123456789012/assemblyai-webhooks-deliveries",
-  tableName: LOCAL_NAMES.table,
-  bucketName: LOCAL_NAMES.bucket,
-  webhookSecretArn:
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-webhooks/webhook-secret-AbCdEf",
-  apiKeySecretArn:
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-webhooks/assemblyai-api-key-GhIjKl",
-  assemblyAiBaseUrl: SIMULATOR_URL,
-};
+/** The local stand-ins for a configuration's regions: the simulator (EU under /eu), a key secret each. */
+function localRefs(config: WebhookStackConfig): LocalRefs {
+  return {
+    queueUrl: "http://127.0.0.1:4567/123456789012/assemblyai-webhooks-deliveries",
+    tableName: LOCAL_NAMES.table,
+    bucketName: LOCAL_NAMES.bucket,
+    webhookSecretArn:
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-webhooks/webhook-secret-AbCdEf",
+    assemblyAiRegions: config.assemblyAiRegion.map((region, index) => ({
+      region,
+      baseUrl: region === "eu" ? `${SIMULATOR_URL}/eu` : SIMULATOR_URL,
+      apiKeySecretArn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-webhooks/assemblyai-api-key${index === 0 ? "" : `-${region}`}-GhIjKl`,
+    })) as [AssemblyAiRegionRef, ...AssemblyAiRegionRef[]],
+  };
+}
 
 /** Where the local stack deliberately differs from the deployed value of a setting, and how. */
 const LOCAL_DIFFERENCES: Record<FunctionName, Record<string, (deployed: string) => string>> = {
@@ -58,6 +67,7 @@ const CONFIGS: Record<string, WebhookStackConfig> = {
     reconcileMaxApiCalls: 50,
     reconcileLookbackMinutes: 120,
   }),
+  "both AssemblyAI regions": resolveConfig({ assemblyAiRegion: "both", allowedSourceIps: "assemblyai" }),
 };
 
 describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
@@ -76,6 +86,8 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
     worker: deployedVariables(stack.worker.worker.function),
     reconciler: deployedVariables(stack.reconciler?.reconciler.function),
   };
+  const LOCAL_REFS = localRefs(config);
+  const [firstRegion] = LOCAL_REFS.assemblyAiRegions;
   const environments = localEnvironments(LOCAL_REFS, localSettings(config, {}, SIMULATOR_URL));
   const local: Record<FunctionName, Record<string, string>> = {
     receiver: environments.receiver,
@@ -98,11 +110,24 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
     },
     [ENV.apiKeySecretArn]: {
       deployed: stack.resolve(stack.secrets.apiKeySecret.secretArn),
-      local: LOCAL_REFS.apiKeySecretArn,
+      local: firstRegion.apiKeySecretArn,
     },
     [ENV.assemblyAiBaseUrl]: {
-      deployed: ASSEMBLYAI_BASE_URLS[config.assemblyAiRegion],
-      local: LOCAL_REFS.assemblyAiBaseUrl,
+      deployed: ASSEMBLYAI_BASE_URLS[config.assemblyAiRegion[0]],
+      local: firstRegion.baseUrl,
+    },
+    // Every region's API and key secret, each a reference.
+    [ENV.assemblyAiRegions]: {
+      deployed: stack.resolve(
+        serializeAssemblyAiRegions(
+          stack.secrets.apiKeySecrets.map(({ region, secret }) => ({
+            region,
+            baseUrl: ASSEMBLYAI_BASE_URLS[region],
+            apiKeySecretArn: secret.secretArn,
+          })),
+        ),
+      ),
+      local: serializeAssemblyAiRegions(LOCAL_REFS.assemblyAiRegions),
     },
     [ENV.webhookUrl]: { deployed: stack.resolve(stack.receiverApi.webhookUrl), local: LOCAL_WEBHOOK_URL },
   };

@@ -118,3 +118,46 @@ describe("function roles, simulated", () => {
     ).toBe<Decision>("ExplicitlyDenied");
   });
 });
+
+describe("function roles with both AssemblyAI regions, simulated", () => {
+  const both = templateFor({ assemblyAiRegion: "both" }).toJSON() as TemplateJson;
+  const bothIam = new TemplateIam(both);
+  const idOf = (type: string, pattern: RegExp): string => {
+    const ids = Object.keys(both.Resources).filter(
+      (id) => both.Resources[id]?.Type === type && pattern.test(id),
+    );
+    if (ids.length !== 1)
+      throw new Error(`expected one ${type} matching ${pattern}, found ${ids.join(", ")}`);
+    return ids[0] as string;
+  };
+  const bothBucket = bothIam.binding(idOf("AWS::S3::Bucket", /StoreBucket/)).attributes.Arn as string;
+  const usKey = bothIam.binding(idOf("AWS::SecretsManager::Secret", /ApiKeySecret[A-F0-9]{8}$/)).ref;
+  const euKey = bothIam.binding(idOf("AWS::SecretsManager::Secret", /ApiKeySecretEu/)).ref;
+  const bothRoles = {
+    receiver: bothIam.roleOf(idOf("AWS::Lambda::Function", /Receiver/)),
+    worker: bothIam.roleOf(idOf("AWS::Lambda::Function", /Worker/)),
+    reconciler: bothIam.roleOf(idOf("AWS::Lambda::Function", /^Reconciler/)),
+  };
+
+  const bothAllowed: Array<[keyof typeof bothRoles, Call]> = [
+    ["worker", call("secretsmanager:GetSecretValue", usKey)],
+    ["worker", call("secretsmanager:GetSecretValue", euKey)],
+    ["reconciler", call("secretsmanager:GetSecretValue", euKey)],
+    ["reconciler", call("s3:ListBucket", bothBucket, { "s3:prefix": "reconciler/checkpoint-eu.json" })],
+    ["reconciler", call("s3:GetObject", `${bothBucket}/reconciler/checkpoint-eu.json`)],
+    ["reconciler", call("s3:PutObject", `${bothBucket}/reconciler/checkpoint.json`)],
+  ];
+  const bothDenied: Array<[keyof typeof bothRoles, Call, string]> = [
+    ["receiver", call("secretsmanager:GetSecretValue", euKey), "the receiver never calls AssemblyAI"],
+    ["reconciler", call("s3:ListBucket", bothBucket, { "s3:prefix": "reconciler/" }), "only the checkpoints"],
+    ["reconciler", call("s3:PutObject", `${bothBucket}/reconciler/checkpoint-ap.json`), "no other object"],
+  ];
+
+  it.each(bothAllowed)("let the %s make %o", async (fn, request) => {
+    expect(await bothIam.decide(bothRoles[fn], request)).toBe<Decision>("Allowed");
+  });
+
+  it.each(bothDenied)("deny the %s %o: %s", async (fn, request) => {
+    expect(await bothIam.decide(bothRoles[fn], request)).not.toBe<Decision>("Allowed");
+  });
+});

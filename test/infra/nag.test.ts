@@ -19,6 +19,14 @@ const configurations: [string, RawConfig][] = [
       removalPolicy: "destroy",
     },
   ],
+  [
+    "both AssemblyAI regions, the EU key an existing secret",
+    {
+      assemblyAiRegion: "both",
+      apiKeySecretEu: "arn:aws:secretsmanager:us-east-1:123456789012:secret:aai-eu-AbCdEf",
+      allowedSourceIps: "assemblyai",
+    },
+  ],
 ];
 
 describe.each(configurations)("cdk-nag with %s", (_name, raw) => {

@@ -1,6 +1,7 @@
 import { App, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import type { AssemblyAiRegion } from "../../functions/shared/assemblyai";
 import { ConfigError } from "../../lib/config";
 import { DeliveryQueue } from "../../lib/delivery-queue";
 import { Reconciler, type ReconcilerProps } from "../../lib/reconciler";
@@ -11,18 +12,20 @@ import { WebhookSecrets } from "../../lib/webhook-secrets";
 
 const WEBHOOK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/webhook";
 
-function build(overrides: Partial<ReconcilerProps> = {}): { app: App; stack: Stack; reconciler: Reconciler } {
+function build(
+  overrides: Partial<ReconcilerProps> = {},
+  regions: readonly [AssemblyAiRegion, ...AssemblyAiRegion[]] = ["eu"],
+): { app: App; stack: Stack; reconciler: Reconciler } {
   const app = new App();
   const stack = new Stack(app, "ReconcilerTest", { env: { account: "123456789012", region: "us-east-1" } });
   const queue = new DeliveryQueue(stack, "Deliveries");
   const store = new TranscriptStore(stack, "Store", { removalPolicy: RemovalPolicy.RETAIN });
-  const secrets = new WebhookSecrets(stack, "Secrets", { removalPolicy: RemovalPolicy.RETAIN });
+  const secrets = new WebhookSecrets(stack, "Secrets", { removalPolicy: RemovalPolicy.RETAIN, regions });
   const reconciler = new Reconciler(stack, "Reconciler", {
     queue,
     store,
     secrets,
     webhookUrl: WEBHOOK_URL,
-    assemblyAiRegion: "eu",
     logRetentionDays: 30,
     logRemovalPolicy: RemovalPolicy.RETAIN,
     ...overrides,
@@ -33,9 +36,12 @@ function build(overrides: Partial<ReconcilerProps> = {}): { app: App; stack: Sta
 const built = build();
 const template = Template.fromStack(built.stack);
 
-function reconcilerPolicyStatements(): Record<string, unknown>[] {
-  const policies = template.findResources("AWS::IAM::Policy");
-  const roleId = built.stack.getLogicalId(built.reconciler.reconciler.role.node.defaultChild as never);
+function reconcilerPolicyStatements(
+  from: { stack: Stack; reconciler: Reconciler } = built,
+  within: Template = template,
+): Record<string, unknown>[] {
+  const policies = within.findResources("AWS::IAM::Policy");
+  const roleId = from.stack.getLogicalId(from.reconciler.reconciler.role.node.defaultChild as never);
   return Object.values(policies)
     .filter((policy) =>
       JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles).includes(roleId),
@@ -173,6 +179,57 @@ describe("Reconciler", () => {
         Resource: { "Fn::GetAtt": [expect.stringMatching(/^StoreBucket/), "Arn"] },
       },
     ]);
+  });
+
+  it("with both AssemblyAI regions, reads both regions' key secrets and keeps a checkpoint per region", () => {
+    const both = build({}, ["us", "eu"]);
+    const bothTemplate = Template.fromStack(both.stack);
+    const statements = reconcilerPolicyStatements(both, bothTemplate);
+    const s3 = statements.filter((s) => JSON.stringify(s.Action).includes("s3:"));
+    const secretReads = statements.filter((s) => JSON.stringify(s.Action).includes("secretsmanager:"));
+    const bucketArn = { "Fn::GetAtt": [expect.stringMatching(/^StoreBucket/), "Arn"] };
+
+    expect(s3).toEqual([
+      {
+        Action: ["s3:GetObject", "s3:PutObject"],
+        Effect: "Allow",
+        Resource: [
+          { "Fn::Join": ["", [bucketArn, "/reconciler/checkpoint.json"]] },
+          { "Fn::Join": ["", [bucketArn, "/reconciler/checkpoint-eu.json"]] },
+        ],
+      },
+      {
+        Action: "s3:ListBucket",
+        Condition: {
+          StringEquals: { "s3:prefix": ["reconciler/checkpoint.json", "reconciler/checkpoint-eu.json"] },
+        },
+        Effect: "Allow",
+        Resource: bucketArn,
+      },
+    ]);
+    expect(secretReads.map((s) => s.Resource)).toEqual([
+      { Ref: expect.stringMatching(/^SecretsApiKeySecret[A-F0-9]{8}$/) },
+      { Ref: expect.stringMatching(/^SecretsApiKeySecretEu/) },
+    ]);
+    bothTemplate.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          ASSEMBLYAI_BASE_URL: "https://api.assemblyai.com",
+          ASSEMBLYAI_REGIONS: {
+            "Fn::Join": [
+              "",
+              [
+                '[{"region":"us","base_url":"https://api.assemblyai.com","api_key_secret_arn":"',
+                { Ref: Match.stringLikeRegexp("^SecretsApiKeySecret[A-F0-9]{8}$") },
+                '"},{"region":"eu","base_url":"https://api.eu.assemblyai.com","api_key_secret_arn":"',
+                { Ref: Match.stringLikeRegexp("^SecretsApiKeySecretEu") },
+                '"}]',
+              ],
+            ],
+          },
+        }),
+      },
+    });
   });
 
   it("may send to the delivery queue and read the API key secret, not the webhook secret", () => {

@@ -321,6 +321,7 @@ describe("table", () => {
               "transcript_id",
               "fetch_retry_status",
               "fetch_retry_key",
+              "fetch_retry_region",
               "transcript_created",
               "transcript_completed",
             ],
@@ -504,6 +505,70 @@ describe("secrets", () => {
   it("grants no KMS permission for secrets without secretsKmsKeyArn", () => {
     expect(kmsStatements(receiverId, IMPORTED)).toEqual([]);
     expect(kmsStatements(workerId, {})).toEqual([]);
+  });
+});
+
+describe("both AssemblyAI regions", () => {
+  const both = templateFor({ assemblyAiRegion: "both" });
+  const bothResources = both.toJSON().Resources as Record<string, Resource>;
+  const bothSecrets = Object.entries(bothResources).filter(
+    ([, r]) => r.Type === "AWS::SecretsManager::Secret",
+  );
+  const apiKeySecretIds = bothSecrets.map(([id]) => id).filter((id) => id.includes("ApiKeySecret"));
+
+  it("keeps the first region's API key secret under the logical id it always had, and adds one for EU", () => {
+    const single = Object.keys(template.findResources("AWS::SecretsManager::Secret")).filter((id) =>
+      id.includes("ApiKeySecret"),
+    );
+    expect(single).toHaveLength(1);
+    expect(apiKeySecretIds).toEqual([single[0], expect.stringMatching(/^SecretsApiKeySecretEu/)]);
+    const eu = bothResources[apiKeySecretIds[1] as string];
+    expect(eu).toMatchObject({
+      DeletionPolicy: "Retain",
+      Properties: { Description: expect.stringContaining("set-api-key --assemblyai-region eu") },
+    });
+    expect(eu?.Properties).not.toHaveProperty("GenerateSecretString");
+    expect(eu?.Properties).not.toHaveProperty("SecretString");
+  });
+
+  it("gives the worker every region's API and key secret, and lets it read both keys and no other secret", () => {
+    const worker = Object.values(bothResources).find(
+      (r) =>
+        r.Type === "AWS::Lambda::Function" &&
+        JSON.stringify(r.Properties.Environment).includes(ENV.retryBaseSeconds),
+    );
+    const variables =
+      (worker?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {};
+    expect(variables[ENV.assemblyAiBaseUrl]).toBe("https://api.assemblyai.com");
+    expect(JSON.stringify(variables[ENV.assemblyAiRegions])).toContain("https://api.eu.assemblyai.com");
+    const reads = Object.values(bothResources)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .flatMap(
+        (r) => (r.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
+      )
+      .filter((statement) => JSON.stringify(statement.Action).includes("secretsmanager:GetSecretValue"));
+    for (const id of apiKeySecretIds) expect(JSON.stringify(reads)).toContain(`"Ref":"${id}"`);
+  });
+
+  it("outputs both regions and the EU key secret's ARN", () => {
+    const outputs = both.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.AssemblyAiRegion?.Value).toBe("us,eu");
+    expect(outputs.ApiKeySecretArn?.Value).toEqual({ Ref: apiKeySecretIds[0] });
+    expect(outputs.ApiKeySecretArnEu?.Value).toEqual({ Ref: apiKeySecretIds[1] });
+  });
+
+  it("imports an existing secret per region: apiKeySecret for the first, apiKeySecretEu for EU", () => {
+    const imported = templateFor({
+      assemblyAiRegion: "both",
+      apiKeySecret: "aai-us",
+      apiKeySecretEu: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:aai-eu-AbCdEf",
+    });
+    const ids = Object.keys(imported.findResources("AWS::SecretsManager::Secret"));
+    expect(ids.filter((id) => id.includes("ApiKeySecret"))).toEqual([]);
+    const policies = JSON.stringify(imported.findResources("AWS::IAM::Policy"));
+    expect(policies).toContain(":secret:aai-us-??????");
+    expect(policies).toContain("secret:aai-eu-AbCdEf");
   });
 });
 

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { loadConfig as loadReceiverConfig } from "../../functions/receiver/config";
 import { loadConfig as loadReconcilerConfig, RECONCILER_NUMBERS } from "../../functions/reconciler/config";
 import {
+  type AssemblyAiRegionRef,
   DEFAULT_SECRET_CACHE_TTL_SECONDS,
   ENV,
   type EnvName,
@@ -12,6 +13,7 @@ import {
 import { ConfigurationError, parseList } from "../../functions/shared/env";
 import { loadConfig as loadWorkerConfig, WORKER_NUMBERS } from "../../functions/worker/config";
 import {
+  apiKeySecretFor,
   CONTEXT_KEYS,
   ConfigError,
   configFromContext,
@@ -83,7 +85,7 @@ describe("stack configuration", () => {
 
     expect(config).toMatchObject({
       authHeaderName: "X-Delivery-Token",
-      assemblyAiRegion: "eu",
+      assemblyAiRegion: ["eu"],
       allowedSourceIps: ["54.220.25.36/32", "10.0.0.0/8"],
       throttleRateLimit: 20,
       throttleBurstLimit: 40,
@@ -110,6 +112,28 @@ describe("stack configuration", () => {
     expect(resolveConfig(raw)).toMatchObject(raw);
   });
 
+  it.each([
+    ["both", ["us", "eu"]],
+    ["us,eu", ["us", "eu"]],
+    [" EU , us ", ["eu", "us"]],
+    [
+      ["eu", "us"],
+      ["eu", "us"],
+    ],
+    ["eu", ["eu"]],
+  ])("reads assemblyAiRegion %j as the regions %j, the default first", (value, regions) => {
+    expect(resolveConfig({ assemblyAiRegion: value }).assemblyAiRegion).toEqual(regions);
+  });
+
+  it("names an API key secret per region: apiKeySecret for the first, apiKeySecretUs/Eu for each", () => {
+    const eu = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:aai-eu-AbCdEf";
+    const both = resolveConfig({ assemblyAiRegion: "both", apiKeySecret: "aai-us", apiKeySecretEu: eu });
+    const euFirst = resolveConfig({ assemblyAiRegion: "eu,us", apiKeySecret: "aai-eu" });
+
+    expect([apiKeySecretFor(both, "us"), apiKeySecretFor(both, "eu")]).toEqual(["aai-us", eu]);
+    expect([apiKeySecretFor(euFirst, "eu"), apiKeySecretFor(euFirst, "us")]).toEqual(["aai-eu", undefined]);
+  });
+
   it("expands the assemblyai preset to both published addresses", () => {
     expect(resolveConfig({ allowedSourceIps: ["assemblyai"] }).allowedSourceIps).toEqual([
       "44.238.19.20/32",
@@ -129,6 +153,8 @@ describe("stack configuration", () => {
         ...Object.keys(DEFAULT_CONFIG),
         "webhookSecretArn",
         "apiKeySecret",
+        "apiKeySecretUs",
+        "apiKeySecretEu",
         "secretsKmsKeyArn",
         "transcriptsInfrequentAccessDays",
         "transcriptsExpireDays",
@@ -139,7 +165,22 @@ describe("stack configuration", () => {
   });
 
   it.each([
-    [{ assemblyAiRegion: "ap" }, /assemblyAiRegion must be "us" or "eu"/],
+    [{ assemblyAiRegion: "ap" }, /assemblyAiRegion must be "us", "eu", "both" or a list of them/],
+    [{ assemblyAiRegion: "us,ap" }, /assemblyAiRegion must be "us", "eu", "both" .*got "us,ap"/],
+    [{ assemblyAiRegion: "eu,eu" }, /assemblyAiRegion lists eu more than once/],
+    [{ assemblyAiRegion: "both,us" }, /assemblyAiRegion must be "us", "eu", "both" or a list/],
+    [
+      { apiKeySecretEu: "aai-eu-key" },
+      /apiKeySecretEu is set but assemblyAiRegion \("us"\) does not include eu/,
+    ],
+    [
+      { assemblyAiRegion: "both", apiKeySecret: "aai-key", apiKeySecretUs: "aai-us-key" },
+      /apiKeySecret and apiKeySecretUs both name the API key of us, the first region of assemblyAiRegion/,
+    ],
+    [
+      { assemblyAiRegion: "both", apiKeySecretEu: "arn:aws:secretsmanager:us-east-1:123456789012:secret:eu" },
+      /apiKeySecretEu ".*:secret:eu" is a partial ARN/,
+    ],
     [{ authHeaderName: "X Webhook" }, /authHeaderName "X Webhook" is not a valid HTTP header name/],
     [{ authHeaderName: "Authorization" }, /authHeaderName "Authorization" is a standard header/],
     [{ allowedSourceIps: "44.238.19.300" }, /allowedSourceIps entry "44.238.19.300"/],
@@ -204,6 +245,16 @@ describe("stack configuration", () => {
       /admits only AssemblyAI's US address but assemblyAiRegion is "eu"/,
     ],
     [
+      "a US-only allowlist with both regions",
+      { allowedSourceIps: "assemblyai-us", assemblyAiRegion: "both" },
+      /admits AssemblyAI's US address but not its EU address, and assemblyAiRegion is "us,eu": every EU delivery would be rejected/,
+    ],
+    [
+      "an EU-only allowlist with both regions",
+      { allowedSourceIps: ["54.220.25.36", "10.0.0.0/8"], assemblyAiRegion: "eu,us" },
+      /admits AssemblyAI's EU address but not its US address/,
+    ],
+    [
       "expiry before the move to Infrequent Access",
       { transcriptsInfrequentAccessDays: 60, transcriptsExpireDays: 45 },
       /transcriptsExpireDays \(45\) must be later than transcriptsInfrequentAccessDays \(60\)/,
@@ -249,8 +300,13 @@ const REFS = {
   tableName: "transcripts",
   bucketName: "transcripts-bucket",
   webhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
-  apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-key-AbCdEf",
-  assemblyAiBaseUrl: "https://api.assemblyai.com",
+  assemblyAiRegions: [
+    {
+      region: "us",
+      baseUrl: "https://api.assemblyai.com",
+      apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-key-AbCdEf",
+    },
+  ] as [AssemblyAiRegionRef],
   webhookUrl: "https://abc123.execute-api.us-east-1.amazonaws.com/webhook",
 };
 

@@ -15,6 +15,7 @@ export const ENV = {
   bucketName: "BUCKET_NAME",
   apiKeySecretArn: "ASSEMBLYAI_API_KEY_SECRET_ARN",
   assemblyAiBaseUrl: "ASSEMBLYAI_BASE_URL",
+  assemblyAiRegions: "ASSEMBLYAI_REGIONS",
   inlineTextMaxBytes: "INLINE_TEXT_MAX_BYTES",
   assemblyAiTimeoutMs: "ASSEMBLYAI_TIMEOUT_MS",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
@@ -81,24 +82,51 @@ export function receiverEnvironment(refs: ReceiverRefs, settings: ReceiverSettin
   } as const satisfies Partial<Record<EnvName, string>>;
 }
 
+/** One AssemblyAI region a function reaches: where its API answers and the secret holding its key. */
+export interface AssemblyAiRegionRef {
+  /** `us` or `eu` (functions/shared/assemblyai.ts). */
+  readonly region: string;
+  /** The region's API when deployed, the simulator (or its `/eu` base path) locally. */
+  readonly baseUrl: string;
+  readonly apiKeySecretArn: string;
+}
+
 /** What the worker and the reconciler both reach: the queue, the store and AssemblyAI with its key. */
 export interface ProcessingRefs extends StackRef {
   readonly queueUrl: string;
   readonly tableName: string;
   readonly bucketName: string;
-  readonly apiKeySecretArn: string;
-  /** Where AssemblyAI answers: the region's API when deployed, the simulator locally. */
-  readonly assemblyAiBaseUrl: string;
+  /**
+   * The configured AssemblyAI regions, the first being where a delivery that names none is fetched from.
+   * The first region's are also ASSEMBLYAI_BASE_URL and ASSEMBLYAI_API_KEY_SECRET_ARN, the variables of a
+   * single-region stack (so its environment is what it always was); ASSEMBLYAI_REGIONS is set only for more.
+   */
+  readonly assemblyAiRegions: readonly [AssemblyAiRegionRef, ...AssemblyAiRegionRef[]];
+}
+
+/** ASSEMBLYAI_REGIONS's value: a JSON array of `{region, base_url, api_key_secret_arn}`, in order. */
+export function serializeAssemblyAiRegions(regions: readonly AssemblyAiRegionRef[]): string {
+  return JSON.stringify(
+    regions.map((ref) => ({
+      region: ref.region,
+      base_url: ref.baseUrl,
+      api_key_secret_arn: ref.apiKeySecretArn,
+    })),
+  );
 }
 
 function processingVariables(refs: ProcessingRefs) {
+  const [first] = refs.assemblyAiRegions;
   return {
     [ENV.stackName]: refs.stackName,
     [ENV.queueUrl]: refs.queueUrl,
     [ENV.tableName]: refs.tableName,
     [ENV.bucketName]: refs.bucketName,
-    [ENV.apiKeySecretArn]: refs.apiKeySecretArn,
-    [ENV.assemblyAiBaseUrl]: refs.assemblyAiBaseUrl,
+    [ENV.apiKeySecretArn]: first.apiKeySecretArn,
+    [ENV.assemblyAiBaseUrl]: first.baseUrl,
+    ...(refs.assemblyAiRegions.length > 1
+      ? { [ENV.assemblyAiRegions]: serializeAssemblyAiRegions(refs.assemblyAiRegions) }
+      : {}),
   } as const;
 }
 

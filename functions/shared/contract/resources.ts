@@ -69,6 +69,8 @@ export const FETCH_RETRY_ATTRIBUTES = {
   status: "fetch_retry_status",
   /** The fingerprint of the API key the fetch was made with (shared/secrets.ts), never the key. */
   key: "fetch_retry_key",
+  /** The AssemblyAI region whose answer it was (`us`, `eu`): only that region's reconciler run retries it. */
+  region: "fetch_retry_region",
 } as const;
 /**
  * The one partition key value: the index stays small (records wait for hours, a bounded number of times),
@@ -122,6 +124,7 @@ export const TRANSCRIPT_TABLE: TableShape = {
           TRANSCRIPT_ID_ATTRIBUTE,
           FETCH_RETRY_ATTRIBUTES.status,
           FETCH_RETRY_ATTRIBUTES.key,
+          FETCH_RETRY_ATTRIBUTES.region,
           TIMES_ATTRIBUTES.created,
           TIMES_ATTRIBUTES.completed,
         ],
@@ -152,3 +155,20 @@ export const INBOX_EXPIRE_DAYS = 35;
 export const RECONCILER_PREFIX = "reconciler/";
 /** The one object the reconciler reads and writes in the transcript bucket (its IAM grant names it exactly). */
 export const CHECKPOINT_KEY = `${RECONCILER_PREFIX}checkpoint.json`;
+
+/**
+ * The checkpoint of each configured AssemblyAI region's listing (each region lists its own transcripts): the
+ * first region's is CHECKPOINT_KEY, so a stack that adds a region keeps its checkpoint; a further region's
+ * is `reconciler/checkpoint-<region>.json`.
+ */
+export function checkpointKeyFor(region: string, first: boolean): string {
+  return first ? CHECKPOINT_KEY : `${RECONCILER_PREFIX}checkpoint-${region}.json`;
+}
+
+/**
+ * The stack output naming a further AssemblyAI region's API key secret (`ApiKeySecretArnEu`): the first (or
+ * only) region's is `ApiKeySecretArn`, as on a single-region stack. The stack writes it, the CLI reads it.
+ */
+export function apiKeySecretOutputKey(region: string): string {
+  return `ApiKeySecretArn${region.charAt(0).toUpperCase()}${region.slice(1)}`;
+}

@@ -163,6 +163,29 @@ describe("the AssemblyAI region of a deployed stack", () => {
     expect(outputsFromStack("S", stackOutputs(OUTPUTS))).not.toHaveProperty("assemblyAiRegion");
   });
 
+  it("reads a stack with both regions: the first as the default, the EU key from ApiKeySecretArnEu", async () => {
+    const euSecret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-key-eu-GhIjKl";
+    describeStack({ AssemblyAiRegion: "us,eu", ApiKeySecretArnEu: euSecret });
+    const client = new CloudFormationClient({ region: "eu-west-1" });
+
+    const first = await resolveTarget({}, {}, client);
+    const eu = await resolveTarget({ assemblyaiRegion: "eu" }, {}, client);
+
+    expect([first.apiKeySecretId, first.assemblyAiBaseUrl]).toEqual([
+      OUTPUTS.ApiKeySecretArn,
+      "https://api.assemblyai.com",
+    ]);
+    expect([eu.apiKeySecretId, eu.assemblyAiBaseUrl]).toEqual([euSecret, "https://api.eu.assemblyai.com"]);
+    first.close();
+    eu.close();
+  });
+
+  it("refuses a stack that lists a region without that region's key secret output", () => {
+    expect(() => outputsFromStack("S", stackOutputs({ ...OUTPUTS, AssemblyAiRegion: "us,eu" }))).toThrow(
+      "stack S lists the AssemblyAI region eu but lacks the output ApiKeySecretArnEu",
+    );
+  });
+
   it("defaults to the stack's AssemblyAiRegion output", async () => {
     describeStack({ AssemblyAiRegion: "eu" });
 

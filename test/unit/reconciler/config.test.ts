@@ -19,6 +19,13 @@ describe("reconciler configuration", () => {
       queueUrl: ENV.QUEUE_URL,
       apiKeySecretArn: ENV.ASSEMBLYAI_API_KEY_SECRET_ARN,
       assemblyAiBaseUrl: "https://api.assemblyai.com",
+      assemblyAiRegions: [
+        {
+          region: "us",
+          baseUrl: "https://api.assemblyai.com",
+          apiKeySecretArn: ENV.ASSEMBLYAI_API_KEY_SECRET_ARN,
+        },
+      ],
       assemblyAiTimeoutMs: 10_000,
       secretCacheTtlSeconds: 300,
       webhookUrl: ENV.WEBHOOK_URL,

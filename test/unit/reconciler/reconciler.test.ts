@@ -59,6 +59,13 @@ function config(overrides: Partial<ReconcilerConfig> = {}): ReconcilerConfig {
     queueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
     apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
     assemblyAiBaseUrl: sim.url,
+    assemblyAiRegions: [
+      {
+        region: "us",
+        baseUrl: sim.url,
+        apiKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
+      },
+    ],
     assemblyAiTimeoutMs: 2_000,
     secretCacheTtlSeconds: 300,
     webhookUrl: WEBHOOK_URL,
@@ -84,8 +91,8 @@ function handlerFor(overrides: Partial<ReconcilerConfig> = {}) {
 }
 
 /** Submits a job to the simulator and waits until it finished and its (failing) webhook settled. */
-async function finishedJob(webhookUrl: string | null, audioQuery = ""): Promise<string> {
-  const response = await fetch(`${sim.url}/v2/transcript`, {
+async function finishedJob(webhookUrl: string | null, audioQuery = "", baseUrl = sim.url): Promise<string> {
+  const response = await fetch(`${baseUrl}/v2/transcript`, {
     method: "POST",
     headers: { authorization: "test-key", "content-type": "application/json" },
     body: JSON.stringify({
@@ -148,6 +155,96 @@ beforeEach(async () => {
 afterEach(async () => {
   setWriter(previousWriter);
   await sim.close();
+});
+
+describe("a reconcile run over both AssemblyAI regions", () => {
+  const US_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf";
+  const EU_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-eu-GhIjKl";
+  const bothRegions = () => ({
+    maxApiCalls: 20,
+    assemblyAiRegions: [
+      { region: "us" as const, baseUrl: sim.url, apiKeySecretArn: US_SECRET },
+      { region: "eu" as const, baseUrl: sim.euUrl, apiKeySecretArn: EU_SECRET },
+    ] as ReconcilerConfig["assemblyAiRegions"],
+  });
+
+  it("lists each region with its own key and queues the missed transcripts of both", async () => {
+    const inUs = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=us-1`);
+    const inEu = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=eu-1`, "", sim.euUrl);
+
+    const report = await handlerFor(bothRegions())(scheduledEvent);
+
+    expect(report).toMatchObject({ examined: 2, matched: 2, queued: 2, apiCalls: 4 });
+    expect(queuedMessages().map((message) => "transcript_id" in message && message.transcript_id)).toEqual([
+      inUs,
+      inEu,
+    ]);
+    expect(secretsMock).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: US_SECRET });
+    expect(secretsMock).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: EU_SECRET });
+    const runs = lines.filter((line) => line.message === "reconcile run");
+    expect(runs.map((line) => [line.assemblyai_region, line.queued])).toEqual([
+      ["us", 1],
+      ["eu", 1],
+    ]);
+  });
+
+  it("keeps a checkpoint per region: the first region's where a single-region stack keeps it", async () => {
+    await handlerFor(bothRegions())(scheduledEvent);
+
+    const keys = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key);
+    expect(keys).toEqual(["reconciler/checkpoint.json", "reconciler/checkpoint-eu.json"]);
+  });
+
+  it("shares the run's budget between the regions", async () => {
+    for (let i = 0; i < 3; i += 1)
+      await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=eu-${i}`, "", sim.euUrl);
+
+    const report = await handlerFor({ ...bothRegions(), maxApiCalls: 6 })(scheduledEvent);
+
+    // 3 calls each: US lists once (nothing to read), EU lists once and reads two of its three.
+    expect(report).toMatchObject({ apiCalls: 4, queued: 2, budgetExhausted: true });
+  });
+
+  it("retries a waiting fetch_failed record only in the region that answered it", async () => {
+    const id = await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=eu-1`, "", sim.euUrl);
+    documentsMock.on(QueryCommand, { IndexName: "by-transcript-id" }).resolves({ Count: 1 });
+    documentsMock.on(QueryCommand, { IndexName: "by-fetch-retry" }).resolves({
+      Items: [
+        {
+          customer_id: "c1",
+          order_id: "eu-1",
+          transcript_id: id,
+          fetch_retry_state: "waiting",
+          fetch_retry_since: new Date(Date.now() - 60_000).toISOString(),
+          fetch_retry_status: 401,
+          fetch_retry_key: apiKeyFingerprint("the-old-wrong-key"),
+          fetch_retry_region: "eu",
+        },
+      ],
+    });
+
+    const report = await handlerFor(bothRegions())(scheduledEvent);
+
+    expect(report).toMatchObject({ fetchRetried: 1, queued: 1 });
+    // The US run left it alone: reading it there would only answer 404 and use up a try.
+    const retries = lines.filter((line) => line.transcript_id === id);
+    expect(retries).toEqual([expect.objectContaining({ outcome: "queued", assemblyai_region: "eu" })]);
+  });
+
+  it("still runs the EU region when the US one fails, then fails the invocation", async () => {
+    secretsMock.on(GetSecretValueCommand, { SecretId: US_SECRET }).rejects(new Error("throttled"));
+    await finishedJob(`${WEBHOOK_URL}?customer_id=c1&order_id=eu-1`, "", sim.euUrl);
+
+    await expect(handlerFor(bothRegions())(scheduledEvent)).rejects.toThrow("throttled");
+
+    expect(queuedMessages()).toHaveLength(1);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: "reconcile failed", assemblyai_region: "us" }),
+        expect.objectContaining({ message: "reconcile run", assemblyai_region: "eu", queued: 1 }),
+      ]),
+    );
+  });
 });
 
 describe("a scheduled reconcile run", () => {

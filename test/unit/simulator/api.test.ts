@@ -318,6 +318,60 @@ interface WireList {
 
 const WIRE_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
 
+describe("AssemblyAI simulator regions", () => {
+  let sim: Simulator;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ processingDelayMs: 10, apiKey: "us-key", euApiKey: "eu-key" });
+  });
+
+  afterEach(async () => {
+    await sim.close();
+  });
+
+  it("serves an EU region under /eu that the SDK reaches through baseUrl, with its own key", async () => {
+    const eu = new AssemblyAI({ apiKey: "eu-key", baseUrl: sim.euUrl });
+
+    const submitted = await eu.transcripts.submit({ audio: AUDIO });
+    await sim.settled(submitted.id);
+
+    expect(sim.euUrl).toBe(`${sim.url}/eu`);
+    expect(await eu.transcripts.get(submitted.id)).toMatchObject({ id: submitted.id, status: "completed" });
+    const usKeyOnEu = await fetch(`${sim.euUrl}/v2/transcript/${submitted.id}`, {
+      headers: { authorization: "us-key" },
+    });
+    expect(usKeyOnEu.status).toBe(401);
+  });
+
+  it("keeps each region's transcripts readable and listed only there", async () => {
+    const us = new AssemblyAI({ apiKey: "us-key", baseUrl: sim.url });
+    const eu = new AssemblyAI({ apiKey: "eu-key", baseUrl: sim.euUrl });
+    const inEu = await eu.transcripts.submit({ audio: AUDIO });
+    const inUs = await us.transcripts.submit({ audio: AUDIO });
+    await Promise.all([sim.settled(inEu.id), sim.settled(inUs.id)]);
+
+    const fromUs = await fetch(`${sim.url}/v2/transcript/${inEu.id}`, {
+      headers: { authorization: "us-key" },
+    });
+    const fromEu = await fetch(`${sim.euUrl}/v2/transcript/${inUs.id}`, {
+      headers: { authorization: "eu-key" },
+    });
+
+    expect([fromUs.status, fromEu.status]).toEqual([404, 404]);
+    expect((await eu.transcripts.list()).transcripts.map((item) => item.id)).toEqual([inEu.id]);
+    expect((await us.transcripts.list()).transcripts.map((item) => item.id)).toEqual([inUs.id]);
+  });
+
+  it("hands out EU upload URLs that are served under /eu", async () => {
+    const eu = new AssemblyAI({ apiKey: "eu-key", baseUrl: sim.euUrl });
+
+    const uploadUrl = await eu.files.upload(Buffer.from("RIFF eu bytes"));
+
+    expect(uploadUrl.startsWith(`${sim.euUrl}/files/`)).toBe(true);
+    expect(Buffer.from(await (await fetch(uploadUrl)).arrayBuffer()).toString()).toBe("RIFF eu bytes");
+  });
+});
+
 describe("AssemblyAI simulator transcript list", () => {
   let sim: Simulator;
   let client: AssemblyAI;

@@ -21,6 +21,14 @@ describe("loadConfig", () => {
       queueUrl: required.QUEUE_URL,
       apiKeySecretArn: required.ASSEMBLYAI_API_KEY_SECRET_ARN,
       assemblyAiBaseUrl: "https://api.assemblyai.com",
+      // One region: the one its URL is (a single-region stack's variables name no region).
+      assemblyAiRegions: [
+        {
+          region: "us",
+          baseUrl: "https://api.assemblyai.com",
+          apiKeySecretArn: required.ASSEMBLYAI_API_KEY_SECRET_ARN,
+        },
+      ],
       inlineTextMaxBytes: 100_000,
       assemblyAiTimeoutMs: 10_000,
       secretCacheTtlSeconds: 300,
@@ -54,6 +62,59 @@ describe("loadConfig", () => {
       retryBaseSeconds: 5,
       maxRedactedAudioBytes: 1_048_576,
     });
+  });
+
+  it("reads a single-region EU stack's URL as the EU region", () => {
+    const config = loadConfig({ ...required, ASSEMBLYAI_BASE_URL: "https://api.eu.assemblyai.com" });
+
+    expect(config.assemblyAiRegions.map((entry) => entry.region)).toEqual(["eu"]);
+  });
+
+  it("reads every configured region from ASSEMBLYAI_REGIONS, in order, the first as the default", () => {
+    const euKey = "arn:aws:secretsmanager:us-east-1:123456789012:secret:aai-eu-AbCdEf";
+    const config = loadConfig({
+      ...required,
+      ASSEMBLYAI_REGIONS: JSON.stringify([
+        { region: "eu", base_url: "http://127.0.0.1:4010/eu/", api_key_secret_arn: euKey },
+        {
+          region: "us",
+          base_url: "http://127.0.0.1:4010",
+          api_key_secret_arn: required.ASSEMBLYAI_API_KEY_SECRET_ARN,
+        },
+      ]),
+    });
+
+    expect(config.assemblyAiRegions).toEqual([
+      { region: "eu", baseUrl: "http://127.0.0.1:4010/eu", apiKeySecretArn: euKey },
+      {
+        region: "us",
+        baseUrl: "http://127.0.0.1:4010",
+        apiKeySecretArn: required.ASSEMBLYAI_API_KEY_SECRET_ARN,
+      },
+    ]);
+    expect(config).toMatchObject({ assemblyAiBaseUrl: "http://127.0.0.1:4010/eu", apiKeySecretArn: euKey });
+  });
+
+  it.each([
+    ["not JSON", "us=https://api.assemblyai.com", /ASSEMBLYAI_REGIONS must be a JSON array/],
+    ["an empty list", "[]", /ASSEMBLYAI_REGIONS must be a non-empty JSON array/],
+    [
+      "an unknown region",
+      '[{"region":"ap","base_url":"https://x.example","api_key_secret_arn":"arn"}]',
+      /ASSEMBLYAI_REGIONS entry 0: region must be one of us, eu/,
+    ],
+    [
+      "a region twice",
+      '[{"region":"us","base_url":"https://a.example","api_key_secret_arn":"a"},{"region":"us","base_url":"https://b.example","api_key_secret_arn":"b"}]',
+      /ASSEMBLYAI_REGIONS lists region us more than once/,
+    ],
+    [
+      "no key secret",
+      '[{"region":"eu","base_url":"https://api.eu.assemblyai.com"}]',
+      /ASSEMBLYAI_REGIONS entry 0: api_key_secret_arn is required/,
+    ],
+  ])("fails fast on ASSEMBLYAI_REGIONS with %s, naming it", (_case, value, message) => {
+    expect(() => loadConfig({ ...required, ASSEMBLYAI_REGIONS: value })).toThrow(message);
   });
 
   it.each([

@@ -404,7 +404,7 @@ describe("updates", () => {
         "#language_code = :language_code, #confidence = :confidence, #text_s3_key = :text_s3_key " +
         "REMOVE #transcript_created, #transcript_completed, #error, #text, " +
         // A stored result ends a fetch_failed's wait for the reconciler.
-        "#fetch_retry_state, #fetch_retry_since, #fetch_retry_status, #fetch_retry_key, " +
+        "#fetch_retry_state, #fetch_retry_since, #fetch_retry_status, #fetch_retry_key, #fetch_retry_region, " +
         // A transcript decided by AssemblyAI's times (or alone) has nothing left to decide.
         "#undecided_transcript_id",
     );
@@ -435,7 +435,7 @@ describe("updates", () => {
       storedAt,
       stored,
       error: "HTTP 403",
-      retry: { status: 403, keyFingerprint: "0123456789abcdef" },
+      retry: { status: 403, keyFingerprint: "0123456789abcdef", region: "eu" },
     });
     const final = buildFetchFailedUpdate({
       delivery,
@@ -450,6 +450,8 @@ describe("updates", () => {
       ":fetch_retry_since": storedAt,
       ":fetch_retry_status": 403,
       ":fetch_retry_key": "0123456789abcdef",
+      // Only the region that answered retries it (functions/reconciler/reconciler.ts).
+      ":fetch_retry_region": "eu",
     });
     expect(waiting.updateExpression).not.toMatch(/REMOVE.*#fetch_retry/);
     expect(final.values).not.toHaveProperty(":fetch_retry_state");

@@ -40,6 +40,15 @@ export function testConfig(baseUrl: string, overrides: Partial<WorkerConfig> = {
     retryBaseSeconds: 30,
     maxRedactedAudioBytes: 2 * 1024 * 1024 * 1024,
     ...overrides,
+    assemblyAiRegions: overrides.assemblyAiRegions ?? [
+      {
+        region: "us",
+        baseUrl: overrides.assemblyAiBaseUrl ?? baseUrl,
+        apiKeySecretArn:
+          overrides.apiKeySecretArn ??
+          "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-api-key-AbCdEf",
+      },
+    ],
   };
 }
 

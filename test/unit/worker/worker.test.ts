@@ -803,6 +803,125 @@ describe("final failures", () => {
   });
 });
 
+describe("with both AssemblyAI regions", () => {
+  const eu = new FakeAssemblyAi();
+  const US_KEY_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:aai-us-AbCdEf";
+  const EU_KEY_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:aai-eu-AbCdEf";
+  const EU_KEY = "test-assemblyai-eu-key-0123456789";
+
+  beforeAll(() => eu.start());
+  afterAll(() => eu.stop());
+  beforeEach(() => {
+    eu.reset();
+    secrets.on(GetSecretValueCommand, { SecretId: EU_KEY_SECRET }).resolves({ SecretString: EU_KEY });
+  });
+
+  function twoRegions(first: "us" | "eu" = "us") {
+    const regions = {
+      us: { region: "us" as const, baseUrl: assemblyAi.baseUrl, apiKeySecretArn: US_KEY_SECRET },
+      eu: { region: "eu" as const, baseUrl: eu.baseUrl, apiKeySecretArn: EU_KEY_SECRET },
+    };
+    return worker({
+      assemblyAiRegions: first === "us" ? [regions.us, regions.eu] : [regions.eu, regions.us],
+    });
+  }
+
+  function regionMessage(params: Record<string, string>, sourceIp = "127.0.0.1") {
+    const message = transcriptMessage();
+    const metadata = message.metadata as { params: Record<string, string> };
+    return {
+      ...message,
+      source_ip: sourceIp,
+      metadata: { ...metadata, params: { ...metadata.params, ...params } },
+    };
+  }
+
+  it("fetches from the region aai_region names, with that region's key", async () => {
+    eu.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    await twoRegions().handleBatch(sqsEvent({ body: regionMessage({ aai_region: "eu" }) }));
+
+    expect(assemblyAi.requests).toEqual([]);
+    expect(eu.requests).toEqual([
+      { method: "GET", path: `/v2/transcript/${TRANSCRIPT_ID}`, authorization: EU_KEY },
+    ]);
+    expect(table.get(KEY)).toMatchObject({ status: "completed", transcript_id: TRANSCRIPT_ID });
+  });
+
+  it("fetches from the region of AssemblyAI's source address when the URL names none", async () => {
+    eu.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    await twoRegions().handleBatch(sqsEvent({ body: regionMessage({}, "54.220.25.36") }));
+
+    expect(assemblyAi.requests).toEqual([]);
+    expect(eu.transcriptRequests()).toHaveLength(1);
+    expect(table.get(KEY)).toMatchObject({ status: "completed" });
+  });
+
+  it("tries the other region after a 404 and stores what it finds there", async () => {
+    eu.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    await twoRegions().handleBatch(sqsEvent({ body: regionMessage({}) }));
+
+    expect(assemblyAi.transcriptRequests()).toHaveLength(1);
+    expect(eu.transcriptRequests()).toHaveLength(1);
+    expect(table.get(KEY)).toMatchObject({ status: "completed", transcript_id: TRANSCRIPT_ID });
+    expect(outcomes(lines)).toEqual(["stored"]);
+    expect(lines[0]).toMatchObject({ assemblyai_region: "eu", regions_tried: ["us", "eu"] });
+  });
+
+  it("retries, counting ApiKeyNotSet, while the region's key is not set, naming the region", async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: EU_KEY_SECRET }).resolves({ SecretString: "PLACEHOLDER" });
+
+    const result = await twoRegions().handleBatch(sqsEvent({ body: regionMessage({ aai_region: "eu" }) }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      outcome: "transient_failure",
+      reason: "AssemblyAI API key not set (eu)",
+    });
+    expect(metricLines.some((line) => "ApiKeyNotSet" in line)).toBe(true);
+  });
+
+  it("records fetch_failed only after a 404 in every region, naming them", async () => {
+    const result = await twoRegions("eu").handleBatch(sqsEvent({ body: regionMessage({}) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(eu.transcriptRequests()).toHaveLength(1);
+    expect(assemblyAi.transcriptRequests()).toHaveLength(1);
+    expect(table.get(KEY)).toMatchObject({
+      status: "fetch_failed",
+      error: "AssemblyAI answered HTTP 404: Transcript not found (in eu and us)",
+    });
+  });
+
+  it("does not look in the other region after an answer other than 404", async () => {
+    assemblyAi.route = (_request, response) => json(response, 500, { error: "Internal server error" });
+    eu.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+
+    const result = await twoRegions().handleBatch(sqsEvent({ body: regionMessage({}) }));
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(eu.requests).toEqual([]);
+  });
+
+  it("drops only the refusing region's cached key after a 401", async () => {
+    eu.route = (_request, response) => json(response, 401, { error: "Invalid API key" });
+    assemblyAi.route = transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript() });
+    const handler = twoRegions();
+    const reads = (secretId: string) =>
+      secrets.commandCalls(GetSecretValueCommand).filter((call) => call.args[0].input.SecretId === secretId);
+
+    await handler.handleBatch(sqsEvent({ body: regionMessage({ aai_region: "eu" }) }));
+    await handler.handleBatch(sqsEvent({ body: regionMessage({ aai_region: "eu" }) }));
+    await handler.handleBatch(sqsEvent({ body: regionMessage({ aai_region: "us" }) }));
+    await handler.handleBatch(sqsEvent({ body: regionMessage({ aai_region: "us" }) }));
+
+    expect(reads(EU_KEY_SECRET)).toHaveLength(2);
+    expect(reads(US_KEY_SECRET)).toHaveLength(1);
+  });
+});
+
 describe("a transcript deleted at AssemblyAI", () => {
   const deleted = () =>
     transcriptRoute({ [TRANSCRIPT_ID]: completedTranscript({ text: "Deleted by user.", words: [] }) });
