@@ -56,6 +56,8 @@ export interface StackTarget {
   readonly localStateDir?: string;
   /** Where the CLI talks to AssemblyAI (no key needed to know it: `set-api-key` checks a new key there). */
   readonly assemblyAiBaseUrl: string;
+  /** The low-level client: records are read through it with the worker's codec (TranscriptStoreClient). */
+  readonly dynamodb: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
@@ -283,9 +285,11 @@ export function localTarget(
   const access = localRegion(contract, assemblyaiRegion);
   const aws = clientConfig({ endpoint: contract.awsEndpoint, region: contract.region });
   // Through the local stack's DynamoDB proxy, which gives moto the per-item atomicity DynamoDB has.
-  const documents = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...aws, endpoint: contract.dynamodbEndpoint ?? contract.awsEndpoint }),
-  );
+  const dynamodb = new DynamoDBClient({
+    ...aws,
+    endpoint: contract.dynamodbEndpoint ?? contract.awsEndpoint,
+  });
+  const documents = DynamoDBDocumentClient.from(dynamodb);
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
@@ -306,6 +310,7 @@ export function localTarget(
       : {}),
     localStateDir: stateDir,
     assemblyAiBaseUrl: access.baseUrl,
+    dynamodb,
     documents,
     s3,
     sqs,
@@ -322,7 +327,7 @@ export function localTarget(
     },
     assemblyAi: async () => ({ apiKey: access.apiKey, baseUrl: access.baseUrl }),
     close: () => {
-      for (const client of [documents, s3, sqs, secrets]) client.destroy();
+      for (const client of [dynamodb, s3, sqs, secrets]) client.destroy();
     },
   };
 }
@@ -342,7 +347,8 @@ export function deployedTarget(
     ...(clients.region ? { region: clients.region } : {}),
     ...(clients.profile ? { profile: clients.profile } : {}),
   };
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(aws));
+  const dynamodb = new DynamoDBClient(aws);
+  const documents = DynamoDBDocumentClient.from(dynamodb);
   const s3 = new S3Client(aws);
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
@@ -362,6 +368,7 @@ export function deployedTarget(
     webhookSecretId: outputs.webhookSecretArn,
     ...(webhookSecretCacheTtlSeconds !== undefined ? { webhookSecretCacheTtlSeconds } : {}),
     assemblyAiBaseUrl: baseUrl,
+    dynamodb,
     documents,
     s3,
     sqs,
@@ -378,7 +385,7 @@ export function deployedTarget(
       return { apiKey: usableApiKey(stored, `secret ${apiKeySecretArn}`), baseUrl };
     },
     close: () => {
-      for (const client of [documents, s3, sqs, secrets]) client.destroy();
+      for (const client of [dynamodb, s3, sqs, secrets]) client.destroy();
     },
   };
 }

@@ -31,15 +31,16 @@ const SHOWN_TEXT = 300;
 
 /** The record as name/value lines, long text cut (all of it is in `--json`). */
 export function formatRecord(record: StoredRecord): string {
+  const fields: Readonly<Record<string, unknown>> = { ...record };
   const names = [
-    ...FIELD_ORDER.filter((name) => name in record),
-    ...Object.keys(record)
+    ...FIELD_ORDER.filter((name) => Object.hasOwn(fields, name)),
+    ...Object.keys(fields)
       .filter((name) => !FIELD_ORDER.includes(name))
       .sort(),
   ];
   return formatFields(
     names.map((name) => {
-      const value = record[name];
+      const value = fields[name];
       if (name === "text" && typeof value === "string" && value.length > SHOWN_TEXT) {
         return [
           name,
@@ -69,13 +70,13 @@ async function get(
   full: boolean,
 ): Promise<void> {
   const target = await context.target();
-  const record = await getRecord(target, customerId, orderId);
   if (full) {
-    const transcript = await fullTranscript(target, record);
+    const transcript = await fullTranscript(target, customerId, orderId);
     // JSON either way: the full transcript has no useful table form.
     context.out.result(transcript, () => JSON.stringify(transcript, null, 2));
     return;
   }
+  const record = await getRecord(target, customerId, orderId);
   context.out.result(record, () => formatRecord(record));
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -33,11 +33,14 @@ import type { ReconcileReport } from "../../../functions/reconciler/types";
 import { fakeTarget, runCli } from "./support";
 
 const documents = mockClient(DynamoDBDocumentClient);
+/** get and list read through TranscriptStoreClient, on the low-level client. */
+const dynamodb = mockClient(DynamoDBClient);
 const sqs = mockClient(SQSClient);
 const secrets = mockClient(SecretsManagerClient);
 
 beforeEach(() => {
   documents.reset();
+  dynamodb.reset();
   sqs.reset();
   secrets.reset();
 });
@@ -87,7 +90,7 @@ describe("usage", () => {
 
 describe("get", () => {
   it("prints the record's fields", async () => {
-    documents
+    dynamodb
       .on(GetItemCommand, {
         TableName: "transcripts",
         Key: marshall({ customer_id: "acme", order_id: "o-1" }),
@@ -102,7 +105,7 @@ describe("get", () => {
   });
 
   it("prints the record as JSON with --json", async () => {
-    documents.on(GetItemCommand).resolves({ Item: marshall(RECORD) });
+    dynamodb.on(GetItemCommand).resolves({ Item: marshall(RECORD) });
 
     const result = await runCli(["get", "acme", "o-1", "--json"], { target: fakeTarget() });
 
@@ -110,7 +113,7 @@ describe("get", () => {
   });
 
   it("exits 1 with one line, no stack trace, when nothing is stored", async () => {
-    documents.on(GetItemCommand).resolves({});
+    dynamodb.on(GetItemCommand).resolves({});
 
     const result = await runCli(["get", "acme", "o-9"], { target: fakeTarget() });
 
@@ -122,7 +125,7 @@ describe("get", () => {
   });
 
   it("explains that a record without a transcript has no full JSON", async () => {
-    documents.on(GetItemCommand).resolves({ Item: marshall({ ...RECORD, status: "fetch_failed" }) });
+    dynamodb.on(GetItemCommand).resolves({ Item: marshall({ ...RECORD, status: "fetch_failed" }) });
 
     const result = await runCli(["get", "acme", "o-1", "--full"], { target: fakeTarget() });
 
@@ -135,7 +138,7 @@ describe("get", () => {
 
 describe("list", () => {
   it("follows Query pages and prints one row per record", async () => {
-    documents
+    dynamodb
       .on(QueryCommand)
       .resolvesOnce({
         Items: [marshall(RECORD)],
@@ -147,8 +150,8 @@ describe("list", () => {
 
     const result = await runCli(["list", "acme"], { target: fakeTarget() });
 
-    expect(documents).toHaveReceivedCommandTimes(QueryCommand, 2);
-    expect(documents).toHaveReceivedNthSpecificCommandWith(2, QueryCommand, {
+    expect(dynamodb).toHaveReceivedCommandTimes(QueryCommand, 2);
+    expect(dynamodb).toHaveReceivedNthSpecificCommandWith(2, QueryCommand, {
       ExclusiveStartKey: marshall({ customer_id: "acme", order_id: "o-1" }),
     });
     expect(result.stdout).toMatch(/^ORDER\s+STATUS\s+TRANSCRIPT/m);
@@ -157,7 +160,7 @@ describe("list", () => {
   });
 
   it("says so, and succeeds, when the customer has no records", async () => {
-    documents.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(QueryCommand).resolves({ Items: [] });
 
     const result = await runCli(["list", "nobody"], { target: fakeTarget() });
 

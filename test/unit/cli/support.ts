@@ -28,6 +28,7 @@ const LOCAL = {
 
 /** A target whose clients are real SDK clients (to be intercepted with aws-sdk-client-mock). */
 export function fakeTarget(overrides: Partial<StackTarget> = {}): StackTarget {
+  const dynamodb = new DynamoDBClient(LOCAL);
   return {
     mode: "local",
     description: "a test stack",
@@ -40,7 +41,8 @@ export function fakeTarget(overrides: Partial<StackTarget> = {}): StackTarget {
     apiKeySecretId: "api-key",
     webhookSecretId: "webhook-secret",
     assemblyAiBaseUrl: "http://127.0.0.1:1",
-    documents: DynamoDBDocumentClient.from(new DynamoDBClient(LOCAL)),
+    dynamodb,
+    documents: DynamoDBDocumentClient.from(dynamodb),
     s3: new S3Client(LOCAL),
     sqs: new SQSClient(LOCAL),
     secrets: new SecretsManagerClient(LOCAL),
