@@ -188,6 +188,59 @@ export class TranscriptStore extends Construct {
   }
 
   /**
+   * A reader of what the pipeline stored (a consumer's function, a read client): `GetItem`, `BatchGetItem`
+   * and `Query` on the table, `Query` on each of its indexes (named: the only action an index takes),
+   * `GetObject` under the prefixes a record's keys point into, and with a customer-managed key `kms:Decrypt`
+   * through S3 only. Nothing that writes, deletes, scans or lists keys (they carry customer ids).
+   */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    const tableArn = this.table.tableArn;
+    const grants = [
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+        resourceArns: [tableArn],
+      }),
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ["dynamodb:Query"],
+        resourceArns: TRANSCRIPT_TABLE.globalSecondaryIndexes.map(
+          (index) => `${tableArn}/index/${index.indexName}`,
+        ),
+      }),
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ["s3:GetObject"],
+        resourceArns: READABLE_PREFIXES.map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
+      }),
+    ];
+    if (this.encryptionKey) {
+      grants.push(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: ["kms:Decrypt"],
+          resourceArns: [this.encryptionKey.keyArn],
+          conditions: { StringEquals: { "kms:ViaService": `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+    // The wildcards are per-transcript keys under each prefix; acknowledged on the grantee's role when it is
+    // a construct of this stack (in another stack the bucket's ARN is an import, which cdk-nag names otherwise).
+    const principal = grantee.grantPrincipal;
+    if (Construct.isConstruct(principal) && Stack.of(principal) === Stack.of(this)) {
+      for (const prefix of READABLE_PREFIXES) {
+        Validations.of(principal).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.bucketLogicalId()}.Arn>/${prefix}*]`,
+          reason:
+            "Object keys are per transcript (transcripts/{customer}/{order}/{id}.json.gz), so a reader of " +
+            `transcripts may read any key under ${prefix} in this one bucket, and nothing else in it.`,
+        });
+      }
+    }
+    return grants.reduce((all, grant) => all.combine(grant));
+  }
+
+  /**
    * With a customer-managed key, what S3 needs on the caller's behalf to write and read objects (multipart
    * uploads read their parts' data keys back), through S3 only; nothing without one.
    */
@@ -202,6 +255,9 @@ export class TranscriptStore extends Construct {
     );
   }
 }
+
+/** Where a record's S3 keys point (the full transcript, redacted audio): what a reader of transcripts reads. */
+const READABLE_PREFIXES = [BUCKET_PREFIXES.transcripts, BUCKET_PREFIXES.redactedAudio];
 
 const ATTRIBUTE_TYPES: Record<KeyAttribute["type"], dynamodb.AttributeType> = {
   S: dynamodb.AttributeType.STRING,

@@ -161,7 +161,8 @@ describe("AWS Control Tower proactive controls", () => {
           f.startsWith(`${control} `),
         );
 
-      expect(ofRule("Webhooks")).toEqual(expect.arrayContaining(at.map((p) => `Webhooks/${p}`)));
+      // Construct paths name the receiver construct ("Default", lib/webhook-stack.ts); logical ids do not.
+      expect(ofRule("Webhooks")).toEqual(expect.arrayContaining(at.map((p) => `Webhooks/Default/${p}`)));
       expect(everything("Encrypted")).toEqual([]);
     },
   );

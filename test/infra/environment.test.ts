@@ -82,9 +82,9 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
     return resources[id]?.Properties.Environment.Variables ?? {};
   };
   const deployed: Record<FunctionName, Variables> = {
-    receiver: deployedVariables(stack.receiverApi.receiver.function),
-    worker: deployedVariables(stack.worker.worker.function),
-    reconciler: deployedVariables(stack.reconciler?.reconciler.function),
+    receiver: deployedVariables(stack.receiver.receiverApi.receiver.function),
+    worker: deployedVariables(stack.receiver.worker.worker.function),
+    reconciler: deployedVariables(stack.receiver.reconciler?.reconciler.function),
   };
   const LOCAL_REFS = localRefs(config);
   const [firstRegion] = LOCAL_REFS.assemblyAiRegions;
@@ -98,18 +98,24 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
   /** Each variable that references something: its value in the template, and the local stand-in. */
   const references: Record<string, { deployed: unknown; local: string }> = {
     [ENV.stackName]: { deployed: stack.stackName, local: LOCAL_STACK_NAME },
-    [ENV.queueUrl]: { deployed: stack.resolve(stack.queue.queue.queueUrl), local: LOCAL_REFS.queueUrl },
-    [ENV.tableName]: { deployed: stack.resolve(stack.store.table.tableName), local: LOCAL_REFS.tableName },
+    [ENV.queueUrl]: {
+      deployed: stack.resolve(stack.receiver.queue.queue.queueUrl),
+      local: LOCAL_REFS.queueUrl,
+    },
+    [ENV.tableName]: {
+      deployed: stack.resolve(stack.receiver.store.table.tableName),
+      local: LOCAL_REFS.tableName,
+    },
     [ENV.bucketName]: {
-      deployed: stack.resolve(stack.store.bucket.bucketName),
+      deployed: stack.resolve(stack.receiver.store.bucket.bucketName),
       local: LOCAL_REFS.bucketName,
     },
     [ENV.webhookSecretArn]: {
-      deployed: stack.resolve(stack.secrets.webhookSecret.secretArn),
+      deployed: stack.resolve(stack.receiver.secrets.webhookSecret.secretArn),
       local: LOCAL_REFS.webhookSecretArn,
     },
     [ENV.apiKeySecretArn]: {
-      deployed: stack.resolve(stack.secrets.apiKeySecret.secretArn),
+      deployed: stack.resolve(stack.receiver.secrets.apiKeySecret.secretArn),
       local: firstRegion.apiKeySecretArn,
     },
     [ENV.assemblyAiBaseUrl]: {
@@ -120,7 +126,7 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
     [ENV.assemblyAiRegions]: {
       deployed: stack.resolve(
         serializeAssemblyAiRegions(
-          stack.secrets.apiKeySecrets.map(({ region, secret }) => ({
+          stack.receiver.secrets.apiKeySecrets.map(({ region, secret }) => ({
             region,
             baseUrl: ASSEMBLYAI_BASE_URLS[region],
             apiKeySecretArn: secret.secretArn,
@@ -129,7 +135,10 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
       ),
       local: serializeAssemblyAiRegions(LOCAL_REFS.assemblyAiRegions),
     },
-    [ENV.webhookUrl]: { deployed: stack.resolve(stack.receiverApi.webhookUrl), local: LOCAL_WEBHOOK_URL },
+    [ENV.webhookUrl]: {
+      deployed: stack.resolve(stack.receiver.receiverApi.webhookUrl),
+      local: LOCAL_WEBHOOK_URL,
+    },
   };
 
   describe.each(["receiver", "worker", "reconciler"] as const)("the %s", (fn) => {

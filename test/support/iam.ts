@@ -143,10 +143,17 @@ export class TemplateIam {
     return [...inline, ...attached];
   }
 
-  /** The resource policy that governs an ARN (bucket policy, queue policy), if the template has one. */
+  /**
+   * The resource policy that governs an ARN (bucket policy, queue policy, a key's key policy, which KMS
+   * always evaluates: a key whose policy does not delegate to IAM is usable by no identity policy), if the
+   * template has one.
+   */
   resourcePolicyFor(arn: string): Json | undefined {
-    for (const resource of Object.values(this.resources)) {
+    for (const [id, resource] of Object.entries(this.resources)) {
       const properties = resource.Properties ?? {};
+      if (resource.Type === "AWS::KMS::Key" && arn === this.binding(id).attributes.Arn) {
+        return this.resolve(properties.KeyPolicy);
+      }
       if (resource.Type === "AWS::S3::BucketPolicy") {
         const bucket = String(this.resolve(properties.Bucket));
         if (arn === `arn:aws:s3:::${bucket}` || arn.startsWith(`arn:aws:s3:::${bucket}/`)) {
