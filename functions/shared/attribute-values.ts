@@ -9,11 +9,14 @@
  * booleans, null, lists, maps and bytes; `undefined` is left out, as `removeUndefinedValues` does.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { wellFormed } from "./values";
 
 export function toAttributeValue(value: unknown): AttributeValue | undefined {
   if (value === undefined) return undefined;
   if (value === null) return { NULL: true };
-  if (typeof value === "string") return { S: value };
+  // A lone surrogate (valid in JSON, as in a streaming session's turn text) cannot be UTF-8: DynamoDB would
+  // refuse the item on every attempt, so it becomes U+FFFD.
+  if (typeof value === "string") return { S: wellFormed(value) };
   if (typeof value === "boolean") return { BOOL: value };
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new TypeError(`${value} cannot be stored as a DynamoDB number`);
@@ -32,7 +35,7 @@ export function toAttributeMap(values: Readonly<Record<string, unknown>>): Recor
   return Object.fromEntries(
     Object.entries(values).flatMap(([key, value]) => {
       const attribute = toAttributeValue(value);
-      return attribute === undefined ? [] : [[key, attribute]];
+      return attribute === undefined ? [] : [[wellFormed(key), attribute]];
     }),
   );
 }

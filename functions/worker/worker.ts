@@ -563,26 +563,33 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const source = sessionRecordSource(delivery);
     const times = timesFrom({ created: delivery.received_at, completed: delivery.received_at });
     const read = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
+    // S3 first, before any verdict: the body is the session's only copy, so even a session the record does
+    // not keep (another one for the order wins) keeps its body, at its own key; the item never points at
+    // nothing. Only a repeat of the stored session skips it (its body is there already).
+    const transcriptS3Key = transcriptJsonKey(customerId, orderId, sessionId);
+    if (read.transcriptId !== sessionId) {
+      await store.putObject(
+        {
+          key: transcriptS3Key,
+          body: await gzipAsync(JSON.stringify(delivery.payload)),
+          contentType: "application/json",
+          contentEncoding: "gzip",
+        },
+        signal,
+      );
+    }
     const before = await judge(
       delivery,
       read,
       { transcriptId: sessionId, status: "completed", receivedAt: delivery.received_at, times },
       signal,
     );
-    if (before.verdict.verdict !== "write") return { ...notWritten(before.verdict), ...ids };
+    if (before.verdict.verdict !== "write") {
+      const kept = read.transcriptId !== sessionId ? { s3Key: transcriptS3Key } : {};
+      return { ...notWritten(before.verdict), ...ids, ...kept };
+    }
 
     const session = assembleSession(delivery.payload);
-    // S3 first, then the item: the raw body is the session's only copy, and the item never points at nothing.
-    const transcriptS3Key = transcriptJsonKey(customerId, orderId, sessionId);
-    await store.putObject(
-      {
-        key: transcriptS3Key,
-        body: await gzipAsync(JSON.stringify(delivery.payload)),
-        contentType: "application/json",
-        contentEncoding: "gzip",
-      },
-      signal,
-    );
     const text = placeText(
       session.text,
       config.inlineTextMaxBytes,
@@ -612,7 +619,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         }),
       signal,
     );
-    if (!written.written) return { ...notWritten(written.verdict), ...ids };
+    if (!written.written) return { ...notWritten(written.verdict), ...ids, s3Key: transcriptS3Key };
     return { outcome: "stored", storedAt, s3Key: transcriptS3Key, ...ids };
   }
 

@@ -1,6 +1,7 @@
 /** The bucket's key layout: where the worker writes each object and where the CLI and readers find it. */
 
 import { createHash } from "node:crypto";
+import { wellFormed } from "../values";
 import type { RedactedAudioDelivery } from "./delivery";
 import { BUCKET_PREFIXES, INBOX_PREFIX } from "./resources";
 
@@ -31,11 +32,7 @@ export function idSegment(id: string): string {
 
 function encodedSegment(id: string): string {
   // A lone surrogate (which no URL's query can carry) becomes U+FFFD rather than making encoding throw.
-  const wellFormed = id.replace(
-    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
-    "\uFFFD",
-  );
-  return encodeURIComponent(wellFormed).replace(
+  return encodeURIComponent(wellFormed(id)).replace(
     /[.!~*'()]/g,
     (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
   );

@@ -105,6 +105,24 @@ describe("attribute values", () => {
     expect(() => toAttributeValue(value)).toThrow(TypeError);
   });
 
+  it("writes a lone surrogate, which JSON allows and UTF-8 cannot carry, as U+FFFD (DynamoDB refuses it)", () => {
+    // A streaming session's turn text "a \ud800 b", as JSON.parse gives it.
+    const text = JSON.parse('"a \\ud800 b"') as string;
+
+    expect(toAttributeValue(text)).toEqual({ S: "a \uFFFD b" });
+    expect(toAttributeMap({ [text]: { inner: `x${"\uDC00"}` } })).toEqual({
+      "a \uFFFD b": { M: { inner: { S: "x\uFFFD" } } },
+    });
+    // Pairs stay as they are.
+    expect(toAttributeValue("😀")).toEqual({ S: "😀" });
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (value) => {
+        const written = toAttributeValue(value)?.S ?? "";
+        expect(Buffer.from(written, "utf8").toString("utf8")).toBe(written);
+      }),
+    );
+  });
+
   it("reads the set types a record written elsewhere may hold", () => {
     expect(fromAttributeValue({ SS: ["a", "b"] })).toEqual(["a", "b"]);
     expect(fromAttributeValue({ NS: ["1", "2.5"] })).toEqual([1, 2.5]);

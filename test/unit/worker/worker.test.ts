@@ -1490,8 +1490,39 @@ describe("a streaming session delivery", () => {
 
     expect(result.batchItemFailures).toEqual([]);
     expect(table.get(KEY)).toMatchObject({ transcript_id: TRANSCRIPT_ID });
-    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    // The body is the session's only copy: kept at its own key though the record keeps the transcript.
+    const sessionKey = `transcripts/${CUSTOMER_ID}/${ORDER_ID}/${SESSION_ID}.json.gz`;
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: sessionKey });
     expect(outcomes(lines)).toEqual(["superseded"]);
+    expect(lines[0]).toMatchObject({ s3_key: sessionKey });
+  });
+
+  it("keeps the body of a session that loses to another session for the order, at its own key", async () => {
+    table.put({
+      ...KEY,
+      transcript_id: "later-session",
+      kind: "streaming_session",
+      status: "completed",
+      received_at: "2025-11-27T07:00:00.000Z",
+      transcript_created: "2025-11-27T07:00:00.000000Z",
+      transcript_completed: "2025-11-27T07:00:00.000000Z",
+    });
+
+    await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+
+    expect(table.get(KEY)).toMatchObject({ transcript_id: "later-session" });
+    const put = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key);
+    expect(put).toEqual([`transcripts/${CUSTOMER_ID}/${ORDER_ID}/${SESSION_ID}.json.gz`]);
+    expect(outcomes(lines)).toEqual(["superseded"]);
+  });
+
+  it("writes nothing again for a repeat of the stored session", async () => {
+    await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+    s3.resetHistory();
+
+    await worker().handleBatch(sqsEvent({ body: sessionMessage() }));
+
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it("looks up a stored transcript's times to order it against the session, never the session's", async () => {
