@@ -6,7 +6,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Command } from "commander";
-import type { QuarantineDelivery } from "../../functions/shared/contract/delivery";
+import { type QuarantineDelivery, TRANSCRIPT_ID_PATTERN } from "../../functions/shared/contract/delivery";
 import { parseDeliveryMessage } from "../../functions/shared/contract/delivery-schema";
 import { BUCKET_PREFIXES } from "../../functions/shared/contract/resources";
 import { isRecord } from "../../functions/shared/values";
@@ -64,7 +64,7 @@ function transcriptIdOf(message: QuarantineDelivery): string | undefined {
   try {
     const body: unknown = JSON.parse(message.body);
     const id = isRecord(body) ? body.transcript_id : undefined;
-    return typeof id === "string" && /^[A-Za-z0-9-]{1,128}$/.test(id) ? id : undefined;
+    return typeof id === "string" && TRANSCRIPT_ID_PATTERN.test(id) ? id : undefined;
   } catch {
     return undefined;
   }

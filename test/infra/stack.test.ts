@@ -3,7 +3,10 @@ import { ENV } from "../../functions/shared/contract/environment";
 import {
   CHECKPOINT_KEY,
   DLQ_RETENTION_SECONDS,
+  INBOX_EXPIRE_DAYS,
+  INBOX_PREFIX,
   MAX_RECEIVE_COUNT,
+  QUEUE_RETENTION_SECONDS,
   RECONCILER_PREFIX,
   VISIBILITY_TIMEOUT_FACTOR,
   WORKER_TIMEOUT_SECONDS,
@@ -387,6 +390,23 @@ describe("bucket", () => {
           Match.objectLike({
             Prefix: "reconciler/",
             NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            Status: "Enabled",
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("expires claim checks only after any message naming one is gone from the queue and the DLQ", () => {
+    // moto keeps objects forever: the rule is checked here, against the retention it must outlast.
+    expect(INBOX_EXPIRE_DAYS * 24 * 60 * 60).toBeGreaterThan(QUEUE_RETENTION_SECONDS + DLQ_RETENTION_SECONDS);
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: "expire-claim-checks",
+            Prefix: INBOX_PREFIX,
+            ExpirationInDays: INBOX_EXPIRE_DAYS,
             Status: "Enabled",
           }),
         ]),
