@@ -15,6 +15,7 @@ import {
   DEFAULT_REDACTED_AUDIO_HOSTS,
   isAssemblyAiRegion,
 } from "../functions/shared/assemblyai";
+import { DEFAULT_EVENT_SOURCE } from "../functions/shared/contract/events";
 import { QUEUE_RETENTION_SECONDS } from "../functions/shared/contract/resources";
 import {
   ConfigurationError,
@@ -187,6 +188,18 @@ export interface WebhookStackConfig {
    * @default 60
    */
   readonly reconcileLookbackMinutes: number;
+  /**
+   * Name or ARN of an existing EventBridge bus (of this account and region) the stack publishes its events to
+   * (README, "Events"), e.g. `default` for the account's default bus.
+   * @default - the stack creates a bus of its own
+   */
+  readonly eventBusName?: string;
+  /**
+   * The `source` of every event the stack publishes (what a rule matches on): letters, digits and `.-_/`, not
+   * starting with `aws.` (reserved for AWS services).
+   * @default "assemblyai.webhooks"
+   */
+  readonly eventSource: string;
 }
 
 export const DEFAULT_CONFIG: WebhookStackConfig = {
@@ -210,6 +223,7 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   reconcileScheduleMinutes: 15,
   reconcileMaxApiCalls: RECONCILER_NUMBERS.maxApiCalls.fallback,
   reconcileLookbackMinutes: RECONCILER_NUMBERS.lookbackMinutes.fallback,
+  eventSource: DEFAULT_EVENT_SOURCE,
 };
 
 /** The context keys the stack reads, one per config field. */
@@ -224,6 +238,7 @@ export const CONTEXT_KEYS = Object.keys({
   transcriptsExpireDays: undefined,
   redactedAudioExpireDays: undefined,
   alarmEmail: undefined,
+  eventBusName: undefined,
 } satisfies Record<keyof WebhookStackConfig, unknown>) as (keyof WebhookStackConfig)[];
 
 export class ConfigError extends Error {
@@ -323,6 +338,8 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
       RECONCILER_NUMBERS.lookbackMinutes,
       "reconcileLookbackMinutes",
     ),
+    eventBusName: eventBusName(raw),
+    eventSource: eventSource(raw),
   };
   checkConsistency(config);
   return config;
@@ -610,4 +627,34 @@ function sourceIps(raw: Partial<Record<string, unknown>>): string[] {
     ` (presets: ${Object.keys(SOURCE_IP_PRESETS).join(", ")})`,
   );
   return expanded;
+}
+
+/** An event bus's name (custom buses: letters, digits, `.-_`; partner buses add `/`) or its ARN. */
+const EVENT_BUS_NAME = /^[A-Za-z0-9._\-/]{1,256}$/;
+const EVENT_BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256}$/;
+
+function eventBusName(raw: Partial<Record<string, unknown>>): string | undefined {
+  const value = text(raw, "eventBusName");
+  if (value === undefined) return undefined;
+  if (value.startsWith("arn:") ? !EVENT_BUS_ARN.test(value) : !EVENT_BUS_NAME.test(value)) {
+    throw new ConfigError(
+      `eventBusName "${value}" is neither an event bus name (letters, digits and .-_/, at most 256) nor an ` +
+        "event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)",
+    );
+  }
+  return value;
+}
+
+/** What EventBridge takes as an entry's Source, less the prefix it reserves for AWS services. */
+const EVENT_SOURCE = /^[A-Za-z0-9._\-/]{1,256}$/;
+
+function eventSource(raw: Partial<Record<string, unknown>>): string {
+  const value = text(raw, "eventSource") ?? DEFAULT_CONFIG.eventSource;
+  if (!EVENT_SOURCE.test(value) || value.toLowerCase().startsWith("aws.")) {
+    throw new ConfigError(
+      `eventSource "${value}" must be letters, digits and .-_/ (at most 256), not starting with "aws." ` +
+        "(reserved for AWS services)",
+    );
+  }
+  return value;
 }

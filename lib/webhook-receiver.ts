@@ -5,6 +5,7 @@
  */
 import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as events from "aws-cdk-lib/aws-events";
 import type * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as s3 from "aws-cdk-lib/aws-s3";
@@ -14,6 +15,7 @@ import { Construct } from "constructs";
 import { apiKeySecretFor, resolveConfig, type WebhookStackConfig } from "./config";
 import { DeliveryQueue } from "./delivery-queue";
 import { createLogsKey } from "./encryption-keys";
+import { EventPublishing } from "./event-publishing";
 import type { LogGroupSettings } from "./log-groups";
 import { Monitoring } from "./monitoring";
 import { ReceiverApi } from "./receiver-api";
@@ -45,6 +47,11 @@ export class AssemblyAiWebhookReceiver extends Construct {
   readonly deadLetterQueue: sqs.IQueue;
   /** The SNS topic every alarm notifies: subscribe your on-call to it. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * The bus the receiver publishes its events to (README, "Events"): its own, or the one `eventBusName`
+   * names. Add rules to it for `source` = `eventSource`.
+   */
+  readonly eventBus: events.IEventBus;
 
   /** The settings with their defaults, as validated. */
   readonly config: WebhookStackConfig;
@@ -56,6 +63,7 @@ export class AssemblyAiWebhookReceiver extends Construct {
   readonly worker: TranscriptWorker;
   /** Absent when `reconcileScheduleMinutes` is 0. */
   readonly reconciler?: Reconciler;
+  readonly events: EventPublishing;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: AssemblyAiWebhookReceiverProps = {}) {
@@ -126,6 +134,8 @@ export class AssemblyAiWebhookReceiver extends Construct {
       });
     }
 
+    this.events = new EventPublishing(this, "Events", { eventBusName: config.eventBusName });
+
     this.monitoring = new Monitoring(this, "Monitoring", {
       api: this.receiverApi.api,
       receiver: this.receiverApi.receiver.function,
@@ -144,6 +154,7 @@ export class AssemblyAiWebhookReceiver extends Construct {
     this.bucketKey = this.store.encryptionKey;
     this.deadLetterQueue = this.queue.deadLetterQueue;
     this.alarmTopic = this.monitoring.alarmTopic;
+    this.eventBus = this.events.eventBus;
   }
 
   /**

@@ -57,6 +57,9 @@ export class WebhookStack extends Stack {
       DeadLetterQueueName: [receiver.deadLetterQueue.queueName, "Dead-letter queue name"],
       DashboardName: [monitoring.dashboard.dashboardName, "CloudWatch dashboard of the pipeline"],
       DashboardUrl: [monitoring.dashboardUrl, "CloudWatch dashboard in the AWS console"],
+      EventBusName: [receiver.eventBus.eventBusName, "EventBridge bus the stack publishes its events to"],
+      EventBusArn: [receiver.eventBus.eventBusArn, "ARN of the EventBridge bus of the stack's events"],
+      EventSource: [config.eventSource, "source of the stack's events (what a rule matches)"],
       AlarmTopicArn: [receiver.alarmTopic.topicArn, "SNS topic every alarm notifies; subscribe to it"],
     };
     if (receiver.bucketKey) {
