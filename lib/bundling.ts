@@ -14,7 +14,7 @@
  */
 import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import * as path from "node:path";
-import { type BuildOptions, type BuildResult, buildSync } from "esbuild";
+import type { BuildOptions, BuildResult } from "esbuild";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -65,6 +65,9 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
 
 /** Bundles one function into `outdir` (created if needed); returns esbuild's result with its metafile. */
 export function bundleFunction(name: FunctionName, outdir: string): BuildResult {
+  // Loaded on first use: the packaged construct loads this module for its names and ships its functions
+  // prebuilt (lib/function-code.ts), so the package's consumers need no esbuild.
+  const { buildSync } = require("esbuild") as typeof import("esbuild");
   return buildSync(bundleOptions(FUNCTION_ENTRIES[name], outdir));
 }
 

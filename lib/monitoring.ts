@@ -20,7 +20,7 @@ import { Construct } from "constructs";
 import type { DeliveryOutcome, ErrorCode } from "../functions/receiver/outcome";
 import type { ReconcileOutcome } from "../functions/reconciler/types";
 import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
-import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
+import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/log-event";
 import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/report";
 import { THROTTLED_REQUESTS_METRIC } from "./access-log";
 import { denyGrantsExceptForAwsServices } from "./encryption-keys";

@@ -14,7 +14,7 @@ import {
   receiverEnvironment,
 } from "../functions/shared/contract/environment";
 import { RECEIVER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
-import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/telemetry";
+import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/log-event";
 import {
   ACCESS_LOG_STACK_FIELD,
   accessLogFormat,

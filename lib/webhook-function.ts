@@ -1,17 +1,17 @@
 /**
  * A Lambda function as this project deploys every function: Node.js 24 on arm64, bundled by
- * `lib/bundling.ts`, X-Ray active unless turned off, its own log group with a retention, and a role that may
- * write to that log group and nothing else until a construct grants it more (no AWSLambdaBasicExecutionRole
- * wildcard).
+ * `lib/bundling.ts` (at synth, or beforehand into the package: `lib/function-code.ts`), X-Ray active unless
+ * turned off, its own log group with a retention, and a role that may write to that log group and nothing
+ * else until a construct grants it more (no AWSLambdaBasicExecutionRole wildcard).
  */
-import * as path from "node:path";
-import { AssetHashType, DockerImage, type Duration, type ILocalBundling, Validations } from "aws-cdk-lib";
+import { type Duration, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { bundleForDeployment, type FunctionName, HANDLER, PROJECT_ROOT } from "./bundling";
+import { type FunctionName, HANDLER } from "./bundling";
 import { acknowledgeControl } from "./compliance";
+import { functionCode } from "./function-code";
 import { createLogGroup, type LogGroupSettings } from "./log-groups";
 
 export interface WebhookFunctionProps extends LogGroupSettings {
@@ -26,25 +26,6 @@ export interface WebhookFunctionProps extends LogGroupSettings {
    * @default true
    */
   readonly activeTracing?: boolean;
-}
-
-/**
- * Bundles with the project's own esbuild, no Docker. A class with the function's name as a field, because
- * CDK keys its per-process bundling cache on the JSON of the bundling options: a plain `{ tryBundle }` would
- * serialise the same for every function, and the second function would be handed the first one's bundle.
- */
-class LocalEsbuild implements ILocalBundling {
-  constructor(readonly functionName: FunctionName) {}
-
-  tryBundle(outputDir: string): boolean {
-    // outputDir is a staging directory inside the cloud assembly (cdk.out): the maps go beside the assets.
-    bundleForDeployment(
-      this.functionName,
-      outputDir,
-      path.join(path.dirname(outputDir), "sourcemaps", this.functionName),
-    );
-    return true;
-  }
 }
 
 export class WebhookFunction extends Construct {
@@ -74,14 +55,7 @@ export class WebhookFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       handler: HANDLER,
-      code: lambda.Code.fromAsset(PROJECT_ROOT, {
-        assetHashType: AssetHashType.OUTPUT,
-        bundling: {
-          // Never used: local bundling with the project's esbuild always succeeds or throws.
-          image: DockerImage.fromRegistry("public.ecr.aws/sam/build-nodejs24.x"),
-          local: new LocalEsbuild(props.entry),
-        },
-      }),
+      code: functionCode(props.entry),
       memorySize: props.memorySize,
       timeout: props.timeout,
       role: this.role,
