@@ -12,8 +12,10 @@
  *   cold start that buys nothing, since nothing reads them on Lambda. `cdk synth` keeps them beside the
  *   assets, in `cdk.out/sourcemaps/<function>/`, to decode a stack trace from that build offline.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+// esbuild is the repository's, not the package's: the functions below that use it are `@internal`, so left
+// out of the package's declarations (tsconfig.build.json, stripInternal), and load it only when called.
 import type { BuildOptions, BuildResult } from "esbuild";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -30,6 +32,17 @@ export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 /** Lambda loads `index.mjs` and calls its `handler` export. */
 export const HANDLER = "index.handler";
 
+/** The package's folder, which `npm run build` writes, relative to the project root. */
+export const PACKAGE_DIR = "dist";
+
+/**
+ * A function's prebuilt bundle in the package whose root is `packageRoot`: `dist/` of the project, or, for
+ * the packaged construct, the folder its compiled modules sit in (there `PROJECT_ROOT` is that `dist/`).
+ */
+export function prebuiltBundleDir(packageRoot: string, name: FunctionName): string {
+  return path.join(packageRoot, "assets", name);
+}
+
 /**
  * esbuild's `__require` shim throws on `require()` of Node built-ins inside an ESM bundle; a few CommonJS
  * dependencies of the SDK still do that, so give the bundle a real `require`.
@@ -37,6 +50,7 @@ export const HANDLER = "index.handler";
 const REQUIRE_SHIM =
   'import{createRequire as __createRequire}from"node:module";const require=__createRequire(import.meta.url);';
 
+/** @internal esbuild's options for one function. */
 export function bundleOptions(entry: string, outdir: string): BuildOptions {
   return {
     entryPoints: { index: path.resolve(PROJECT_ROOT, entry) },
@@ -63,26 +77,36 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
   };
 }
 
-/** Bundles one function into `outdir` (created if needed); returns esbuild's result with its metafile. */
+/** @internal Bundles one function into `outdir` (created if needed): esbuild's result, with its metafile. */
 export function bundleFunction(name: FunctionName, outdir: string): BuildResult {
-  // Loaded on first use: the packaged construct loads this module for its names and ships its functions
-  // prebuilt (lib/function-code.ts), so the package's consumers need no esbuild.
+  // The packaged construct loads this module for its names, and deploys prebuilt bundles (function-code.ts).
   const { buildSync } = require("esbuild") as typeof import("esbuild");
   return buildSync(bundleOptions(FUNCTION_ENTRIES[name], outdir));
 }
 
 /**
- * Bundles one function for its deployed asset: the code in `outdir`, its source maps moved to `mapsDir`
+ * @internal Bundles one function for its deployed asset: the code in `outdir`, its source maps in `mapsDir`
  * (same relative paths), so the zip carries only what Lambda runs.
+ *
+ * The bytes do not depend on where `outdir` is: esbuild builds as if into the function's folder of the
+ * package (`dist/assets/<function>/`, where `npm run build` writes it) and the files are then written here.
+ * The maps name the sources relative to their output and esbuild's chunk names hash the maps, so building
+ * into the real folder would give each cloud assembly location (cdk.out, a test's temporary folder) its own
+ * bytes and asset hash, and the package's prebuilt bundles would never be what synth deploys. (The maps'
+ * paths, `../../../functions/…`, read the same from `cdk.out/sourcemaps/<function>/`.)
  */
 export function bundleForDeployment(name: FunctionName, outdir: string, mapsDir: string): BuildResult {
-  const result = bundleFunction(name, outdir);
+  const { buildSync } = require("esbuild") as typeof import("esbuild");
+  const builtAs = prebuiltBundleDir(path.join(PROJECT_ROOT, PACKAGE_DIR), name);
+  const result = buildSync({ ...bundleOptions(FUNCTION_ENTRIES[name], builtAs), write: false });
   rmSync(mapsDir, { recursive: true, force: true });
-  for (const file of readdirSync(outdir, { recursive: true, encoding: "utf8" })) {
-    if (!file.endsWith(".map")) continue;
-    const target = path.join(mapsDir, file);
+  for (const file of result.outputFiles) {
+    const target = path.join(
+      file.path.endsWith(".map") ? mapsDir : outdir,
+      path.relative(builtAs, file.path),
+    );
     mkdirSync(path.dirname(target), { recursive: true });
-    renameSync(path.join(outdir, file), target);
+    writeFileSync(target, file.contents);
   }
   return result;
 }

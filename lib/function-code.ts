@@ -14,10 +14,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { AssetHashType, DockerImage, type ILocalBundling } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { bundleForDeployment, type FunctionName, PROJECT_ROOT } from "./bundling";
-
-/** The folder of the package's root (dist/) holding each function's prebuilt bundle, one folder each. */
-export const PREBUILT_ASSETS_DIR = "assets";
+import { bundleForDeployment, type FunctionName, PROJECT_ROOT, prebuiltBundleDir } from "./bundling";
 
 /** Compiled JavaScript exists only in dist/, built by `npm run build`; the repository runs its TypeScript. */
 const RUNS_FROM_PACKAGE = path.extname(__filename) === ".js";
@@ -44,7 +41,8 @@ class LocalEsbuild implements ILocalBundling {
 /** The code of one function of `FUNCTION_ENTRIES`, as an asset: prebuilt in the package, else bundled now. */
 export function functionCode(name: FunctionName): lambda.Code {
   if (RUNS_FROM_PACKAGE) {
-    const prebuilt = path.join(PROJECT_ROOT, PREBUILT_ASSETS_DIR, name);
+    // Compiled, this module sits in dist/lib/, so PROJECT_ROOT is the package's dist/.
+    const prebuilt = prebuiltBundleDir(PROJECT_ROOT, name);
     if (!existsSync(prebuilt)) {
       throw new Error(
         `The ${name} function's prebuilt bundle is missing from the package (${prebuilt}): ` +

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { DeliveryKind, DeliveryMessage, QuarantineReason } from "../shared/contract/delivery";
-import type { LogEvent } from "../shared/telemetry";
+import type { LogEvent } from "../shared/log-event";
 
 /**
  * Every error code the receiver answers with; 4xx codes are final for AssemblyAI, 5xx codes are retried.

@@ -1,5 +1,5 @@
 /** What the worker says about each record: its outcome, one log line and the `Records` metrics. Pure. */
-import type { LogEvent } from "../shared/telemetry";
+import type { LogEvent } from "../shared/log-event";
 
 export type Outcome =
   | "stored"
