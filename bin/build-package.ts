@@ -1,7 +1,7 @@
 /**
- * `npm run build`: the package, in dist/. It compiles the entry point (lib/index.ts) and what it imports to
- * JavaScript with type declarations (tsconfig.build.json), then bundles every function of
- * `FUNCTION_ENTRIES` with `bundleForDeployment`, as synth does from the repository, into
+ * `npm run build`, which `npm pack` runs first: the package, in dist/. It compiles the entry point
+ * (lib/index.ts) and what it imports to JavaScript with type declarations (tsconfig.build.json), then bundles
+ * every function of `FUNCTION_ENTRIES` with `bundleForDeployment`, as synth does from the repository, into
  * `dist/assets/<function>/`: the code the packaged construct deploys (lib/function-code.ts), since its
  * consumers have neither the functions' sources nor esbuild. The source maps stay out, as they stay out of
  * a deployed asset: the package would carry twice the bytes for nothing that runs.
@@ -36,6 +36,7 @@ try {
 } finally {
   rmSync(maps, { recursive: true, force: true });
 }
-console.log(
+// On stderr: `npm pack --json` runs this first (prepack), and its stdout is the tarball's JSON.
+console.error(
   `Built ${path.relative(PROJECT_ROOT, dist)}/: ${Object.keys(FUNCTION_ENTRIES).join(", ")} prebuilt`,
 );

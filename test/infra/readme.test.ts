@@ -84,6 +84,16 @@ describe("the README's commands", () => {
     );
   });
 
+  it("runs `npx aai-webhooks` as the repository's command, linked by npm ci (bin/package.json)", async () => {
+    // --offline: a command missing from node_modules/.bin fails here rather than being fetched by name.
+    const { stdout } = await promisify(execFile)("npx", ["--offline", "aai-webhooks", "--help"], {
+      cwd: root,
+      timeout: 60_000,
+    });
+
+    expect(stdout).toContain("Usage: aai-webhooks [options] [command]");
+  }, 70_000);
+
   it.each(cliCommands)("aai-webhooks %s --help answers", async (name) => {
     const result = await runCli([...name.split(" "), "--help"]);
 

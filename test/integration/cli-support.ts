@@ -16,7 +16,7 @@ export interface CliResult {
 const CLI_TIMEOUT_MS = 60_000;
 
 /**
- * `entry: "tsx"` runs `tsx bin/aai-webhooks.ts` (as `npm run cli` does); `"bin"` runs the package's `bin`
+ * `entry: "tsx"` runs `tsx bin/aai-webhooks.ts` (as `npm run cli` does); `"bin"` runs the command's `bin`
  * shim, `node bin/aai-webhooks.js`, as an installed `aai-webhooks` would.
  */
 export function runCli(

@@ -1,7 +1,8 @@
 /**
- * The package as a consumer gets it: `npm run build`, `npm pack`, and the tarball installed into a fresh CDK
- * app beside only aws-cdk-lib, constructs and cdk-nag (test/package/consumer/), where it synthesizes with
- * cdk-nag and no finding, deploys the very bundles synth builds from this repository, and type-checks.
+ * The package as a consumer gets it: `npm pack` (which runs `npm run build`), and the tarball installed into
+ * a fresh CDK app beside only aws-cdk-lib, constructs and cdk-nag (test/package/consumer/), where it
+ * synthesizes with cdk-nag and no finding, deploys the very bundles synth builds from this repository, and
+ * type-checks.
  */
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -60,7 +61,7 @@ let packedFiles: string[];
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "package-test-"));
-  await run("npm", ["run", "build"], { cwd: root });
+  // npm pack runs `npm run build` first (prepack), so the tarball is this checkout's code.
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: root });
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   if (packed === undefined) throw new Error(`npm pack reported no tarball: ${stdout}`);
