@@ -2,9 +2,10 @@
  * The worker's flow for one SQS batch: each record is parsed, routed by kind, fetched, stored and reported
  * on its own; transient failures are put back on the queue with a backoff, everything else succeeds.
  */
+import { setTimeout as sleepFor } from "node:timers/promises";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AssemblyAiRegion } from "../shared/assemblyai";
 import {
@@ -15,7 +16,10 @@ import {
 } from "../shared/assemblyai-client";
 import { mapWithConcurrency } from "../shared/concurrency";
 import {
+  type AssemblyAiDeleteMessage,
+  buildAssemblyAiDeleteMessage,
   type DeliveryMessage,
+  type DeliverySource,
   type QuarantineDelivery,
   type RedactedAudioDelivery,
   readClaimCheck,
@@ -51,10 +55,28 @@ import { classifyDownloadStatus, classifyFetch } from "./answers";
 import { backoffSeconds, parseRetryAfter, receiveCount } from "./backoff";
 import * as clients from "./clients";
 import type { WorkerConfig } from "./config";
+import {
+  alreadyDeleted,
+  buildDeletedUpdate,
+  buildDeleteFailedUpdate,
+  classifyDelete,
+  DELETE_PAUSES_MS,
+  DELETE_TRIES_IN_INVOCATION,
+  type DeleteDecision,
+  deleteRetryDelaySeconds,
+  deleteWaitsForRedactedAudio,
+  expiresAt,
+  MAX_IN_INVOCATION_WAIT_MS,
+  MAX_QUEUED_DELETE_ATTEMPTS,
+  redactedAudioSettled,
+  withExpiry,
+  withoutDeleteState,
+} from "./lifecycle";
 import { readStoredTranscript, redactedAudioTranscriptId, type StoredTranscript } from "./records";
 import { chooseRegions, type RegionChoice, triesNextRegion } from "./regions";
 import {
   API_KEY_NOT_SET_REASON,
+  ASSEMBLYAI_DELETE_FAILED_METRIC,
   DELETED_TRANSCRIPT_ERROR,
   type Outcome,
   type RecordReport,
@@ -107,6 +129,8 @@ export interface WorkerDependencies {
   readonly now: () => number;
   readonly random: () => number;
   readonly emit: (event: LogEvent) => void;
+  /** Waits between tries of an AssemblyAI delete; rejects when the signal aborts. */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** What tells where a delivery's transcript is: the webhook URL's parameters and the source address. */
@@ -167,7 +191,26 @@ interface RecordResult {
   /** With several regions: where the transcript was fetched from, and every region asked, in order. */
   readonly assemblyAiRegion?: AssemblyAiRegion;
   readonly regionsTried?: readonly string[];
+  /** What a stored transcript's write committed: what its delete at AssemblyAI needs (deleteFromAssemblyAi). */
+  readonly committed?: CommittedTranscript;
+  /** With deleteFromAssemblyAi: what became of the transcript at AssemblyAI, and why when it failed. */
+  readonly assemblyAiDelete?: string;
+  readonly assemblyAiDeleteError?: string;
 }
+
+interface CommittedTranscript {
+  readonly status: "completed" | "error";
+  readonly redactPiiAudio: boolean;
+  readonly region: AssemblyAiRegion;
+}
+
+/** Whose transcript a delete is for: the stored delivery's source, request and webhook URL parameters. */
+type DeleteOrigin = {
+  readonly source: DeliverySource;
+  readonly metadata: TranscriptDelivery["metadata"];
+  readonly request_id: string;
+  readonly source_ip?: string;
+};
 
 export function defaultDependencies(config: WorkerConfig, now: () => number = Date.now): WorkerDependencies {
   return {
@@ -197,6 +240,7 @@ export function defaultDependencies(config: WorkerConfig, now: () => number = Da
     now,
     random: Math.random,
     emit,
+    sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
   };
 }
 
@@ -209,6 +253,14 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     AssemblyAiRegion,
     ...AssemblyAiRegion[],
   ];
+  /** Every record write carries its expiry when records have a retention (lifecycle.ts, withExpiry). */
+  const updateItem = (update: ItemUpdate, signal: AbortSignal) =>
+    store.update(
+      config.retentionDays === undefined
+        ? update
+        : withExpiry(update, expiresAt(deps.now(), config.retentionDays)),
+      signal,
+    );
   /** Downloads need no key and no region: a presigned URL is fetched with any client. */
   const downloads = deps.regions[0].assemblyAi;
 
@@ -343,7 +395,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const keep = first.held && verdict.verdict === "superseded" && heldTimes !== undefined;
     const update = keep ? buildTimesUpdate(delivery.metadata, heldId, heldTimes) : undefined;
     // Best effort: without it the times are looked up again next time, nothing worse.
-    if (update !== undefined) await store.update(update, signal).catch(() => undefined);
+    if (update !== undefined) await updateItem(update, signal).catch(() => undefined);
     await noteUndecided(delivery, resolved.stored, resolved.incoming, verdict, signal);
     return { verdict, ...resolved };
   }
@@ -363,7 +415,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     if (verdict.verdict !== "superseded" || verdict.byArrival !== true) return;
     if (stored.transcriptId === undefined || stored.undecided === incoming.transcriptId) return;
     const update = buildUndecidedUpdate(delivery.metadata, stored.transcriptId, incoming.transcriptId);
-    await store.update(update, signal).catch(() => undefined);
+    await updateItem(update, signal).catch(() => undefined);
   }
 
   /**
@@ -388,8 +440,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       };
       const judged = await judge(delivery, stored, incoming, signal);
       if (judged.verdict.verdict !== "write") return { written: false, verdict: judged.verdict };
-      const update = build(judged.stored, judged.incoming.times, judged.verdict);
-      if ((await store.update(update, signal)) === "written") {
+      const built = build(judged.stored, judged.incoming.times, judged.verdict);
+      // The replaced transcript's deletion state goes with it (lifecycle.ts).
+      const update = config.deleteFromAssemblyAi ? withoutDeleteState(built) : built;
+      if ((await updateItem(update, signal)) === "written") {
         return { written: true };
       }
       stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
@@ -438,7 +492,264 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       // Only a stack with several regions says where: a single-region stack's lines stay as they were.
       if (deps.regions.length > 1) where = { assemblyAiRegion: fetched.region, regionsTried: fetched.tried };
     });
-    return { ...result, ...where };
+    const { committed, ...reported } = result;
+    if (committed === undefined || !config.deleteFromAssemblyAi) return { ...reported, ...where };
+    const deletion = await deleteAfterCommit(delivery, delivery.transcript_id, committed, signal);
+    return { ...reported, ...where, ...deletion };
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Deleting stored transcripts at AssemblyAI (deleteFromAssemblyAi). The record is written first; nothing
+  // here throws or changes what the record says about the transcript, only its assemblyai_* attributes.
+
+  type DeleteReport = Pick<RecordResult, "assemblyAiDelete" | "assemblyAiDeleteError">;
+
+  /** After a transcript's write: delete it now, or leave it to its redacted audio's delivery. */
+  async function deleteAfterCommit(
+    origin: DeleteOrigin,
+    transcriptId: string,
+    committed: CommittedTranscript,
+    signal: AbortSignal,
+  ): Promise<DeleteReport> {
+    try {
+      if (committed.redactPiiAudio) {
+        // Read after the write: of this write and the audio's, whichever reads second sees both.
+        const item = await store.readItem(itemKey(origin.metadata), signal);
+        if (alreadyDeleted(item, transcriptId)) return { assemblyAiDelete: "deleted" };
+        if (!redactedAudioSettled(item, transcriptId))
+          return { assemblyAiDelete: "waiting_for_redacted_audio" };
+      }
+      return await deleteInInvocation(origin, transcriptId, committed.region, signal);
+    } catch (error) {
+      return deleteFailed(origin, transcriptId, committed.region, describeError(error), 0, signal);
+    }
+  }
+
+  /** After a redacted audio file is stored or failed for good: its completed transcript may go now. */
+  async function deleteAfterAudio(
+    delivery: RedactedAudioDelivery,
+    audioTranscriptId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<DeleteReport> {
+    let transcriptId: string | undefined;
+    try {
+      const item = await store.readItem(itemKey(delivery.metadata), signal);
+      const held = typeof item?.transcript_id === "string" ? item.transcript_id : undefined;
+      // No transcript yet: its own write will see this audio and delete it then.
+      if (held === undefined) return { assemblyAiDelete: "waiting_for_transcript" };
+      if (audioTranscriptId !== undefined && audioTranscriptId !== held) return {};
+      if (item?.status !== "completed" || item.kind !== undefined || alreadyDeleted(item, held)) return {};
+      transcriptId = held;
+      return await deleteInInvocation(delivery, held, undefined, signal);
+    } catch (error) {
+      if (transcriptId === undefined) {
+        return { assemblyAiDelete: "not_started", assemblyAiDeleteError: describeError(error) };
+      }
+      return deleteFailed(delivery, transcriptId, undefined, describeError(error), 0, signal);
+    }
+  }
+
+  /** The regions to delete in: where it was fetched from, else the delivery's regions in order. */
+  function deleteRegions(origin: DeleteOrigin, region: string | undefined): RegionDependencies[] {
+    const known = region === undefined ? undefined : regionsByName.get(region as AssemblyAiRegion);
+    return known === undefined ? regionsFor(origin) : [known];
+  }
+
+  /** One DELETE, in each region in turn while the answer is a 404. */
+  async function deleteOnce(
+    transcriptId: string,
+    regions: readonly RegionDependencies[],
+    signal: AbortSignal,
+  ): Promise<DeleteDecision> {
+    const notHere: string[] = [];
+    for (const region of regions) {
+      let key: string;
+      try {
+        key = await apiKey(region);
+      } catch (error) {
+        return { action: "retry", reason: describeError(error) };
+      }
+      const result = await region.assemblyAi.deleteTranscript(transcriptId, key, signal);
+      dropKeyOnAuthFailure(region, result);
+      const decision = classifyDelete(result, deps.now());
+      if (decision.action !== "not_here") return decision;
+      notHere.push(region.region);
+    }
+    const where = notHere.length > 1 ? ` (in ${notHere.join(" and ")})` : "";
+    return { action: "final", reason: `AssemblyAI delete answered HTTP 404: no such transcript${where}` };
+  }
+
+  /** A few tries within the invocation; then a queued retry, or giving up on a final answer. */
+  async function deleteInInvocation(
+    origin: DeleteOrigin,
+    transcriptId: string,
+    region: string | undefined,
+    signal: AbortSignal,
+  ): Promise<DeleteReport> {
+    const regions = deleteRegions(origin, region);
+    let decision: DeleteDecision = { action: "retry", reason: "not tried" };
+    let tries = 0;
+    for (const pause of [0, ...DELETE_PAUSES_MS]) {
+      if (pause > 0) await deps.sleep(pause, signal);
+      decision = await deleteOnce(transcriptId, regions, signal);
+      tries += 1;
+      if (decision.action !== "retry") break;
+      if ((decision.retryAfterSeconds ?? 0) * 1000 > MAX_IN_INVOCATION_WAIT_MS) break;
+    }
+    if (decision.action === "deleted") {
+      await updateItem(buildDeletedUpdate(itemKey(origin.metadata), transcriptId, isoNow()), signal);
+      return { assemblyAiDelete: "deleted" };
+    }
+    const reason = decision.action === "not_here" ? "no such transcript" : decision.reason;
+    if (decision.action !== "retry") return giveUp(origin, transcriptId, reason, tries, signal);
+    return deleteFailed(origin, transcriptId, region, reason, tries, signal, decision.retryAfterSeconds);
+  }
+
+  /** A delete that may succeed later: recorded, and queued as its first retry. */
+  async function deleteFailed(
+    origin: DeleteOrigin,
+    transcriptId: string,
+    region: string | undefined,
+    reason: string,
+    tries: number,
+    signal: AbortSignal,
+    retryAfterSeconds?: number,
+  ): Promise<DeleteReport> {
+    try {
+      await queueDeleteRetry(origin, transcriptId, region, 1, reason, retryAfterSeconds);
+    } catch (error) {
+      return giveUp(
+        origin,
+        transcriptId,
+        `${reason}; its retry could not be queued: ${describeError(error)}`,
+        tries,
+        signal,
+      );
+    }
+    await updateItem(
+      buildDeleteFailedUpdate(itemKey(origin.metadata), transcriptId, reason, Math.max(1, tries), false),
+      signal,
+    ).catch(() => undefined);
+    return { assemblyAiDelete: "retry_queued", assemblyAiDeleteError: reason };
+  }
+
+  async function queueDeleteRetry(
+    origin: DeleteOrigin,
+    transcriptId: string,
+    region: string | undefined,
+    attempt: number,
+    reason: string,
+    retryAfterSeconds?: number,
+  ): Promise<number> {
+    const message = buildAssemblyAiDeleteMessage({
+      delivery: origin,
+      transcriptId,
+      region,
+      attempt,
+      lastError: reason,
+      queuedAt: new Date(deps.now()),
+    });
+    const delaySeconds = deleteRetryDelaySeconds(attempt, config.retryBaseSeconds, retryAfterSeconds);
+    await deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: config.queueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: delaySeconds,
+      }),
+    );
+    return delaySeconds;
+  }
+
+  /** The end of the retries: recorded on the item (best effort) and counted on a line of its own (alarmed). */
+  async function giveUp(
+    origin: DeleteOrigin,
+    transcriptId: string,
+    reason: string,
+    tries: number,
+    signal: AbortSignal,
+  ): Promise<DeleteReport> {
+    let recordError: string | undefined;
+    try {
+      await updateItem(
+        buildDeleteFailedUpdate(itemKey(origin.metadata), transcriptId, reason, tries, true),
+        signal,
+      );
+    } catch (error) {
+      recordError = describeError(error);
+    }
+    deps.emit({
+      level: "error",
+      message: "AssemblyAI delete given up",
+      metrics: { [ASSEMBLYAI_DELETE_FAILED_METRIC]: { value: 1, unit: "Count" } },
+      fields: {
+        transcript_id: transcriptId,
+        customer_id: origin.metadata.customer_id,
+        order_id: origin.metadata.order_id,
+        reason,
+        attempts: tries,
+        ...(recordError === undefined ? {} : { record_error: recordError }),
+      },
+    });
+    return { assemblyAiDelete: "failed", assemblyAiDeleteError: reason };
+  }
+
+  /** A queued retry of a delete (kind `assemblyai_delete`): one try, then the next retry or giving up. */
+  async function processAssemblyAiDelete(
+    message: AssemblyAiDeleteMessage,
+    signal: AbortSignal,
+  ): Promise<RecordResult> {
+    const transcriptId = message.transcript_id;
+    const ids = { transcriptId };
+    const item = await store.readItem(itemKey(message.metadata), signal);
+    if (alreadyDeleted(item, transcriptId)) {
+      return {
+        outcome: "assemblyai_deleted",
+        reason: "already deleted",
+        ...ids,
+        assemblyAiDelete: "deleted",
+      };
+    }
+    const decision = await deleteOnce(
+      transcriptId,
+      deleteRegions(message, message.assemblyai_region),
+      signal,
+    );
+    if (decision.action === "deleted") {
+      await updateItem(buildDeletedUpdate(itemKey(message.metadata), transcriptId, isoNow()), signal);
+      return { outcome: "assemblyai_deleted", ...ids, assemblyAiDelete: "deleted" };
+    }
+    // Tries so far: those of the invocation that stored it, and one per queued retry.
+    const tries = DELETE_TRIES_IN_INVOCATION + message.attempt;
+    const reason = decision.action === "not_here" ? "no such transcript" : decision.reason;
+    if (decision.action !== "retry" || message.attempt >= MAX_QUEUED_DELETE_ATTEMPTS) {
+      const given = await giveUp(message, transcriptId, reason, tries, signal);
+      return { outcome: "assemblyai_delete_failed", reason, ...ids, ...given };
+    }
+    let delaySeconds: number;
+    try {
+      delaySeconds = await queueDeleteRetry(
+        message,
+        transcriptId,
+        message.assemblyai_region,
+        message.attempt + 1,
+        reason,
+        decision.retryAfterSeconds,
+      );
+    } catch (error) {
+      // This message comes back after its backoff and tries again.
+      throw new TransientFailure(`${reason}; its next retry could not be queued: ${describeError(error)}`);
+    }
+    await updateItem(
+      buildDeleteFailedUpdate(itemKey(message.metadata), transcriptId, reason, tries, false),
+      signal,
+    ).catch(() => undefined);
+    return {
+      outcome: "assemblyai_delete_retrying",
+      reason: `${reason}; retry ${message.attempt + 1} of ${MAX_QUEUED_DELETE_ATTEMPTS} in ${delaySeconds} s`,
+      ...ids,
+      assemblyAiDelete: "retry_queued",
+      assemblyAiDeleteError: reason,
+    };
   }
 
   async function fetchAndStore(
@@ -542,7 +853,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       signal,
     );
     if (!written.written) return notWritten(written.verdict);
-    return { outcome: "stored", storedAt, s3Key: transcriptS3Key };
+    const committed: CommittedTranscript = {
+      status: decision.status,
+      redactPiiAudio: deleteWaitsForRedactedAudio(decision.transcript, decision.status),
+      region: fetched.region,
+    };
+    return { outcome: "stored", storedAt, s3Key: transcriptS3Key, committed };
   }
 
   /**
@@ -635,8 +951,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const ids = transcriptId === undefined ? {} : { transcriptId };
     /** A download that cannot succeed on retry: record why (unless a file is stored) and let it go. */
     const finalFailure = async (reason: string): Promise<RecordResult> => {
-      await store.update(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId), signal);
-      return { outcome: "final_failure", reason, ...ids };
+      await updateItem(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId), signal);
+      // Failed for good: its transcript need not wait for it any longer.
+      const deletion = config.deleteFromAssemblyAi
+        ? await deleteAfterAudio(delivery, transcriptId, signal)
+        : {};
+      return { outcome: "final_failure", reason, ...ids, ...deletion };
     };
 
     // The receiver checked the host; check again, so that nothing on the queue makes us fetch anywhere else.
@@ -717,14 +1037,17 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       throw error;
     }
     const storedAt = isoNow();
-    const written = await store.update(
+    const written = await updateItem(
       buildRedactedAudioUpdate(delivery, s3Key, storedAt, transcriptId),
       signal,
     );
     if (written === "condition_failed") {
       return { outcome: "transient_failure", reason: AUDIO_FOR_ANOTHER_TRANSCRIPT("another"), ...ids };
     }
-    return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids };
+    const deletion = config.deleteFromAssemblyAi
+      ? await deleteAfterAudio(delivery, transcriptId, signal)
+      : {};
+    return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids, ...deletion };
   }
 
   /** Keeps a message that will not be acted on, with why, beside the unknown deliveries. */
@@ -799,6 +1122,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         return processUnknown(body, message, budget.signal);
       case "quarantine":
         return processQuarantine(body, message, budget.signal);
+      case "assemblyai_delete":
+        return processAssemblyAiDelete(message, budget.signal);
     }
   }
 
@@ -885,7 +1210,9 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
           ? message.transcript_id
           : message?.kind === "streaming_session"
             ? message.session_id
-            : result.transcriptId,
+            : message?.kind === "assemblyai_delete"
+              ? message.transcript_id
+              : result.transcriptId,
       customerId: message && "metadata" in message ? message.metadata.customer_id : undefined,
       orderId: message && "metadata" in message ? message.metadata.order_id : undefined,
       requestId: message?.request_id,
@@ -898,6 +1225,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       retryInSeconds,
       maxReceiveCount: MAX_RECEIVE_COUNT,
       source: message?.source,
+      assemblyAiDelete: result.assemblyAiDelete,
+      assemblyAiDeleteError: result.assemblyAiDeleteError,
     };
     const event = recordEvent(report);
     deps.emit(
