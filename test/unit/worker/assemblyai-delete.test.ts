@@ -267,6 +267,30 @@ describe("deleting a stored transcript at AssemblyAI", () => {
   });
 });
 
+describe("a transcript the worker deleted at AssemblyAI", () => {
+  it("is never stored again as its tombstone, nor deleted twice", async () => {
+    const stored = {
+      ...KEY,
+      transcript_id: TRANSCRIPT_ID,
+      status: "completed",
+      text: "the real text",
+      received_at: "2025-11-27T06:00:00.000Z",
+      assemblyai_deleted: true,
+      assemblyai_deleted_at: "2025-11-27T06:00:02.000Z",
+    };
+    table.put(stored);
+    serve(completedTranscript({ text: "Deleted by user.", words: [] }));
+
+    // Another status for the same transcript: not a duplicate, so the worker fetches the tombstone.
+    const result = await worker().handleBatch(sqsEvent({ body: transcriptMessage({ status: "error" }) }));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(outcomes(lines)).toEqual(["deleted_skipped"]);
+    expect(table.get(KEY)).toEqual(stored);
+    expect(events).toEqual([]);
+  });
+});
+
 describe("a queued delete retry", () => {
   function storedRecord(): void {
     table.put({ ...KEY, transcript_id: TRANSCRIPT_ID, status: "completed", text: "hello" });
