@@ -45,20 +45,52 @@ export const ASSEMBLYAI_DELETE_ATTRIBUTES = {
   error: "assemblyai_delete_error",
   /** Tries made so far, while they fail. */
   attempts: "assemblyai_delete_attempts",
+  /** `redacted_audio` while the delete waits for the transcript's redacted audio (see deleteWaitsForRedactedAudio). */
+  waitsFor: "assemblyai_delete_waits_for",
 } as const;
+
+export const WAITS_FOR_REDACTED_AUDIO = "redacted_audio";
 
 /**
  * A transcript write (another transcript, or a new result) starts its transcript's story afresh: the
- * deletion state of the one it replaces goes with it.
+ * deletion state of the one it replaces goes with it. `waitsForRedactedAudio` notes on the record that
+ * this one's delete waits for its redacted audio (so a repeated delivery knows whether it may delete).
  */
-export function withoutDeleteState(update: ItemUpdate): ItemUpdate {
-  const attributes = Object.values(ASSEMBLYAI_DELETE_ATTRIBUTES);
-  const names = Object.fromEntries(attributes.map((attribute) => [`#${attribute}`, attribute]));
-  const list = attributes.map((attribute) => `#${attribute}`).join(", ");
-  const expression = update.updateExpression.includes(" REMOVE ")
-    ? `${update.updateExpression}, ${list}`
-    : `${update.updateExpression} REMOVE ${list}`;
-  return { ...update, updateExpression: expression, names: { ...update.names, ...names } };
+export function withoutDeleteState(update: ItemUpdate, waitsForRedactedAudio = false): ItemUpdate {
+  const waits = `#${ASSEMBLYAI_DELETE_ATTRIBUTES.waitsFor}`;
+  const removed = Object.values(ASSEMBLYAI_DELETE_ATTRIBUTES).filter(
+    (attribute) => !waitsForRedactedAudio || attribute !== ASSEMBLYAI_DELETE_ATTRIBUTES.waitsFor,
+  );
+  const names: Record<string, string> = Object.fromEntries(
+    Object.values(ASSEMBLYAI_DELETE_ATTRIBUTES).map((attribute) => [`#${attribute}`, attribute]),
+  );
+  const list = removed.map((attribute) => `#${attribute}`).join(", ");
+  const [set, remove] = update.updateExpression.split(" REMOVE ");
+  const assignments = waitsForRedactedAudio ? `${set}, ${waits} = :assemblyai_delete_waits_for` : set;
+  const expression = `${assignments} REMOVE ${remove === undefined ? list : `${remove}, ${list}`}`;
+  return {
+    ...update,
+    updateExpression: expression,
+    names: { ...update.names, ...names },
+    values: waitsForRedactedAudio
+      ? { ...update.values, ":assemblyai_delete_waits_for": WAITS_FOR_REDACTED_AUDIO }
+      : update.values,
+  };
+}
+
+/**
+ * Whether a repeated delivery of the record's transcript should delete it: the record holds it as a result,
+ * and no delete happened, is queued or was given up (a worker stopped between the write and the delete),
+ * and it waits for no redacted audio any longer.
+ */
+export function deleteStillDue(item: Item, transcriptId: string): boolean {
+  if (item?.transcript_id !== transcriptId || item.kind !== undefined) return false;
+  if (item.status !== "completed" && item.status !== "error") return false;
+  const a = ASSEMBLYAI_DELETE_ATTRIBUTES;
+  if (item[a.deleted] !== undefined || item[a.deletedAt] !== undefined || item[a.attempts] !== undefined) {
+    return false;
+  }
+  return item[a.waitsFor] !== WAITS_FOR_REDACTED_AUDIO || redactedAudioSettled(item, transcriptId);
 }
 
 /** Tries of a DELETE within the invocation that stored the record, and the pauses between them. */
@@ -169,7 +201,7 @@ export function buildDeletedUpdate(key: ItemKey, transcriptId: string, deletedAt
   const a = ASSEMBLYAI_DELETE_ATTRIBUTES;
   return {
     key,
-    updateExpression: `SET #${a.deleted} = :deleted, #${a.deletedAt} = :deleted_at REMOVE #${a.error}, #${a.attempts}`,
+    updateExpression: `SET #${a.deleted} = :deleted, #${a.deletedAt} = :deleted_at REMOVE #${a.error}, #${a.attempts}, #${a.waitsFor}`,
     conditionExpression: HOLDS_UNDELETED,
     names: {
       "#transcript_id": "transcript_id",
@@ -177,6 +209,7 @@ export function buildDeletedUpdate(key: ItemKey, transcriptId: string, deletedAt
       [`#${a.deletedAt}`]: a.deletedAt,
       [`#${a.error}`]: a.error,
       [`#${a.attempts}`]: a.attempts,
+      [`#${a.waitsFor}`]: a.waitsFor,
     },
     values: { ":transcript_id": transcriptId, ":deleted": true, ":deleted_at": deletedAt },
   };

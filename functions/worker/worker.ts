@@ -64,6 +64,7 @@ import {
   DELETE_TRIES_IN_INVOCATION,
   type DeleteDecision,
   deleteRetryDelaySeconds,
+  deleteStillDue,
   deleteWaitsForRedactedAudio,
   expiresAt,
   MAX_IN_INVOCATION_WAIT_MS,
@@ -429,6 +430,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     times: TranscriptTimes | undefined,
     build: (stored: StoredTranscript, times: TranscriptTimes | undefined, verdict: Verdict) => ItemUpdate,
     signal: AbortSignal,
+    /** With deleteFromAssemblyAi: the transcript's delete waits for its redacted audio (lifecycle.ts). */
+    deleteWaitsForAudio = false,
   ): Promise<{ readonly written: true } | { readonly written: false; readonly verdict: Verdict }> {
     let stored = initial;
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
@@ -442,7 +445,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       if (judged.verdict.verdict !== "write") return { written: false, verdict: judged.verdict };
       const built = build(judged.stored, judged.incoming.times, judged.verdict);
       // The replaced transcript's deletion state goes with it (lifecycle.ts).
-      const update = config.deleteFromAssemblyAi ? withoutDeleteState(built) : built;
+      const update = config.deleteFromAssemblyAi ? withoutDeleteState(built, deleteWaitsForAudio) : built;
       if ((await updateItem(update, signal)) === "written") {
         return { written: true };
       }
@@ -493,6 +496,9 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       if (deps.regions.length > 1) where = { assemblyAiRegion: fetched.region, regionsTried: fetched.tried };
     });
     const { committed, ...reported } = result;
+    if (config.deleteFromAssemblyAi && result.outcome === "duplicate") {
+      return { ...reported, ...where, ...(await resumeDelete(delivery, signal)) };
+    }
     if (committed === undefined || !config.deleteFromAssemblyAi) return { ...reported, ...where };
     const deletion = await deleteAfterCommit(delivery, delivery.transcript_id, committed, signal);
     return { ...reported, ...where, ...deletion };
@@ -522,6 +528,21 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       return await deleteInInvocation(origin, transcriptId, committed.region, signal);
     } catch (error) {
       return deleteFailed(origin, transcriptId, committed.region, describeError(error), 0, signal);
+    }
+  }
+
+  /**
+   * A repeated delivery of the stored transcript: deletes it when that never happened (the worker that
+   * stored it stopped between the write and the delete), else changes nothing.
+   */
+  async function resumeDelete(delivery: TranscriptDelivery, signal: AbortSignal): Promise<DeleteReport> {
+    const transcriptId = delivery.transcript_id;
+    try {
+      const item = await store.readItem(itemKey(delivery.metadata), signal);
+      if (!deleteStillDue(item, transcriptId)) return {};
+      return await deleteInInvocation(delivery, transcriptId, undefined, signal);
+    } catch (error) {
+      return { assemblyAiDelete: "not_started", assemblyAiDeleteError: describeError(error) };
     }
   }
 
@@ -851,6 +872,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
           text,
         }),
       signal,
+      deleteWaitsForRedactedAudio(decision.transcript, decision.status),
     );
     if (!written.written) return notWritten(written.verdict);
     const committed: CommittedTranscript = {

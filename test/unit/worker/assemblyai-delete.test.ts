@@ -291,6 +291,32 @@ describe("a transcript the worker deleted at AssemblyAI", () => {
   });
 });
 
+describe("a repeated delivery of a stored transcript", () => {
+  it("deletes it when the worker that stored it stopped before the delete", async () => {
+    table.put({ ...KEY, transcript_id: TRANSCRIPT_ID, status: "completed", text: "hello" });
+    serve();
+
+    await worker().handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(outcomes(lines)).toEqual(["duplicate"]);
+    expect(lines[0]).toMatchObject({ assemblyai_delete: "deleted" });
+    expect(events).toEqual(["DELETE", "UpdateItem"]);
+    expect(table.get(KEY)).toMatchObject({ text: "hello", assemblyai_deleted: true });
+  });
+
+  it("leaves a transcript alone that still waits for its redacted audio", async () => {
+    serve(completedTranscript({ redact_pii_audio: true }));
+    const handler = worker();
+
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
+    await handler.handleBatch(sqsEvent({ body: transcriptMessage() }));
+
+    expect(outcomes(lines)).toEqual(["stored", "duplicate"]);
+    expect(table.get(KEY)?.assemblyai_delete_waits_for).toBe("redacted_audio");
+    expect(events).toEqual(["UpdateItem"]);
+  });
+});
+
 describe("a queued delete retry", () => {
   function storedRecord(): void {
     table.put({ ...KEY, transcript_id: TRANSCRIPT_ID, status: "completed", text: "hello" });

@@ -6,6 +6,7 @@ import {
   buildDeleteFailedUpdate,
   classifyDelete,
   deleteRetryDelaySeconds,
+  deleteStillDue,
   deleteWaitsForRedactedAudio,
   expiresAt,
   MAX_DELETE_DELAY_SECONDS,
@@ -92,14 +93,24 @@ describe("a record's expiry", () => {
   });
 
   it("a transcript write removes the deletion state of the transcript it replaces", () => {
+    const all =
+      "#assemblyai_deleted, #assemblyai_deleted_at, #assemblyai_delete_error, #assemblyai_delete_attempts";
     expect(withoutDeleteState(update).updateExpression).toBe(
-      "SET #status = :status REMOVE #text, #assemblyai_deleted, #assemblyai_deleted_at, #assemblyai_delete_error, #assemblyai_delete_attempts",
+      `SET #status = :status REMOVE #text, ${all}, #assemblyai_delete_waits_for`,
     );
     expect(
       withoutDeleteState({ ...update, updateExpression: "SET #status = :status" }).updateExpression,
-    ).toBe(
-      "SET #status = :status REMOVE #assemblyai_deleted, #assemblyai_deleted_at, #assemblyai_delete_error, #assemblyai_delete_attempts",
+    ).toBe(`SET #status = :status REMOVE ${all}, #assemblyai_delete_waits_for`);
+  });
+
+  it("notes that the new transcript's delete waits for its redacted audio", () => {
+    const noted = withoutDeleteState(update, true);
+
+    expect(noted.updateExpression).toBe(
+      "SET #status = :status, #assemblyai_delete_waits_for = :assemblyai_delete_waits_for REMOVE #text, " +
+        "#assemblyai_deleted, #assemblyai_deleted_at, #assemblyai_delete_error, #assemblyai_delete_attempts",
     );
+    expect(noted.values[":assemblyai_delete_waits_for"]).toBe("redacted_audio");
   });
 });
 
@@ -130,6 +141,37 @@ describe("when a delete may happen", () => {
       false,
     );
     expect(alreadyDeleted({ transcript_id: "t" }, "t")).toBe(false);
+  });
+});
+
+describe("a repeated delivery of the stored transcript", () => {
+  const stored = { transcript_id: "t", status: "completed" };
+
+  it.each([
+    ["a result never deleted", stored, true],
+    ["an error never deleted", { ...stored, status: "error" }, true],
+    [
+      "one deleted",
+      { ...stored, assemblyai_deleted: true, assemblyai_deleted_at: "2025-11-27T06:00:00Z" },
+      false,
+    ],
+    ["one given up", { ...stored, assemblyai_deleted: false, assemblyai_delete_error: "HTTP 404" }, false],
+    ["one whose retry is queued", { ...stored, assemblyai_delete_attempts: 3 }, false],
+    [
+      "one waiting for its redacted audio",
+      { ...stored, assemblyai_delete_waits_for: "redacted_audio" },
+      false,
+    ],
+    [
+      "one whose redacted audio came",
+      { ...stored, assemblyai_delete_waits_for: "redacted_audio", redacted_audio_s3_key: "k" },
+      true,
+    ],
+    ["a failure", { ...stored, status: "fetch_failed" }, false],
+    ["a streaming session", { ...stored, kind: "streaming_session" }, false],
+    ["another transcript", { ...stored, transcript_id: "u" }, false],
+  ])("deletes %s: %j -> %s", (_name, item, due) => {
+    expect(deleteStillDue(item, "t")).toBe(due);
   });
 });
 
