@@ -5,7 +5,7 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AssemblyAiRegion } from "../shared/assemblyai";
 import {
@@ -16,10 +16,7 @@ import {
 } from "../shared/assemblyai-client";
 import { mapWithConcurrency } from "../shared/concurrency";
 import {
-  type AssemblyAiDeleteMessage,
-  buildAssemblyAiDeleteMessage,
   type DeliveryMessage,
-  type DeliverySource,
   type QuarantineDelivery,
   type RedactedAudioDelivery,
   readClaimCheck,
@@ -55,29 +52,12 @@ import { classifyDownloadStatus, classifyFetch } from "./answers";
 import { backoffSeconds, parseRetryAfter, receiveCount } from "./backoff";
 import * as clients from "./clients";
 import type { WorkerConfig } from "./config";
-import {
-  alreadyDeleted,
-  buildDeletedUpdate,
-  buildDeleteFailedUpdate,
-  classifyDelete,
-  DELETE_PAUSES_MS,
-  DELETE_TRIES_IN_INVOCATION,
-  type DeleteDecision,
-  deleteRetryDelaySeconds,
-  deleteStillDue,
-  deleteWaitsForRedactedAudio,
-  expiresAt,
-  MAX_IN_INVOCATION_WAIT_MS,
-  MAX_QUEUED_DELETE_ATTEMPTS,
-  redactedAudioSettled,
-  withExpiry,
-  withoutDeleteState,
-} from "./lifecycle";
+import { type CommittedTranscript, createDeletes } from "./deletes";
+import { deleteWaitsForRedactedAudio, expiresAt, withExpiry, withoutDeleteState } from "./lifecycle";
 import { readStoredTranscript, redactedAudioTranscriptId, type StoredTranscript } from "./records";
 import { chooseRegions, type RegionChoice, triesNextRegion } from "./regions";
 import {
   API_KEY_NOT_SET_REASON,
-  ASSEMBLYAI_DELETE_FAILED_METRIC,
   DELETED_TRANSCRIPT_ERROR,
   type Outcome,
   type RecordReport,
@@ -199,20 +179,6 @@ interface RecordResult {
   readonly assemblyAiDeleteError?: string;
 }
 
-interface CommittedTranscript {
-  readonly status: "completed" | "error";
-  readonly redactPiiAudio: boolean;
-  readonly region: AssemblyAiRegion;
-}
-
-/** Whose transcript a delete is for: the stored delivery's source, request and webhook URL parameters. */
-type DeleteOrigin = {
-  readonly source: DeliverySource;
-  readonly metadata: TranscriptDelivery["metadata"];
-  readonly request_id: string;
-  readonly source_ip?: string;
-};
-
 export function defaultDependencies(config: WorkerConfig, now: () => number = Date.now): WorkerDependencies {
   return {
     store: new Store({
@@ -262,6 +228,20 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         : withExpiry(update, expiresAt(deps.now(), config.retentionDays)),
       signal,
     );
+  /** Deleting stored transcripts at AssemblyAI (deleteFromAssemblyAi): deletes.ts. */
+  const deletes = createDeletes({
+    config,
+    store,
+    sqs: deps.sqs,
+    now: deps.now,
+    emit: (event) => deps.emit(event),
+    sleep: deps.sleep,
+    updateItem,
+    apiKey: (region) => apiKey(region),
+    dropKeyOnAuthFailure: (region, result) => dropKeyOnAuthFailure(region, result),
+    regionsFor: (origin) => regionsFor(origin),
+    regionByName: (name) => regionsByName.get(name as AssemblyAiRegion),
+  });
   /** Downloads need no key and no region: a presigned URL is fetched with any client. */
   const downloads = deps.regions[0].assemblyAi;
 
@@ -497,280 +477,11 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     });
     const { committed, ...reported } = result;
     if (config.deleteFromAssemblyAi && result.outcome === "duplicate") {
-      return { ...reported, ...where, ...(await resumeDelete(delivery, signal)) };
+      return { ...reported, ...where, ...(await deletes.resumeDelete(delivery, signal)) };
     }
     if (committed === undefined || !config.deleteFromAssemblyAi) return { ...reported, ...where };
-    const deletion = await deleteAfterCommit(delivery, delivery.transcript_id, committed, signal);
+    const deletion = await deletes.deleteAfterCommit(delivery, delivery.transcript_id, committed, signal);
     return { ...reported, ...where, ...deletion };
-  }
-
-  // -------------------------------------------------------------------------------------------------------
-  // Deleting stored transcripts at AssemblyAI (deleteFromAssemblyAi). The record is written first; nothing
-  // here throws or changes what the record says about the transcript, only its assemblyai_* attributes.
-
-  type DeleteReport = Pick<RecordResult, "assemblyAiDelete" | "assemblyAiDeleteError">;
-
-  /** After a transcript's write: delete it now, or leave it to its redacted audio's delivery. */
-  async function deleteAfterCommit(
-    origin: DeleteOrigin,
-    transcriptId: string,
-    committed: CommittedTranscript,
-    signal: AbortSignal,
-  ): Promise<DeleteReport> {
-    try {
-      if (committed.redactPiiAudio) {
-        // Read after the write: of this write and the audio's, whichever reads second sees both.
-        const item = await store.readItem(itemKey(origin.metadata), signal);
-        if (alreadyDeleted(item, transcriptId)) return { assemblyAiDelete: "deleted" };
-        if (!redactedAudioSettled(item, transcriptId))
-          return { assemblyAiDelete: "waiting_for_redacted_audio" };
-      }
-      return await deleteInInvocation(origin, transcriptId, committed.region, signal);
-    } catch (error) {
-      return deleteFailed(origin, transcriptId, committed.region, describeError(error), 0, signal);
-    }
-  }
-
-  /**
-   * A repeated delivery of the stored transcript: deletes it when that never happened (the worker that
-   * stored it stopped between the write and the delete), else changes nothing.
-   */
-  async function resumeDelete(delivery: TranscriptDelivery, signal: AbortSignal): Promise<DeleteReport> {
-    const transcriptId = delivery.transcript_id;
-    try {
-      const item = await store.readItem(itemKey(delivery.metadata), signal);
-      if (!deleteStillDue(item, transcriptId)) return {};
-      return await deleteInInvocation(delivery, transcriptId, undefined, signal);
-    } catch (error) {
-      return { assemblyAiDelete: "not_started", assemblyAiDeleteError: describeError(error) };
-    }
-  }
-
-  /** After a redacted audio file is stored or failed for good: its completed transcript may go now. */
-  async function deleteAfterAudio(
-    delivery: RedactedAudioDelivery,
-    audioTranscriptId: string | undefined,
-    signal: AbortSignal,
-  ): Promise<DeleteReport> {
-    let transcriptId: string | undefined;
-    try {
-      const item = await store.readItem(itemKey(delivery.metadata), signal);
-      const held = typeof item?.transcript_id === "string" ? item.transcript_id : undefined;
-      // No transcript yet: its own write will see this audio and delete it then.
-      if (held === undefined) return { assemblyAiDelete: "waiting_for_transcript" };
-      if (audioTranscriptId !== undefined && audioTranscriptId !== held) return {};
-      if (item?.status !== "completed" || item.kind !== undefined || alreadyDeleted(item, held)) return {};
-      transcriptId = held;
-      return await deleteInInvocation(delivery, held, undefined, signal);
-    } catch (error) {
-      if (transcriptId === undefined) {
-        return { assemblyAiDelete: "not_started", assemblyAiDeleteError: describeError(error) };
-      }
-      return deleteFailed(delivery, transcriptId, undefined, describeError(error), 0, signal);
-    }
-  }
-
-  /** The regions to delete in: where it was fetched from, else the delivery's regions in order. */
-  function deleteRegions(origin: DeleteOrigin, region: string | undefined): RegionDependencies[] {
-    const known = region === undefined ? undefined : regionsByName.get(region as AssemblyAiRegion);
-    return known === undefined ? regionsFor(origin) : [known];
-  }
-
-  /** One DELETE, in each region in turn while the answer is a 404. */
-  async function deleteOnce(
-    transcriptId: string,
-    regions: readonly RegionDependencies[],
-    signal: AbortSignal,
-  ): Promise<DeleteDecision> {
-    const notHere: string[] = [];
-    for (const region of regions) {
-      let key: string;
-      try {
-        key = await apiKey(region);
-      } catch (error) {
-        return { action: "retry", reason: describeError(error) };
-      }
-      const result = await region.assemblyAi.deleteTranscript(transcriptId, key, signal);
-      dropKeyOnAuthFailure(region, result);
-      const decision = classifyDelete(result, deps.now());
-      if (decision.action !== "not_here") return decision;
-      notHere.push(region.region);
-    }
-    const where = notHere.length > 1 ? ` (in ${notHere.join(" and ")})` : "";
-    return { action: "final", reason: `AssemblyAI delete answered HTTP 404: no such transcript${where}` };
-  }
-
-  /** A few tries within the invocation; then a queued retry, or giving up on a final answer. */
-  async function deleteInInvocation(
-    origin: DeleteOrigin,
-    transcriptId: string,
-    region: string | undefined,
-    signal: AbortSignal,
-  ): Promise<DeleteReport> {
-    const regions = deleteRegions(origin, region);
-    let decision: DeleteDecision = { action: "retry", reason: "not tried" };
-    let tries = 0;
-    for (const pause of [0, ...DELETE_PAUSES_MS]) {
-      if (pause > 0) await deps.sleep(pause, signal);
-      decision = await deleteOnce(transcriptId, regions, signal);
-      tries += 1;
-      if (decision.action !== "retry") break;
-      if ((decision.retryAfterSeconds ?? 0) * 1000 > MAX_IN_INVOCATION_WAIT_MS) break;
-    }
-    if (decision.action === "deleted") {
-      await updateItem(buildDeletedUpdate(itemKey(origin.metadata), transcriptId, isoNow()), signal);
-      return { assemblyAiDelete: "deleted" };
-    }
-    const reason = decision.action === "not_here" ? "no such transcript" : decision.reason;
-    if (decision.action !== "retry") return giveUp(origin, transcriptId, reason, tries, signal);
-    return deleteFailed(origin, transcriptId, region, reason, tries, signal, decision.retryAfterSeconds);
-  }
-
-  /** A delete that may succeed later: recorded, and queued as its first retry. */
-  async function deleteFailed(
-    origin: DeleteOrigin,
-    transcriptId: string,
-    region: string | undefined,
-    reason: string,
-    tries: number,
-    signal: AbortSignal,
-    retryAfterSeconds?: number,
-  ): Promise<DeleteReport> {
-    try {
-      await queueDeleteRetry(origin, transcriptId, region, 1, reason, retryAfterSeconds);
-    } catch (error) {
-      return giveUp(
-        origin,
-        transcriptId,
-        `${reason}; its retry could not be queued: ${describeError(error)}`,
-        tries,
-        signal,
-      );
-    }
-    await updateItem(
-      buildDeleteFailedUpdate(itemKey(origin.metadata), transcriptId, reason, Math.max(1, tries), false),
-      signal,
-    ).catch(() => undefined);
-    return { assemblyAiDelete: "retry_queued", assemblyAiDeleteError: reason };
-  }
-
-  async function queueDeleteRetry(
-    origin: DeleteOrigin,
-    transcriptId: string,
-    region: string | undefined,
-    attempt: number,
-    reason: string,
-    retryAfterSeconds?: number,
-  ): Promise<number> {
-    const message = buildAssemblyAiDeleteMessage({
-      delivery: origin,
-      transcriptId,
-      region,
-      attempt,
-      lastError: reason,
-      queuedAt: new Date(deps.now()),
-    });
-    const delaySeconds = deleteRetryDelaySeconds(attempt, config.retryBaseSeconds, retryAfterSeconds);
-    await deps.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: config.queueUrl,
-        MessageBody: JSON.stringify(message),
-        DelaySeconds: delaySeconds,
-      }),
-    );
-    return delaySeconds;
-  }
-
-  /** The end of the retries: recorded on the item (best effort) and counted on a line of its own (alarmed). */
-  async function giveUp(
-    origin: DeleteOrigin,
-    transcriptId: string,
-    reason: string,
-    tries: number,
-    signal: AbortSignal,
-  ): Promise<DeleteReport> {
-    let recordError: string | undefined;
-    try {
-      await updateItem(
-        buildDeleteFailedUpdate(itemKey(origin.metadata), transcriptId, reason, tries, true),
-        signal,
-      );
-    } catch (error) {
-      recordError = describeError(error);
-    }
-    deps.emit({
-      level: "error",
-      message: "AssemblyAI delete given up",
-      metrics: { [ASSEMBLYAI_DELETE_FAILED_METRIC]: { value: 1, unit: "Count" } },
-      fields: {
-        transcript_id: transcriptId,
-        customer_id: origin.metadata.customer_id,
-        order_id: origin.metadata.order_id,
-        reason,
-        attempts: tries,
-        ...(recordError === undefined ? {} : { record_error: recordError }),
-      },
-    });
-    return { assemblyAiDelete: "failed", assemblyAiDeleteError: reason };
-  }
-
-  /** A queued retry of a delete (kind `assemblyai_delete`): one try, then the next retry or giving up. */
-  async function processAssemblyAiDelete(
-    message: AssemblyAiDeleteMessage,
-    signal: AbortSignal,
-  ): Promise<RecordResult> {
-    const transcriptId = message.transcript_id;
-    const ids = { transcriptId };
-    const item = await store.readItem(itemKey(message.metadata), signal);
-    if (alreadyDeleted(item, transcriptId)) {
-      return {
-        outcome: "assemblyai_deleted",
-        reason: "already deleted",
-        ...ids,
-        assemblyAiDelete: "deleted",
-      };
-    }
-    const decision = await deleteOnce(
-      transcriptId,
-      deleteRegions(message, message.assemblyai_region),
-      signal,
-    );
-    if (decision.action === "deleted") {
-      await updateItem(buildDeletedUpdate(itemKey(message.metadata), transcriptId, isoNow()), signal);
-      return { outcome: "assemblyai_deleted", ...ids, assemblyAiDelete: "deleted" };
-    }
-    // Tries so far: those of the invocation that stored it, and one per queued retry.
-    const tries = DELETE_TRIES_IN_INVOCATION + message.attempt;
-    const reason = decision.action === "not_here" ? "no such transcript" : decision.reason;
-    if (decision.action !== "retry" || message.attempt >= MAX_QUEUED_DELETE_ATTEMPTS) {
-      const given = await giveUp(message, transcriptId, reason, tries, signal);
-      return { outcome: "assemblyai_delete_failed", reason, ...ids, ...given };
-    }
-    let delaySeconds: number;
-    try {
-      delaySeconds = await queueDeleteRetry(
-        message,
-        transcriptId,
-        message.assemblyai_region,
-        message.attempt + 1,
-        reason,
-        decision.retryAfterSeconds,
-      );
-    } catch (error) {
-      // This message comes back after its backoff and tries again.
-      throw new TransientFailure(`${reason}; its next retry could not be queued: ${describeError(error)}`);
-    }
-    await updateItem(
-      buildDeleteFailedUpdate(itemKey(message.metadata), transcriptId, reason, tries, false),
-      signal,
-    ).catch(() => undefined);
-    return {
-      outcome: "assemblyai_delete_retrying",
-      reason: `${reason}; retry ${message.attempt + 1} of ${MAX_QUEUED_DELETE_ATTEMPTS} in ${delaySeconds} s`,
-      ...ids,
-      assemblyAiDelete: "retry_queued",
-      assemblyAiDeleteError: reason,
-    };
   }
 
   async function fetchAndStore(
@@ -976,7 +687,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       await updateItem(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId), signal);
       // Failed for good: its transcript need not wait for it any longer.
       const deletion = config.deleteFromAssemblyAi
-        ? await deleteAfterAudio(delivery, transcriptId, signal)
+        ? await deletes.deleteAfterAudio(delivery, transcriptId, signal)
         : {};
       return { outcome: "final_failure", reason, ...ids, ...deletion };
     };
@@ -1067,7 +778,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       return { outcome: "transient_failure", reason: AUDIO_FOR_ANOTHER_TRANSCRIPT("another"), ...ids };
     }
     const deletion = config.deleteFromAssemblyAi
-      ? await deleteAfterAudio(delivery, transcriptId, signal)
+      ? await deletes.deleteAfterAudio(delivery, transcriptId, signal)
       : {};
     return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids, ...deletion };
   }
@@ -1145,7 +856,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       case "quarantine":
         return processQuarantine(body, message, budget.signal);
       case "assemblyai_delete":
-        return processAssemblyAiDelete(message, budget.signal);
+        return deletes.processAssemblyAiDelete(message, budget.signal);
     }
   }
 
