@@ -198,6 +198,8 @@ export function summarizeDlqMessage(message: Message): DlqEntry {
         : {}),
       // A session's id is its record's transcript_id, and the worker logs it as one.
       ...(delivery.kind === "streaming_session" ? { transcript_id: delivery.session_id } : {}),
+      // The worker's own retry of a delete at AssemblyAI (deleteFromAssemblyAi).
+      ...(delivery.kind === "assemblyai_delete" ? { transcript_id: delivery.transcript_id } : {}),
       source: delivery.source,
       received_at: delivery.received_at,
     };

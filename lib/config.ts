@@ -158,6 +158,20 @@ export interface WebhookStackConfig {
    */
   readonly redactedAudioExpireDays?: number;
   /**
+   * Days a record is kept: each record expires that long after its last write (DynamoDB time to live on
+   * `expires_at`), and each object under the record prefixes (`transcripts/`, `redacted-audio/`) that long
+   * after it was written (S3 lifecycle rules; an expired version goes a day later), so that nothing outlives
+   * its record. `transcriptsExpireDays` and `redactedAudioExpireDays` may delete objects sooner, never later.
+   * @default - records and their objects are kept forever
+   */
+  readonly retentionDays?: number;
+  /**
+   * DELETE each transcript at AssemblyAI once its record is stored (and, with `redact_pii_audio`, once its
+   * redacted audio is stored or has failed for good): README, "Deleting transcripts at AssemblyAI".
+   * @default false
+   */
+  readonly deleteFromAssemblyAi: boolean;
+  /**
    * E-mail address subscribed to the alarm topic (the owner confirms the subscription once).
    * @default - no subscription; subscribe anything you like to the `AlarmTopicArn` output
    */
@@ -218,6 +232,7 @@ export const DEFAULT_CONFIG: WebhookStackConfig = {
   logRetentionDays: 30,
   bucketKmsKey: false,
   logsKmsKey: false,
+  deleteFromAssemblyAi: false,
   oldestMessageAlarmSeconds: 900,
   authFailureAlarmThreshold: 20,
   reconcileScheduleMinutes: 15,
@@ -237,6 +252,7 @@ export const CONTEXT_KEYS = Object.keys({
   transcriptsInfrequentAccessDays: undefined,
   transcriptsExpireDays: undefined,
   redactedAudioExpireDays: undefined,
+  retentionDays: undefined,
   alarmEmail: undefined,
   eventBusName: undefined,
 } satisfies Record<keyof WebhookStackConfig, unknown>) as (keyof WebhookStackConfig)[];
@@ -321,6 +337,13 @@ export function resolveConfig(raw: Partial<Record<keyof WebhookStackConfig, unkn
     transcriptsInfrequentAccessDays: integer(raw, "transcriptsInfrequentAccessDays", 30, 36_500),
     transcriptsExpireDays: integer(raw, "transcriptsExpireDays", 1, 36_500),
     redactedAudioExpireDays: integer(raw, "redactedAudioExpireDays", 1, 36_500),
+    retentionDays: integer(
+      raw,
+      "retentionDays",
+      WORKER_NUMBERS.retentionDays.min,
+      WORKER_NUMBERS.retentionDays.max,
+    ),
+    deleteFromAssemblyAi: flag(raw, "deleteFromAssemblyAi") ?? DEFAULT_CONFIG.deleteFromAssemblyAi,
     alarmEmail: text(raw, "alarmEmail"),
     oldestMessageAlarmSeconds:
       integer(raw, "oldestMessageAlarmSeconds", 60, 1_209_600) ?? DEFAULT_CONFIG.oldestMessageAlarmSeconds,
@@ -383,6 +406,35 @@ function checkConsistency(config: WebhookStackConfig): void {
     throw new ConfigError(
       `transcriptsExpireDays (${config.transcriptsExpireDays}) must be later than ` +
         `transcriptsInfrequentAccessDays (${config.transcriptsInfrequentAccessDays})`,
+    );
+  }
+  checkRetention(config);
+}
+
+/**
+ * `retentionDays` is when a record and everything it points at go. An object setting may delete sooner (the
+ * record then says the object is gone: `object_missing`), never later: the retention rule would delete it
+ * first, so a later value would promise what cannot happen. A move to Infrequent Access at or after the
+ * retention would never take place (and S3 refuses a rule whose expiry is not after its transition).
+ */
+export function checkRetention(config: WebhookStackConfig): void {
+  const retention = config.retentionDays;
+  if (retention === undefined) return;
+  for (const setting of ["transcriptsExpireDays", "redactedAudioExpireDays"] as const) {
+    const days = config[setting];
+    if (days !== undefined && days > retention) {
+      throw new ConfigError(
+        `${setting} (${days}) is later than retentionDays (${retention}): records and their objects are ` +
+          `deleted after ${retention} days, so nothing is kept ${days} days; lower ${setting} or drop it`,
+      );
+    }
+  }
+  // With transcriptsExpireDays set, checkConsistency has compared the two already.
+  const infrequent = config.transcriptsInfrequentAccessDays;
+  if (infrequent !== undefined && config.transcriptsExpireDays === undefined && infrequent >= retention) {
+    throw new ConfigError(
+      `transcriptsInfrequentAccessDays (${infrequent}) must be before retentionDays (${retention}): ` +
+        "transcripts are deleted before they would move",
     );
   }
 }

@@ -21,7 +21,11 @@ import type { DeliveryOutcome, ErrorCode } from "../functions/receiver/outcome";
 import type { ReconcileOutcome } from "../functions/reconciler/types";
 import { WORKER_TIMEOUT_SECONDS } from "../functions/shared/contract/resources";
 import { METRICS_NAMESPACE, STACK_DIMENSION } from "../functions/shared/log-event";
-import { API_KEY_NOT_SET_METRIC, type Outcome as RecordOutcome } from "../functions/worker/report";
+import {
+  API_KEY_NOT_SET_METRIC,
+  ASSEMBLYAI_DELETE_FAILED_METRIC,
+  type Outcome as RecordOutcome,
+} from "../functions/worker/report";
 import { THROTTLED_REQUESTS_METRIC } from "./access-log";
 import { denyGrantsExceptForAwsServices } from "./encryption-keys";
 
@@ -56,6 +60,11 @@ export interface MonitoringProps extends MonitoringThresholds {
    * @default - no subscription: subscribe to the `AlarmTopicArn` output yourself
    */
   readonly alarmEmail?: string;
+  /**
+   * The worker deletes stored transcripts at AssemblyAI: a delete it gave up on raises an alarm.
+   * @default false
+   */
+  readonly deleteFromAssemblyAi?: boolean;
 }
 
 /** An alarm's metric and threshold; it fires above the threshold unless told otherwise. */
@@ -281,6 +290,19 @@ export class Monitoring extends Construct {
         },
       );
     }
+    if (props.deleteFromAssemblyAi) {
+      alarms.AssemblyAiDeleteFailed = alarm(
+        "AssemblyAiDeleteFailedAlarm",
+        "assemblyai-delete-failed",
+        "The worker gave up deleting a stored transcript at AssemblyAI after its retries: the record is " +
+          "stored and says why (assemblyai_deleted false, assemblyai_delete_error); the transcript is " +
+          "still at AssemblyAI.",
+        {
+          metric: metrics.assemblyAiDeleteFailed,
+          threshold: 0,
+        },
+      );
+    }
     this.alarms = alarms;
 
     this.dashboard = new cw.Dashboard(this, "Dashboard", {
@@ -399,6 +421,10 @@ export class Monitoring extends Construct {
         Outcome: "transient_failure" satisfies RecordOutcome,
       }).with({
         label: "API key not set",
+      }),
+      // Written on a line of its own, with no dimension but the stack's.
+      assemblyAiDeleteFailed: custom(ASSEMBLYAI_DELETE_FAILED_METRIC, {}).with({
+        label: "AssemblyAI deletes given up",
       }),
       // Written on the same line as `Records`, so it carries that line's only dimension set: Outcome=stored.
       latency: (statistic: string) =>

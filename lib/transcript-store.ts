@@ -38,6 +38,13 @@ export interface TranscriptStoreProps {
   readonly transcriptsExpireDays?: number;
   /** @default - redacted audio is kept */
   readonly redactedAudioExpireDays?: number;
+  /**
+   * Days records live (the table's time to live on `expires_at`, which the worker sets) and objects under
+   * the record prefixes are kept (current versions; an expired one goes a day later), so that no object
+   * outlives its record. The two settings above may only be shorter.
+   * @default - records and their objects are kept forever
+   */
+  readonly retentionDays?: number;
 }
 
 export class TranscriptStore extends Construct {
@@ -56,6 +63,8 @@ export class TranscriptStore extends Construct {
       partitionKey: keyAttribute(shape.partitionKey),
       sortKey: shape.sortKey && keyAttribute(shape.sortKey),
       billingMode: BILLING_MODES[shape.billingMode],
+      // Only with a retention: a table with time to live and no expiry on its items would promise one.
+      timeToLiveAttribute: props.retentionDays === undefined ? undefined : shape.timeToLiveAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: retain,
@@ -295,7 +304,12 @@ function lifecycleRules(props: TranscriptStoreProps): s3.LifecycleRule[] {
       noncurrentVersionExpiration: Duration.days(1),
     },
   ];
-  if (props.transcriptsInfrequentAccessDays !== undefined || props.transcriptsExpireDays !== undefined) {
+  // With a retention, an expired current version becomes a noncurrent one (the bucket is versioned): it goes
+  // a day later (S3's shortest), so that nothing outlives its record by more; without one, after 30 days.
+  const retention = props.retentionDays;
+  const noncurrent = retention === undefined ? undefined : Duration.days(1);
+  const transcriptsExpire = props.transcriptsExpireDays ?? retention;
+  if (props.transcriptsInfrequentAccessDays !== undefined || transcriptsExpire !== undefined) {
     rules.push({
       id: "transcripts",
       prefix: BUCKET_PREFIXES.transcripts,
@@ -308,15 +322,17 @@ function lifecycleRules(props: TranscriptStoreProps): s3.LifecycleRule[] {
                 transitionAfter: Duration.days(props.transcriptsInfrequentAccessDays),
               },
             ],
-      expiration:
-        props.transcriptsExpireDays === undefined ? undefined : Duration.days(props.transcriptsExpireDays),
+      expiration: transcriptsExpire === undefined ? undefined : Duration.days(transcriptsExpire),
+      noncurrentVersionExpiration: noncurrent,
     });
   }
-  if (props.redactedAudioExpireDays !== undefined) {
+  const audioExpire = props.redactedAudioExpireDays ?? retention;
+  if (audioExpire !== undefined) {
     rules.push({
       id: "redacted-audio",
       prefix: BUCKET_PREFIXES.redactedAudio,
-      expiration: Duration.days(props.redactedAudioExpireDays),
+      expiration: Duration.days(audioExpire),
+      noncurrentVersionExpiration: noncurrent,
     });
   }
   return rules;

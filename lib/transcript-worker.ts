@@ -24,6 +24,14 @@ export interface TranscriptWorkerProps extends LogGroupSettings {
   readonly maxConcurrency: number;
   readonly memorySize: number;
   readonly inlineTextMaxBytes: number;
+  /**
+   * DELETE stored transcripts at AssemblyAI; a delete that fails is retried through the delivery queue, so
+   * the worker may also send to it.
+   * @default false
+   */
+  readonly deleteFromAssemblyAi?: boolean;
+  /** @default - records never expire */
+  readonly retentionDays?: number;
 }
 
 export class TranscriptWorker extends Construct {
@@ -54,6 +62,8 @@ export class TranscriptWorker extends Construct {
       }),
     );
     const queueUrl = props.queue.queue.queueUrl;
+    // A failed AssemblyAI delete is retried later by a delayed message of its own on this queue.
+    if (props.deleteFromAssemblyAi) props.queue.queue.grantSendMessages(worker.role);
     worker.setEnvironment(
       workerEnvironment(
         {
@@ -68,6 +78,8 @@ export class TranscriptWorker extends Construct {
           redactedAudioHosts: props.redactedAudioHosts,
           // Its default, set all the same: the local stack sets it (to 2 s), so both have the same variables.
           retryBaseSeconds: DEFAULT_RETRY_BASE_SECONDS,
+          deleteFromAssemblyAi: props.deleteFromAssemblyAi,
+          retentionDays: props.retentionDays,
         },
       ),
     );

@@ -94,6 +94,7 @@ export class AssemblyAiWebhookReceiver extends Construct {
       transcriptsInfrequentAccessDays: config.transcriptsInfrequentAccessDays,
       transcriptsExpireDays: config.transcriptsExpireDays,
       redactedAudioExpireDays: config.redactedAudioExpireDays,
+      retentionDays: config.retentionDays,
     });
     this.receiverApi = new ReceiverApi(this, "Api", {
       queue: this.queue,
@@ -116,6 +117,8 @@ export class AssemblyAiWebhookReceiver extends Construct {
       maxConcurrency: config.workerMaxConcurrency,
       memorySize: config.workerMemoryMb,
       inlineTextMaxBytes: config.inlineTextMaxBytes,
+      deleteFromAssemblyAi: config.deleteFromAssemblyAi,
+      retentionDays: config.retentionDays,
       ...logSettings,
     });
 
@@ -146,6 +149,7 @@ export class AssemblyAiWebhookReceiver extends Construct {
       alarmEmail: config.alarmEmail,
       oldestMessageAlarmSeconds: config.oldestMessageAlarmSeconds,
       authFailureAlarmThreshold: config.authFailureAlarmThreshold,
+      deleteFromAssemblyAi: config.deleteFromAssemblyAi,
     });
 
     this.webhookUrl = this.receiverApi.webhookUrl;

@@ -11,6 +11,7 @@ import {
   type CreateTableCommandInput,
   DynamoDBClient,
   type KeySchemaElement,
+  UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
@@ -96,6 +97,8 @@ export async function createResources(
     { readonly region: AssemblyAiRegion; readonly apiKey: string },
     ...{ readonly region: AssemblyAiRegion; readonly apiKey: string }[],
   ],
+  /** The table's time to live turned on, as the stack does with `retentionDays`. */
+  options: { readonly timeToLive?: boolean } = {},
 ): Promise<LocalResources> {
   const config = clientConfig(target);
   const sqs = new SQSClient(config);
@@ -123,6 +126,14 @@ export async function createResources(
       dynamodb.send(new CreateTableCommand(createTableInput(LOCAL_NAMES.table, TRANSCRIPT_TABLE))),
     );
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_NAMES.table });
+    if (options.timeToLive && TRANSCRIPT_TABLE.timeToLiveAttribute !== undefined) {
+      await dynamodb.send(
+        new UpdateTimeToLiveCommand({
+          TableName: LOCAL_NAMES.table,
+          TimeToLiveSpecification: { AttributeName: TRANSCRIPT_TABLE.timeToLiveAttribute, Enabled: true },
+        }),
+      );
+    }
 
     await ignoring(["BucketAlreadyOwnedByYou", "BucketAlreadyExists"], () =>
       s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.bucket })),

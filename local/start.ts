@@ -171,6 +171,8 @@ export function localSettings(
       ...WORKER_NUMBERS.retryBaseSeconds,
       fallback: LOCAL_RETRY_BASE_SECONDS,
     }),
+    deleteFromAssemblyAi: config.deleteFromAssemblyAi,
+    retentionDays: config.retentionDays,
     reconcileMaxApiCalls: config.reconcileMaxApiCalls,
     reconcileLookbackMinutes: config.reconcileLookbackMinutes,
     reconcileMaxPendingMinutes: RECONCILER_NUMBERS.maxPendingMinutes.fallback,
@@ -214,6 +216,9 @@ async function main(): Promise<void> {
     throttleBurstLimit: process.env.THROTTLE_BURST_LIMIT,
     // `both` (or `us,eu`) serves and configures the simulator's two regions; checked as synth checks it.
     assemblyAiRegion: process.env.ASSEMBLYAI_REGION,
+    // Deleting at AssemblyAI (the simulator's) and a retention, checked as synth checks the settings.
+    deleteFromAssemblyAi: process.env.DELETE_FROM_ASSEMBLYAI,
+    retentionDays: process.env.RETENTION_DAYS,
   });
 
   const running: {
@@ -292,6 +297,7 @@ async function main(): Promise<void> {
         { region: AssemblyAiRegion; apiKey: string },
         ...{ region: AssemblyAiRegion; apiKey: string }[],
       ],
+      { timeToLive: config.retentionDays !== undefined },
     );
 
     running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));

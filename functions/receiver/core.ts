@@ -289,7 +289,8 @@ export function loggableIds(
       ? { customerId: cut(metadata.value.customer_id), orderId: cut(metadata.value.order_id) }
       : {};
   }
-  if (message.kind === "quarantine") return {};
+  // The receiver never builds a delete retry (the worker's own message); it has no payload either.
+  if (message.kind === "quarantine" || message.kind === "assemblyai_delete") return {};
   const transcriptId = message.kind === "transcript" ? message.transcript_id : message.payload.transcript_id;
   return {
     customerId: cut(message.metadata.customer_id),

@@ -33,6 +33,9 @@ export type FetchResult =
     }
   | RequestFailure;
 
+/** What `DELETE /v2/transcript/{id}` came to: any 2xx is a deletion (the body, the tombstone, is not read). */
+export type DeleteResult = { readonly type: "deleted"; readonly status: number } | RequestFailure;
+
 /** What `GET /v2/transcript` came to. */
 export type ListResult = { readonly type: "list"; readonly list: TranscriptList } | RequestFailure;
 
@@ -158,6 +161,37 @@ export class AssemblyAiClient {
     }
     const { status, retryAfter, value: transcript, body } = answer;
     return { type: "transcript", status, retryAfter, transcript, body };
+  }
+
+  /**
+   * `DELETE /v2/transcript/{id}`: AssemblyAI keeps a tombstone (`text: "Deleted by user."`) and refuses a
+   * job still queued or processing (a 400 saying so). The key goes in the `authorization` header only.
+   */
+  async deleteTranscript(transcriptId: string, apiKey: string, signal?: AbortSignal): Promise<DeleteResult> {
+    if (!TRANSCRIPT_ID_PATTERN.test(transcriptId)) {
+      return {
+        type: "http_error",
+        status: 400,
+        retryAfter: null,
+        message: "malformed transcript id (not sent)",
+      };
+    }
+    try {
+      const response = await fetch(`${this.baseUrl}/v2/transcript/${encodeURIComponent(transcriptId)}`, {
+        method: "DELETE",
+        headers: { authorization: apiKey, accept: "application/json" },
+        signal: withCallerSignal(AbortSignal.timeout(this.options.timeoutMs), signal),
+      });
+      const retryAfter = response.headers.get("retry-after");
+      if (!response.ok) {
+        const message = errorMessage(await response.text());
+        return { type: "http_error", status: response.status, retryAfter, message };
+      }
+      await response.body?.cancel().catch(() => undefined);
+      return { type: "deleted", status: response.status };
+    } catch (error) {
+      return networkError(error);
+    }
   }
 
   /** `GET /v2/transcript`: newest first; `before_id` pages back in time, `after_id` forward. */

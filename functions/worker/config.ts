@@ -7,10 +7,18 @@ import {
   DEFAULT_ASSEMBLYAI_TIMEOUT_MS,
   DEFAULT_SECRET_CACHE_TTL_SECONDS,
   ENV,
+  type EnvName,
   MAX_SECRET_CACHE_TTL_SECONDS,
   MIN_ASSEMBLYAI_TIMEOUT_MS,
 } from "../shared/contract/environment";
-import { type Env, envVariable, optionalInteger, optionalList, type WholeNumberSetting } from "../shared/env";
+import {
+  ConfigurationError,
+  type Env,
+  envVariable,
+  optionalInteger,
+  optionalList,
+  type WholeNumberSetting,
+} from "../shared/env";
 import { loadProcessingConfig, type ProcessingConfig } from "../shared/processing-config";
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 
@@ -23,6 +31,10 @@ export interface WorkerConfig extends ProcessingConfig {
   readonly retryBaseSeconds: number;
   /** Largest redacted audio file downloaded; a larger one is a final failure. */
   readonly maxRedactedAudioBytes: number;
+  /** DELETE each stored transcript at AssemblyAI once the record (and its redacted audio) is stored. */
+  readonly deleteFromAssemblyAi: boolean;
+  /** Days each record write keeps the record for (its `expires_at`); undefined: forever. */
+  readonly retentionDays: number | undefined;
 }
 
 export const DEFAULT_INLINE_TEXT_MAX_BYTES = 100_000;
@@ -60,6 +72,8 @@ export const WORKER_NUMBERS = {
     min: MIN_MAX_REDACTED_AUDIO_BYTES,
     max: MAX_MAX_REDACTED_AUDIO_BYTES,
   },
+  /** Up to 100 years, as the bucket's other expiry settings; `fallback` is never used (unset: forever). */
+  retentionDays: { fallback: 0, min: 1, max: 36_500 },
 } as const satisfies Record<string, WholeNumberSetting>;
 
 export function loadConfig(env: Env): WorkerConfig {
@@ -76,5 +90,17 @@ export function loadConfig(env: Env): WorkerConfig {
       ENV.maxRedactedAudioBytes,
       WORKER_NUMBERS.maxRedactedAudioBytes,
     ),
+    deleteFromAssemblyAi: optionalFlag(env, ENV.deleteFromAssemblyAi),
+    retentionDays: env[ENV.retentionDays]?.trim()
+      ? optionalInteger(env, ENV.retentionDays, WORKER_NUMBERS.retentionDays)
+      : undefined,
   };
+}
+
+/** `true` or `false` (unset or empty: false); anything else is refused, naming the variable. */
+export function optionalFlag(env: Env, name: EnvName): boolean {
+  const raw = env[name]?.trim();
+  if (!raw || raw === "false") return false;
+  if (raw === "true") return true;
+  throw new ConfigurationError(`${envVariable(name)} must be true or false, got "${raw}"`);
 }

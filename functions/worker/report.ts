@@ -10,12 +10,18 @@ export type Outcome =
   | "deleted_skipped"
   | "unknown_archived"
   | "quarantine_archived"
-  | "redacted_audio_stored";
+  | "redacted_audio_stored"
+  /** A queued retry of a delete at AssemblyAI (functions/worker/lifecycle.ts): done, queued again, given up. */
+  | "assemblyai_deleted"
+  | "assemblyai_delete_retrying"
+  | "assemblyai_delete_failed";
 
 export const DELETED_TRANSCRIPT_ERROR = "transcript was deleted at AssemblyAI";
 export const API_KEY_NOT_SET_REASON = "AssemblyAI API key not set";
 /** Counted beside `Records` on a record that failed because the key is still the placeholder (alarmed). */
 export const API_KEY_NOT_SET_METRIC = "ApiKeyNotSet";
+/** Counted on a line of its own when the worker gives up deleting a stored transcript at AssemblyAI (alarmed). */
+export const ASSEMBLYAI_DELETE_FAILED_METRIC = "AssemblyAiDeleteFailed";
 
 export interface RecordReport {
   readonly outcome: Outcome;
@@ -38,6 +44,9 @@ export interface RecordReport {
   readonly maxReceiveCount?: number;
   /** webhook, replay or reconciler: only webhook deliveries measure the pipeline's own latency. */
   readonly source?: string | undefined;
+  /** With deleteFromAssemblyAi, what became of the stored transcript at AssemblyAI, and why when it failed. */
+  readonly assemblyAiDelete?: string | undefined;
+  readonly assemblyAiDeleteError?: string | undefined;
 }
 
 /** One log line and metric set per record. */
@@ -50,7 +59,10 @@ export function recordEvent(report: RecordReport): LogEvent {
     report.outcome === "transient_failure" &&
     report.maxReceiveCount !== undefined &&
     report.attempt >= report.maxReceiveCount;
-  const failed = report.outcome === "transient_failure" || report.outcome === "final_failure";
+  const failed =
+    report.outcome === "transient_failure" ||
+    report.outcome === "final_failure" ||
+    report.outcome === "assemblyai_delete_retrying";
   const fields: Record<string, unknown> = {
     transcript_id: report.transcriptId,
     customer_id: report.customerId,
@@ -67,6 +79,9 @@ export function recordEvent(report: RecordReport): LogEvent {
   if (report.assemblyAiRegion !== undefined) fields.assemblyai_region = report.assemblyAiRegion;
   if (report.regionsTried !== undefined) fields.regions_tried = report.regionsTried;
   if (report.retryInSeconds !== undefined) fields.retry_in_seconds = report.retryInSeconds;
+  if (report.assemblyAiDelete !== undefined) fields.assemblyai_delete = report.assemblyAiDelete;
+  if (report.assemblyAiDeleteError !== undefined)
+    fields.assemblyai_delete_error = report.assemblyAiDeleteError;
   // SQS's redrive policy moves the message to the dead-letter queue after this attempt.
   if (lastAttempt) fields.moving_to_dlq = true;
   const metrics: Record<string, { value: number; unit: "Count" | "Milliseconds" }> = {
@@ -82,7 +97,12 @@ export function recordEvent(report: RecordReport): LogEvent {
     metrics[API_KEY_NOT_SET_METRIC] = { value: 1, unit: "Count" };
   if (report.source !== undefined && report.source !== "webhook") fields.source = report.source;
   return {
-    level: lastAttempt || report.outcome === "final_failure" ? "error" : failed ? "warn" : "info",
+    level:
+      lastAttempt || report.outcome === "final_failure" || report.outcome === "assemblyai_delete_failed"
+        ? "error"
+        : failed
+          ? "warn"
+          : "info",
     message: `record ${report.outcome}`,
     metrics,
     dimensions: { Outcome: report.outcome },

@@ -2,6 +2,7 @@
  * The worker's flow for one SQS batch: each record is parsed, routed by kind, fetched, stored and reported
  * on its own; transient failures are put back on the queue with a backoff, everything else succeeds.
  */
+import { setTimeout as sleepFor } from "node:timers/promises";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -51,6 +52,8 @@ import { classifyDownloadStatus, classifyFetch } from "./answers";
 import { backoffSeconds, parseRetryAfter, receiveCount } from "./backoff";
 import * as clients from "./clients";
 import type { WorkerConfig } from "./config";
+import { type CommittedTranscript, createDeletes } from "./deletes";
+import { deleteWaitsForRedactedAudio, expiresAt, withExpiry, withoutDeleteState } from "./lifecycle";
 import { readStoredTranscript, redactedAudioTranscriptId, type StoredTranscript } from "./records";
 import { chooseRegions, type RegionChoice, triesNextRegion } from "./regions";
 import {
@@ -107,6 +110,8 @@ export interface WorkerDependencies {
   readonly now: () => number;
   readonly random: () => number;
   readonly emit: (event: LogEvent) => void;
+  /** Waits between tries of an AssemblyAI delete; rejects when the signal aborts. */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** What tells where a delivery's transcript is: the webhook URL's parameters and the source address. */
@@ -167,6 +172,11 @@ interface RecordResult {
   /** With several regions: where the transcript was fetched from, and every region asked, in order. */
   readonly assemblyAiRegion?: AssemblyAiRegion;
   readonly regionsTried?: readonly string[];
+  /** What a stored transcript's write committed: what its delete at AssemblyAI needs (deleteFromAssemblyAi). */
+  readonly committed?: CommittedTranscript;
+  /** With deleteFromAssemblyAi: what became of the transcript at AssemblyAI, and why when it failed. */
+  readonly assemblyAiDelete?: string;
+  readonly assemblyAiDeleteError?: string;
 }
 
 export function defaultDependencies(config: WorkerConfig, now: () => number = Date.now): WorkerDependencies {
@@ -197,6 +207,7 @@ export function defaultDependencies(config: WorkerConfig, now: () => number = Da
     now,
     random: Math.random,
     emit,
+    sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
   };
 }
 
@@ -209,6 +220,28 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     AssemblyAiRegion,
     ...AssemblyAiRegion[],
   ];
+  /** Every record write carries its expiry when records have a retention (lifecycle.ts, withExpiry). */
+  const updateItem = (update: ItemUpdate, signal: AbortSignal) =>
+    store.update(
+      config.retentionDays === undefined
+        ? update
+        : withExpiry(update, expiresAt(deps.now(), config.retentionDays)),
+      signal,
+    );
+  /** Deleting stored transcripts at AssemblyAI (deleteFromAssemblyAi): deletes.ts. */
+  const deletes = createDeletes({
+    config,
+    store,
+    sqs: deps.sqs,
+    now: deps.now,
+    emit: (event) => deps.emit(event),
+    sleep: deps.sleep,
+    updateItem,
+    apiKey: (region) => apiKey(region),
+    dropKeyOnAuthFailure: (region, result) => dropKeyOnAuthFailure(region, result),
+    regionsFor: (origin) => regionsFor(origin),
+    regionByName: (name) => regionsByName.get(name as AssemblyAiRegion),
+  });
   /** Downloads need no key and no region: a presigned URL is fetched with any client. */
   const downloads = deps.regions[0].assemblyAi;
 
@@ -343,7 +376,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const keep = first.held && verdict.verdict === "superseded" && heldTimes !== undefined;
     const update = keep ? buildTimesUpdate(delivery.metadata, heldId, heldTimes) : undefined;
     // Best effort: without it the times are looked up again next time, nothing worse.
-    if (update !== undefined) await store.update(update, signal).catch(() => undefined);
+    if (update !== undefined) await updateItem(update, signal).catch(() => undefined);
     await noteUndecided(delivery, resolved.stored, resolved.incoming, verdict, signal);
     return { verdict, ...resolved };
   }
@@ -363,7 +396,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     if (verdict.verdict !== "superseded" || verdict.byArrival !== true) return;
     if (stored.transcriptId === undefined || stored.undecided === incoming.transcriptId) return;
     const update = buildUndecidedUpdate(delivery.metadata, stored.transcriptId, incoming.transcriptId);
-    await store.update(update, signal).catch(() => undefined);
+    await updateItem(update, signal).catch(() => undefined);
   }
 
   /**
@@ -377,6 +410,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     times: TranscriptTimes | undefined,
     build: (stored: StoredTranscript, times: TranscriptTimes | undefined, verdict: Verdict) => ItemUpdate,
     signal: AbortSignal,
+    /** With deleteFromAssemblyAi: the transcript's delete waits for its redacted audio (lifecycle.ts). */
+    deleteWaitsForAudio = false,
   ): Promise<{ readonly written: true } | { readonly written: false; readonly verdict: Verdict }> {
     let stored = initial;
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
@@ -388,8 +423,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       };
       const judged = await judge(delivery, stored, incoming, signal);
       if (judged.verdict.verdict !== "write") return { written: false, verdict: judged.verdict };
-      const update = build(judged.stored, judged.incoming.times, judged.verdict);
-      if ((await store.update(update, signal)) === "written") {
+      const built = build(judged.stored, judged.incoming.times, judged.verdict);
+      // The replaced transcript's deletion state goes with it (lifecycle.ts).
+      const update = config.deleteFromAssemblyAi ? withoutDeleteState(built, deleteWaitsForAudio) : built;
+      if ((await updateItem(update, signal)) === "written") {
         return { written: true };
       }
       stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
@@ -438,7 +475,13 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       // Only a stack with several regions says where: a single-region stack's lines stay as they were.
       if (deps.regions.length > 1) where = { assemblyAiRegion: fetched.region, regionsTried: fetched.tried };
     });
-    return { ...result, ...where };
+    const { committed, ...reported } = result;
+    if (config.deleteFromAssemblyAi && result.outcome === "duplicate") {
+      return { ...reported, ...where, ...(await deletes.resumeDelete(delivery, signal)) };
+    }
+    if (committed === undefined || !config.deleteFromAssemblyAi) return { ...reported, ...where };
+    const deletion = await deletes.deleteAfterCommit(delivery, delivery.transcript_id, committed, signal);
+    return { ...reported, ...where, ...deletion };
   }
 
   async function fetchAndStore(
@@ -540,9 +583,15 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
           text,
         }),
       signal,
+      deleteWaitsForRedactedAudio(decision.transcript, decision.status),
     );
     if (!written.written) return notWritten(written.verdict);
-    return { outcome: "stored", storedAt, s3Key: transcriptS3Key };
+    const committed: CommittedTranscript = {
+      status: decision.status,
+      redactPiiAudio: deleteWaitsForRedactedAudio(decision.transcript, decision.status),
+      region: fetched.region,
+    };
+    return { outcome: "stored", storedAt, s3Key: transcriptS3Key, committed };
   }
 
   /**
@@ -635,8 +684,12 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const ids = transcriptId === undefined ? {} : { transcriptId };
     /** A download that cannot succeed on retry: record why (unless a file is stored) and let it go. */
     const finalFailure = async (reason: string): Promise<RecordResult> => {
-      await store.update(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId), signal);
-      return { outcome: "final_failure", reason, ...ids };
+      await updateItem(buildRedactedAudioErrorUpdate(delivery, reason, transcriptId), signal);
+      // Failed for good: its transcript need not wait for it any longer.
+      const deletion = config.deleteFromAssemblyAi
+        ? await deletes.deleteAfterAudio(delivery, transcriptId, signal)
+        : {};
+      return { outcome: "final_failure", reason, ...ids, ...deletion };
     };
 
     // The receiver checked the host; check again, so that nothing on the queue makes us fetch anywhere else.
@@ -717,14 +770,17 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       throw error;
     }
     const storedAt = isoNow();
-    const written = await store.update(
+    const written = await updateItem(
       buildRedactedAudioUpdate(delivery, s3Key, storedAt, transcriptId),
       signal,
     );
     if (written === "condition_failed") {
       return { outcome: "transient_failure", reason: AUDIO_FOR_ANOTHER_TRANSCRIPT("another"), ...ids };
     }
-    return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids };
+    const deletion = config.deleteFromAssemblyAi
+      ? await deletes.deleteAfterAudio(delivery, transcriptId, signal)
+      : {};
+    return { outcome: "redacted_audio_stored", storedAt, s3Key, ...ids, ...deletion };
   }
 
   /** Keeps a message that will not be acted on, with why, beside the unknown deliveries. */
@@ -799,6 +855,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         return processUnknown(body, message, budget.signal);
       case "quarantine":
         return processQuarantine(body, message, budget.signal);
+      case "assemblyai_delete":
+        return deletes.processAssemblyAiDelete(message, budget.signal);
     }
   }
 
@@ -885,7 +943,9 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
           ? message.transcript_id
           : message?.kind === "streaming_session"
             ? message.session_id
-            : result.transcriptId,
+            : message?.kind === "assemblyai_delete"
+              ? message.transcript_id
+              : result.transcriptId,
       customerId: message && "metadata" in message ? message.metadata.customer_id : undefined,
       orderId: message && "metadata" in message ? message.metadata.order_id : undefined,
       requestId: message?.request_id,
@@ -898,6 +958,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       retryInSeconds,
       maxReceiveCount: MAX_RECEIVE_COUNT,
       source: message?.source,
+      assemblyAiDelete: result.assemblyAiDelete,
+      assemblyAiDeleteError: result.assemblyAiDeleteError,
     };
     const event = recordEvent(report);
     deps.emit(

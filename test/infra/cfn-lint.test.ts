@@ -16,6 +16,8 @@ describe("cfn-lint", () => {
           logsKmsKey: true,
           removalPolicy: "destroy",
           alarmEmail: "a@example.com",
+          retentionDays: 90,
+          deleteFromAssemblyAi: true,
         },
       };
       buildApp(stacks, outdir).synth();

@@ -28,6 +28,8 @@ const STACKS = {
     transcriptsInfrequentAccessDays: 30,
     transcriptsExpireDays: 365,
     redactedAudioExpireDays: 7,
+    retentionDays: 400,
+    deleteFromAssemblyAi: true,
     reconcileScheduleMinutes: 5,
   },
 } satisfies Record<string, RawConfig>;

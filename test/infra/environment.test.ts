@@ -66,6 +66,8 @@ const CONFIGS: Record<string, WebhookStackConfig> = {
     inlineTextMaxBytes: 5000,
     reconcileMaxApiCalls: 50,
     reconcileLookbackMinutes: 120,
+    deleteFromAssemblyAi: true,
+    retentionDays: 30,
   }),
   "both AssemblyAI regions": resolveConfig({ assemblyAiRegion: "both", allowedSourceIps: "assemblyai" }),
 };

@@ -27,6 +27,7 @@ const configurations: [string, RawConfig][] = [
       allowedSourceIps: "assemblyai",
     },
   ],
+  ["a retention, and deletes at AssemblyAI", { retentionDays: 90, deleteFromAssemblyAi: true }],
 ];
 
 describe.each(configurations)("cdk-nag with %s", (_name, raw) => {

@@ -159,7 +159,9 @@ describe("stack configuration", () => {
         "transcriptsInfrequentAccessDays",
         "transcriptsExpireDays",
         "redactedAudioExpireDays",
+        "retentionDays",
         "alarmEmail",
+        "eventBusName",
       ].sort(),
     );
   });

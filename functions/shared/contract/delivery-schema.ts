@@ -160,12 +160,29 @@ const QuarantineDeliverySchema = v.object({
   body_encoding: v.picklist(["utf8", "base64"], "is not utf8 or base64"),
 });
 
+/** A delete at AssemblyAI to try again: see buildAssemblyAiDeleteMessage (delivery.ts). */
+const AssemblyAiDeleteSchema = v.object({
+  version: base.version,
+  source: base.source,
+  kind: v.literal("assemblyai_delete"),
+  metadata: MetadataSchema,
+  /** When this try was queued. */
+  received_at: base.received_at,
+  request_id: base.request_id,
+  transcript_id: v.pipe(v.string(), v.regex(TRANSCRIPT_ID_PATTERN, "is not letters, digits and dashes")),
+  /** Where the transcript was fetched from; absent: the delivery's regions, in order. */
+  assemblyai_region: v.optional(v.string()),
+  attempt: v.pipe(v.number(), v.integer("is not a whole number"), v.minValue(1, "is below 1")),
+  last_error: v.optional(v.pipe(v.string(), v.maxLength(2_000, "is too long"))),
+});
+
 export const DeliveryMessageSchema = v.variant("kind", [
   TranscriptDeliverySchema,
   RedactedAudioDeliverySchema,
   StreamingSessionDeliverySchema,
   UnknownDeliverySchema,
   QuarantineDeliverySchema,
+  AssemblyAiDeleteSchema,
 ]);
 
 export type DeliveryMessage = v.InferOutput<typeof DeliveryMessageSchema>;
@@ -174,8 +191,9 @@ export type RedactedAudioDelivery = v.InferOutput<typeof RedactedAudioDeliverySc
 export type StreamingSessionDelivery = v.InferOutput<typeof StreamingSessionDeliverySchema>;
 export type UnknownDelivery = v.InferOutput<typeof UnknownDeliverySchema>;
 export type QuarantineDelivery = v.InferOutput<typeof QuarantineDeliverySchema>;
+export type AssemblyAiDeleteMessage = v.InferOutput<typeof AssemblyAiDeleteSchema>;
 /** A delivery the pipeline can route: it carries the webhook URL's metadata and the parsed payload. */
-export type RoutableDelivery = Exclude<DeliveryMessage, QuarantineDelivery>;
+export type RoutableDelivery = Exclude<DeliveryMessage, QuarantineDelivery | AssemblyAiDeleteMessage>;
 export type DeliveryMetadata = v.InferOutput<typeof MetadataSchema>;
 export type DeliveryKind = DeliveryMessage["kind"];
 export type DeliverySource = DeliveryMessage["source"];

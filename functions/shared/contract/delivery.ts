@@ -13,6 +13,7 @@
  * transcript a record keeps: AssemblyAI's own times do (`created`/`completed`, see winner.ts).
  */
 import type {
+  AssemblyAiDeleteMessage,
   DeliveryMessage,
   DeliveryMetadata,
   DeliverySource,
@@ -20,6 +21,7 @@ import type {
 } from "./delivery-schema";
 
 export type {
+  AssemblyAiDeleteMessage,
   DeliveryKind,
   DeliveryMessage,
   DeliveryMetadata,
@@ -46,13 +48,17 @@ export const MAX_REQUEST_ID_LENGTH = 256;
 export const MAX_URL_LENGTH = 4096;
 
 export const DELIVERY_SOURCES = ["webhook", "replay", "reconciler"] as const;
-/** `streaming_session` was added later: a worker that predates it reads such a message as `unknown`. */
+/**
+ * `streaming_session` was added later: a worker that predates it reads such a message as `unknown`.
+ * `assemblyai_delete` is the worker's own, never the receiver's (see buildAssemblyAiDeleteMessage).
+ */
 export const DELIVERY_KINDS = [
   "transcript",
   "redacted_audio",
   "streaming_session",
   "unknown",
   "quarantine",
+  "assemblyai_delete",
 ] as const;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -266,6 +272,45 @@ export function serializeDeliveryMessage(
   );
   const bytes = Buffer.byteLength(body, "utf8");
   return bytes > MAX_MESSAGE_BYTES ? { ok: false, bytes, body } : { ok: true, body };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A delete at AssemblyAI to try again (setting deleteFromAssemblyAi)
+
+export interface AssemblyAiDeleteInput {
+  /** The stored delivery's: its source, request id and metadata (the region is chosen from its parameters). */
+  readonly delivery: {
+    readonly source: DeliverySource;
+    readonly metadata: DeliveryMetadata;
+    readonly request_id: string;
+  };
+  readonly transcriptId: string;
+  /** Where the transcript was fetched from, when known. */
+  readonly region?: string | undefined;
+  /** Which queued try this is: 1 for the first. */
+  readonly attempt: number;
+  /** Why the try before failed. */
+  readonly lastError: string;
+  readonly queuedAt: Date;
+}
+
+/**
+ * The worker queues this, delayed, when it could not delete a stored transcript at AssemblyAI: the record is
+ * stored already, so the retry is a message of its own and never holds back or repeats the delivery.
+ */
+export function buildAssemblyAiDeleteMessage(input: AssemblyAiDeleteInput): AssemblyAiDeleteMessage {
+  return {
+    version: DELIVERY_MESSAGE_VERSION,
+    kind: "assemblyai_delete",
+    source: input.delivery.source,
+    metadata: input.delivery.metadata,
+    received_at: input.queuedAt.toISOString(),
+    request_id: input.delivery.request_id,
+    transcript_id: input.transcriptId,
+    ...(input.region !== undefined ? { assemblyai_region: input.region } : {}),
+    attempt: input.attempt,
+    last_error: input.lastError,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

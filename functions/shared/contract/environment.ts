@@ -24,6 +24,8 @@ export const ENV = {
   reconcileMaxApiCalls: "RECONCILE_MAX_API_CALLS",
   reconcileLookbackMinutes: "RECONCILE_LOOKBACK_MINUTES",
   reconcileMaxPendingMinutes: "RECONCILE_MAX_PENDING_MINUTES",
+  deleteFromAssemblyAi: "DELETE_FROM_ASSEMBLYAI",
+  retentionDays: "RETENTION_DAYS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -136,6 +138,10 @@ export interface WorkerSettings {
   readonly inlineTextMaxBytes: number;
   readonly redactedAudioHosts: readonly string[];
   readonly retryBaseSeconds: number;
+  /** DELETE each stored transcript at AssemblyAI (the worker then also sends to its queue). @default false */
+  readonly deleteFromAssemblyAi?: boolean;
+  /** Days a record lives (its `expires_at`, DynamoDB's time to live); undefined: forever. */
+  readonly retentionDays?: number | undefined;
 }
 
 export function workerEnvironment(refs: WorkerRefs, settings: WorkerSettings) {
@@ -144,6 +150,9 @@ export function workerEnvironment(refs: WorkerRefs, settings: WorkerSettings) {
     [ENV.inlineTextMaxBytes]: String(settings.inlineTextMaxBytes),
     [ENV.redactedAudioHosts]: settings.redactedAudioHosts.join(","),
     [ENV.retryBaseSeconds]: String(settings.retryBaseSeconds),
+    // Set only when turned on, so a stack without them has the environment it always had.
+    ...(settings.deleteFromAssemblyAi ? { [ENV.deleteFromAssemblyAi]: "true" } : {}),
+    ...(settings.retentionDays !== undefined ? { [ENV.retentionDays]: String(settings.retentionDays) } : {}),
   } as const satisfies Partial<Record<EnvName, string>>;
 }
 

@@ -95,17 +95,27 @@ export interface IndexShape {
 
 export interface TableShape {
   readonly billingMode: "PAY_PER_REQUEST";
+  /** The attribute DynamoDB's time to live reads, turned on only with `retentionDays`. */
+  readonly timeToLiveAttribute?: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalSecondaryIndexes: readonly IndexShape[];
 }
 
 /**
- * The record table (no time to live: a record stays until deleted); lib/transcript-store.ts and
- * local/resources.ts both build it from this.
+ * When a record expires (epoch seconds): with `retentionDays`, every record write of the worker sets it to
+ * that many days after the write, and the table's time to live deletes the record after it (DynamoDB does so
+ * within a few days, so a reader filters on it). Absent: the record stays until deleted.
+ */
+export const EXPIRES_AT_ATTRIBUTE = "expires_at";
+
+/**
+ * The record table; lib/transcript-store.ts and local/resources.ts both build it from this (its time to live
+ * only with `retentionDays`).
  */
 export const TRANSCRIPT_TABLE: TableShape = {
   billingMode: "PAY_PER_REQUEST",
+  timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
   partitionKey: { name: TABLE_PARTITION_KEY, type: "S" },
   sortKey: { name: TABLE_SORT_KEY, type: "S" },
   globalSecondaryIndexes: [

@@ -9,7 +9,12 @@ import {
   webhookUrlFor,
 } from "../../../cli/messages";
 import { CliError } from "../../../cli/output";
-import { buildDeliveryMessage, parseMetadata, rawQueryOf } from "../../../functions/shared/contract/delivery";
+import {
+  buildAssemblyAiDeleteMessage,
+  buildDeliveryMessage,
+  parseMetadata,
+  rawQueryOf,
+} from "../../../functions/shared/contract/delivery";
 import { parseDeliveryMessage } from "../../../functions/shared/contract/delivery-schema";
 
 const STACK_URL = "https://abc.execute-api.us-east-1.amazonaws.com/webhook";
@@ -172,6 +177,26 @@ describe("summarizeDlqMessage", () => {
     metadata: { customer_id: "acme", order_id: "o-1", params: { customer_id: "acme", order_id: "o-1" } },
     now: new Date("2026-11-27T12:00:00.000Z"),
     requestId: "r-1",
+  });
+
+  it("reads the worker's retry of a delete at AssemblyAI with its transcript and owner", () => {
+    const retry = buildAssemblyAiDeleteMessage({
+      delivery,
+      transcriptId: "t-1",
+      attempt: 2,
+      lastError: "AssemblyAI delete answered HTTP 500",
+      queuedAt: new Date("2026-11-27T12:05:00.000Z"),
+    });
+
+    expect(summarizeDlqMessage({ MessageId: "m-2", Body: JSON.stringify(retry) })).toEqual({
+      message_id: "m-2",
+      kind: "assemblyai_delete",
+      transcript_id: "t-1",
+      customer_id: "acme",
+      order_id: "o-1",
+      source: "replay",
+      received_at: "2026-11-27T12:05:00.000Z",
+    });
   });
 
   it("reads a delivery's kind, ids and times, and the receive count", () => {

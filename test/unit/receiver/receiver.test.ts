@@ -67,6 +67,7 @@ function sentMessage(): DeliveryMessage {
 function sentDelivery(): RoutableDelivery {
   const message = sentMessage();
   if (message.kind === "quarantine") throw new Error(`quarantined: ${message.reason_message}`);
+  if (message.kind === "assemblyai_delete") throw new Error("the receiver queued a delete retry");
   return message;
 }
 

@@ -35,6 +35,8 @@ describe("loadConfig", () => {
       redactedAudioHosts: parseHostRules(DEFAULT_REDACTED_AUDIO_HOSTS, "REDACTED_AUDIO_HOSTS"),
       retryBaseSeconds: 30,
       maxRedactedAudioBytes: 2_147_483_648,
+      deleteFromAssemblyAi: false,
+      retentionDays: undefined,
     });
   });
 

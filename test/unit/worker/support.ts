@@ -39,6 +39,8 @@ export function testConfig(baseUrl: string, overrides: Partial<WorkerConfig> = {
     redactedAudioHosts: parseHostRules([...DEFAULT_REDACTED_AUDIO_HOSTS, baseUrl], "REDACTED_AUDIO_HOSTS"),
     retryBaseSeconds: 30,
     maxRedactedAudioBytes: 2 * 1024 * 1024 * 1024,
+    deleteFromAssemblyAi: false,
+    retentionDays: undefined,
     ...overrides,
     assemblyAiRegions: overrides.assemblyAiRegions ?? [
       {
