@@ -10,7 +10,14 @@ import {
   MAX_SECRET_CACHE_TTL_SECONDS,
   MIN_ASSEMBLYAI_TIMEOUT_MS,
 } from "../shared/contract/environment";
-import { type Env, envVariable, optionalInteger, optionalList, type WholeNumberSetting } from "../shared/env";
+import {
+  type Env,
+  envVariable,
+  optionalInteger,
+  optionalList,
+  optionalString,
+  type WholeNumberSetting,
+} from "../shared/env";
 import { loadProcessingConfig, type ProcessingConfig } from "../shared/processing-config";
 import { type HostRule, parseHostRules } from "../shared/redacted-audio-hosts";
 
@@ -23,6 +30,8 @@ export interface WorkerConfig extends ProcessingConfig {
   readonly retryBaseSeconds: number;
   /** Largest redacted audio file downloaded; a larger one is a final failure. */
   readonly maxRedactedAudioBytes: number;
+  /** The usage counters' table (USAGE_TABLE_NAME); unset, nothing is counted. */
+  readonly usageTableName?: string | undefined;
 }
 
 export const DEFAULT_INLINE_TEXT_MAX_BYTES = 100_000;
@@ -76,5 +85,6 @@ export function loadConfig(env: Env): WorkerConfig {
       ENV.maxRedactedAudioBytes,
       WORKER_NUMBERS.maxRedactedAudioBytes,
     ),
+    usageTableName: optionalString(env, ENV.usageTableName, "") || undefined,
   };
 }

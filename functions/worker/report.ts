@@ -10,7 +10,9 @@ export type Outcome =
   | "deleted_skipped"
   | "unknown_archived"
   | "quarantine_archived"
-  | "redacted_audio_stored";
+  | "redacted_audio_stored"
+  /** The order was erased (its item is a tombstone): the delivery is dropped, nothing stored. */
+  | "erased";
 
 export const DELETED_TRANSCRIPT_ERROR = "transcript was deleted at AssemblyAI";
 export const API_KEY_NOT_SET_REASON = "AssemblyAI API key not set";

@@ -24,6 +24,7 @@ export const ENV = {
   reconcileMaxApiCalls: "RECONCILE_MAX_API_CALLS",
   reconcileLookbackMinutes: "RECONCILE_LOOKBACK_MINUTES",
   reconcileMaxPendingMinutes: "RECONCILE_MAX_PENDING_MINUTES",
+  usageTableName: "USAGE_TABLE_NAME",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -130,7 +131,10 @@ function processingVariables(refs: ProcessingRefs) {
   } as const;
 }
 
-export type WorkerRefs = ProcessingRefs;
+export interface WorkerRefs extends ProcessingRefs {
+  /** The usage counters (USAGE_TABLE); the benchmarks' no-op stack has none, and counts nothing. */
+  readonly usageTableName?: string;
+}
 
 export interface WorkerSettings {
   readonly inlineTextMaxBytes: number;
@@ -141,6 +145,7 @@ export interface WorkerSettings {
 export function workerEnvironment(refs: WorkerRefs, settings: WorkerSettings) {
   return {
     ...processingVariables(refs),
+    ...(refs.usageTableName !== undefined ? { [ENV.usageTableName]: refs.usageTableName } : {}),
     [ENV.inlineTextMaxBytes]: String(settings.inlineTextMaxBytes),
     [ENV.redactedAudioHosts]: settings.redactedAudioHosts.join(","),
     [ENV.retryBaseSeconds]: String(settings.retryBaseSeconds),
