@@ -114,7 +114,9 @@ export class Store {
       // another transaction, throttling) is retried like any failed write.
       if (error instanceof Error && error.name === "TransactionCanceledException") {
         const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-        const code = reasons?.[0]?.Code ?? (/ConditionalCheckFailed/.test(error.message) ? "ConditionalCheckFailed" : undefined);
+        const code =
+          reasons?.[0]?.Code ??
+          (/ConditionalCheckFailed/.test(error.message) ? "ConditionalCheckFailed" : undefined);
         if (code === "ConditionalCheckFailed") return "condition_failed";
       }
       throw error;

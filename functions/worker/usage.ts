@@ -62,7 +62,8 @@ export function usageIncrement(write: CountedWrite): UsageIncrement | undefined 
 export function buildUsageUpdate(increment: UsageIncrement, updatedAt: string): UsageUpdate {
   return {
     key: { [TABLE_PARTITION_KEY]: increment.customerId, [USAGE_DAY_KEY]: increment.day },
-    updateExpression: "ADD #transcripts :transcripts, #audio :audio, #sessions :sessions, #ms :ms SET #at = :at",
+    updateExpression:
+      "ADD #transcripts :transcripts, #audio :audio, #sessions :sessions, #ms :ms SET #at = :at",
     conditionExpression: undefined,
     names: {
       "#transcripts": USAGE_COUNTERS.transcripts,

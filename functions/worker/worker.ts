@@ -62,7 +62,6 @@ import {
 } from "./report";
 import { assembleSession } from "./sessions";
 import { Store } from "./store";
-import { buildUsageUpdate, type CountedWrite, usageIncrement } from "./usage";
 import {
   buildFetchFailedUpdate,
   buildRedactedAudioErrorUpdate,
@@ -78,6 +77,7 @@ import {
   type RecordSource,
   sessionRecordSource,
 } from "./updates";
+import { buildUsageUpdate, type CountedWrite, usageIncrement } from "./usage";
 
 const gzipAsync = promisify(gzip);
 
@@ -219,7 +219,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   const isoNow = () => new Date(deps.now()).toISOString();
 
   /** The record as stored; an erased order's tombstone stops the delivery here (OrderErased). */
-  async function readLive(metadata: DeliveryOrigin["metadata"], signal: AbortSignal): Promise<StoredTranscript> {
+  async function readLive(
+    metadata: DeliveryOrigin["metadata"],
+    signal: AbortSignal,
+  ): Promise<StoredTranscript> {
     const stored = readStoredTranscript(await store.readItem(itemKey(metadata), signal));
     if (stored.erasedAt !== undefined) throw new OrderErased(stored.erasedAt);
     return stored;
