@@ -17,8 +17,10 @@ import {
   type IndexShape,
   type KeyAttribute,
   RECONCILER_PREFIX,
+  RECORD_EXPIRY_ATTRIBUTE,
   type TableShape,
   TRANSCRIPT_TABLE,
+  USAGE_TABLE,
 } from "../functions/shared/contract/resources";
 import { acknowledgeControl } from "./compliance";
 import { createDataKey } from "./encryption-keys";
@@ -42,6 +44,8 @@ export interface TranscriptStoreProps {
 
 export class TranscriptStore extends Construct {
   readonly table: dynamodb.Table;
+  /** Usage counters per customer per day (USAGE_TABLE), moved by the worker with each record it stores. */
+  readonly usageTable: dynamodb.Table;
   readonly bucket: s3.Bucket;
   /** Present when `customerManagedKey` is set. */
   readonly encryptionKey?: kms.Key;
@@ -60,6 +64,8 @@ export class TranscriptStore extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: retain,
       removalPolicy: props.removalPolicy,
+      // Only erased orders' tombstones carry it (contract/resources.ts, ERASED_ATTRIBUTE).
+      timeToLiveAttribute: RECORD_EXPIRY_ATTRIBUTE,
     });
     for (const index of shape.globalSecondaryIndexes) {
       this.table.addGlobalSecondaryIndex({
@@ -70,6 +76,17 @@ export class TranscriptStore extends Construct {
         nonKeyAttributes: [...index.projection.nonKeyAttributes],
       });
     }
+
+    // Billing data: backed up, encrypted and kept like the records.
+    this.usageTable = new dynamodb.Table(this, "UsageTable", {
+      partitionKey: keyAttribute(USAGE_TABLE.partitionKey),
+      sortKey: USAGE_TABLE.sortKey && keyAttribute(USAGE_TABLE.sortKey),
+      billingMode: BILLING_MODES[USAGE_TABLE.billingMode],
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: retain,
+      removalPolicy: props.removalPolicy,
+    });
 
     if (props.customerManagedKey) {
       this.encryptionKey = createDataKey(this, "BucketKey", {
@@ -147,13 +164,19 @@ export class TranscriptStore extends Construct {
    * The worker: read and write its record, write objects under the prefixes it owns, read claim checks. Returns the
    * table's and the bucket's names, the worker's references to them.
    */
-  bindWorker(worker: WebhookFunction): Pick<WorkerRefs, "tableName" | "bucketName"> {
+  bindWorker(
+    worker: WebhookFunction,
+  ): Required<Pick<WorkerRefs, "tableName" | "bucketName" | "usageTableName">> {
     // The table itself, not its index: `table.grant` would add `index/*` the worker never reads.
     worker.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         resources: [this.table.tableArn],
       }),
+    );
+    // The counters: only added to (UpdateItem, inside the record's TransactWriteItems), never read.
+    worker.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.usageTable.tableArn] }),
     );
     const objectArns = Object.values(BUCKET_PREFIXES).map((prefix) =>
       this.bucket.arnForObjects(`${prefix}*`),
@@ -184,7 +207,11 @@ export class TranscriptStore extends Construct {
           `write any key under ${prefix} in this one bucket.`,
       });
     }
-    return { tableName: this.table.tableName, bucketName: this.bucket.bucketName };
+    return {
+      tableName: this.table.tableName,
+      bucketName: this.bucket.bucketName,
+      usageTableName: this.usageTable.tableName,
+    };
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   type CreateTableCommandInput,
   DynamoDBClient,
   type KeySchemaElement,
+  UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
@@ -25,8 +26,10 @@ import {
   DEAD_LETTER_QUEUE,
   DELIVERY_QUEUE,
   type KeyAttribute,
-  type TableShape,
+  RECORD_EXPIRY_ATTRIBUTE,
   TRANSCRIPT_TABLE,
+  USAGE_TABLE,
+  type UsageTableShape,
 } from "../functions/shared/contract/resources";
 
 export interface AwsTarget {
@@ -38,6 +41,7 @@ export interface LocalResources {
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly tableName: string;
+  readonly usageTableName: string;
   readonly bucketName: string;
   readonly webhookSecretArn: string;
   readonly webhookSecretValue: string;
@@ -64,6 +68,7 @@ export const LOCAL_NAMES = {
   queue: "assemblyai-webhooks-deliveries",
   dlq: "assemblyai-webhooks-deliveries-dlq",
   table: "assemblyai-webhooks-transcripts",
+  usageTable: "assemblyai-webhooks-usage",
   bucket: "assemblyai-webhooks-local",
   webhookSecret: "assemblyai-webhooks/webhook-secret",
   apiKeySecret: "assemblyai-webhooks/assemblyai-api-key",
@@ -123,6 +128,19 @@ export async function createResources(
       dynamodb.send(new CreateTableCommand(createTableInput(LOCAL_NAMES.table, TRANSCRIPT_TABLE))),
     );
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_NAMES.table });
+    // As on AWS (lib/transcript-store.ts); moto records the setting (erasure tombstones carry the attribute).
+    await ignoring("ValidationException", () =>
+      dynamodb.send(
+        new UpdateTimeToLiveCommand({
+          TableName: LOCAL_NAMES.table,
+          TimeToLiveSpecification: { AttributeName: RECORD_EXPIRY_ATTRIBUTE, Enabled: true },
+        }),
+      ),
+    );
+    await ignoring("ResourceInUseException", () =>
+      dynamodb.send(new CreateTableCommand(createTableInput(LOCAL_NAMES.usageTable, USAGE_TABLE))),
+    );
+    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_NAMES.usageTable });
 
     await ignoring(["BucketAlreadyOwnedByYou", "BucketAlreadyExists"], () =>
       s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.bucket })),
@@ -150,6 +168,7 @@ export async function createResources(
       queueUrl: required(queue.QueueUrl, "queue URL"),
       dlqUrl,
       tableName: LOCAL_NAMES.table,
+      usageTableName: LOCAL_NAMES.usageTable,
       bucketName: LOCAL_NAMES.bucket,
       webhookSecretArn: webhookSecret.arn,
       webhookSecretValue: webhookSecret.value,
@@ -178,7 +197,7 @@ export function deadLetterQueueAttributes(): Record<string, string> {
 }
 
 /** CreateTable's input for a table of this shape: every key attribute defined once, keys and indexes. */
-export function createTableInput(tableName: string, shape: TableShape): CreateTableCommandInput {
+export function createTableInput(tableName: string, shape: UsageTableShape): CreateTableCommandInput {
   const keys = [shape, ...shape.globalSecondaryIndexes].flatMap((keyed) =>
     keyed.sortKey ? [keyed.partitionKey, keyed.sortKey] : [keyed.partitionKey],
   );
@@ -190,14 +209,18 @@ export function createTableInput(tableName: string, shape: TableShape): CreateTa
     BillingMode: shape.billingMode,
     AttributeDefinitions: [...definitions.values()],
     KeySchema: keySchema(shape.partitionKey, shape.sortKey),
-    GlobalSecondaryIndexes: shape.globalSecondaryIndexes.map((index) => ({
-      IndexName: index.indexName,
-      KeySchema: keySchema(index.partitionKey, index.sortKey),
-      Projection: {
-        ProjectionType: index.projection.type,
-        NonKeyAttributes: [...index.projection.nonKeyAttributes],
-      },
-    })),
+    ...(shape.globalSecondaryIndexes.length === 0
+      ? {}
+      : {
+          GlobalSecondaryIndexes: shape.globalSecondaryIndexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: keySchema(index.partitionKey, index.sortKey),
+            Projection: {
+              ProjectionType: index.projection.type,
+              NonKeyAttributes: [...index.projection.nonKeyAttributes],
+            },
+          })),
+        }),
   };
 }
 
