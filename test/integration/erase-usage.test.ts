@@ -6,14 +6,24 @@
  * erased order is dropped, not stored again. `usage` matches the stored durations exactly, and what it
  * reads does not grow with other customers' records.
  */
-import { BatchWriteItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { BatchWriteItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
 import { DeleteObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { ErasureSummary } from "../../cli/erase";
 import type { UsageReport } from "../../cli/usage";
 import { toAttributeMap } from "../../functions/shared/attribute-values";
 import { BUCKET_PREFIXES } from "../../functions/shared/contract/resources";
 import { runCli, runCliJson } from "./cli-support";
-import { audioUrl, eventually, type LocalStack, uniqueId, useLocalStack } from "./support";
+import { audioUrl, eventually, LOCAL_CREDENTIALS, type LocalStack, uniqueId, useLocalStack } from "./support";
 
 jest.setTimeout(120_000);
 
@@ -304,5 +314,83 @@ describe("usage and erase on the local stack", () => {
         },
       );
     });
+  });
+
+  it("puts a Customer Erased event on the bus stack.json names, with its source and the counts", async () => {
+    const s = stack();
+    const customerId = uniqueId("evented");
+    const busName = uniqueId("bus");
+    const events = new EventBridgeClient({
+      endpoint: s.contract.awsEndpoint,
+      region: s.contract.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const stateDir = mkdtempSync(path.join(tmpdir(), "erase-events-"));
+    try {
+      // A bus with a rule sending Customer Erased to a queue the test reads.
+      await events.send(new CreateEventBusCommand({ Name: busName }));
+      const queueUrl = String(
+        (await s.sqs.send(new CreateQueueCommand({ QueueName: `${busName}-events` }))).QueueUrl,
+      );
+      const queueArn = (
+        await s.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))
+      ).Attributes?.QueueArn;
+      await events.send(
+        new PutRuleCommand({
+          Name: `${busName}-erased`,
+          EventBusName: busName,
+          EventPattern: JSON.stringify({ "detail-type": ["Customer Erased"] }),
+        }),
+      );
+      await events.send(
+        new PutTargetsCommand({
+          Rule: `${busName}-erased`,
+          EventBusName: busName,
+          Targets: [{ Id: "queue", Arn: String(queueArn) }],
+        }),
+      );
+      // The stack's contract, naming the bus as the local stack's stack.json does once it has one.
+      writeFileSync(
+        path.join(stateDir, "stack.json"),
+        JSON.stringify({ ...s.contract, eventBusName: busName, eventSource: "test.webhooks" }),
+      );
+      await s.dynamodb.send(
+        new PutItemCommand({
+          TableName: s.contract.tableName,
+          Item: toAttributeMap({
+            customer_id: customerId,
+            order_id: "o-1",
+            transcript_id: "t-1",
+            status: "completed",
+          }),
+        }),
+      );
+
+      const run = await runCli({ stateDir } as LocalStack, [
+        "--json",
+        "erase",
+        "--customer-id",
+        customerId,
+        "--yes",
+      ]);
+
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ event: "sent", records: 1, failures: [] });
+      const message = await eventually(
+        async () =>
+          (await s.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 })))
+            .Messages?.[0],
+        { timeoutMs: 10_000, describe: () => "the Customer Erased event on the queue" },
+      );
+      const event = JSON.parse(String(message.Body)) as Record<string, unknown>;
+      expect(event).toMatchObject({
+        "detail-type": "Customer Erased",
+        source: "test.webhooks",
+        detail: { schema_version: 1, customer_id: customerId, records: 1, object_versions: 0, failures: 0 },
+      });
+    } finally {
+      events.destroy();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });
