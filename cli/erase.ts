@@ -597,9 +597,14 @@ export async function executeErasure(
 
   // 5. Whatever a worker wrote meanwhile (it read the record before its tombstone, and uploaded since).
   const planned = new Set(plan.objects.map((object) => `${object.key}\u0000${object.versionId}`));
-  const late = (await listVersions(target, erasablePrefixes(plan.scope))).filter(
-    (object) => !planned.has(`${object.key}\u0000${object.versionId}`),
-  );
+  let late: PlannedObject[] = [];
+  try {
+    late = (await listVersions(target, erasablePrefixes(plan.scope))).filter(
+      (object) => !planned.has(`${object.key}\u0000${object.versionId}`),
+    );
+  } catch (error) {
+    failures.push({ what: "object", item: "second listing", error: describe(error) });
+  }
   if (late.length > 0) failures.push(...(await deleteVersions(target, late)));
 
   return {
