@@ -8,16 +8,12 @@ import { parseCustomerId, parseOrderId } from "../args";
 import type { CommandContext } from "../context";
 import {
   assemblyAiDeleter,
-  auditLine,
   type DeleteTranscript,
-  describePlan,
-  dryRunSummary,
-  type ErasureSummary,
   executeErasure,
-  formatSummary,
   planErasure,
   publishErased,
 } from "../erase";
+import { auditLine, describePlan, dryRunSummary, type ErasureSummary, formatSummary } from "../erasure-plan";
 import { CliError, EXIT, type ExitCode } from "../output";
 import { confirm } from "../secret-input";
 import type { Runner } from "./runner";

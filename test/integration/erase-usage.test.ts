@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { DeleteObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import type { ErasureSummary } from "../../cli/erase";
+import type { ErasureSummary } from "../../cli/erasure-plan";
 import type { UsageReport } from "../../cli/usage";
 import { toAttributeMap } from "../../functions/shared/attribute-values";
 import { BUCKET_PREFIXES } from "../../functions/shared/contract/resources";

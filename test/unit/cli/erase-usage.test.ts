@@ -23,7 +23,7 @@ import {
   orderOfKey,
   ordersToTombstone,
   planCounts,
-} from "../../../cli/erase";
+} from "../../../cli/erasure-plan";
 import { aggregateUsage, formatUsageCsv, formatUsageTable, type UsageDay } from "../../../cli/usage";
 import { toAttributeMap } from "../../../functions/shared/attribute-values";
 import { fakeTarget, runCli } from "./support";
