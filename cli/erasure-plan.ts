@@ -211,6 +211,13 @@ export function formatSummary(summary: ErasureSummary): string {
       `AssemblyAI: ${summary.assemblyai.deleted} transcript(s) deleted, ${summary.assemblyai.not_found} not found`,
     );
   }
+  const event = {
+    sent: `${CUSTOMER_ERASED} event sent`,
+    no_event_bus: `no ${CUSTOMER_ERASED} event: the stack has no event bus`,
+    failed: `the ${CUSTOMER_ERASED} event failed (see below)`,
+    not_sent: undefined,
+  }[summary.event];
+  if (event !== undefined) lines.push(event);
   if (summary.failures.length > 0) {
     lines.push(`${summary.failures.length} failure(s):`);
     for (const failure of summary.failures) lines.push(`  ${failure.what} ${failure.item}: ${failure.error}`);

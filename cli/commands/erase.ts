@@ -79,9 +79,6 @@ export async function erase(
   const final: ErasureSummary = { ...summary, event: published.event, failures };
   // One line per erasure, whatever the output format: who, when, what counts; never content.
   context.out.audit(auditLine(final, at, target));
-  if (published.event === "no_event_bus") {
-    context.out.note(`${target.description} has no event bus: no ${"Customer Erased"} event was sent`);
-  }
   summaryOut(final);
   return final.failures.length > 0 ? EXIT.partial : EXIT.ok;
 }
