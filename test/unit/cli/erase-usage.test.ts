@@ -3,6 +3,9 @@
  * commands in-process over mocked clients for what the local stack cannot show: a partial failure (exit 3,
  * each failure listed), the confirmation, the event put on a bus, a stack without a usage table.
  */
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import {
   DeleteItemCommand,
   DynamoDBClient,
@@ -12,6 +15,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import Ajv from "ajv";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
 import {
@@ -145,6 +149,37 @@ describe("erasure planning", () => {
         1_000,
       ).map((batch) => batch.length),
     ).toEqual([1_000, 1_000, 345]);
+  });
+
+  it("builds details its published schema accepts, for a customer and for an order", () => {
+    const schema = JSON.parse(
+      readFileSync(path.join(__dirname, "../../../docs/events/customer-erased.v1.schema.json"), "utf8"),
+    );
+    // Formats are not checked here (no ajv-formats); the date is an ISO string by construction.
+    const validate = new Ajv({ strict: true, validateFormats: false }).compile(schema);
+    const summary = {
+      customer_id: "acme",
+      dry_run: false,
+      records: 1,
+      object_versions: 2,
+      delete_markers: 0,
+      bytes: 10,
+      usage_items: 0,
+      tombstones: 1,
+      late_objects: 0,
+      assemblyai: { deleted: 1, not_found: 0, transcript_ids: ["t-1"] },
+      event: "not_sent",
+      failures: [],
+    } as const;
+    const at = new Date("2026-12-01T10:00:00.000Z");
+
+    for (const detail of [
+      customerErasedDetail(summary, at),
+      customerErasedDetail({ ...summary, order_id: "o-1" }, at),
+    ]) {
+      expect({ valid: validate(detail), errors: validate.errors }).toEqual({ valid: true, errors: null });
+    }
+    expect(validate({ ...customerErasedDetail(summary, at), text: "content" })).toBe(false);
   });
 
   it("puts counts in the event's detail, never content", () => {
