@@ -6,7 +6,7 @@
  *   npm run bench -- --only cold-start --runs 15     one section (comma-separate several)
  *   npm run bench -- --deliveries 500 --rate 40      a shorter pipeline run
  *
- * Options: --only <sections> (cold-start, receiver, pipeline, sync, large, cost), --runs N (cold-start
+ * Options: --only <sections> (cold-start, receiver, pipeline, sync, large, customers, cost), --runs N (cold-start
  * processes per variant, default 15), --deliveries N (2000), --rate N (webhooks offered per second, 40),
  * --pipeline-runs N (1), --warm-iterations N (2000), --sync-runs N (5), --large-runs N (3),
  * --no-write (print only). Benchmarks never run under `npm test` (Jest's roots are test/ only).
@@ -21,6 +21,7 @@ import { type Machine, performanceMarkdown, textTable } from "./lib/report";
 import { type BenchOptions, type Row, SECTIONS, type SectionName, type SectionResult } from "./lib/types";
 import { coldStart } from "./sections/cold-start";
 import { type CostInputs, cost } from "./sections/cost";
+import { customers } from "./sections/customers";
 import { largeTranscripts } from "./sections/large";
 import { type PipelineRun, pipeline, synchronous } from "./sections/pipeline";
 import { receiverOverhead } from "./sections/receiver";
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
       pipeline: () => pipeline(options),
       sync: () => synchronous(options),
       large: () => largeTranscripts(options),
+      customers: () => customers(options),
     };
     for (const name of SECTIONS) {
       if (name === "cost" || !options.only.includes(name)) continue;

@@ -136,6 +136,11 @@ export class Output {
     if (!this.json) this.stderr.write(`${text}\n`);
   }
 
+  /** An audit record: one JSON line on stderr, `audit: {…}`, whatever the output format (never content). */
+  audit(line: Readonly<Record<string, unknown>>): void {
+    this.stderr.write(`audit: ${JSON.stringify(line)}\n`);
+  }
+
   warn(text: string): void {
     this.stderr.write(`warning: ${text}\n`);
   }

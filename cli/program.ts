@@ -9,6 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { Command, CommanderError, Option } from "commander";
 import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { registerDlq } from "./commands/dlq";
+import { registerErase } from "./commands/erase";
 import { registerQuarantine } from "./commands/quarantine";
 import { registerReconcile } from "./commands/reconcile";
 import { registerRecordCommands } from "./commands/records";
@@ -18,6 +19,7 @@ import type { Runner } from "./commands/runner";
 import { registerSetApiKey } from "./commands/set-api-key";
 import { registerStatus } from "./commands/status";
 import { registerSubmit } from "./commands/submit";
+import { registerUsage } from "./commands/usage";
 import type { CommandContext, InputStream } from "./context";
 import { CliError, describeError, EXIT, EXIT_CODES_HELP, Output, type TerminalStream } from "./output";
 import {
@@ -59,6 +61,8 @@ Examples:
   aai-webhooks replay 5552493-16d8-42d8-8feb-c2a16b56f6e8
   aai-webhooks dlq list && aai-webhooks dlq redrive
   aai-webhooks rotate-secret
+  aai-webhooks usage --since 30d --csv
+  aai-webhooks erase --customer-id acme --dry-run
   aai-webhooks --local status
   aai-webhooks --assemblyai-region eu set-api-key   (a stack with both regions: the EU key)
 
@@ -133,6 +137,8 @@ export function buildProgram(io: CliIo, run: Runner): Command {
   registerSetApiKey(program, run);
   registerRotateSecret(program, run);
   registerReconcile(program, run);
+  registerUsage(program, run);
+  registerErase(program, run);
   for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
   return program;
 }

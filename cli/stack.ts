@@ -12,6 +12,7 @@ import {
   type Output as StackOutput,
 } from "@aws-sdk/client-cloudformation";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -43,6 +44,12 @@ export interface StackTarget {
   readonly bucketName: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
+  /** The usage counters' table (`usage`); absent for a stack deployed before it existed. */
+  readonly usageTableName?: string;
+  /** The bus the stack's events go to (`erase` puts `Customer Erased` there); absent when it has none. */
+  readonly eventBusName?: string;
+  /** The `source` of the stack's events. @default DEFAULT_EVENT_SOURCE */
+  readonly eventSource?: string;
   /** Secret id (ARN or name) of the AssemblyAI API key: what `set-api-key` writes. */
   readonly apiKeySecretId: string;
   /** Secret id (ARN or name) of the webhook secret: what `rotate-secret` rotates. */
@@ -62,6 +69,7 @@ export interface StackTarget {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly secrets: SecretsManagerClient;
+  readonly events: EventBridgeClient;
   /** The webhook auth header value; never printed. */
   webhookSecret(): Promise<string>;
   assemblyAi(): Promise<AssemblyAiAccess>;
@@ -99,11 +107,23 @@ export interface DeployedStackOutputs {
   readonly otherRegions?: readonly { readonly region: AssemblyAiRegion; readonly apiKeySecretArn: string }[];
   /** The stack's `WebhookSecretCacheTtlSeconds` output; absent on stacks deployed before it existed. */
   readonly webhookSecretCacheTtlSeconds?: number;
+  /** `UsageTableName`, `EventBusName`, `EventSource`: absent on stacks deployed before they existed. */
+  readonly usageTableName?: string;
+  readonly eventBusName?: string;
+  readonly eventSource?: string;
 }
 
 const OUTPUT_KEYS: Readonly<
   Record<
-    Exclude<keyof DeployedStackOutputs, "assemblyAiRegion" | "otherRegions" | "webhookSecretCacheTtlSeconds">,
+    Exclude<
+      keyof DeployedStackOutputs,
+      | "assemblyAiRegion"
+      | "otherRegions"
+      | "webhookSecretCacheTtlSeconds"
+      | "usageTableName"
+      | "eventBusName"
+      | "eventSource"
+    >,
     string
   >
 > = {
@@ -116,6 +136,13 @@ const OUTPUT_KEYS: Readonly<
   queueUrl: "QueueUrl",
   dlqUrl: "DeadLetterQueueUrl",
 };
+
+/** Outputs of later versions: a stack deployed before them works without. */
+const OPTIONAL_OUTPUT_KEYS = {
+  usageTableName: "UsageTableName",
+  eventBusName: "EventBusName",
+  eventSource: "EventSource",
+} as const;
 
 const REGION_OUTPUT_KEY = "AssemblyAiRegion";
 export const SECRET_CACHE_TTL_OUTPUT_KEY = "WebhookSecretCacheTtlSeconds";
@@ -170,8 +197,14 @@ export function outputsFromStack(
       `stack ${stackName}'s output ${SECRET_CACHE_TTL_OUTPUT_KEY} is "${ttl}", not a number of seconds`,
     );
   }
+  const optional = Object.fromEntries(
+    Object.entries(OPTIONAL_OUTPUT_KEYS)
+      .map(([field, key]) => [field, byKey.get(key)?.trim()])
+      .filter(([, value]) => value),
+  ) as Pick<DeployedStackOutputs, keyof typeof OPTIONAL_OUTPUT_KEYS>;
   return {
     ...required,
+    ...optional,
     ...(region !== undefined ? { assemblyAiRegion: region } : {}),
     ...(otherRegions.length > 0 ? { otherRegions } : {}),
     ...(ttl !== undefined ? { webhookSecretCacheTtlSeconds: Number(ttl) } : {}),
@@ -293,6 +326,9 @@ export function localTarget(
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
+  const events = new EventBridgeClient(aws);
+  // The bus and source the local stack names once it publishes events (absent before, or without a bus).
+  const bus = contract as LocalStackContract & { eventBusName?: string; eventSource?: string };
   return {
     mode: "local",
     description: `the local stack (${path.relative(process.cwd(), path.join(stateDir, "stack.json")) || "stack.json"})`,
@@ -302,6 +338,9 @@ export function localTarget(
     bucketName: contract.bucketName,
     queueUrl: contract.queueUrl,
     dlqUrl: contract.dlqUrl,
+    ...(contract.usageTableName !== undefined ? { usageTableName: contract.usageTableName } : {}),
+    ...(bus.eventBusName ? { eventBusName: bus.eventBusName } : {}),
+    ...(bus.eventSource ? { eventSource: bus.eventSource } : {}),
     apiKeySecretId: access.apiKeySecretId,
     // Stacks started before these fields existed: the secret has its fixed local name; no TTL is known.
     webhookSecretId: contract.webhookSecretArn ?? LOCAL_NAMES.webhookSecret,
@@ -315,6 +354,7 @@ export function localTarget(
     s3,
     sqs,
     secrets,
+    events,
     // From the emulator, not the contract: after rotate-secret the current value is the new one.
     webhookSecret: async () => {
       const value = await readSecretString(
@@ -327,7 +367,7 @@ export function localTarget(
     },
     assemblyAi: async () => ({ apiKey: access.apiKey, baseUrl: access.baseUrl }),
     close: () => {
-      for (const client of [dynamodb, s3, sqs, secrets]) client.destroy();
+      for (const client of [dynamodb, s3, sqs, secrets, events]) client.destroy();
     },
   };
 }
@@ -352,6 +392,7 @@ export function deployedTarget(
   const s3 = new S3Client(aws);
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
+  const events = new EventBridgeClient(aws);
   const env = options.env ?? process.env;
   const { assemblyAiRegion: stackRegion, otherRegions, webhookSecretCacheTtlSeconds, ...fields } = outputs;
   // An explicit --assemblyai-region wins over the stack's output; ASSEMBLYAI_BASE_URL over both.
@@ -373,6 +414,7 @@ export function deployedTarget(
     s3,
     sqs,
     secrets,
+    events,
     webhookSecret: async () => {
       const value = await readSecretString(secrets, outputs.webhookSecretArn, "AWSCURRENT");
       if (!value) throw new CliError(`the webhook secret ${outputs.webhookSecretArn} is empty`);
@@ -385,7 +427,7 @@ export function deployedTarget(
       return { apiKey: usableApiKey(stored, `secret ${apiKeySecretArn}`), baseUrl };
     },
     close: () => {
-      for (const client of [dynamodb, s3, sqs, secrets]) client.destroy();
+      for (const client of [dynamodb, s3, sqs, secrets, events]) client.destroy();
     },
   };
 }

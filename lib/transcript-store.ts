@@ -19,6 +19,7 @@ import {
   RECONCILER_PREFIX,
   type TableShape,
   TRANSCRIPT_TABLE,
+  USAGE_TABLE,
 } from "../functions/shared/contract/resources";
 import { acknowledgeControl } from "./compliance";
 import { createDataKey } from "./encryption-keys";
@@ -49,6 +50,8 @@ export interface TranscriptStoreProps {
 
 export class TranscriptStore extends Construct {
   readonly table: dynamodb.Table;
+  /** Usage counters per customer per day (USAGE_TABLE), moved by the worker with each record it stores. */
+  readonly usageTable: dynamodb.Table;
   readonly bucket: s3.Bucket;
   /** Present when `customerManagedKey` is set. */
   readonly encryptionKey?: kms.Key;
@@ -63,12 +66,12 @@ export class TranscriptStore extends Construct {
       partitionKey: keyAttribute(shape.partitionKey),
       sortKey: shape.sortKey && keyAttribute(shape.sortKey),
       billingMode: BILLING_MODES[shape.billingMode],
-      // Only with a retention: a table with time to live and no expiry on its items would promise one.
-      timeToLiveAttribute: props.retentionDays === undefined ? undefined : shape.timeToLiveAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: retain,
       removalPolicy: props.removalPolicy,
+      // Erased orders' tombstones always carry it (contract/resources.ts), records with retentionDays.
+      timeToLiveAttribute: shape.timeToLiveAttribute,
     });
     for (const index of shape.globalSecondaryIndexes) {
       this.table.addGlobalSecondaryIndex({
@@ -79,6 +82,17 @@ export class TranscriptStore extends Construct {
         nonKeyAttributes: [...index.projection.nonKeyAttributes],
       });
     }
+
+    // Billing data: backed up, encrypted and kept like the records.
+    this.usageTable = new dynamodb.Table(this, "UsageTable", {
+      partitionKey: keyAttribute(USAGE_TABLE.partitionKey),
+      sortKey: USAGE_TABLE.sortKey && keyAttribute(USAGE_TABLE.sortKey),
+      billingMode: BILLING_MODES[USAGE_TABLE.billingMode],
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: retain,
+      removalPolicy: props.removalPolicy,
+    });
 
     if (props.customerManagedKey) {
       this.encryptionKey = createDataKey(this, "BucketKey", {
@@ -156,13 +170,19 @@ export class TranscriptStore extends Construct {
    * The worker: read and write its record, write objects under the prefixes it owns, read claim checks. Returns the
    * table's and the bucket's names, the worker's references to them.
    */
-  bindWorker(worker: WebhookFunction): Pick<WorkerRefs, "tableName" | "bucketName"> {
+  bindWorker(
+    worker: WebhookFunction,
+  ): Required<Pick<WorkerRefs, "tableName" | "bucketName" | "usageTableName">> {
     // The table itself, not its index: `table.grant` would add `index/*` the worker never reads.
     worker.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         resources: [this.table.tableArn],
       }),
+    );
+    // The counters: only added to (UpdateItem, inside the record's TransactWriteItems), never read.
+    worker.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.usageTable.tableArn] }),
     );
     const objectArns = Object.values(BUCKET_PREFIXES).map((prefix) =>
       this.bucket.arnForObjects(`${prefix}*`),
@@ -193,7 +213,11 @@ export class TranscriptStore extends Construct {
           `write any key under ${prefix} in this one bucket.`,
       });
     }
-    return { tableName: this.table.tableName, bucketName: this.bucket.bucketName };
+    return {
+      tableName: this.table.tableName,
+      bucketName: this.bucket.bucketName,
+      usageTableName: this.usageTable.tableName,
+    };
   }
 
   /**

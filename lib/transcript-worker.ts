@@ -52,7 +52,7 @@ export class TranscriptWorker extends Construct {
     const worker = this.worker;
     // Every region's key; the function reaches each region's API (the simulator's locally).
     const assemblyAiRegions = assemblyAiRegionRefs(props.secrets.grantReadApiKeys(worker.role));
-    const { tableName, bucketName } = props.store.bindWorker(worker);
+    const { tableName, bucketName, usageTableName } = props.store.bindWorker(worker);
     // The event source grants receive, delete and ChangeMessageVisibility (used for backoff) on this queue.
     worker.function.addEventSource(
       new SqsEventSource(props.queue.queue, {
@@ -71,6 +71,7 @@ export class TranscriptWorker extends Construct {
           queueUrl,
           tableName,
           bucketName,
+          usageTableName,
           assemblyAiRegions,
         },
         {

@@ -36,6 +36,8 @@ export class AssemblyAiWebhookReceiver extends Construct {
   readonly webhookUrl: string;
   /** The record table: one item per customer_id/order_id, indexed by transcript_id. */
   readonly table: dynamodb.ITable;
+  /** Usage counters: one item per customer_id per UTC day (README, "Usage per customer"). */
+  readonly usageTable: dynamodb.ITable;
   /** The bucket of full transcripts, redacted audio, claim checks and archived deliveries. */
   readonly bucket: s3.IBucket;
   /**
@@ -154,6 +156,7 @@ export class AssemblyAiWebhookReceiver extends Construct {
 
     this.webhookUrl = this.receiverApi.webhookUrl;
     this.table = this.store.table;
+    this.usageTable = this.store.usageTable;
     this.bucket = this.store.bucket;
     this.bucketKey = this.store.encryptionKey;
     this.deadLetterQueue = this.queue.deadLetterQueue;

@@ -51,6 +51,7 @@ export class WebhookStack extends Stack {
       ),
       TableName: [receiver.table.tableName, "DynamoDB table of transcript records"],
       BucketName: [receiver.bucket.bucketName, "S3 bucket of full transcripts and redacted audio"],
+      UsageTableName: [receiver.store.usageTable.tableName, "DynamoDB table of usage per customer per day"],
       QueueUrl: [queue.queue.queueUrl, "Delivery queue URL"],
       QueueName: [queue.queue.queueName, "Delivery queue name"],
       DeadLetterQueueUrl: [receiver.deadLetterQueue.queueUrl, "Dead-letter queue URL"],

@@ -58,6 +58,36 @@ export function signer(
   return match ? { accessKeyId: match[1] as string, service: match[3] as string } : undefined;
 }
 
+/** A transaction's items, each an IAM action of its own: `Update` needs UpdateItem on its table, and so on. */
+const TRANSACTION_ACTIONS: Readonly<Record<string, string>> = {
+  Update: "UpdateItem",
+  Put: "PutItem",
+  Delete: "DeleteItem",
+  ConditionCheck: "ConditionCheckItem",
+};
+
+/**
+ * TransactWriteItems has no IAM action of its own: DynamoDB authorizes each item's. A transaction whose
+ * items all take one action (the worker's: Update on the record and on its usage counter) is recorded as
+ * that action on every table it names; a mixed one is recorded as unknown, for the tests to refuse.
+ */
+function describeTransaction(
+  input: Record<string, unknown>,
+  arn: (service: string, resource: string) => string,
+): Described {
+  const items = Array.isArray(input.TransactItems) ? (input.TransactItems as Record<string, unknown>[]) : [];
+  const parts = items.flatMap((item) => Object.entries(item));
+  const actions = new Set(parts.map(([kind]) => TRANSACTION_ACTIONS[kind] ?? kind));
+  const tables = [...new Set(parts.map(([, part]) => String((part as { TableName?: unknown }).TableName)))];
+  const [action] = actions;
+  return {
+    operation: "TransactWriteItems",
+    action: actions.size === 1 && action !== undefined ? `dynamodb:${action}` : "unknown",
+    resources: tables.map((name) => arn("dynamodb", `table/${name}`)),
+    context: {},
+  };
+}
+
 /** What a request asks of IAM; undefined for requests this does not know how to read. */
 export function describeCall(
   service: string,
@@ -91,6 +121,7 @@ export function describeCall(
       typeof input.IndexName === "string"
         ? tables.map((table) => `${table}/index/${input.IndexName}`)
         : tables;
+    if (operation === "TransactWriteItems") return describeTransaction(input, arn);
     const action = operation === "BatchWriteItem" ? "BatchWriteItem" : operation;
     return { operation, action: `dynamodb:${action}`, resources, context: {} };
   }

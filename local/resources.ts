@@ -25,9 +25,11 @@ import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import {
   DEAD_LETTER_QUEUE,
   DELIVERY_QUEUE,
+  EXPIRES_AT_ATTRIBUTE,
   type KeyAttribute,
-  type TableShape,
   TRANSCRIPT_TABLE,
+  USAGE_TABLE,
+  type UsageTableShape,
 } from "../functions/shared/contract/resources";
 
 export interface AwsTarget {
@@ -39,6 +41,7 @@ export interface LocalResources {
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly tableName: string;
+  readonly usageTableName: string;
   readonly bucketName: string;
   readonly webhookSecretArn: string;
   readonly webhookSecretValue: string;
@@ -65,6 +68,7 @@ export const LOCAL_NAMES = {
   queue: "assemblyai-webhooks-deliveries",
   dlq: "assemblyai-webhooks-deliveries-dlq",
   table: "assemblyai-webhooks-transcripts",
+  usageTable: "assemblyai-webhooks-usage",
   bucket: "assemblyai-webhooks-local",
   webhookSecret: "assemblyai-webhooks/webhook-secret",
   apiKeySecret: "assemblyai-webhooks/assemblyai-api-key",
@@ -97,8 +101,6 @@ export async function createResources(
     { readonly region: AssemblyAiRegion; readonly apiKey: string },
     ...{ readonly region: AssemblyAiRegion; readonly apiKey: string }[],
   ],
-  /** The table's time to live turned on, as the stack does with `retentionDays`. */
-  options: { readonly timeToLive?: boolean } = {},
 ): Promise<LocalResources> {
   const config = clientConfig(target);
   const sqs = new SQSClient(config);
@@ -126,14 +128,19 @@ export async function createResources(
       dynamodb.send(new CreateTableCommand(createTableInput(LOCAL_NAMES.table, TRANSCRIPT_TABLE))),
     );
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_NAMES.table });
-    if (options.timeToLive && TRANSCRIPT_TABLE.timeToLiveAttribute !== undefined) {
-      await dynamodb.send(
+    // Always on, as on AWS (lib/transcript-store.ts): tombstones carry the attribute, records with retentionDays.
+    await ignoring("ValidationException", () =>
+      dynamodb.send(
         new UpdateTimeToLiveCommand({
           TableName: LOCAL_NAMES.table,
-          TimeToLiveSpecification: { AttributeName: TRANSCRIPT_TABLE.timeToLiveAttribute, Enabled: true },
+          TimeToLiveSpecification: { AttributeName: EXPIRES_AT_ATTRIBUTE, Enabled: true },
         }),
-      );
-    }
+      ),
+    );
+    await ignoring("ResourceInUseException", () =>
+      dynamodb.send(new CreateTableCommand(createTableInput(LOCAL_NAMES.usageTable, USAGE_TABLE))),
+    );
+    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_NAMES.usageTable });
 
     await ignoring(["BucketAlreadyOwnedByYou", "BucketAlreadyExists"], () =>
       s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.bucket })),
@@ -161,6 +168,7 @@ export async function createResources(
       queueUrl: required(queue.QueueUrl, "queue URL"),
       dlqUrl,
       tableName: LOCAL_NAMES.table,
+      usageTableName: LOCAL_NAMES.usageTable,
       bucketName: LOCAL_NAMES.bucket,
       webhookSecretArn: webhookSecret.arn,
       webhookSecretValue: webhookSecret.value,
@@ -189,7 +197,7 @@ export function deadLetterQueueAttributes(): Record<string, string> {
 }
 
 /** CreateTable's input for a table of this shape: every key attribute defined once, keys and indexes. */
-export function createTableInput(tableName: string, shape: TableShape): CreateTableCommandInput {
+export function createTableInput(tableName: string, shape: UsageTableShape): CreateTableCommandInput {
   const keys = [shape, ...shape.globalSecondaryIndexes].flatMap((keyed) =>
     keyed.sortKey ? [keyed.partitionKey, keyed.sortKey] : [keyed.partitionKey],
   );
@@ -201,14 +209,18 @@ export function createTableInput(tableName: string, shape: TableShape): CreateTa
     BillingMode: shape.billingMode,
     AttributeDefinitions: [...definitions.values()],
     KeySchema: keySchema(shape.partitionKey, shape.sortKey),
-    GlobalSecondaryIndexes: shape.globalSecondaryIndexes.map((index) => ({
-      IndexName: index.indexName,
-      KeySchema: keySchema(index.partitionKey, index.sortKey),
-      Projection: {
-        ProjectionType: index.projection.type,
-        NonKeyAttributes: [...index.projection.nonKeyAttributes],
-      },
-    })),
+    ...(shape.globalSecondaryIndexes.length === 0
+      ? {}
+      : {
+          GlobalSecondaryIndexes: shape.globalSecondaryIndexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: keySchema(index.partitionKey, index.sortKey),
+            Projection: {
+              ProjectionType: index.projection.type,
+              NonKeyAttributes: [...index.projection.nonKeyAttributes],
+            },
+          })),
+        }),
   };
 }
 

@@ -65,6 +65,8 @@ export interface LocalStackContract {
   readonly dynamodbEndpoint: string;
   readonly region: string;
   readonly tableName: string;
+  /** The usage counters' table; absent from stack.json files written before it existed. */
+  readonly usageTableName?: string;
   readonly bucketName: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
@@ -133,6 +135,7 @@ export interface LocalRefs {
   /** As the functions reach it: through the AWS call recorder. */
   readonly queueUrl: string;
   readonly tableName: string;
+  readonly usageTableName: string;
   readonly bucketName: string;
   readonly webhookSecretArn: string;
   /** Each region: the simulator (EU under `/eu`), or AssemblyAI's API when ASSEMBLYAI_API_KEY is set. */
@@ -191,7 +194,10 @@ export function localEnvironments(refs: LocalRefs, settings: LocalSettings) {
       { stackName, queueUrl, webhookSecretArn: refs.webhookSecretArn, bucketName },
       settings,
     ),
-    worker: workerEnvironment({ stackName, queueUrl, tableName, bucketName, assemblyAiRegions }, settings),
+    worker: workerEnvironment(
+      { stackName, queueUrl, tableName, bucketName, usageTableName: refs.usageTableName, assemblyAiRegions },
+      settings,
+    ),
     /** The reconciler's environment needs the receiver's URL, known only once the API listens. */
     reconciler: (webhookUrl: string) =>
       reconcilerEnvironment(
@@ -297,7 +303,6 @@ async function main(): Promise<void> {
         { region: AssemblyAiRegion; apiKey: string },
         ...{ region: AssemblyAiRegion; apiKey: string }[],
       ],
-      { timeToLive: config.retentionDays !== undefined },
     );
 
     running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));
@@ -347,6 +352,7 @@ async function main(): Promise<void> {
       {
         queueUrl,
         tableName: resources.tableName,
+        usageTableName: resources.usageTableName,
         bucketName: resources.bucketName,
         webhookSecretArn: resources.webhookSecretArn,
         assemblyAiRegions: assemblyAiRegions.map((entry, index) => ({
@@ -434,6 +440,7 @@ async function main(): Promise<void> {
       dynamodbEndpoint: running.dynamoDbWrites.endpoint,
       region,
       tableName: resources.tableName,
+      usageTableName: resources.usageTableName,
       bucketName: resources.bucketName,
       queueUrl: resources.queueUrl,
       dlqUrl: resources.dlqUrl,

@@ -33,7 +33,7 @@ export interface BenchOptions {
   readonly workDir: string;
 }
 
-export const SECTIONS = ["cold-start", "receiver", "pipeline", "sync", "large", "cost"] as const;
+export const SECTIONS = ["cold-start", "receiver", "pipeline", "sync", "large", "customers", "cost"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export function ms(value: number, digits = 1): string {

@@ -63,11 +63,11 @@ export function cost(inputs: CostInputs | undefined): SectionResult {
     PRICES.lambdaPerMillionRequests / batch +
     million * gbSeconds(inputs.workerBilledMsPerDelivery, config.workerMemoryMb) * PRICES.lambdaArmGbSecond;
   const sqs = PRICES.sqsPerMillionRequests * (1 + 2 / batch);
-  // A consistent read of an item up to 4 KB is 1 RRU; an update costs the larger item size in 1 KB WRUs,
-  // plus one WRU for the by-transcript-id index entry.
-  const dynamodb =
-    PRICES.dynamoDbPerMillionRru * 1 +
-    PRICES.dynamoDbPerMillionWru * (Math.ceil(inputs.itemBytes / 1024) + 1);
+  // A consistent read of an item up to 4 KB is 1 RRU. A stored transcript's write is a transaction with its
+  // usage counter (functions/worker/usage.ts): 2 WRUs per KB of the record, 2 for the counter item (under
+  // 1 KB), plus one WRU for the by-transcript-id index entry.
+  const recordWru = 2 * Math.ceil(inputs.itemBytes / 1024);
+  const dynamodb = PRICES.dynamoDbPerMillionRru * 1 + PRICES.dynamoDbPerMillionWru * (recordWru + 2 + 1);
   const s3 = (PRICES.s3PutPerThousand / 1000) * million;
   const logs = (bytes: number) => ((bytes * million) / 1024 ** 3) * PRICES.cloudWatchLogsPerGb;
   const common = worker + sqs + dynamodb + s3 + logs(inputs.workerLogBytesPerDelivery);
@@ -120,7 +120,7 @@ export function cost(inputs: CostInputs | undefined): SectionResult {
       `${inputs.workerBilledMsPerDelivery.toFixed(0)} billed ms per delivery in batches of ${batch.toFixed(1)} (section 3, against moto and ` +
       "the simulator: real AssemblyAI fetches are slower, each extra 100 ms per record adds " +
       `$${(million * gbSeconds(100, config.workerMemoryMb) * PRICES.lambdaArmGbSecond).toFixed(2)}); SQS 1 send + ` +
-      `receive and delete per batch; DynamoDB 1 RRU + ${Math.ceil(inputs.itemBytes / 1024)} WRU + 1 index WRU (items ~${inputs.itemBytes.toFixed(0)} B); ` +
+      `receive and delete per batch; DynamoDB 1 RRU + ${recordWru} WRU (transactional, items ~${inputs.itemBytes.toFixed(0)} B) + 2 WRU for the usage counter + 1 index WRU; ` +
       `one S3 PUT; logs ${(inputs.receiverLogBytesPerDelivery + inputs.workerLogBytesPerDelivery).toFixed(0)} B per delivery as measured ` +
       "(Lambda's own START/END/REPORT lines not included). Per million: " +
       Object.entries(breakdown)

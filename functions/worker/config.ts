@@ -17,6 +17,7 @@ import {
   envVariable,
   optionalInteger,
   optionalList,
+  optionalString,
   type WholeNumberSetting,
 } from "../shared/env";
 import { loadProcessingConfig, type ProcessingConfig } from "../shared/processing-config";
@@ -35,6 +36,8 @@ export interface WorkerConfig extends ProcessingConfig {
   readonly deleteFromAssemblyAi: boolean;
   /** Days each record write keeps the record for (its `expires_at`); undefined: forever. */
   readonly retentionDays: number | undefined;
+  /** The usage counters' table (USAGE_TABLE_NAME); unset, nothing is counted. */
+  readonly usageTableName?: string | undefined;
 }
 
 export const DEFAULT_INLINE_TEXT_MAX_BYTES = 100_000;
@@ -94,6 +97,7 @@ export function loadConfig(env: Env): WorkerConfig {
     retentionDays: env[ENV.retentionDays]?.trim()
       ? optionalInteger(env, ENV.retentionDays, WORKER_NUMBERS.retentionDays)
       : undefined,
+    usageTableName: optionalString(env, ENV.usageTableName, "") || undefined,
   };
 }
 

@@ -1,6 +1,6 @@
 /** The parts of a stored item the worker's decisions read, and the rules about what a write keeps. Pure. */
 import { type RedactedAudioDelivery, TRANSCRIPT_ID_PATTERN } from "../shared/contract/delivery";
-import { UNDECIDED_ATTRIBUTE } from "../shared/contract/resources";
+import { ERASED_ATTRIBUTE, UNDECIDED_ATTRIBUTE } from "../shared/contract/resources";
 import { type HeldTranscript, storedTimes } from "../shared/contract/winner";
 
 /** The parts of a stored item the worker's decisions depend on. */
@@ -11,6 +11,8 @@ export interface StoredTranscript extends HeldTranscript {
   readonly kind?: string | undefined;
   /** The transcript this one won against only by arrival order (UNDECIDED_ATTRIBUTE), when noted. */
   readonly undecided?: string | undefined;
+  /** When the order was erased: the item is a tombstone (ERASED_ATTRIBUTE), and nothing is stored for it. */
+  readonly erasedAt?: string | undefined;
 }
 
 export function readStoredTranscript(item: Readonly<Record<string, unknown>> | undefined): StoredTranscript {
@@ -23,6 +25,7 @@ export function readStoredTranscript(item: Readonly<Record<string, unknown>> | u
     redactedAudioTranscriptId: text(item?.redacted_audio_transcript_id),
     kind: text(item?.kind),
     undecided: text(item?.[UNDECIDED_ATTRIBUTE]),
+    erasedAt: text(item?.[ERASED_ATTRIBUTE]),
   };
 }
 

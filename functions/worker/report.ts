@@ -14,7 +14,9 @@ export type Outcome =
   /** A queued retry of a delete at AssemblyAI (functions/worker/lifecycle.ts): done, queued again, given up. */
   | "assemblyai_deleted"
   | "assemblyai_delete_retrying"
-  | "assemblyai_delete_failed";
+  | "assemblyai_delete_failed"
+  /** The order was erased (its item is a tombstone): the delivery is dropped, nothing stored. */
+  | "erased";
 
 export const DELETED_TRANSCRIPT_ERROR = "transcript was deleted at AssemblyAI";
 export const API_KEY_NOT_SET_REASON = "AssemblyAI API key not set";

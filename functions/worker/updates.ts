@@ -7,6 +7,7 @@ import type {
   TranscriptDelivery,
 } from "../shared/contract/delivery";
 import {
+  ERASED_ATTRIBUTE,
   FETCH_RETRY_ATTRIBUTES,
   FETCH_RETRY_STATUSES,
   FETCH_RETRY_WAITING,
@@ -206,9 +207,16 @@ function deliveryFields(context: DeliveryContext): { set: Record<string, unknown
   return { set, remove };
 }
 
+/**
+ * Every write that could create or fill an item also requires that the order was not erased: an erased
+ * order's item is a tombstone (ERASED_ATTRIBUTE) holding no transcript, which "nothing stored" would
+ * otherwise match, so a worker that read the item before the erasure cannot write it back after.
+ */
+export const NOT_ERASED = `attribute_not_exists(#${ERASED_ATTRIBUTE})`;
+
 function guarded(stored: StoredTranscript): Pick<UpdateParts, "condition" | "conditionValues"> {
   const guard: Guard = guardFor(stored);
-  return { condition: guard.condition, conditionValues: guard.values };
+  return { condition: `${guard.condition} AND ${NOT_ERASED}`, conditionValues: guard.values };
 }
 
 /** The write for a transcript AssemblyAI answered as completed or error, once `decide` said "write". */
@@ -393,7 +401,7 @@ export function buildRedactedAudioUpdate(
     },
     setIfAbsent: { metadata: delivery.metadata.params },
     remove: known ? ["redacted_audio_error"] : ["redacted_audio_error", "redacted_audio_transcript_id"],
-    ...(known ? { condition: AUDIO_BELONGS } : {}),
+    condition: known ? `${AUDIO_BELONGS} AND ${NOT_ERASED}` : NOT_ERASED,
   });
 }
 
@@ -412,7 +420,7 @@ export function buildRedactedAudioErrorUpdate(
     setIfAbsent: { metadata: delivery.metadata.params },
     remove: known ? [] : ["redacted_audio_transcript_id"],
     condition: known
-      ? `attribute_not_exists(#redacted_audio_s3_key) AND ${AUDIO_BELONGS}`
-      : "attribute_not_exists(#redacted_audio_s3_key)",
+      ? `attribute_not_exists(#redacted_audio_s3_key) AND ${AUDIO_BELONGS} AND ${NOT_ERASED}`
+      : `attribute_not_exists(#redacted_audio_s3_key) AND ${NOT_ERASED}`,
   });
 }

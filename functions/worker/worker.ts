@@ -80,6 +80,7 @@ import {
   type RecordSource,
   sessionRecordSource,
 } from "./updates";
+import { buildUsageUpdate, type CountedWrite, type UsageUpdate, usageIncrement } from "./usage";
 
 const gzipAsync = promisify(gzip);
 
@@ -161,6 +162,17 @@ class TransientFailure extends Error {
   override readonly name = "TransientFailure";
 }
 
+/**
+ * The order was erased (its item is a tombstone, contract/resources.ts ERASED_ATTRIBUTE): whatever the
+ * delivery is (a late retry, a redrive, a reconciler copy, a replay), nothing is stored or archived for it.
+ */
+class OrderErased extends Error {
+  override readonly name = "OrderErased";
+  constructor(erasedAt: string) {
+    super(`the order was erased at ${erasedAt}; the delivery is dropped, not stored`);
+  }
+}
+
 /** What processing one record came to; `retryAfterSeconds` only for transient failures that carry one. */
 interface RecordResult {
   readonly outcome: Outcome;
@@ -186,6 +198,7 @@ export function defaultDependencies(config: WorkerConfig, now: () => number = Da
       s3: clients.s3,
       tableName: config.tableName,
       bucketName: config.bucketName,
+      usageTableName: config.usageTableName,
     }),
     regions: config.assemblyAiRegions.map((access) => ({
       region: access.region,
@@ -215,18 +228,29 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   const deps: WorkerDependencies = { ...defaultDependencies(config, overrides.now), ...overrides };
   const { store } = deps;
   const isoNow = () => new Date(deps.now()).toISOString();
+
+  /** The record as stored; an erased order's tombstone stops the delivery here (OrderErased). */
+  async function readLive(
+    metadata: DeliveryOrigin["metadata"],
+    signal: AbortSignal,
+  ): Promise<StoredTranscript> {
+    const stored = readStoredTranscript(await store.readItem(itemKey(metadata), signal));
+    if (stored.erasedAt !== undefined) throw new OrderErased(stored.erasedAt);
+    return stored;
+  }
   const regionsByName = new Map(deps.regions.map((region) => [region.region, region]));
   const configuredRegions = deps.regions.map((region) => region.region) as [
     AssemblyAiRegion,
     ...AssemblyAiRegion[],
   ];
   /** Every record write carries its expiry when records have a retention (lifecycle.ts, withExpiry). */
-  const updateItem = (update: ItemUpdate, signal: AbortSignal) =>
+  const updateItem = (update: ItemUpdate, signal: AbortSignal, usage?: UsageUpdate) =>
     store.update(
       config.retentionDays === undefined
         ? update
         : withExpiry(update, expiresAt(deps.now(), config.retentionDays)),
       signal,
+      usage,
     );
   /** Deleting stored transcripts at AssemblyAI (deleteFromAssemblyAi): deletes.ts. */
   const deletes = createDeletes({
@@ -412,7 +436,11 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     signal: AbortSignal,
     /** With deleteFromAssemblyAi: the transcript's delete waits for its redacted audio (lifecycle.ts). */
     deleteWaitsForAudio = false,
+    counted?: CountedWrite,
   ): Promise<{ readonly written: true } | { readonly written: false; readonly verdict: Verdict }> {
+    // Moves with the record's write, in one transaction (functions/worker/usage.ts says what counts).
+    const increment = counted === undefined ? undefined : usageIncrement(counted);
+    const usage = increment === undefined ? undefined : buildUsageUpdate(increment, isoNow());
     let stored = initial;
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
       const incoming = {
@@ -426,10 +454,10 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       const built = build(judged.stored, judged.incoming.times, judged.verdict);
       // The replaced transcript's deletion state goes with it (lifecycle.ts).
       const update = config.deleteFromAssemblyAi ? withoutDeleteState(built, deleteWaitsForAudio) : built;
-      if ((await updateItem(update, signal)) === "written") {
+      if ((await updateItem(update, signal, usage)) === "written") {
         return { written: true };
       }
-      stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
+      stored = await readLive(delivery.metadata, signal);
       times = judged.incoming.times;
     }
     throw new TransientFailure("the item kept changing while it was being written");
@@ -491,7 +519,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
   ): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = delivery.metadata;
     const transcriptId = delivery.transcript_id;
-    const read = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
+    const read = await readLive(delivery.metadata, signal);
     // Before fetching: skip what the stored item already makes pointless.
     const before = await judge(
       delivery,
@@ -584,6 +612,13 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
         }),
       signal,
       deleteWaitsForRedactedAudio(decision.transcript, decision.status),
+      {
+        customerId,
+        status: decision.status,
+        kind: "transcript",
+        storedAt,
+        audioDuration: decision.transcript.audio_duration,
+      },
     );
     if (!written.written) return notWritten(written.verdict);
     const committed: CommittedTranscript = {
@@ -611,7 +646,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const ids = { transcriptId: sessionId };
     const source = sessionRecordSource(delivery);
     const times = timesFrom({ created: delivery.received_at, completed: delivery.received_at });
-    const read = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
+    const read = await readLive(delivery.metadata, signal);
     // S3 first, before any verdict: the body is the session's only copy, so even a session the record does
     // not keep (another one for the order wins) keeps its body, at its own key; the item never points at
     // nothing. Only a repeat of the stored session skips it (its body is there already).
@@ -667,6 +702,14 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
           text,
         }),
       signal,
+      false,
+      {
+        customerId,
+        status: "completed",
+        kind: "streaming_session",
+        storedAt,
+        durationMs: session.durationMs,
+      },
     );
     if (!written.written) return { ...notWritten(written.verdict), ...ids, s3Key: transcriptS3Key };
     return { outcome: "stored", storedAt, s3Key: transcriptS3Key, ...ids };
@@ -696,8 +739,9 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     const problem = redactedAudioUrlProblem(delivery.redacted_audio_url, config.redactedAudioHosts);
     if (problem !== undefined) return finalFailure(`redacted audio URL ${problem}`);
 
+    // Read even when the audio's transcript is unknown: an erased order's audio is never downloaded.
+    const stored = await readLive(delivery.metadata, signal);
     if (transcriptId !== undefined) {
-      const stored = readStoredTranscript(await store.readItem(itemKey(delivery.metadata), signal));
       if (stored.transcriptId !== undefined && stored.transcriptId !== transcriptId) {
         // The item holds another transcript: if it is newer, this audio belongs to one it replaced, and is
         // archived with a note; if this audio's transcript is the newer, its own delivery has not landed yet:
@@ -775,6 +819,8 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
       signal,
     );
     if (written === "condition_failed") {
+      // Erased while the file streamed in: say so (readLive throws) rather than retry it for nothing.
+      await readLive(delivery.metadata, signal);
       return { outcome: "transient_failure", reason: AUDIO_FOR_ANOTHER_TRANSCRIPT("another"), ...ids };
     }
     const deletion = config.deleteFromAssemblyAi
@@ -800,6 +846,7 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
     signal: AbortSignal,
   ): Promise<RecordResult> {
     const { customer_id: customerId, order_id: orderId } = message.metadata;
+    await readLive(message.metadata, signal);
     const s3Key = unknownArchiveKey(customerId, orderId, message.received_at, message.request_id);
     // The body as queued (metadata, payload and the kind as the receiver wrote it), byte for byte.
     await store.putObject({ key: s3Key, body, contentType: "application/json" }, signal);
@@ -909,10 +956,13 @@ export function createWorker(config: WorkerConfig, overrides: Partial<WorkerDepe
           ? await route(body, parsed.message, budget)
           : await processMalformed(record, body, parsed.reason, budget.signal);
       } catch (error) {
-        result = {
-          outcome: "transient_failure",
-          reason: error instanceof TransientFailure ? error.message : describeError(error),
-        };
+        result =
+          error instanceof OrderErased
+            ? { outcome: "erased", reason: error.message }
+            : {
+                outcome: "transient_failure",
+                reason: error instanceof TransientFailure ? error.message : describeError(error),
+              };
       }
     }
     if (

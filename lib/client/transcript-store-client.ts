@@ -18,6 +18,7 @@ import type { Transcript, TurnEvent } from "assemblyai";
 import { fromAttributeMap, toAttributeMap } from "../../functions/shared/attribute-values";
 import type { DeliverySource, ParamValue } from "../../functions/shared/contract/delivery";
 import {
+  ERASED_ATTRIBUTE,
   type FETCH_RETRY_WAITING,
   TABLE_PARTITION_KEY,
   TABLE_SORT_KEY,
@@ -180,6 +181,11 @@ function requireId(name: string, value: unknown): string {
   return value;
 }
 
+/** An erased order's item (contract/resources.ts, ERASED_ATTRIBUTE): no record to read. */
+function isTombstone(item: Readonly<Record<string, AttributeValue>>): boolean {
+  return item[ERASED_ATTRIBUTE] !== undefined;
+}
+
 export class TranscriptStoreClient {
   private readonly dynamodb: DynamoDBClient;
   private readonly s3: S3Client;
@@ -193,7 +199,10 @@ export class TranscriptStoreClient {
     this.bucketName = requireId("bucketName", props.bucketName);
   }
 
-  /** The record of one customer/order (a strongly consistent read), or undefined when there is none. */
+  /**
+   * The record of one customer/order (a strongly consistent read), or undefined when there is none (an
+   * erased order's tombstone is none).
+   */
   async get(customerId: string, orderId: string): Promise<StoredRecord | undefined> {
     const result = await this.dynamodb.send(
       new GetItemCommand({
@@ -205,13 +214,13 @@ export class TranscriptStoreClient {
         ConsistentRead: true,
       }),
     );
-    return result.Item === undefined ? undefined : asRecord(result.Item);
+    return result.Item === undefined || isTombstone(result.Item) ? undefined : asRecord(result.Item);
   }
 
   /**
    * One page of a customer's records in `order_id` order. It asks DynamoDB for one record more than `limit`,
    * so that `nextCursor` is absent exactly on the last page (DynamoDB's own LastEvaluatedKey may name a last
-   * page that turns out empty).
+   * page that turns out empty). Erased orders' tombstones are left out, so a page may hold fewer.
    */
   async listByCustomer(customerId: string, options: ListOptions = {}): Promise<RecordPage> {
     requireId("customerId", customerId);
@@ -232,10 +241,15 @@ export class TranscriptStoreClient {
       }),
     );
     const items = page.Items ?? [];
-    const records = items.slice(0, limit).map(asRecord);
-    const last = records.at(-1);
+    const read = items.slice(0, limit);
+    const records = read.filter((item) => !isTombstone(item)).map(asRecord);
+    const last = read.at(-1);
     if (items.length > limit && last !== undefined) {
-      return { records, nextCursor: encodeCursor(last.customer_id, last.order_id) };
+      const position = fromAttributeMap(last);
+      return {
+        records,
+        nextCursor: encodeCursor(String(position[TABLE_PARTITION_KEY]), String(position[TABLE_SORT_KEY])),
+      };
     }
     // Fewer than asked: the end, unless DynamoDB stopped at its 1 MB page size (then it says where).
     return page.LastEvaluatedKey === undefined

@@ -29,6 +29,7 @@ function localRefs(config: WebhookStackConfig): LocalRefs {
   return {
     queueUrl: "http://127.0.0.1:4567/123456789012/assemblyai-webhooks-deliveries",
     tableName: LOCAL_NAMES.table,
+    usageTableName: LOCAL_NAMES.usageTable,
     bucketName: LOCAL_NAMES.bucket,
     webhookSecretArn:
       "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-webhooks/webhook-secret-AbCdEf",
@@ -111,6 +112,10 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
     [ENV.bucketName]: {
       deployed: stack.resolve(stack.receiver.store.bucket.bucketName),
       local: LOCAL_REFS.bucketName,
+    },
+    [ENV.usageTableName]: {
+      deployed: stack.resolve(stack.receiver.store.usageTable.tableName),
+      local: LOCAL_REFS.usageTableName,
     },
     [ENV.webhookSecretArn]: {
       deployed: stack.resolve(stack.receiver.secrets.webhookSecret.secretArn),

@@ -19,7 +19,9 @@ function logicalId(type: string, pattern: RegExp): string {
 
 const queue = iam.binding(logicalId("AWS::SQS::Queue", /DeliveriesQueue/)).attributes.Arn as string;
 const dlq = iam.binding(logicalId("AWS::SQS::Queue", /DeadLetterQueue/)).attributes.Arn as string;
-const table = iam.binding(logicalId("AWS::DynamoDB::Table", /Table/)).attributes.Arn as string;
+const table = iam.binding(logicalId("AWS::DynamoDB::Table", /^StoreTable/)).attributes.Arn as string;
+const usageTable = iam.binding(logicalId("AWS::DynamoDB::Table", /^StoreUsageTable/)).attributes
+  .Arn as string;
 const bucket = iam.binding(logicalId("AWS::S3::Bucket", /StoreBucket/)).attributes.Arn as string;
 const webhookSecret = iam.binding(logicalId("AWS::SecretsManager::Secret", /WebhookSecret/)).ref;
 const apiKeySecret = iam.binding(logicalId("AWS::SecretsManager::Secret", /ApiKeySecret/)).ref;
@@ -44,6 +46,8 @@ const allowed: Array<[keyof typeof roles, Call]> = [
   ["worker", call("sqs:ChangeMessageVisibility", queue)],
   ["worker", call("dynamodb:GetItem", table)],
   ["worker", call("dynamodb:UpdateItem", table)],
+  // The usage counter, in the record write's TransactWriteItems (which IAM authorizes per item).
+  ["worker", call("dynamodb:UpdateItem", usageTable)],
   ["worker", call("s3:PutObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`)],
   ["worker", call("s3:PutObject", `${bucket}/redacted-audio/acme/o-1/t-1.wav`)],
   ["worker", call("secretsmanager:GetSecretValue", apiKeySecret)],
@@ -76,6 +80,10 @@ const denied: Array<[keyof typeof roles, Call, string]> = [
   ["worker", call("s3:ListBucket", bucket), "no listing of keys (they carry customer ids)"],
   ["worker", call("dynamodb:DeleteItem", table), "records are never deleted by the pipeline"],
   ["worker", call("dynamodb:Scan", table), "no scans"],
+  ["worker", call("dynamodb:GetItem", usageTable), "the worker only adds to the usage counters"],
+  ["worker", call("dynamodb:DeleteItem", usageTable), "the worker only adds to the usage counters"],
+  ["reconciler", call("dynamodb:UpdateItem", usageTable), "only the worker counts usage"],
+  ["receiver", call("dynamodb:UpdateItem", usageTable), "only the worker counts usage"],
   ["worker", call("sqs:SendMessage", dlq), "SQS's redrive moves dead letters, not the worker"],
   [
     "worker",

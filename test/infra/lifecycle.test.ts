@@ -25,9 +25,9 @@ function bucketRules(raw: RawConfig): Record<string, unknown>[] {
 const rule = (raw: RawConfig, id: string) => bucketRules(raw).find((entry) => entry.Id === id);
 
 describe("retentionDays", () => {
-  it("leaves the table without time to live, and record objects without expiry, by default", () => {
+  it("leaves records and their objects without expiry by default (the time to live is for erasure tombstones)", () => {
     templateFor().hasResourceProperties("AWS::DynamoDB::Table", {
-      TimeToLiveSpecification: Match.absent(),
+      TimeToLiveSpecification: { AttributeName: EXPIRES_AT_ATTRIBUTE, Enabled: true },
     });
     expect(rule({}, "transcripts")).toBeUndefined();
     expect(rule({}, "redacted-audio")).toBeUndefined();

@@ -3,7 +3,7 @@
  * functions/shared/contract/resources.ts, and this proves the two builders read it alike.
  */
 
-import { TRANSCRIPT_TABLE } from "../../functions/shared/contract/resources";
+import { TRANSCRIPT_TABLE, USAGE_TABLE } from "../../functions/shared/contract/resources";
 import { createTableInput, deadLetterQueueAttributes, deliveryQueueAttributes } from "../../local/resources";
 import { templateFor } from "./synth";
 
@@ -25,7 +25,7 @@ const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) =>
   String(a.AttributeName).localeCompare(String(b.AttributeName));
 
 describe("the local stack's resources, against the template", () => {
-  const table = propertiesOf("AWS::DynamoDB::Table", /Table/);
+  const table = propertiesOf("AWS::DynamoDB::Table", /^StoreTable/);
   const local = createTableInput("local-table", TRANSCRIPT_TABLE);
 
   it("give the table the same billing mode and key schema", () => {
@@ -41,6 +41,19 @@ describe("the local stack's resources, against the template", () => {
 
   it("give the table the same indexes: names, keys and projections", () => {
     expect(local.GlobalSecondaryIndexes).toEqual(table.GlobalSecondaryIndexes);
+  });
+
+  it("give the usage table the same billing mode, key schema and key attributes, and no index", () => {
+    const usage = propertiesOf("AWS::DynamoDB::Table", /^StoreUsageTable/);
+    const localUsage = createTableInput("local-usage", USAGE_TABLE);
+
+    expect(localUsage.BillingMode).toBe(usage.BillingMode);
+    expect(localUsage.KeySchema).toEqual(usage.KeySchema);
+    expect([...(localUsage.AttributeDefinitions ?? [])].sort(byName)).toEqual(
+      [...(usage.AttributeDefinitions as { AttributeName: string }[])].sort(byName),
+    );
+    expect(localUsage.GlobalSecondaryIndexes).toBeUndefined();
+    expect(usage.GlobalSecondaryIndexes).toBeUndefined();
   });
 
   it("give the delivery queue the same visibility timeout, retention and redrive", () => {

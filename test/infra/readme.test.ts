@@ -80,7 +80,7 @@ describe("the README's commands", () => {
 
   it("documents the CLI's commands", () => {
     expect(cliCommands).toEqual(
-      expect.arrayContaining(["submit", "get", "status", "rotate-secret", "dlq list"]),
+      expect.arrayContaining(["submit", "get", "status", "rotate-secret", "dlq list", "usage", "erase"]),
     );
   });
 

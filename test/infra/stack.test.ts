@@ -35,7 +35,7 @@ const receiverId = logicalId("AWS::Lambda::Function", /Receiver/);
 const workerId = logicalId("AWS::Lambda::Function", /Worker/);
 const queueId = logicalId("AWS::SQS::Queue", /DeliveriesQueue/);
 const dlqId = logicalId("AWS::SQS::Queue", /DeadLetterQueue/);
-const tableId = logicalId("AWS::DynamoDB::Table", /Table/);
+const tableId = logicalId("AWS::DynamoDB::Table", /^StoreTable/);
 const bucketId = logicalId("AWS::S3::Bucket", /Bucket/);
 
 /** Every IAM statement attached to a function's role, flattened. */
@@ -245,6 +245,7 @@ describe("worker", () => {
       Variables: {
         [ENV.stackName]: "Webhooks",
         [ENV.tableName]: { Ref: tableId },
+        [ENV.usageTableName]: { Ref: logicalId("AWS::DynamoDB::Table", /^StoreUsageTable/) },
         [ENV.bucketName]: { Ref: bucketId },
         [ENV.apiKeySecretArn]: { Ref: expect.stringMatching(/ApiKeySecret/) },
         [ENV.assemblyAiBaseUrl]: "https://api.assemblyai.com",
@@ -606,6 +607,10 @@ describe("outputs", () => {
         "QueueName",
         "QueueUrl",
         "TableName",
+        "UsageTableName",
+        "EventBusName",
+        "EventBusArn",
+        "EventSource",
         "WebhookSecretArn",
         "WebhookSecretCacheTtlSeconds",
         "WebhookUrl",

@@ -75,13 +75,13 @@ describe("AssemblyAiWebhookReceiver", () => {
     expect(() => new AssemblyAiWebhookReceiver(new Stack(app, "Other"), "Second")).not.toThrow();
   });
 
-  it("exposes the table, bucket, dead-letter queue and alarm topic it defines, and the API's webhook URL", () => {
+  it("exposes the tables, bucket, dead-letter queue and alarm topic it defines, and the API's webhook URL", () => {
     const { stack, receiver } = consumerApp({}, { withReader: false });
     const template = Template.fromStack(stack);
 
-    expect(Object.keys(template.findResources("AWS::DynamoDB::Table"))).toEqual([
-      logicalIdOf(stack, receiver.table),
-    ]);
+    expect(Object.keys(template.findResources("AWS::DynamoDB::Table")).sort()).toEqual(
+      [logicalIdOf(stack, receiver.table), logicalIdOf(stack, receiver.usageTable)].sort(),
+    );
     expect(Object.keys(template.findResources("AWS::S3::Bucket"))).toEqual([
       logicalIdOf(stack, receiver.bucket),
     ]);

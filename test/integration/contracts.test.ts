@@ -197,10 +197,16 @@ describe("IAM, simulated over what the functions really called", () => {
       attributes: { Arn: `arn:aws:sqs:${s.contract.region}:${ACCOUNT_ID}:${name}`, QueueName: name },
     });
     return {
-      [logicalId("AWS::DynamoDB::Table", /Table/)]: {
+      [logicalId("AWS::DynamoDB::Table", /^StoreTable/)]: {
         ref: s.contract.tableName,
         attributes: {
           Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${s.contract.tableName}`,
+        },
+      },
+      [logicalId("AWS::DynamoDB::Table", /^StoreUsageTable/)]: {
+        ref: LOCAL_NAMES.usageTable,
+        attributes: {
+          Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${LOCAL_NAMES.usageTable}`,
         },
       },
       [logicalId("AWS::SQS::Queue", /DeliveriesQueue/)]: queue(LOCAL_NAMES.queue),

@@ -50,6 +50,37 @@ describe("describeCall", () => {
     });
   });
 
+  it("names a transaction by the action each of its items needs, on every table it writes", () => {
+    const transaction = (items: unknown[]) =>
+      describeCall(
+        "dynamodb",
+        "POST",
+        url("/"),
+        { "x-amz-target": "DynamoDB_20120810.TransactWriteItems" },
+        JSON.stringify({ TransactItems: items }),
+        where,
+      );
+
+    expect(
+      transaction([
+        { Update: { TableName: "records", Key: {} } },
+        { Update: { TableName: "usage", Key: {} } },
+      ]),
+    ).toEqual({
+      operation: "TransactWriteItems",
+      action: "dynamodb:UpdateItem",
+      resources: [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/records",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/usage",
+      ],
+      context: {},
+    });
+    // Mixed actions cannot be one recorded call: "unknown", which no role allows.
+    expect(
+      transaction([{ Update: { TableName: "records" } }, { Delete: { TableName: "usage" } }])?.action,
+    ).toBe("unknown");
+  });
+
   it("names a DynamoDB index query and an SQS batch by the resource and action IAM checks", () => {
     const query = describeCall(
       "dynamodb",

@@ -26,6 +26,7 @@ export const ENV = {
   reconcileMaxPendingMinutes: "RECONCILE_MAX_PENDING_MINUTES",
   deleteFromAssemblyAi: "DELETE_FROM_ASSEMBLYAI",
   retentionDays: "RETENTION_DAYS",
+  usageTableName: "USAGE_TABLE_NAME",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -132,7 +133,10 @@ function processingVariables(refs: ProcessingRefs) {
   } as const;
 }
 
-export type WorkerRefs = ProcessingRefs;
+export interface WorkerRefs extends ProcessingRefs {
+  /** The usage counters (USAGE_TABLE); the benchmarks' no-op stack has none, and counts nothing. */
+  readonly usageTableName?: string;
+}
 
 export interface WorkerSettings {
   readonly inlineTextMaxBytes: number;
@@ -147,6 +151,7 @@ export interface WorkerSettings {
 export function workerEnvironment(refs: WorkerRefs, settings: WorkerSettings) {
   return {
     ...processingVariables(refs),
+    ...(refs.usageTableName !== undefined ? { [ENV.usageTableName]: refs.usageTableName } : {}),
     [ENV.inlineTextMaxBytes]: String(settings.inlineTextMaxBytes),
     [ENV.redactedAudioHosts]: settings.redactedAudioHosts.join(","),
     [ENV.retryBaseSeconds]: String(settings.retryBaseSeconds),

@@ -95,7 +95,7 @@ export interface IndexShape {
 
 export interface TableShape {
   readonly billingMode: "PAY_PER_REQUEST";
-  /** The attribute DynamoDB's time to live reads, turned on only with `retentionDays`. */
+  /** The attribute DynamoDB's time to live reads. */
   readonly timeToLiveAttribute?: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
@@ -105,13 +105,14 @@ export interface TableShape {
 /**
  * When a record expires (epoch seconds): with `retentionDays`, every record write of the worker sets it to
  * that many days after the write, and the table's time to live deletes the record after it (DynamoDB does so
- * within a few days, so a reader filters on it). Absent: the record stays until deleted.
+ * within a few days, so a reader filters on it); an erased order's tombstone always carries it (see
+ * ERASED_ATTRIBUTE). Absent: the record stays until deleted.
  */
 export const EXPIRES_AT_ATTRIBUTE = "expires_at";
 
 /**
  * The record table; lib/transcript-store.ts and local/resources.ts both build it from this (its time to live
- * only with `retentionDays`).
+ * always on: tombstones expire by it, and records too with `retentionDays`).
  */
 export const TRANSCRIPT_TABLE: TableShape = {
   billingMode: "PAY_PER_REQUEST",
@@ -143,6 +144,52 @@ export const TRANSCRIPT_TABLE: TableShape = {
   ],
 };
 
+/**
+ * The usage table: one item per customer per UTC day, counters the worker moves in the same transaction as
+ * the record's conditional write (functions/worker/usage.ts), so a duplicate delivery, which writes nothing,
+ * never counts. A table of its own, not items in the record table: any string is a valid order_id, so no
+ * counter key there could be told from a real order. `aai-webhooks usage` reads it with a Query per
+ * customer (or one Scan of the counters, which grow with customers times days, never with records).
+ * lib/transcript-store.ts and local/resources.ts build it from this.
+ */
+export const USAGE_DAY_KEY = "day";
+export const USAGE_TABLE: UsageTableShape = {
+  billingMode: "PAY_PER_REQUEST",
+  partitionKey: { name: TABLE_PARTITION_KEY, type: "S" },
+  sortKey: { name: USAGE_DAY_KEY, type: "S" },
+  globalSecondaryIndexes: [],
+};
+
+/** What a table needs to be created: the usage table has no stream, TTL or index of the record table's. */
+export type UsageTableShape = Pick<
+  TableShape,
+  "billingMode" | "partitionKey" | "sortKey" | "globalSecondaryIndexes"
+>;
+
+/** The counters on a usage item (numbers: DynamoDB adds them exactly). */
+export const USAGE_COUNTERS = {
+  /** Pre-recorded transcripts stored `completed` that day. */
+  transcripts: "transcripts",
+  /** Their `audio_duration`, in seconds. */
+  audioSeconds: "audio_seconds",
+  /** Streaming sessions stored that day. */
+  sessions: "streaming_sessions",
+  /** Their `duration_ms` (the latest word end), in milliseconds. */
+  sessionMilliseconds: "streaming_ms",
+} as const;
+
+/**
+ * An erased order's tombstone: the record table's item for that customer_id/order_id, holding only the keys,
+ * ERASED_ATTRIBUTE (when it was erased) and RECORD_EXPIRY_ATTRIBUTE (DynamoDB's time to live, epoch
+ * seconds). While it exists the worker stores nothing for the order: a late webhook retry, a dead-letter
+ * redrive, a reconciler copy or a replay of an erased transcript is dropped and logged (outcome `erased`),
+ * not resurrected. It lives TOMBSTONE_DAYS, longer than any message naming the order can (see
+ * INBOX_EXPIRE_DAYS); then DynamoDB deletes it.
+ */
+export const ERASED_ATTRIBUTE = "erased_at";
+/** The record table's time-to-live attribute (epoch seconds): tombstones carry it. */
+export const RECORD_EXPIRY_ATTRIBUTE = EXPIRES_AT_ATTRIBUTE;
+
 /** S3 key layout; the worker writes and the CLI reads these. */
 export const BUCKET_PREFIXES = {
   transcripts: "transcripts/",
@@ -160,6 +207,9 @@ export const BUCKET_PREFIXES = {
  */
 export const INBOX_PREFIX = "inbox/";
 export const INBOX_EXPIRE_DAYS = 35;
+
+/** How long an erased order's tombstone keeps the worker from storing it again (see ERASED_ATTRIBUTE). */
+export const TOMBSTONE_DAYS = INBOX_EXPIRE_DAYS;
 
 /** The reconciler's part of the transcript bucket; its old versions expire after a day (lib/transcript-store.ts). */
 export const RECONCILER_PREFIX = "reconciler/";

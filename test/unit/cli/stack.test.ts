@@ -68,6 +68,21 @@ describe("outputsFromStack", () => {
     ).toThrow(`stack S's output WebhookSecretCacheTtlSeconds is "5m", not a number of seconds`);
   });
 
+  it("takes the usage table, event bus and event source from their outputs, absent on older stacks", () => {
+    const outputs = outputsFromStack(
+      "S",
+      stackOutputs({ ...OUTPUTS, UsageTableName: "Usage", EventBusName: "Bus", EventSource: "acme.hooks" }),
+    );
+    const target = deployedTarget("S", outputs, {});
+
+    expect(target).toMatchObject({ usageTableName: "Usage", eventBusName: "Bus", eventSource: "acme.hooks" });
+    target.close();
+    const older = deployedTarget("S", outputsFromStack("S", stackOutputs(OUTPUTS)), {});
+    expect(older.usageTableName).toBeUndefined();
+    expect(older.eventBusName).toBeUndefined();
+    older.close();
+  });
+
   it("names every output a stack lacks", () => {
     const { TableName: _table, DeadLetterQueueUrl: _dlq, ...partial } = OUTPUTS;
 

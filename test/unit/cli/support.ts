@@ -1,6 +1,7 @@
 /** Fakes for driving the CLI in-process: streams that collect what is written, a target over mocked clients. */
 import { PassThrough, Writable } from "node:stream";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -46,6 +47,7 @@ export function fakeTarget(overrides: Partial<StackTarget> = {}): StackTarget {
     s3: new S3Client(LOCAL),
     sqs: new SQSClient(LOCAL),
     secrets: new SecretsManagerClient(LOCAL),
+    events: new EventBridgeClient(LOCAL),
     webhookSecret: async () => "webhook-secret-value",
     assemblyAi: async () => ({ apiKey: "key", baseUrl: "http://127.0.0.1:1" }),
     close: () => {},

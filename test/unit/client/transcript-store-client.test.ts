@@ -120,6 +120,26 @@ describe("get", () => {
 });
 
 describe("listByCustomer", () => {
+  it("reads an erased order's tombstone as no record, and leaves tombstones out of a listing", async () => {
+    const tombstone = item({ customer_id: "acme", order_id: "o-2", erased_at: "2026-12-01T10:00:00.000Z" });
+    dynamodb.on(GetItemCommand).resolves({ Item: tombstone });
+    dynamodb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [...recordsOf(["o-1"]), tombstone, ...recordsOf(["o-3"])] })
+      .resolvesOnce({ Items: recordsOf(["o-3"]) });
+    const store = client();
+
+    await expect(store.get("acme", "o-2")).resolves.toBeUndefined();
+    const first = await store.listByCustomer("acme", { limit: 2 });
+    expect(first.records.map((record) => record.order_id)).toEqual(["o-1"]);
+    // The cursor still continues after the tombstone, the page's last item.
+    const second = await store.listByCustomer("acme", { limit: 2, cursor: first.nextCursor });
+    expect(second.records.map((record) => record.order_id)).toEqual(["o-3"]);
+    expect(dynamodb).toHaveReceivedNthSpecificCommandWith(2, QueryCommand, {
+      ExclusiveStartKey: { customer_id: { S: "acme" }, order_id: { S: "o-2" } },
+    });
+  });
+
   it("pages with the cursor: each page asks one more than the limit, the last has no cursor", async () => {
     dynamodb
       .on(QueryCommand)

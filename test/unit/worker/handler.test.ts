@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest";
@@ -8,6 +9,7 @@ import { sqsEvent, unknownMessage } from "./support";
 type HandlerModule = typeof import("../../../functions/worker/handler");
 
 const s3 = mockClient(S3Client);
+const dynamodb = mockClient(DynamoDBClient);
 const ENV = {
   TABLE_NAME: "transcripts",
   BUCKET_NAME: "transcripts-bucket",
@@ -41,6 +43,9 @@ let previousWriter: Writer;
 beforeEach(() => {
   s3.reset();
   s3.on(PutObjectCommand).resolves({});
+  // The unknown delivery's order is looked up first (an erased order's deliveries are dropped).
+  dynamodb.reset();
+  dynamodb.on(GetItemCommand).resolves({});
   previousWriter = setWriter(() => undefined);
 });
 

@@ -412,14 +412,19 @@ describe("updates", () => {
   });
 
   it("guards the write with the item as it was read when the write was decided", () => {
-    expect(transcriptUpdate.conditionExpression).toBe("attribute_not_exists(#transcript_id)");
+    // Never over an erased order's tombstone, which holds no transcript either.
+    expect(transcriptUpdate.conditionExpression).toBe(
+      "attribute_not_exists(#transcript_id) AND attribute_not_exists(#erased_at)",
+    );
     const over = buildFetchFailedUpdate({
       delivery,
       storedAt,
       stored: readStoredTranscript({ transcript_id: "other", status: "fetch_failed" }),
       error: "e",
     });
-    expect(over.conditionExpression).toBe("#transcript_id = :held_transcript_id AND #status = :held_status");
+    expect(over.conditionExpression).toBe(
+      "#transcript_id = :held_transcript_id AND #status = :held_status AND attribute_not_exists(#erased_at)",
+    );
     expect(over.values).toMatchObject({
       ":held_transcript_id": "other",
       ":held_status": "fetch_failed",
@@ -517,25 +522,27 @@ describe("updates", () => {
         "#metadata = if_not_exists(#metadata, :metadata) REMOVE #redacted_audio_error",
     );
     expect(update.conditionExpression).toBe(
-      "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id)",
+      "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id) AND " +
+        "attribute_not_exists(#erased_at)",
     );
     expect(update.values).toMatchObject({ ":redacted_audio_transcript_id": TRANSCRIPT_ID });
   });
 
-  it("writes redacted audio of an unknown transcript unconditionally, clearing any transcript it named", () => {
+  it("writes redacted audio of an unknown transcript unless the order was erased, clearing any transcript it named", () => {
     const update = buildRedactedAudioUpdate(audioDelivery, "k", storedAt, undefined);
 
-    expect(update.conditionExpression).toBeUndefined();
+    expect(update.conditionExpression).toBe("attribute_not_exists(#erased_at)");
     expect(update.updateExpression).toContain("REMOVE #redacted_audio_error, #redacted_audio_transcript_id");
   });
 
   it("records a redacted-audio error only without a stored file (and, when known, another transcript)", () => {
     expect(buildRedactedAudioErrorUpdate(audioDelivery, "e", TRANSCRIPT_ID).conditionExpression).toBe(
       "attribute_not_exists(#redacted_audio_s3_key) AND " +
-        "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id)",
+        "(attribute_not_exists(#transcript_id) OR #transcript_id = :redacted_audio_transcript_id) AND " +
+        "attribute_not_exists(#erased_at)",
     );
     expect(buildRedactedAudioErrorUpdate(audioDelivery, "e", undefined).conditionExpression).toBe(
-      "attribute_not_exists(#redacted_audio_s3_key)",
+      "attribute_not_exists(#redacted_audio_s3_key) AND attribute_not_exists(#erased_at)",
     );
   });
 
