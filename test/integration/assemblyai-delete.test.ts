@@ -113,7 +113,10 @@ describe("with deleteFromAssemblyAi on", () => {
     expect(record).toMatchObject({ transcript_id: submitted.id, status: "completed" });
     expect(audio?.size).toBeGreaterThan(0);
     expect(String(record.assemblyai_deleted_at) >= String(record.redacted_audio_stored_at)).toBe(true);
-    expect(await deletesOf(s, submitted.id)).toBe(1);
+    // At least once: when the transcript's write and the audio's finish together, each may read both and
+    // send the DELETE, which AssemblyAI answers the same way twice (README, "Deleting transcripts at
+    // AssemblyAI"); the record says deleted either way.
+    expect(await deletesOf(s, submitted.id)).toBeGreaterThanOrEqual(1);
   });
 
   it("never stores the tombstone over the record when the deleted transcript's webhook comes again", async () => {
@@ -179,10 +182,16 @@ describe("IAM with deleteFromAssemblyAi and retentionDays, simulated over what t
     });
     try {
       return {
-        [idOf("AWS::DynamoDB::Table", /Table/)]: {
+        [idOf("AWS::DynamoDB::Table", /^StoreTable/)]: {
           ref: s.contract.tableName,
           attributes: {
             Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${s.contract.tableName}`,
+          },
+        },
+        [idOf("AWS::DynamoDB::Table", /^StoreUsageTable/)]: {
+          ref: LOCAL_NAMES.usageTable,
+          attributes: {
+            Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${LOCAL_NAMES.usageTable}`,
           },
         },
         [idOf("AWS::SQS::Queue", /DeliveriesQueue/)]: queue(LOCAL_NAMES.queue),

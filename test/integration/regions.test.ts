@@ -216,10 +216,16 @@ describe("IAM with both regions, simulated over what the worker and the reconcil
     });
     try {
       return {
-        [idOf("AWS::DynamoDB::Table", /Table/)]: {
+        [idOf("AWS::DynamoDB::Table", /^StoreTable/)]: {
           ref: s.contract.tableName,
           attributes: {
             Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${s.contract.tableName}`,
+          },
+        },
+        [idOf("AWS::DynamoDB::Table", /^StoreUsageTable/)]: {
+          ref: LOCAL_NAMES.usageTable,
+          attributes: {
+            Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${LOCAL_NAMES.usageTable}`,
           },
         },
         [idOf("AWS::SQS::Queue", /DeliveriesQueue/)]: queue(LOCAL_NAMES.queue),
