@@ -91,6 +91,14 @@ export interface DownloadOptions {
 }
 
 /** What a download body errors with once it goes past the byte cap. */
+/** What a fetch or a delete answers for an id that could not be part of a path: refused, never sent. */
+const MALFORMED_ID_ANSWER = {
+  type: "http_error",
+  status: 400,
+  retryAfter: null,
+  message: "malformed transcript id (not sent)",
+} as const;
+
 export class DownloadTooLarge extends Error {
   override readonly name = "DownloadTooLarge";
 }
@@ -147,12 +155,7 @@ export class AssemblyAiClient {
   /** `GET /v2/transcript/{id}`; an id that could not be part of a path is refused without a request. */
   async getTranscript(transcriptId: string, apiKey: string, signal?: AbortSignal): Promise<FetchResult> {
     if (!TRANSCRIPT_ID_PATTERN.test(transcriptId)) {
-      return {
-        type: "http_error",
-        status: 400,
-        retryAfter: null,
-        message: "malformed transcript id (not sent)",
-      };
+      return MALFORMED_ID_ANSWER;
     }
     const answer = await this.getJson(`/v2/transcript/${encodeURIComponent(transcriptId)}`, apiKey, signal);
     if (answer.type !== "json") return answer;
@@ -169,12 +172,7 @@ export class AssemblyAiClient {
    */
   async deleteTranscript(transcriptId: string, apiKey: string, signal?: AbortSignal): Promise<DeleteResult> {
     if (!TRANSCRIPT_ID_PATTERN.test(transcriptId)) {
-      return {
-        type: "http_error",
-        status: 400,
-        retryAfter: null,
-        message: "malformed transcript id (not sent)",
-      };
+      return MALFORMED_ID_ANSWER;
     }
     try {
       const response = await fetch(`${this.baseUrl}/v2/transcript/${encodeURIComponent(transcriptId)}`, {
