@@ -25,6 +25,7 @@ export const FUNCTION_ENTRIES = {
   receiver: "functions/receiver/handler.ts",
   worker: "functions/worker/handler.ts",
   reconciler: "functions/reconciler/handler.ts",
+  publisher: "functions/publisher/handler.ts",
 } as const;
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;

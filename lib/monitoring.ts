@@ -56,6 +56,13 @@ export interface MonitoringProps extends MonitoringThresholds {
    */
   readonly reconciler?: lambda.IFunction;
   /**
+   * The events publisher (lib/event-publishing.ts): its errors and stream lag are charted and alarmed on.
+   * @default - no events charted
+   */
+  readonly publisher?: lambda.IFunction;
+  /** The events dead-letter queue. @default - none charted */
+  readonly eventsDeadLetterQueue?: sqs.IQueue;
+  /**
    * Address subscribed to the alarm topic (its owner must confirm the subscription from the e-mail SNS sends).
    * @default - no subscription: subscribe to the `AlarmTopicArn` output yourself
    */
@@ -99,6 +106,12 @@ export const TRANSIENT_FAILURE_ALARM_PERIODS = 3;
 
 /** Normal lag is the schedule plus the 10-minute settling window; hours of it means runs cannot keep up. */
 export const RECONCILER_LAG_ALARM_HOURS = 3;
+
+/**
+ * How far behind the table's stream the publisher may fall (its iterator age) before `events-behind` fires:
+ * records stay on a stream for 24 hours, so this leaves the day to fix what holds it back.
+ */
+export const EVENTS_BEHIND_ALARM_MINUTES = 15;
 
 export class Monitoring extends Construct {
   readonly dashboard: cw.Dashboard;
@@ -303,6 +316,43 @@ export class Monitoring extends Construct {
         },
       );
     }
+    if (metrics.events) {
+      const { events } = metrics;
+      alarms.EventsDeadLetters = alarm(
+        "EventsDeadLettersAlarm",
+        "events-dead-letters",
+        "Events are in the events dead-letter queue: EventBridge refused them after the publisher's " +
+          "retries, or the publisher failed a stream batch after its retries. Subscribers have not heard of " +
+          "those changes: `aai-webhooks events redrive` puts them on the bus again.",
+        { metric: events.deadLetters, threshold: 0 },
+      );
+      alarms.EventsPublishFailed = alarm(
+        "EventsPublishFailedAlarm",
+        "events-publish-failed",
+        "The events publisher failed: EventBridge refused events after its retries (dead-lettered), or the " +
+          "function itself failed (the stream retries it; after 10 tries a pointer goes to the events " +
+          "dead-letter queue).",
+        {
+          metric: new cw.MathExpression({
+            expression: "FILL(refused, 0) + FILL(errors, 0)",
+            usingMetrics: { refused: events.refused, errors: events.publisher.errors },
+            label: "events refused + publisher errors",
+            period: PERIOD,
+          }),
+          threshold: 0,
+        },
+      );
+      alarms.EventsBehind = alarm(
+        "EventsBehindAlarm",
+        "events-behind",
+        `The events publisher is more than ${EVENTS_BEHIND_ALARM_MINUTES} minutes behind the table's ` +
+          "stream: stored transcripts are not being announced (records leave the stream after 24 hours).",
+        {
+          metric: events.iteratorAge,
+          threshold: EVENTS_BEHIND_ALARM_MINUTES * 60_000,
+        },
+      );
+    }
     this.alarms = alarms;
 
     this.dashboard = new cw.Dashboard(this, "Dashboard", {
@@ -468,6 +518,27 @@ export class Monitoring extends Construct {
       }),
       receiver: functionMetrics(props.receiver),
       worker: functionMetrics(props.worker),
+      events:
+        props.publisher && props.eventsDeadLetterQueue
+          ? {
+              publisher: functionMetrics(props.publisher),
+              iteratorAge: props.publisher.metric("IteratorAge", {
+                period: PERIOD,
+                statistic: "Maximum",
+                label: "stream iterator age (ms)",
+              }),
+              // Both written with no dimension but the stack's (functions/publisher/publisher.ts).
+              published: custom("EventsPublished", {}).with({ label: "published" }),
+              refused: custom("EventsDeadLettered", {}).with({ label: "dead-lettered" }),
+              publishedByType: search("DetailType", 'MetricName="EventsPublished"'),
+              latency: (statistic: string) =>
+                custom("EventLatency", {}, statistic).with({ label: statistic }),
+              deadLetters: props.eventsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                period: PERIOD,
+                label: "events dead letters",
+              }),
+            }
+          : undefined,
       reconcilerFunction: props.reconciler ? functionMetrics(props.reconciler) : undefined,
     };
   }
@@ -552,5 +623,21 @@ export class Monitoring extends Construct {
       ),
       graph("Reconciler: how far behind, errors", reconcilerHealth),
     );
+    const { events } = metrics;
+    if (events) {
+      this.dashboard.addWidgets(
+        graph("Events published by detail type", [events.publishedByType], {
+          right: [events.published],
+        }),
+        graph(
+          "Commit to event latency (ms)",
+          [events.latency("p50"), events.latency("p99"), events.latency("Maximum")],
+          { right: [events.iteratorAge] },
+        ),
+        graph("Events failed", [events.refused, events.deadLetters], {
+          right: [events.publisher.errors.with({ label: "publisher errors" })],
+        }),
+      );
+    }
   }
 }

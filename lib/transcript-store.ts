@@ -72,6 +72,8 @@ export class TranscriptStore extends Construct {
       removalPolicy: props.removalPolicy,
       // Erased orders' tombstones always carry it (contract/resources.ts), records with retentionDays.
       timeToLiveAttribute: shape.timeToLiveAttribute,
+      // The events' outbox (contract/resources.ts, EVENT_STREAM): lib/event-publishing.ts reads it.
+      stream: shape.streamViewType && STREAM_VIEW_TYPES[shape.streamViewType],
     });
     for (const index of shape.globalSecondaryIndexes) {
       this.table.addGlobalSecondaryIndex({
@@ -299,6 +301,9 @@ const ATTRIBUTE_TYPES: Record<KeyAttribute["type"], dynamodb.AttributeType> = {
 };
 const BILLING_MODES: Record<TableShape["billingMode"], dynamodb.BillingMode> = {
   PAY_PER_REQUEST: dynamodb.BillingMode.PAY_PER_REQUEST,
+};
+const STREAM_VIEW_TYPES: Record<NonNullable<TableShape["streamViewType"]>, dynamodb.StreamViewType> = {
+  NEW_AND_OLD_IMAGES: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
 };
 const PROJECTION_TYPES: Record<IndexShape["projection"]["type"], dynamodb.ProjectionType> = {
   INCLUDE: dynamodb.ProjectionType.INCLUDE,

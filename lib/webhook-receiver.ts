@@ -1,6 +1,6 @@
 /**
  * The whole pipeline as one construct, for a CDK app of your own: API and receiver, queue, worker, store,
- * secrets, reconciler and monitoring. The standalone app (`bin/app.ts`, `lib/webhook-stack.ts`) is one stack
+ * secrets, reconciler, events and monitoring. The standalone app (`bin/app.ts`, `lib/webhook-stack.ts`) is one stack
  * holding it.
  */
 import { RemovalPolicy, Stack } from "aws-cdk-lib";
@@ -54,6 +54,11 @@ export class AssemblyAiWebhookReceiver extends Construct {
    * names. Add rules to it for `source` = `eventSource`.
    */
   readonly eventBus: events.IEventBus;
+  /**
+   * Events EventBridge refused after the publisher's retries (kept whole: `aai-webhooks events redrive`),
+   * and the stream's pointers to batches the publisher failed on; alarmed on (`events-dead-letters`).
+   */
+  readonly eventsDeadLetterQueue: sqs.IQueue;
 
   /** The settings with their defaults, as validated. */
   readonly config: WebhookStackConfig;
@@ -139,7 +144,12 @@ export class AssemblyAiWebhookReceiver extends Construct {
       });
     }
 
-    this.events = new EventPublishing(this, "Events", { eventBusName: config.eventBusName });
+    this.events = new EventPublishing(this, "Events", {
+      eventBusName: config.eventBusName,
+      eventSource: config.eventSource,
+      store: this.store,
+      ...logSettings,
+    });
 
     this.monitoring = new Monitoring(this, "Monitoring", {
       api: this.receiverApi.api,
@@ -148,6 +158,8 @@ export class AssemblyAiWebhookReceiver extends Construct {
       queue: this.queue.queue,
       deadLetterQueue: this.queue.deadLetterQueue,
       reconciler: this.reconciler?.reconciler.function,
+      publisher: this.events.publisher.function,
+      eventsDeadLetterQueue: this.events.deadLetterQueue,
       alarmEmail: config.alarmEmail,
       oldestMessageAlarmSeconds: config.oldestMessageAlarmSeconds,
       authFailureAlarmThreshold: config.authFailureAlarmThreshold,
@@ -162,6 +174,7 @@ export class AssemblyAiWebhookReceiver extends Construct {
     this.deadLetterQueue = this.queue.deadLetterQueue;
     this.alarmTopic = this.monitoring.alarmTopic;
     this.eventBus = this.events.eventBus;
+    this.eventsDeadLetterQueue = this.events.deadLetterQueue;
   }
 
   /**

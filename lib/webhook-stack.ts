@@ -61,6 +61,10 @@ export class WebhookStack extends Stack {
       EventBusName: [receiver.eventBus.eventBusName, "EventBridge bus the stack publishes its events to"],
       EventBusArn: [receiver.eventBus.eventBusArn, "ARN of the EventBridge bus of the stack's events"],
       EventSource: [config.eventSource, "source of the stack's events (what a rule matches)"],
+      EventsDeadLetterQueueUrl: [
+        receiver.eventsDeadLetterQueue.queueUrl,
+        "Events EventBridge refused after the publisher's retries (aai-webhooks events redrive)",
+      ],
       AlarmTopicArn: [receiver.alarmTopic.topicArn, "SNS topic every alarm notifies; subscribe to it"],
     };
     if (receiver.bucketKey) {

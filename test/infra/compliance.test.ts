@@ -284,7 +284,7 @@ describe("logsKmsKey", () => {
   const [keyId] = Object.keys(template.findResources("AWS::KMS::Key")).filter((id) => /^LogsKey/.test(id));
 
   it("encrypts every log group with the logs key", () => {
-    expect(Object.keys(template.findResources("AWS::Logs::LogGroup"))).toHaveLength(4);
+    expect(Object.keys(template.findResources("AWS::Logs::LogGroup"))).toHaveLength(5);
     template.allResourcesProperties("AWS::Logs::LogGroup", {
       KmsKeyId: { "Fn::GetAtt": [keyId, "Arn"] },
       RetentionInDays: 365,

@@ -23,6 +23,10 @@ const table = iam.binding(logicalId("AWS::DynamoDB::Table", /^StoreTable/)).attr
 const usageTable = iam.binding(logicalId("AWS::DynamoDB::Table", /^StoreUsageTable/)).attributes
   .Arn as string;
 const bucket = iam.binding(logicalId("AWS::S3::Bucket", /StoreBucket/)).attributes.Arn as string;
+const tableStream = iam.binding(logicalId("AWS::DynamoDB::Table", /^StoreTable/)).attributes
+  .StreamArn as string;
+const eventBus = iam.binding(logicalId("AWS::Events::EventBus", /EventsBus/)).attributes.Arn as string;
+const failedEvents = iam.binding(logicalId("AWS::SQS::Queue", /EventsFailedEvents/)).attributes.Arn as string;
 const webhookSecret = iam.binding(logicalId("AWS::SecretsManager::Secret", /WebhookSecret/)).ref;
 const apiKeySecret = iam.binding(logicalId("AWS::SecretsManager::Secret", /ApiKeySecret/)).ref;
 
@@ -30,9 +34,10 @@ const roles = {
   receiver: iam.roleOf(logicalId("AWS::Lambda::Function", /Receiver/)),
   worker: iam.roleOf(logicalId("AWS::Lambda::Function", /Worker/)),
   reconciler: iam.roleOf(logicalId("AWS::Lambda::Function", /^Reconciler/)),
+  publisher: iam.roleOf(logicalId("AWS::Lambda::Function", /EventsPublisher/)),
 };
 
-const call = (action: string, resource: string, context?: Record<string, string>): Call => ({
+const call = (action: string, resource: string, context?: Record<string, string | string[]>): Call => ({
   action,
   resource,
   ...(context ? { context } : {}),
@@ -57,6 +62,13 @@ const allowed: Array<[keyof typeof roles, Call]> = [
   ["reconciler", call("dynamodb:Query", `${table}/index/by-transcript-id`)],
   ["reconciler", call("dynamodb:Query", `${table}/index/by-fetch-retry`)],
   ["reconciler", call("sqs:SendMessage", queue)],
+  // The event source mapping reads the stream with the publisher's role and sends failed batches' pointers.
+  ["publisher", call("dynamodb:DescribeStream", tableStream)],
+  ["publisher", call("dynamodb:GetShardIterator", tableStream)],
+  ["publisher", call("dynamodb:GetRecords", tableStream)],
+  ["publisher", call("dynamodb:ListStreams", "*")],
+  ["publisher", call("events:PutEvents", eventBus, { "events:source": ["assemblyai.webhooks"] })],
+  ["publisher", call("sqs:SendMessage", failedEvents)],
 ];
 
 const denied: Array<[keyof typeof roles, Call, string]> = [
@@ -103,6 +115,28 @@ const denied: Array<[keyof typeof roles, Call, string]> = [
     "the retry index is queried, not scanned",
   ],
   ["reconciler", call("sqs:DeleteMessage", queue), "the reconciler never consumes deliveries"],
+  [
+    "publisher",
+    call("events:PutEvents", eventBus, { "events:source": ["assemblyai.webhooks", "someone.else"] }),
+    "only events of the stack's own source",
+  ],
+  [
+    "publisher",
+    call("events:PutEvents", "arn:aws:events:us-east-1:123456789012:event-bus/default", {
+      "events:source": ["assemblyai.webhooks"],
+    }),
+    "only its own bus",
+  ],
+  ["publisher", call("dynamodb:GetItem", table), "the stream's images are all it reads"],
+  ["publisher", call("dynamodb:UpdateItem", table), "the publisher writes no records"],
+  ["publisher", call("s3:GetObject", `${bucket}/transcripts/acme/o-1/t-1.json.gz`), "no transcript reads"],
+  ["publisher", call("sqs:SendMessage", queue), "the publisher queues no deliveries"],
+  [
+    "worker",
+    call("events:PutEvents", eventBus, { "events:source": "assemblyai.webhooks" }),
+    "only the publisher publishes",
+  ],
+  ["worker", call("sqs:SendMessage", failedEvents), "the events dead-letter queue is the publisher's"],
 ];
 
 describe("function roles, simulated", () => {

@@ -57,7 +57,7 @@ describe("metrics of two stacks", () => {
       (r) => r.Type === "AWS::Lambda::Function",
     );
 
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(
         (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[

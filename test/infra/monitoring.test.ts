@@ -435,7 +435,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic and describe a first response", () => {
     const all = alarmsOf(resources);
-    expect(Object.keys(all)).toHaveLength(14);
+    expect(Object.keys(all)).toHaveLength(17);
     for (const properties of Object.values(all)) {
       expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README.md/);

@@ -80,7 +80,7 @@ describe("functions", () => {
 
   it("give every log group a retention", () => {
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
-    expect(Object.keys(template.findResources("AWS::Logs::LogGroup"))).toHaveLength(4);
+    expect(Object.keys(template.findResources("AWS::Logs::LogGroup"))).toHaveLength(5);
   });
 
   it("use no managed policy: each role can write only its own log group besides its grants", () => {
@@ -611,6 +611,7 @@ describe("outputs", () => {
         "EventBusName",
         "EventBusArn",
         "EventSource",
+        "EventsDeadLetterQueueUrl",
         "WebhookSecretArn",
         "WebhookSecretCacheTtlSeconds",
         "WebhookUrl",

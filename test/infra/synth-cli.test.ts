@@ -34,7 +34,7 @@ describe("cdk synth", () => {
       expect(Object.keys(JSON.parse(readFileSync(template, "utf8")).Resources).length).toBeGreaterThan(20);
       // Each function's asset is what Lambda runs and nothing more: its source maps wait beside it.
       const assets = readdirSync(outdir).filter((name) => existsSync(path.join(outdir, name, "index.mjs")));
-      expect(assets).toHaveLength(3);
+      expect(assets).toHaveLength(4);
       for (const asset of assets) {
         const files = readdirSync(path.join(outdir, asset), { recursive: true, encoding: "utf8" });
         expect(files.filter((file) => file.endsWith(".map"))).toEqual([]);

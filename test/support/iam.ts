@@ -30,7 +30,8 @@ export type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 export interface Call {
   readonly action: string;
   readonly resource: string;
-  readonly context?: Readonly<Record<string, string>>;
+  /** A multivalued key's values as an array (events:source holds every PutEvents entry's source). */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 /** How each kind of resource is named when the test does not bind it to something concrete. */
@@ -38,7 +39,13 @@ function defaultBinding(logicalId: string, type: string): Binding {
   const name = logicalId.toLowerCase();
   switch (type) {
     case "AWS::DynamoDB::Table":
-      return { ref: name, attributes: { Arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/${name}` } };
+      return {
+        ref: name,
+        attributes: {
+          Arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/${name}`,
+          StreamArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/${name}/stream/2026-12-01T00:00:00.000`,
+        },
+      };
     case "AWS::SQS::Queue":
       return {
         ref: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${name}`,
@@ -52,6 +59,8 @@ function defaultBinding(logicalId: string, type: string): Binding {
       return { ref: name, attributes: { Arn: `arn:aws:iam::${ACCOUNT_ID}:role/${logicalId}` } };
     case "AWS::Logs::LogGroup":
       return { ref: name, attributes: { Arn: `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:${name}:*` } };
+    case "AWS::Events::EventBus":
+      return { ref: name, attributes: { Arn: `arn:aws:events:${REGION}:${ACCOUNT_ID}:event-bus/${name}` } };
     case "AWS::KMS::Key":
       return { ref: name, attributes: { Arn: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${name}` } };
     default:

@@ -27,6 +27,9 @@ export const ENV = {
   deleteFromAssemblyAi: "DELETE_FROM_ASSEMBLYAI",
   retentionDays: "RETENTION_DAYS",
   usageTableName: "USAGE_TABLE_NAME",
+  eventBusName: "EVENT_BUS_NAME",
+  eventSource: "EVENT_SOURCE",
+  eventsDeadLetterQueueUrl: "EVENTS_DLQ_URL",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -182,6 +185,30 @@ export function reconcilerEnvironment(refs: ReconcilerRefs, settings: Reconciler
   } as const satisfies Partial<Record<EnvName, string>>;
 }
 
+export interface PublisherRefs extends StackRef {
+  /** The bus's name, or its ARN when it is another account's or was given by ARN. */
+  readonly eventBusName: string;
+  /** Named in each event's detail: where its S3 keys are. */
+  readonly bucketName: string;
+  readonly eventsDeadLetterQueueUrl: string;
+}
+
+export interface PublisherSettings {
+  /** The events' `source`. */
+  readonly eventSource: string;
+}
+
+export function publisherEnvironment(refs: PublisherRefs, settings: PublisherSettings) {
+  return {
+    [ENV.stackName]: refs.stackName,
+    [ENV.eventBusName]: refs.eventBusName,
+    [ENV.bucketName]: refs.bucketName,
+    [ENV.eventsDeadLetterQueueUrl]: refs.eventsDeadLetterQueueUrl,
+    [ENV.eventSource]: settings.eventSource,
+  } as const satisfies Partial<Record<EnvName, string>>;
+}
+
 export type ReceiverEnvironment = ReturnType<typeof receiverEnvironment>;
 export type WorkerEnvironment = ReturnType<typeof workerEnvironment>;
 export type ReconcilerEnvironment = ReturnType<typeof reconcilerEnvironment>;
+export type PublisherEnvironment = ReturnType<typeof publisherEnvironment>;

@@ -14,6 +14,8 @@ export const WORKER_TIMEOUT_SECONDS = 60;
 export const RECEIVER_TIMEOUT_SECONDS = 10;
 /** The reconciler's timeout: long enough for a full budget of calls, well inside a 15-minute schedule. */
 export const RECONCILER_TIMEOUT_SECONDS = 300;
+/** The events publisher's: a batch of 100 stream records is at most 20 PutEvents calls with their retries. */
+export const PUBLISHER_TIMEOUT_SECONDS = 30;
 
 export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = WORKER_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR;
 
@@ -35,6 +37,31 @@ export const DELIVERY_QUEUE = {
 } as const;
 
 export const DEAD_LETTER_QUEUE = { retentionSeconds: DLQ_RETENTION_SECONDS } as const;
+
+/**
+ * The record table's stream and how the events publisher (functions/publisher) reads it, as Lambda's event
+ * source mapping does on AWS (lib/event-publishing.ts) and local/stream-poller.ts does locally: both images,
+ * so that a change is told from a write that changed nothing; from the oldest record, so that nothing
+ * committed before the publisher first ran is missed; only inserts and modifications (a deletion, by the time
+ * to live or an erasure, announces nothing); partial batch responses; failed batches halved to find the
+ * record that fails, and after the retries a pointer to it sent to EVENTS_DEAD_LETTER_QUEUE.
+ */
+export const EVENT_STREAM = {
+  viewType: "NEW_AND_OLD_IMAGES",
+  startingPosition: "TRIM_HORIZON",
+  batchSize: 100,
+  retryAttempts: 10,
+  bisectBatchOnError: true,
+  /** Lambda's filter criteria pattern: records that do not match are skipped, never invoked. */
+  filterPattern: { eventName: ["INSERT", "MODIFY"] },
+} as const;
+
+/**
+ * The events dead-letter queue: events EventBridge still refused after the publisher's retries, kept whole
+ * (EventsDeadLetter in functions/publisher/publisher.ts), and the stream's own pointers to batches the
+ * publisher failed on after every retry. 14 days, as the delivery DLQ.
+ */
+export const EVENTS_DEAD_LETTER_QUEUE = { retentionSeconds: DLQ_RETENTION_SECONDS } as const;
 
 export const TABLE_PARTITION_KEY = "customer_id";
 export const TABLE_SORT_KEY = "order_id";
@@ -95,6 +122,8 @@ export interface IndexShape {
 
 export interface TableShape {
   readonly billingMode: "PAY_PER_REQUEST";
+  /** The table's stream, when it has one. */
+  readonly streamViewType?: "NEW_AND_OLD_IMAGES";
   /** The attribute DynamoDB's time to live reads. */
   readonly timeToLiveAttribute?: string;
   readonly partitionKey: KeyAttribute;
@@ -116,6 +145,8 @@ export const EXPIRES_AT_ATTRIBUTE = "expires_at";
  */
 export const TRANSCRIPT_TABLE: TableShape = {
   billingMode: "PAY_PER_REQUEST",
+  // The outbox of the events: every committed write, read by the publisher (EVENT_STREAM).
+  streamViewType: EVENT_STREAM.viewType,
   timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
   partitionKey: { name: TABLE_PARTITION_KEY, type: "S" },
   sortKey: { name: TABLE_SORT_KEY, type: "S" },
