@@ -2,17 +2,20 @@
  * The events the stack publishes to EventBridge, one per committed change of a record: their detail types,
  * details and ids. Pure: a record's image before and after a write in, the events it makes out. The publisher
  * (functions/publisher) runs it on each DynamoDB stream record; docs/events/*.schema.json describe the
- * details (test/unit/shared/events.test.ts checks every event built here against them).
+ * details (test/unit/contract/events.test.ts checks every event built here against them).
  *
  * What counts as a change (a write that changes none of these publishes nothing, so a duplicate delivery,
  * which writes nothing, and a write of only the reconciler's notes, publish nothing):
  * - the record's transcript and status: `Transcript Stored` (`completed`) or `Transcript Failed` (`error`,
  *   `fetch_failed`), when the pair (transcript_id, status) differs from the one before;
  * - its redacted audio: `Redacted Audio Stored`, when the audio's key or transcript differs from before.
- * A deleted record (REMOVE) publishes nothing here.
+ * A deleted record (REMOVE) publishes nothing here, and nor does an erased order's tombstone (an image with
+ * ERASED_ATTRIBUTE, written by `aai-webhooks erase`): the erasure is announced by the CLI's own
+ * `Customer Erased` event (docs/events/customer-erased.v1.schema.json), and a record's replacement by its
+ * tombstone must not read as a change of its transcript.
  */
 import { createHash } from "node:crypto";
-import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "./resources";
+import { ERASED_ATTRIBUTE, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from "./resources";
 
 /** The `source` of the events unless the `eventSource` setting says otherwise. */
 export const DEFAULT_EVENT_SOURCE = "assemblyai.webhooks";
@@ -215,14 +218,16 @@ function redactedAudioEvent(
 
 /**
  * The events one committed write makes: `before` and `after` are the record's images (unmarshalled) before
- * and after it; `after` undefined (a deletion) makes none.
+ * and after it; `after` undefined (a deletion) or a tombstone (an erasure) makes none.
  */
 export function eventsForChange(
   before: Image | undefined,
   after: Image | undefined,
   bucket: string,
 ): ChangeEvent[] {
-  if (after === undefined) return [];
+  // A tombstone holds only the keys and erased_at today, so it would make none anyway: checked by name so
+  // that this holds whatever a tombstone comes to carry.
+  if (after === undefined || after[ERASED_ATTRIBUTE] !== undefined) return [];
   return [transcriptEvent(before, after, bucket), redactedAudioEvent(before, after, bucket)].filter(
     (event): event is ChangeEvent => event !== undefined,
   );
