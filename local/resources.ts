@@ -1,7 +1,8 @@
 /**
  * Creates the stack's stateful resources on the emulator from `functions/shared/contract/resources.ts`, the
  * same shapes the CDK constructs build from: queue and DLQ with the same redrive, visibility and retention,
- * the table with the same keys, billing and index, the bucket, and the two secrets. Safe to run against
+ * the table with the same keys, billing, indexes and stream, the bucket, the two secrets, and the events'
+ * bus, dead-letter queue and the queues a rule on the bus delivers every event to. Safe to run against
  * resources that already exist.
  */
 import { randomBytes } from "node:crypto";
@@ -9,6 +10,7 @@ import {
   type AttributeDefinition,
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   DynamoDBClient,
   type KeySchemaElement,
   UpdateTimeToLiveCommand,
@@ -20,13 +22,26 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import {
   DEAD_LETTER_QUEUE,
   DELIVERY_QUEUE,
+  EVENTS_DEAD_LETTER_QUEUE,
   EXPIRES_AT_ATTRIBUTE,
   type KeyAttribute,
+  type TableShape,
   TRANSCRIPT_TABLE,
   USAGE_TABLE,
   type UsageTableShape,
@@ -49,6 +64,20 @@ export interface LocalResources {
   readonly apiKeySecretArn: string;
   /** Every region's, the first region's first (the same secret as apiKeySecretArn). */
   readonly apiKeySecrets: readonly [LocalApiKeySecret, ...LocalApiKeySecret[]];
+  /** The record table's stream: the publisher's event source (local/stream-poller.ts). */
+  readonly tableStreamArn: string;
+  readonly eventBusName: string;
+  /** Events refused after the publisher's retries, and the stream poller's pointers to failed batches. */
+  readonly eventsDlqUrl: string;
+  /** Every event on the bus with the stack's source, as EventBridge delivers to an SQS target. */
+  readonly eventsQueueUrl: string;
+  /** The same again, for `npm start` to print (the events queue is for tools and tests to read). */
+  readonly eventsPrinterQueueUrl: string;
+}
+
+/** What the events part needs to know: the source the rule on the bus matches. */
+export interface LocalEventsOptions {
+  readonly eventSource: string;
 }
 
 export interface LocalApiKeySecret {
@@ -72,6 +101,11 @@ export const LOCAL_NAMES = {
   bucket: "assemblyai-webhooks-local",
   webhookSecret: "assemblyai-webhooks/webhook-secret",
   apiKeySecret: "assemblyai-webhooks/assemblyai-api-key",
+  eventBus: "assemblyai-webhooks-events",
+  eventsDlq: "assemblyai-webhooks-events-dlq",
+  eventsQueue: "assemblyai-webhooks-events",
+  eventsPrinterQueue: "assemblyai-webhooks-events-printed",
+  eventsRule: "assemblyai-webhooks-all-events",
 } as const;
 
 /** The `Stack` dimension of the local functions' metrics. */
@@ -101,8 +135,10 @@ export async function createResources(
     { readonly region: AssemblyAiRegion; readonly apiKey: string },
     ...{ readonly region: AssemblyAiRegion; readonly apiKey: string }[],
   ],
+  events: LocalEventsOptions,
 ): Promise<LocalResources> {
   const config = clientConfig(target);
+  const eventBridge = new EventBridgeClient(config);
   const sqs = new SQSClient(config);
   const dynamodb = new DynamoDBClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
@@ -128,6 +164,8 @@ export async function createResources(
       dynamodb.send(new CreateTableCommand(createTableInput(LOCAL_NAMES.table, TRANSCRIPT_TABLE))),
     );
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_NAMES.table });
+    const described = await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_NAMES.table }));
+    const tableStreamArn = required(described.Table?.LatestStreamArn, "table stream ARN");
     // Always on, as on AWS (lib/transcript-store.ts): tombstones carry the attribute, records with retentionDays.
     await ignoring("ValidationException", () =>
       dynamodb.send(
@@ -164,6 +202,8 @@ export async function createResources(
     }
     const [apiKeySecret] = apiKeySecrets as [LocalApiKeySecret, ...LocalApiKeySecret[]];
 
+    const eventsResources = await createEventResources(eventBridge, sqs, events);
+
     return {
       queueUrl: required(queue.QueueUrl, "queue URL"),
       dlqUrl,
@@ -174,10 +214,89 @@ export async function createResources(
       webhookSecretValue: webhookSecret.value,
       apiKeySecretArn: apiKeySecret.arn,
       apiKeySecrets: apiKeySecrets as [LocalApiKeySecret, ...LocalApiKeySecret[]],
+      tableStreamArn,
+      ...eventsResources,
     };
   } finally {
-    for (const client of [sqs, dynamodb, s3, secrets]) client.destroy();
+    for (const client of [eventBridge, sqs, dynamodb, s3, secrets]) client.destroy();
   }
+}
+
+/**
+ * The bus (a bus of the stack's own, as the deployed stack makes by default), the events dead-letter queue,
+ * and a rule matching the stack's source with two SQS targets: the events queue and the printer's. Each
+ * queue's policy lets only that rule send, as a deployed SQS target's must (moto does not enforce it).
+ */
+async function createEventResources(
+  eventBridge: EventBridgeClient,
+  sqs: SQSClient,
+  events: LocalEventsOptions,
+): Promise<Pick<LocalResources, "eventBusName" | "eventsDlqUrl" | "eventsQueueUrl" | "eventsPrinterQueueUrl">> {
+  await ignoring("ResourceAlreadyExistsException", () =>
+    eventBridge.send(new CreateEventBusCommand({ Name: LOCAL_NAMES.eventBus })),
+  );
+  const queue = async (name: string, attributes: Record<string, string> = {}) => {
+    const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    const url = required(created.QueueUrl, `${name} URL`);
+    const arn = required(
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] })))
+        .Attributes?.QueueArn,
+      `${name} ARN`,
+    );
+    return { url, arn };
+  };
+  const dlq = await queue(LOCAL_NAMES.eventsDlq, {
+    MessageRetentionPeriod: String(EVENTS_DEAD_LETTER_QUEUE.retentionSeconds),
+  });
+  const eventsQueue = await queue(LOCAL_NAMES.eventsQueue);
+  const printerQueue = await queue(LOCAL_NAMES.eventsPrinterQueue);
+  const rule = await eventBridge.send(
+    new PutRuleCommand({
+      Name: LOCAL_NAMES.eventsRule,
+      EventBusName: LOCAL_NAMES.eventBus,
+      EventPattern: JSON.stringify({ source: [events.eventSource] }),
+      State: "ENABLED",
+      Description: "Every event the local stack publishes, to the events queue and the printer's",
+    }),
+  );
+  const ruleArn = required(rule.RuleArn, "events rule ARN");
+  for (const { url, arn } of [eventsQueue, printerQueue]) {
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: url,
+        Attributes: {
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "events.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: arn,
+                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+              },
+            ],
+          }),
+        },
+      }),
+    );
+  }
+  await eventBridge.send(
+    new PutTargetsCommand({
+      Rule: LOCAL_NAMES.eventsRule,
+      EventBusName: LOCAL_NAMES.eventBus,
+      Targets: [
+        { Id: "events-queue", Arn: eventsQueue.arn },
+        { Id: "printer", Arn: printerQueue.arn },
+      ],
+    }),
+  );
+  return {
+    eventBusName: LOCAL_NAMES.eventBus,
+    eventsDlqUrl: dlq.url,
+    eventsQueueUrl: eventsQueue.url,
+    eventsPrinterQueueUrl: printerQueue.url,
+  };
 }
 
 /** The delivery queue's SQS attributes, redriving to the dead-letter queue with this ARN. */
@@ -197,7 +316,10 @@ export function deadLetterQueueAttributes(): Record<string, string> {
 }
 
 /** CreateTable's input for a table of this shape: every key attribute defined once, keys and indexes. */
-export function createTableInput(tableName: string, shape: UsageTableShape): CreateTableCommandInput {
+export function createTableInput(
+  tableName: string,
+  shape: UsageTableShape & Pick<TableShape, "streamViewType">,
+): CreateTableCommandInput {
   const keys = [shape, ...shape.globalSecondaryIndexes].flatMap((keyed) =>
     keyed.sortKey ? [keyed.partitionKey, keyed.sortKey] : [keyed.partitionKey],
   );
@@ -209,6 +331,9 @@ export function createTableInput(tableName: string, shape: UsageTableShape): Cre
     BillingMode: shape.billingMode,
     AttributeDefinitions: [...definitions.values()],
     KeySchema: keySchema(shape.partitionKey, shape.sortKey),
+    ...(shape.streamViewType === undefined
+      ? {}
+      : { StreamSpecification: { StreamEnabled: true, StreamViewType: shape.streamViewType } }),
     ...(shape.globalSecondaryIndexes.length === 0
       ? {}
       : {

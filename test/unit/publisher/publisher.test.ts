@@ -18,6 +18,7 @@ import {
   pendingEntries,
 } from "../../../functions/publisher/publisher";
 import { DETAIL_TYPES } from "../../../functions/shared/contract/events";
+import { validateEventDetail } from "../../support/event-schemas";
 import { captureTelemetry } from "../../support/telemetry";
 
 const CONFIG: PublisherConfig = {
@@ -83,6 +84,9 @@ function fakeEventBridge(
     puts,
     async send(command: PutEventsCommand) {
       const entries = command.input.Entries ?? [];
+      // Every event the publisher puts is one its schema describes.
+      for (const entry of entries)
+        validateEventDetail(entry.DetailType ?? "", JSON.parse(entry.Detail ?? ""));
       puts.push(entries);
       const result = answer(entries);
       if (result instanceof Error) throw result;
