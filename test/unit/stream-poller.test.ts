@@ -5,6 +5,7 @@ import {
   DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
@@ -160,6 +161,41 @@ describe("local DynamoDB Streams poller", () => {
     expect([...sequence].sort((x, y) => (x < y ? -1 : 1))).toEqual(sequence);
   });
 
+  it("delivers the records a TransactWriteItems writes, with both images (as the worker's record write makes them)", async () => {
+    const { tableName, streamArn } = await createTable();
+    await put(tableName, { pk: { S: "a" }, status: { S: "queued" } });
+    await dynamodb.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: tableName, Item: { pk: { S: "b" } } } },
+          {
+            Update: {
+              TableName: tableName,
+              Key: { pk: { S: "a" } },
+              UpdateExpression: "SET #status = :status",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":status": { S: "completed" } },
+            },
+          },
+        ],
+      }),
+    );
+    await put(tableName, { pk: { S: "c" } });
+
+    const invocations = await start({ streamArn });
+    await until(
+      () => delivered(invocations, "c"),
+      () => JSON.stringify(keysOf(invocations)),
+    );
+
+    const [, inserted, modified] = invocations.flat();
+    expect(inserted).toMatchObject({ eventName: "INSERT", dynamodb: { NewImage: { pk: { S: "b" } } } });
+    expect(modified).toMatchObject({
+      eventName: "MODIFY",
+      dynamodb: { OldImage: { status: { S: "queued" } }, NewImage: { status: { S: "completed" } } },
+    });
+  });
+
   it("passes on no MODIFY for a write that changed nothing, as DynamoDB writes none", async () => {
     const { tableName, streamArn } = await createTable();
     await put(tableName, { pk: { S: "a" }, n: { N: "1" } });
@@ -178,7 +214,7 @@ describe("local DynamoDB Streams poller", () => {
     ]);
   });
 
-  it("retries a partial batch failure from the failed record only", async () => {
+  it("retries a partial batch failure from the lowest failed record only", async () => {
     const { tableName, streamArn } = await createTable();
     for (const pk of ["r1", "r2", "r3"]) await put(tableName, { pk: { S: pk } });
     let failedOnce = false;
@@ -186,10 +222,15 @@ describe("local DynamoDB Streams poller", () => {
     const invocations = await start({
       streamArn,
       handler: async (event) => {
-        const failing = event.Records.find((record) => keyOf(record) === "r2");
-        if (failedOnce || !failing) return undefined;
+        if (failedOnce) return undefined;
         failedOnce = true;
-        return { batchItemFailures: [{ itemIdentifier: failing.dynamodb?.SequenceNumber ?? "" }] };
+        // Out of order on purpose: Lambda checkpoints before the lowest sequence number named.
+        const failing = ["r3", "r2"].map((pk) => event.Records.find((record) => keyOf(record) === pk));
+        return {
+          batchItemFailures: failing.map((record) => ({
+            itemIdentifier: record?.dynamodb?.SequenceNumber ?? "",
+          })),
+        };
       },
     });
     await until(
@@ -296,6 +337,32 @@ describe("local DynamoDB Streams poller", () => {
         },
       },
     ]);
+  });
+
+  it("fails and retries an invocation that runs past the timeout", async () => {
+    const { tableName, streamArn } = await createTable();
+    await put(tableName, { pk: { S: "slow" } });
+    const errors: unknown[] = [];
+    let calls = 0;
+
+    const invocations = await start({
+      streamArn,
+      timeoutMs: 100,
+      onError: (error) => errors.push(error),
+      handler: async () => {
+        calls += 1;
+        // The first invocation never answers, as a hung function would not.
+        if (calls === 1) await new Promise<never>(() => {});
+        return undefined;
+      },
+    });
+    await until(
+      () => (invocations.length >= 2 ? true : undefined),
+      () => JSON.stringify(keysOf(invocations)),
+    );
+
+    expect(keysOf(invocations)).toEqual([["slow"], ["slow"]]);
+    expect(String(errors[0])).toMatch(/Task timed out after 0\.10 seconds/);
   });
 
   it("refuses a filter operator it does not implement", async () => {
