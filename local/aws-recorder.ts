@@ -21,8 +21,8 @@ export interface RecordedCall {
   readonly action: string;
   /** The resources, as ARNs (a bucket ARN for listing, an object ARN for objects, …). */
   readonly resources: readonly string[];
-  /** Request-specific condition keys IAM sees (`s3:prefix`, …). */
-  readonly context: Readonly<Record<string, string>>;
+  /** Request-specific condition keys IAM sees (`s3:prefix`, …; a multivalued key's values as an array). */
+  readonly context: Readonly<Record<string, string | readonly string[]>>;
   /** The emulator's answer, or 0 when the upstream could not be reached. */
   readonly status: number;
 }
@@ -109,6 +109,44 @@ export function describeCall(
   const arn = (svc: string, resource: string) =>
     `arn:aws:${svc}:${where.region}:${where.accountId}:${resource}`;
   if (service === "s3") return describeS3(method, url, headers);
+  if (service === "dynamodb" && target.startsWith("DynamoDBStreams_")) {
+    // The stream's ARN is in the request, or (GetRecords) leads the shard iterator (`<arn>|1|…`), as on AWS.
+    const operation = target.slice(target.indexOf(".") + 1);
+    const input = json();
+    const stream =
+      typeof input.StreamArn === "string"
+        ? input.StreamArn
+        : typeof input.ShardIterator === "string"
+          ? input.ShardIterator.split("|")[0]
+          : undefined;
+    return {
+      operation,
+      action: `dynamodb:${operation}`,
+      resources: [operation === "ListStreams" || stream === undefined ? "*" : stream],
+      context: {},
+    };
+  }
+  if (service === "events" && target) {
+    // PutEvents: each entry's bus (default: `default`), and events:source holds every entry's source.
+    const operation = target.slice(target.indexOf(".") + 1);
+    const input = json();
+    const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];
+    const buses = [
+      ...new Set(
+        entries.map((entry) => {
+          const bus = typeof entry.EventBusName === "string" ? entry.EventBusName : "default";
+          return bus.startsWith("arn:") ? bus : arn("events", `event-bus/${bus}`);
+        }),
+      ),
+    ];
+    const sources = [...new Set(entries.map((entry) => String(entry.Source ?? "")))];
+    return {
+      operation,
+      action: `events:${operation}`,
+      resources: buses.length > 0 ? buses : ["*"],
+      context: operation === "PutEvents" ? { "events:source": sources } : {},
+    };
+  }
   if (service === "dynamodb" && target) {
     const operation = target.slice(target.indexOf(".") + 1);
     const input = json();

@@ -29,6 +29,15 @@ export interface DynamoDbWriteSerializer {
 export interface DynamoDbWriteSerializerOptions {
   /** The tables' key attribute names, to find a PutItem's item key. @default the stack's table keys */
   readonly keyAttributes?: readonly string[];
+  /**
+   * Called once a write has been applied (2xx), before its answer goes back: what it returns is awaited
+   * first (the local stack's crash fault kills the writer there, so it never hears the answer).
+   */
+  readonly afterWrite?: (write: {
+    readonly operation: string;
+    readonly body: string;
+    readonly authorization: string | undefined;
+  }) => Promise<void> | void;
 }
 
 type AttributeMap = Record<string, unknown>;
@@ -121,7 +130,12 @@ export async function startDynamoDbWriteSerializer(
   // The last operation queued per item lane; a new one waits for those before it on each of its items.
   const tails = new Map<string, Promise<void>>();
 
-  const forward = (incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer): Promise<void> =>
+  const forward = (
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    body: Buffer,
+    written?: () => Promise<void> | void,
+  ): Promise<void> =>
     new Promise((resolve) => {
       const proxied = request(
         {
@@ -131,8 +145,17 @@ export async function startDynamoDbWriteSerializer(
           path: incoming.url,
           headers: incoming.headers,
         },
-        (answer) => {
-          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        async (answer) => {
+          const status = answer.statusCode ?? 502;
+          if (written !== undefined && status >= 200 && status < 300) {
+            answer.pause();
+            try {
+              await written();
+            } catch {
+              // A failing hook must not hold the lane: the answer goes back as it came.
+            }
+          }
+          outgoing.writeHead(status, answer.headers);
           answer.pipe(outgoing);
           answer.on("end", resolve);
           answer.on("error", () => resolve());
@@ -197,7 +220,17 @@ export async function startDynamoDbWriteSerializer(
     incoming.on("end", () => {
       const body = Buffer.concat(chunks);
       const operation = String(incoming.headers["x-amz-target"] ?? "");
-      const run = () => (hungUp ? Promise.resolve() : forward(incoming, outgoing, body));
+      const afterWrite = options.afterWrite;
+      const written =
+        afterWrite && WRITES.test(operation)
+          ? () =>
+              afterWrite({
+                operation: operation.slice(operation.lastIndexOf(".") + 1),
+                body: body.toString("utf8"),
+                authorization: incoming.headers.authorization,
+              })
+          : undefined;
+      const run = () => (hungUp ? Promise.resolve() : forward(incoming, outgoing, body, written));
       if (WRITES.test(operation) || ITEM_READS.test(operation)) {
         serializeItems(itemLocks(operation, body.toString("utf8"), keyAttributes), run);
       } else if (TABLE_READS.test(operation)) {

@@ -27,6 +27,11 @@ export type LocalHandler<E, R> = (event: E, context: Context) => Promise<R>;
 
 export interface LocalFunction<E, R> {
   readonly handler: LocalHandler<E, R>;
+  /**
+   * Kills the execution environment at once, as a crash would: the invocations in flight fail, and the next
+   * one gets a fresh environment (a cold start).
+   */
+  crash(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -172,6 +177,10 @@ export async function startFunction<E, R>(options: LocalFunctionOptions): Promis
   await environment;
   return {
     handler,
+    async crash() {
+      const worker = await environment?.catch(() => undefined);
+      await worker?.terminate();
+    },
     async close() {
       closing = true;
       const worker = await environment?.catch(() => undefined);

@@ -16,18 +16,18 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
 import {
   CreateEventBusCommand,
   EventBridgeClient,
   PutRuleCommand,
   PutTargetsCommand,
 } from "@aws-sdk/client-eventbridge";
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -231,7 +231,9 @@ async function createEventResources(
   eventBridge: EventBridgeClient,
   sqs: SQSClient,
   events: LocalEventsOptions,
-): Promise<Pick<LocalResources, "eventBusName" | "eventsDlqUrl" | "eventsQueueUrl" | "eventsPrinterQueueUrl">> {
+): Promise<
+  Pick<LocalResources, "eventBusName" | "eventsDlqUrl" | "eventsQueueUrl" | "eventsPrinterQueueUrl">
+> {
   await ignoring("ResourceAlreadyExistsException", () =>
     eventBridge.send(new CreateEventBusCommand({ Name: LOCAL_NAMES.eventBus })),
   );

@@ -1,25 +1,32 @@
 /**
  * `npm start`: the whole pipeline on one machine. An AWS emulator (moto, or AWS_ENDPOINT_URL), the stack's
- * queue, table, bucket and secrets on it, the receiver served as an HTTP API, the worker fed by an SQS
- * poller, both as the very bundles `cdk deploy` ships, and the AssemblyAI simulator (or the real API when
- * ASSEMBLYAI_API_KEY is set). When ready it writes `.local/stack.json` for other tools and tests.
+ * queue, table, bucket, secrets and event bus on it, the receiver served as an HTTP API, the worker fed by an
+ * SQS poller, the events publisher fed by the table's stream (local/stream-poller.ts stands in for Lambda's
+ * DynamoDB stream event source, which moto lacks), all as the very bundles `cdk deploy` ships, and the
+ * AssemblyAI simulator (or the real API when ASSEMBLYAI_API_KEY is set). It prints one line per event. When
+ * ready it writes `.local/stack.json` for other tools and tests.
  *
  * Environment: PORT (3000; 0 = free port), AWS_ENDPOINT_URL, AWS_REGION (us-east-1), ASSEMBLYAI_API_KEY,
  * ASSEMBLYAI_API_KEY_EU, ASSEMBLYAI_BASE_URL, ASSEMBLYAI_REGION (the stack's assemblyAiRegion: us, eu, both),
  * SIMULATOR_PORT (0), SIMULATOR_DELAY_MS (1500), SIMULATOR_WEBHOOK_RETRY_MS (10000),
  * RECONCILE_EVERY_SECONDS (60; 0 = off), RETRY_BASE_SECONDS (2), LOCAL_RECEIVER_CONCURRENCY (4; 0 = unbounded),
  * SECRET_CACHE_TTL_SECONDS (300), THROTTLE_RATE_LIMIT and THROTTLE_BURST_LIMIT (the stack's
- * throttleRateLimit and throttleBurstLimit, 500 and 1000), LOCAL_STATE_DIR (.local), LOG_FORMAT (pretty | json).
+ * throttleRateLimit and throttleBurstLimit, 500 and 1000), LOCAL_STATE_DIR (.local), LOG_FORMAT (pretty | json),
+ * EVENT_SOURCE (the stack's eventSource), QUEUE_VISIBILITY_TIMEOUT_SECONDS (the delivery queue's, 360 as
+ * deployed: lower it to watch a crashed batch come back sooner).
  */
 import { createWriteStream, mkdirSync, readFileSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import { SendMessageCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { RECEIVER_NUMBERS } from "../functions/receiver/config";
 import { RECONCILER_NUMBERS } from "../functions/reconciler/config";
 import { ASSEMBLYAI_BASE_URLS, type AssemblyAiRegion } from "../functions/shared/assemblyai";
 import {
   type AssemblyAiRegionRef,
   ENV,
+  type PublisherSettings,
+  publisherEnvironment,
   type ReceiverSettings,
   type ReconcilerSettings,
   receiverEnvironment,
@@ -27,28 +34,41 @@ import {
   type WorkerSettings,
   workerEnvironment,
 } from "../functions/shared/contract/environment";
-import { RECONCILER_TIMEOUT_SECONDS, WEBHOOK_PATH } from "../functions/shared/contract/resources";
+import {
+  EVENT_STREAM,
+  PUBLISHER_TIMEOUT_SECONDS,
+  RECONCILER_TIMEOUT_SECONDS,
+  WEBHOOK_PATH,
+} from "../functions/shared/contract/resources";
 import { type Env, optionalInteger, optionalList } from "../functions/shared/env";
 import { WORKER_NUMBERS } from "../functions/worker/config";
 import { renderAccessLog } from "../lib/access-log";
 import { bundleFunction, PROJECT_ROOT } from "../lib/bundling";
 import { CONTEXT_KEYS, resolveConfig, type WebhookStackConfig } from "../lib/config";
-import { type AwsRecorder, startAwsRecorder } from "./aws-recorder";
+import { type AwsRecorder, signer, startAwsRecorder } from "./aws-recorder";
 import { type DynamoDbWriteSerializer, startDynamoDbWriteSerializer } from "./dynamodb-writes";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
+import { type EventPrinter, startEventPrinter } from "./event-printer";
 import {
   DEFAULT_LOCAL_RECEIVER_CONCURRENCY,
   type HttpApiHandler,
   type HttpApiServer,
   serveHttpApi,
 } from "./http-adapter";
-import { startFunction } from "./lambda-runtime";
+import { type LocalFunction, startFunction } from "./lambda-runtime";
 import { createLogPrinter } from "./log-printer";
 import { type OutageControl, startOutageControl } from "./outages";
-import { createResources, LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME, localAccessKeyId } from "./resources";
+import {
+  createResources,
+  LOCAL_ACCOUNT_ID,
+  LOCAL_CREDENTIALS,
+  LOCAL_STACK_NAME,
+  localAccessKeyId,
+} from "./resources";
 import { type Schedule, type ScheduledHandler, startSchedule } from "./schedule";
 import { type Simulator, startSimulator } from "./simulator";
 import { type Poller, type SqsHandler, startPoller } from "./sqs-poller";
+import { type StreamHandler, type StreamPoller, startStreamPoller } from "./stream-poller";
 
 /** What `.local/stack.json` holds: the contract other tools and tests read. */
 export interface LocalStackContract {
@@ -77,7 +97,21 @@ export interface LocalStackContract {
    * assemblyAiBaseUrl's; the simulator serves EU under `/eu`. Absent from stack.json files written before.
    */
   readonly assemblyAiRegions?: readonly LocalAssemblyAiRegion[];
-  /** Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS. */
+  /** The bus the stack publishes its events to (locally always a bus of its own). */
+  readonly eventBusName?: string;
+  /** The events' `source`. */
+  readonly eventSource?: string;
+  /**
+   * Local only: a queue that a rule on the bus fills with every event the stack publishes, each body the
+   * full event as EventBridge delivers it to an SQS target (`detail-type`, `source`, `detail`, …).
+   */
+  readonly eventsQueueUrl?: string;
+  /** The events dead-letter queue. */
+  readonly eventsDlqUrl?: string;
+  /**
+   * Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS;
+   * `PUT {controlUrl}/faults/worker-crash-after-write {"times": 1}` kills the worker after a record write.
+   */
   readonly controlUrl: string;
   /** Local only: every AWS call the functions made, one JSON object per line (local/aws-recorder.ts). */
   readonly awsCallsFile: string;
@@ -98,6 +132,8 @@ const SIMULATOR_EU_API_KEY = "local-simulator-key-eu";
 
 /** What the SQS poller signs with: the worker's role, as Lambda's event source mapping polls with it. */
 const EVENT_SOURCE_ACCESS_KEY_ID = `${localAccessKeyId("worker")}-event-source`;
+/** What the stream poller signs with: the publisher's role, as its event source mapping reads with it. */
+const STREAM_SOURCE_ACCESS_KEY_ID = `${localAccessKeyId("publisher")}-event-source`;
 
 function integerEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -138,11 +174,14 @@ export interface LocalRefs {
   readonly usageTableName: string;
   readonly bucketName: string;
   readonly webhookSecretArn: string;
+  readonly eventBusName: string;
+  /** As the publisher reaches it: through the AWS call recorder. */
+  readonly eventsDlqUrl: string;
   /** Each region: the simulator (EU under `/eu`), or AssemblyAI's API when ASSEMBLYAI_API_KEY is set. */
   readonly assemblyAiRegions: readonly [AssemblyAiRegionRef, ...AssemblyAiRegionRef[]];
 }
 
-export type LocalSettings = ReceiverSettings & WorkerSettings & ReconcilerSettings;
+export type LocalSettings = ReceiverSettings & WorkerSettings & ReconcilerSettings & PublisherSettings;
 
 /** A first retry after 2 s, not Lambda's 30: a retry after a simulated AssemblyAI fault is watchable. */
 const LOCAL_RETRY_BASE_SECONDS = 2;
@@ -179,6 +218,7 @@ export function localSettings(
     reconcileMaxApiCalls: config.reconcileMaxApiCalls,
     reconcileLookbackMinutes: config.reconcileLookbackMinutes,
     reconcileMaxPendingMinutes: RECONCILER_NUMBERS.maxPendingMinutes.fallback,
+    eventSource: config.eventSource,
   };
 }
 
@@ -196,6 +236,10 @@ export function localEnvironments(refs: LocalRefs, settings: LocalSettings) {
     ),
     worker: workerEnvironment(
       { stackName, queueUrl, tableName, bucketName, usageTableName: refs.usageTableName, assemblyAiRegions },
+      settings,
+    ),
+    publisher: publisherEnvironment(
+      { stackName, eventBusName: refs.eventBusName, bucketName, eventsDeadLetterQueueUrl: refs.eventsDlqUrl },
       settings,
     ),
     /** The reconciler's environment needs the receiver's URL, known only once the API listens. */
@@ -225,6 +269,7 @@ async function main(): Promise<void> {
     // Deleting at AssemblyAI (the simulator's) and a retention, checked as synth checks the settings.
     deleteFromAssemblyAi: process.env.DELETE_FROM_ASSEMBLYAI,
     retentionDays: process.env.RETENTION_DAYS,
+    eventSource: process.env.EVENT_SOURCE,
   });
 
   const running: {
@@ -232,6 +277,8 @@ async function main(): Promise<void> {
     simulator?: Simulator;
     api?: HttpApiServer;
     poller?: Poller;
+    streamPoller?: StreamPoller;
+    eventPrinter?: EventPrinter;
     reconcile?: Schedule;
     dynamoDbWrites?: DynamoDbWriteSerializer;
     outages?: OutageControl;
@@ -247,6 +294,8 @@ async function main(): Promise<void> {
     rmSync(contractPath, { force: true });
     await running.reconcile?.stop();
     await running.poller?.stop();
+    await running.streamPoller?.stop();
+    await running.eventPrinter?.stop();
     await running.api?.close();
     if (running.accessLog) await new Promise<void>((resolve) => running.accessLog?.end(resolve));
     await Promise.all(running.functions.map((fn) => fn.close()));
@@ -303,15 +352,43 @@ async function main(): Promise<void> {
         { region: AssemblyAiRegion; apiKey: string },
         ...{ region: AssemblyAiRegion; apiKey: string }[],
       ],
+      { eventSource: config.eventSource },
     );
+    const visibilityTimeout = process.env.QUEUE_VISIBILITY_TIMEOUT_SECONDS;
+    if (visibilityTimeout !== undefined && visibilityTimeout !== "") {
+      const seconds = integerEnv("QUEUE_VISIBILITY_TIMEOUT_SECONDS", 0);
+      const sqs = new SQSClient({ endpoint: awsEndpoint, region, credentials: LOCAL_CREDENTIALS });
+      await sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: resources.queueUrl,
+          Attributes: { VisibilityTimeout: String(seconds) },
+        }),
+      );
+      sqs.destroy();
+      say(
+        "local",
+        `the delivery queue's visibility timeout is ${seconds} s (QUEUE_VISIBILITY_TIMEOUT_SECONDS)`,
+      );
+    }
 
     running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));
-    running.dynamoDbWrites = await startDynamoDbWriteSerializer(awsEndpoint);
+    // The crash fault (PUT {controlUrl}/faults/worker-crash-after-write): once a record write of the worker
+    // has committed, its execution environment is killed before it hears the answer.
+    let workerFunction: LocalFunction<unknown, unknown> | undefined;
+    const recordTable = `"${resources.tableName}"`;
+    running.dynamoDbWrites = await startDynamoDbWriteSerializer(awsEndpoint, {
+      afterWrite: async (write) => {
+        if (signer(write.authorization)?.accessKeyId !== localAccessKeyId("worker")) return;
+        if (!write.body.includes(recordTable) || !running.outages?.takeWorkerCrash()) return;
+        say("local", `fault: the worker is killed after its ${write.operation} of a record committed`);
+        await workerFunction?.crash();
+      },
+    });
 
-    say("local", "bundling the receiver, worker and reconciler as deployed");
+    say("local", "bundling the receiver, worker, reconciler and events publisher as deployed");
     const buildDir = path.join(stateDir, "build");
     rmSync(buildDir, { recursive: true, force: true });
-    for (const name of ["receiver", "worker", "reconciler"] as const) {
+    for (const name of ["receiver", "worker", "reconciler", "publisher"] as const) {
       bundleFunction(name, path.join(buildDir, name));
     }
 
@@ -332,7 +409,10 @@ async function main(): Promise<void> {
       // The event source's polls skip the outage proxy: a simulated outage is the functions' own calls
       // failing, and a poll it cut would hide its messages for the visibility timeout (6 minutes).
       upstreamFor: (accessKeyId, service) =>
-        accessKeyId === EVENT_SOURCE_ACCESS_KEY_ID && service === "sqs" ? awsEndpoint : undefined,
+        (accessKeyId === EVENT_SOURCE_ACCESS_KEY_ID || accessKeyId === STREAM_SOURCE_ACCESS_KEY_ID) &&
+        service === "sqs"
+          ? awsEndpoint
+          : undefined,
       region,
       accountId: LOCAL_ACCOUNT_ID,
       file: awsCallsFile,
@@ -355,6 +435,8 @@ async function main(): Promise<void> {
         usageTableName: resources.usageTableName,
         bucketName: resources.bucketName,
         webhookSecretArn: resources.webhookSecretArn,
+        eventBusName: resources.eventBusName,
+        eventsDlqUrl: viaProxy(resources.eventsDlqUrl, running.recorder.endpoint),
         assemblyAiRegions: assemblyAiRegions.map((entry, index) => ({
           region: entry.region,
           baseUrl: entry.baseUrl,
@@ -380,6 +462,12 @@ async function main(): Promise<void> {
       environments.worker,
     );
     running.functions.push(worker);
+    workerFunction = worker as LocalFunction<unknown, unknown>;
+    const publisher = await start<Parameters<StreamHandler>[0], Awaited<ReturnType<StreamHandler>>>(
+      "publisher",
+      environments.publisher,
+    );
+    running.functions.push(publisher);
 
     const accessLogFile = path.join(stateDir, "access-log.jsonl");
     const accessLog = createWriteStream(accessLogFile, { flags: "w", mode: 0o600 });
@@ -410,6 +498,41 @@ async function main(): Promise<void> {
       batchSize: config.workerBatchSize,
       concurrency: config.workerMaxConcurrency,
       onError: (error) => say("worker", `poller error: ${String(error)}`),
+    });
+
+    // Lambda's DynamoDB stream event source, as lib/event-publishing.ts configures it (EVENT_STREAM): it
+    // reads with the publisher's role and sends its pointers to failed batches to the events DLQ.
+    const streamSourceClient = {
+      endpoint: running.recorder.endpoint,
+      region,
+      credentials: { accessKeyId: STREAM_SOURCE_ACCESS_KEY_ID, secretAccessKey: "local" },
+    };
+    const failureQueue = new SQSClient(streamSourceClient);
+    const eventsDlqUrl = viaProxy(resources.eventsDlqUrl, running.recorder.endpoint);
+    running.streamPoller = await startStreamPoller({
+      streams: new DynamoDBStreamsClient(streamSourceClient),
+      streamArn: resources.tableStreamArn,
+      handler: publisher.handler,
+      region,
+      batchSize: EVENT_STREAM.batchSize,
+      maxRetryAttempts: EVENT_STREAM.retryAttempts,
+      bisectBatchOnError: EVENT_STREAM.bisectBatchOnError,
+      filter: EVENT_STREAM.filterPattern,
+      functionName: "local-publisher",
+      timeoutMs: PUBLISHER_TIMEOUT_SECONDS * 1000,
+      onFailure: async (record) => {
+        say("publisher", `a stream batch failed after its retries: pointer sent to the events DLQ`);
+        await failureQueue.send(
+          new SendMessageCommand({ QueueUrl: eventsDlqUrl, MessageBody: JSON.stringify(record) }),
+        );
+      },
+      onError: (error) => say("publisher", `stream poller error: ${String(error)}`),
+    });
+    running.eventPrinter = startEventPrinter({
+      sqs: new SQSClient({ endpoint: awsEndpoint, region, credentials: LOCAL_CREDENTIALS }),
+      queueUrl: resources.eventsPrinterQueueUrl,
+      print: (line) => say("events", line),
+      onError: (error) => say("events", `printer error: ${String(error)}`),
     });
 
     const webhookUrl = `${running.api.url}${WEBHOOK_PATH}`;
@@ -444,6 +567,10 @@ async function main(): Promise<void> {
       bucketName: resources.bucketName,
       queueUrl: resources.queueUrl,
       dlqUrl: resources.dlqUrl,
+      eventBusName: resources.eventBusName,
+      eventSource: config.eventSource,
+      eventsQueueUrl: resources.eventsQueueUrl,
+      eventsDlqUrl: resources.eventsDlqUrl,
       assemblyAiBaseUrl,
       assemblyAiApiKey,
       assemblyAiRegions,
@@ -499,6 +626,8 @@ function banner(contract: LocalStackContract, contractPath: string, simulated: b
         (index === 0 && (contract.assemblyAiRegions?.length ?? 0) > 1 ? " (default)" : ""),
     ),
     `  AWS          ${contract.awsEndpoint} (table ${contract.tableName}, bucket ${contract.bucketName})`,
+    `  events       bus ${contract.eventBusName}, source ${contract.eventSource}; each one printed here ` +
+      "and put on eventsQueueUrl",
     `  contract     ${path.relative(process.cwd(), contractPath)}`,
     "",
     "Try it:",

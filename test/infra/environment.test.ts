@@ -19,7 +19,7 @@ import { WebhookStack } from "../../lib/webhook-stack";
 import { LOCAL_NAMES, LOCAL_STACK_NAME } from "../../local/resources";
 import { type LocalRefs, localEnvironments, localSettings, stackConfig } from "../../local/start";
 
-type FunctionName = "receiver" | "worker" | "reconciler";
+type FunctionName = "receiver" | "worker" | "reconciler" | "publisher";
 type Variables = Record<string, unknown>;
 
 const SIMULATOR_URL = "http://127.0.0.1:4010";
@@ -33,6 +33,8 @@ function localRefs(config: WebhookStackConfig): LocalRefs {
     bucketName: LOCAL_NAMES.bucket,
     webhookSecretArn:
       "arn:aws:secretsmanager:us-east-1:123456789012:secret:assemblyai-webhooks/webhook-secret-AbCdEf",
+    eventBusName: LOCAL_NAMES.eventBus,
+    eventsDlqUrl: "http://127.0.0.1:4567/123456789012/assemblyai-webhooks-events-dlq",
     assemblyAiRegions: config.assemblyAiRegion.map((region, index) => ({
       region,
       baseUrl: region === "eu" ? `${SIMULATOR_URL}/eu` : SIMULATOR_URL,
@@ -55,6 +57,7 @@ const LOCAL_DIFFERENCES: Record<FunctionName, Record<string, (deployed: string) 
     [ENV.retryBaseSeconds]: () => "2",
   },
   reconciler: {},
+  publisher: {},
 };
 
 const CONFIGS: Record<string, WebhookStackConfig> = {
@@ -69,6 +72,10 @@ const CONFIGS: Record<string, WebhookStackConfig> = {
     reconcileLookbackMinutes: 120,
     deleteFromAssemblyAi: true,
     retentionDays: 30,
+    eventSource: "acme.transcripts",
+  }),
+  "an existing bus, by ARN": resolveConfig({
+    eventBusName: "arn:aws:events:us-east-1:210987654321:event-bus/shared",
   }),
   "both AssemblyAI regions": resolveConfig({ assemblyAiRegion: "both", allowedSourceIps: "assemblyai" }),
 };
@@ -88,6 +95,7 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
     receiver: deployedVariables(stack.receiver.receiverApi.receiver.function),
     worker: deployedVariables(stack.receiver.worker.worker.function),
     reconciler: deployedVariables(stack.receiver.reconciler?.reconciler.function),
+    publisher: deployedVariables(stack.receiver.events.publisher.function),
   };
   const LOCAL_REFS = localRefs(config);
   const [firstRegion] = LOCAL_REFS.assemblyAiRegions;
@@ -96,6 +104,7 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
     receiver: environments.receiver,
     worker: environments.worker,
     reconciler: environments.reconciler(LOCAL_WEBHOOK_URL),
+    publisher: environments.publisher,
   };
 
   /** Each variable that references something: its value in the template, and the local stand-in. */
@@ -142,13 +151,22 @@ describe.each(Object.entries(CONFIGS))("with %s", (_name, config) => {
       ),
       local: serializeAssemblyAiRegions(LOCAL_REFS.assemblyAiRegions),
     },
+    // The stack's own bus locally; the one named (name or ARN, as given) in the template.
+    [ENV.eventBusName]: {
+      deployed: config.eventBusName ?? stack.resolve(stack.receiver.eventBus.eventBusName),
+      local: LOCAL_REFS.eventBusName,
+    },
+    [ENV.eventsDeadLetterQueueUrl]: {
+      deployed: stack.resolve(stack.receiver.eventsDeadLetterQueue.queueUrl),
+      local: LOCAL_REFS.eventsDlqUrl,
+    },
     [ENV.webhookUrl]: {
       deployed: stack.resolve(stack.receiver.receiverApi.webhookUrl),
       local: LOCAL_WEBHOOK_URL,
     },
   };
 
-  describe.each(["receiver", "worker", "reconciler"] as const)("the %s", (fn) => {
+  describe.each(["receiver", "worker", "reconciler", "publisher"] as const)("the %s", (fn) => {
     const names = Object.keys(deployed[fn]);
     const referenceNames = names.filter((name) => name in references);
     const settingNames = names.filter((name) => !(name in references));

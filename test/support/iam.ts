@@ -216,7 +216,7 @@ export function evaluationsOf(call: {
   readonly operation: string;
   readonly action: string;
   readonly resources: readonly string[];
-  readonly context: Readonly<Record<string, string>>;
+  readonly context: Readonly<Record<string, string | readonly string[]>>;
   readonly status: number;
 }): Call[] {
   const calls: Call[] = call.resources.map((resource) => ({
