@@ -5,16 +5,18 @@
  * out. LOG_FORMAT=json prints the raw lines instead.
  */
 
-/** Fields worth showing, in this order; everything else stays in the JSON (LOG_FORMAT=json). */
 /**
  * Lines that matter to a program, not a person: the EMF (metric) lines and the reconciler's per-outcome lines
- * always, and its run summary when the run found nothing to do (every minute or so locally).
+ * always, its run summary when the run found nothing to do (every minute or so locally), and the publisher's
+ * lines for events it published (each event gets its own line from the events printer, local/event-printer.ts).
  */
 function isRoutine(record: Record<string, unknown>): boolean {
   if ("_aws" in record || record.message === "reconciled deliveries") return true;
+  if (record.message === "event published" || record.message === "stream batch published") return true;
   return record.message === "reconcile run" && record.queued === 0 && record.skipped === 0;
 }
 
+/** Fields worth showing, in this order; everything else stays in the JSON (LOG_FORMAT=json). */
 const SHOWN_FIELDS = [
   "kind",
   "transcript_id",

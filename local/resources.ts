@@ -223,6 +223,28 @@ export async function createResources(
 }
 
 /**
+ * The whole event, as EventBridge delivers it to an SQS target with no input transformer. moto 5's default
+ * delivery leaves out `account` (its default template lacks it), so the local targets spell the envelope out
+ * in moto's template syntax (`<time>` unquoted: moto fills in epoch seconds, then writes them as ISO-8601).
+ */
+const WHOLE_EVENT = {
+  InputPathsMap: {
+    id: "$.id",
+    "detail-type": "$.detail-type",
+    source: "$.source",
+    account: "$.account",
+    time: "$.time",
+    region: "$.region",
+    resources: "$.resources",
+    detail: "$.detail",
+  },
+  InputTemplate:
+    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", ' +
+    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, ' +
+    '"detail": <detail>}',
+};
+
+/**
  * The bus (a bus of the stack's own, as the deployed stack makes by default), the events dead-letter queue,
  * and a rule matching the stack's source with two SQS targets: the events queue and the printer's. Each
  * queue's policy lets only that rule send, as a deployed SQS target's must (moto does not enforce it).
@@ -288,8 +310,8 @@ async function createEventResources(
       Rule: LOCAL_NAMES.eventsRule,
       EventBusName: LOCAL_NAMES.eventBus,
       Targets: [
-        { Id: "events-queue", Arn: eventsQueue.arn },
-        { Id: "printer", Arn: printerQueue.arn },
+        { Id: "events-queue", Arn: eventsQueue.arn, InputTransformer: WHOLE_EVENT },
+        { Id: "printer", Arn: printerQueue.arn, InputTransformer: WHOLE_EVENT },
       ],
     }),
   );

@@ -80,7 +80,7 @@ export function validateEventDetail(detailType: string, detail: unknown): void {
 
 /**
  * An EventBridge event as delivered to an SQS target (the message body, parsed). `replay-name` is what
- * EventBridge adds to an archive's replayed event; `ingestion-time` is what moto adds, which AWS does not.
+ * EventBridge adds to an archive's replayed event.
  */
 const envelopeValidator = ajv.compile({
   type: "object",
@@ -97,7 +97,6 @@ const envelopeValidator = ajv.compile({
     resources: { type: "array", items: { type: "string" } },
     detail: { type: "object" },
     "replay-name": { type: "string" },
-    "ingestion-time": { type: "number" },
   },
 });
 
