@@ -109,7 +109,8 @@ export interface LocalStackContract {
   /** The events dead-letter queue. */
   readonly eventsDlqUrl?: string;
   /**
-   * Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS;
+   * Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS (and
+   * `/outages/events` from EventBridge);
    * `PUT {controlUrl}/faults/worker-crash-after-write {"times": 1}` kills the worker after a record write.
    */
   readonly controlUrl: string;
@@ -400,9 +401,10 @@ async function main(): Promise<void> {
     rmSync(awsCallsFile, { force: true });
     running.recorder = await startAwsRecorder({
       upstreams: {
-        // SQS through the proxy that can simulate an outage; DynamoDB through the one that gives moto
-        // DynamoDB's per-item atomicity; the rest straight to the emulator.
+        // SQS and EventBridge through the proxies that can simulate an outage; DynamoDB through the one
+        // that gives moto DynamoDB's per-item atomicity; the rest straight to the emulator.
         sqs: running.outages.sqsEndpoint,
+        events: running.outages.eventsEndpoint,
         dynamodb: running.dynamoDbWrites.endpoint,
         default: awsEndpoint,
       },

@@ -3,7 +3,8 @@
  * no CloudWatch, so the local stack runs each function with its own access key behind a recorder, drives
  * them through every path that touches AWS (stored, redacted audio, a streaming session, AssemblyAI error
  * and 404, transient failures, the API key placeholder, a wrong secret, an SQS outage, an archived notice, a
- * malformed message, the reconciler's first and later runs), and then:
+ * malformed message, the reconciler's first and later runs, the events publisher reading the table's stream
+ * and, during an EventBridge outage, dead-lettering), and then:
  * - every recorded AWS call is simulated against that function's role in the synthesized template (with
  *   S3's rule that a GetObject of a missing key answers 404 only to a caller that may list the bucket);
  * - every metric an alarm or a dashboard graph selects is one the functions' log lines really create, or one
@@ -11,8 +12,9 @@
  *   (the stack runs with a low stage throttle, and a burst past it gets 429s for the throttle alarm's metric).
  */
 import { readFileSync } from "node:fs";
+import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { DescribeSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { API_KEY_PLACEHOLDER_PREFIX } from "../../functions/shared/contract/environment";
@@ -58,6 +60,7 @@ const FUNCTIONS = {
   receiver: /Receiver/,
   worker: /Worker/,
   reconciler: /^Reconciler/,
+  publisher: /EventsPublisher/,
 } as const;
 
 beforeAll(async () => {
@@ -146,6 +149,18 @@ beforeAll(async () => {
     await setSqsDown(false);
   }
   // That AssemblyAI's retry then lands it is resilience.test.ts's to show.
+
+  // An EventBridge outage: the publisher retries, then keeps the event in the events dead-letter queue.
+  const setEventsDown = (down: boolean) =>
+    fetch(`${s.contract.controlUrl}/outages/events`, { method: "PUT", body: JSON.stringify({ down }) });
+  await setEventsDown(true);
+  try {
+    await s.submit(customer, "unannounced");
+    await s.waitForLog((line) => line.message === "event dead-lettered", 60_000, "an event dead-lettered");
+  } finally {
+    await setEventsDown(false);
+  }
+  await s.sqs.send(new PurgeQueueCommand({ QueueUrl: s.contract.eventsDlqUrl as string }));
   // Two reconciler runs at least: the first without a checkpoint, a later one reading it.
   await s.waitForLog(
     (line) => line.message === "reconcile run" && Number(line.queued) > 0,
@@ -201,8 +216,19 @@ describe("IAM, simulated over what the functions really called", () => {
         ref: s.contract.tableName,
         attributes: {
           Arn: `arn:aws:dynamodb:${s.contract.region}:${ACCOUNT_ID}:table/${s.contract.tableName}`,
+          StreamArn: String(
+            (await s.dynamodb.send(new DescribeTableCommand({ TableName: s.contract.tableName }))).Table
+              ?.LatestStreamArn,
+          ),
         },
       },
+      [logicalId("AWS::Events::EventBus", /EventsBus/)]: {
+        ref: String(s.contract.eventBusName),
+        attributes: {
+          Arn: `arn:aws:events:${s.contract.region}:${ACCOUNT_ID}:event-bus/${s.contract.eventBusName}`,
+        },
+      },
+      [logicalId("AWS::SQS::Queue", /EventsFailedEvents/)]: queue(LOCAL_NAMES.eventsDlq),
       [logicalId("AWS::DynamoDB::Table", /^StoreUsageTable/)]: {
         ref: LOCAL_NAMES.usageTable,
         attributes: {
@@ -251,7 +277,7 @@ describe("IAM, simulated over what the functions really called", () => {
     },
   );
 
-  it("covers what each function does: the receiver wrote a claim check, the worker polled, read it, wrote and archived; the reconciler kept a checkpoint", () => {
+  it("covers what each function does: the receiver wrote a claim check, the worker polled, read it, wrote and archived; the reconciler kept a checkpoint; the publisher read the stream and published", () => {
     const actions = (fn: string) =>
       new Set(
         recordedCalls()
@@ -275,6 +301,16 @@ describe("IAM, simulated over what the functions really called", () => {
     );
     expect([...actions("reconciler")]).toEqual(
       expect.arrayContaining(["ListObjectsV2", "GetObject", "PutObject", "Query", "SendMessage"]),
+    );
+    // Its event source read the stream with its role; it put events, and dead-lettered during the outage.
+    expect([...actions("publisher")]).toEqual(
+      expect.arrayContaining([
+        "DescribeStream",
+        "GetShardIterator",
+        "GetRecords",
+        "PutEvents",
+        "SendMessageBatch",
+      ]),
     );
   });
 });
