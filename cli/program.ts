@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from "commander";
 import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import { registerDlq } from "./commands/dlq";
 import { registerErase } from "./commands/erase";
+import { registerEvents } from "./commands/events";
 import { registerQuarantine } from "./commands/quarantine";
 import { registerReconcile } from "./commands/reconcile";
 import { registerRecordCommands } from "./commands/records";
@@ -63,6 +64,7 @@ Examples:
   aai-webhooks rotate-secret
   aai-webhooks usage --since 30d --csv
   aai-webhooks erase --customer-id acme --dry-run
+  aai-webhooks events dlq && aai-webhooks events redrive
   aai-webhooks --local status
   aai-webhooks --assemblyai-region eu set-api-key   (a stack with both regions: the EU key)
 
@@ -138,6 +140,7 @@ export function buildProgram(io: CliIo, run: Runner): Command {
   registerRotateSecret(program, run);
   registerReconcile(program, run);
   registerUsage(program, run);
+  registerEvents(program, run);
   registerErase(program, run);
   for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
   return program;

@@ -50,6 +50,8 @@ export interface StackTarget {
   readonly eventBusName?: string;
   /** The `source` of the stack's events. @default DEFAULT_EVENT_SOURCE */
   readonly eventSource?: string;
+  /** Events EventBridge refused after the publisher's retries (`events dlq`); absent on older stacks. */
+  readonly eventsDlqUrl?: string;
   /** Secret id (ARN or name) of the AssemblyAI API key: what `set-api-key` writes. */
   readonly apiKeySecretId: string;
   /** Secret id (ARN or name) of the webhook secret: what `rotate-secret` rotates. */
@@ -111,6 +113,7 @@ export interface DeployedStackOutputs {
   readonly usageTableName?: string;
   readonly eventBusName?: string;
   readonly eventSource?: string;
+  readonly eventsDlqUrl?: string;
 }
 
 const OUTPUT_KEYS: Readonly<
@@ -123,6 +126,7 @@ const OUTPUT_KEYS: Readonly<
       | "usageTableName"
       | "eventBusName"
       | "eventSource"
+      | "eventsDlqUrl"
     >,
     string
   >
@@ -142,6 +146,7 @@ const OPTIONAL_OUTPUT_KEYS = {
   usageTableName: "UsageTableName",
   eventBusName: "EventBusName",
   eventSource: "EventSource",
+  eventsDlqUrl: "EventsDeadLetterQueueUrl",
 } as const;
 
 const REGION_OUTPUT_KEY = "AssemblyAiRegion";
@@ -327,8 +332,6 @@ export function localTarget(
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
   const events = new EventBridgeClient(aws);
-  // The bus and source the local stack names once it publishes events (absent before, or without a bus).
-  const bus = contract as LocalStackContract & { eventBusName?: string; eventSource?: string };
   return {
     mode: "local",
     description: `the local stack (${path.relative(process.cwd(), path.join(stateDir, "stack.json")) || "stack.json"})`,
@@ -339,8 +342,10 @@ export function localTarget(
     queueUrl: contract.queueUrl,
     dlqUrl: contract.dlqUrl,
     ...(contract.usageTableName !== undefined ? { usageTableName: contract.usageTableName } : {}),
-    ...(bus.eventBusName ? { eventBusName: bus.eventBusName } : {}),
-    ...(bus.eventSource ? { eventSource: bus.eventSource } : {}),
+    // Absent from stack.json files written before the local stack published events.
+    ...(contract.eventBusName ? { eventBusName: contract.eventBusName } : {}),
+    ...(contract.eventSource ? { eventSource: contract.eventSource } : {}),
+    ...(contract.eventsDlqUrl ? { eventsDlqUrl: contract.eventsDlqUrl } : {}),
     apiKeySecretId: access.apiKeySecretId,
     // Stacks started before these fields existed: the secret has its fixed local name; no TTL is known.
     webhookSecretId: contract.webhookSecretArn ?? LOCAL_NAMES.webhookSecret,

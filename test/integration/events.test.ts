@@ -19,9 +19,11 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
+import type { EventsDlqEntry, EventsRedriveResult } from "../../cli/commands/events";
 import { DETAIL_TYPES } from "../../functions/shared/contract/events";
 import { WORKER_CRASH_FAULT } from "../../local/outages";
 import { validateEnvelope, validateEventDetail } from "../support/event-schemas";
+import { runCli, runCliJson } from "./cli-support";
 import { audioUrl, eventually, LOCAL_CREDENTIALS, type LocalStack, uniqueId, useLocalStack } from "./support";
 
 jest.setTimeout(120_000);
@@ -285,5 +287,46 @@ describe("the events of the local stack", () => {
     await settled(s);
     await log.drain();
     expect(log.of(customer, order)).toHaveLength(1);
+  });
+
+  it("keeps an event EventBridge would not take in the events dead-letter queue, and events redrive puts it on the bus", async () => {
+    const s = stack();
+    const customer = uniqueId("events-outage");
+    const setEventsDown = (down: boolean) =>
+      fetch(`${s.contract.controlUrl}/outages/events`, { method: "PUT", body: JSON.stringify({ down }) });
+
+    await setEventsDown(true);
+    try {
+      await s.submit(customer, "o-1");
+      await s.waitForRecord(customer, "o-1", (r) => r.status === "completed");
+      await s.waitForLog(
+        (line) => line.message === "event dead-lettered" && line.customer_id === customer,
+        60_000,
+        "the event dead-lettered after the publisher's retries",
+      );
+    } finally {
+      await setEventsDown(false);
+    }
+    await log.drain();
+    expect(log.of(customer)).toEqual([]);
+
+    const listed = await runCliJson<{ messages: EventsDlqEntry[] }>(s, ["events", "dlq"]);
+    const mine = listed.messages.filter((entry) => entry.customer_id === customer);
+    expect(mine).toEqual([
+      expect.objectContaining({
+        kind: "event",
+        detail_type: DETAIL_TYPES.stored,
+        order_id: "o-1",
+        reason: expect.stringContaining("EventBridge refused the event 4 times"),
+      }),
+    ]);
+
+    const redriven = await runCliJson<EventsRedriveResult>(s, ["events", "redrive"]);
+    expect(redriven).toMatchObject({ failed: 0, skipped: 0 });
+    expect(redriven.published).toBeGreaterThanOrEqual(1);
+    const [event] = await log.waitFor(customer, "o-1", 1);
+    expect(event?.detail.id).toBe(mine[0]?.event_id);
+    const empty = await runCli(s, ["events", "dlq"]);
+    expect(empty.stdout).toMatch(/the events dead-letter queue is empty/);
   });
 });
