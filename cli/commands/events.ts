@@ -6,7 +6,11 @@
  *   so a subscriber that already had it drops it);
  * - the stream event source's pointers to a batch the publisher failed on after every retry
  *   (`DDBStreamBatchInfo`): they name stream records, not events, and the stream keeps records 24 hours.
- *   `redrive` leaves them where they are; the README says what to do ("Events", dead letters).
+ *   `redrive` leaves them where they are.
+ *
+ * `events republish C [O]` announces a customer's records (or one) again as they are now: the events their
+ * current state makes, with the ids their first publication had (functions/shared/contract/events.ts), so
+ * it is safe to run after a stream_batch pointer, or to tell a new subscriber what is already stored.
  */
 
 import { PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
@@ -17,10 +21,12 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
+import { DEFAULT_EVENT_SOURCE, eventEntry, eventsForChange } from "../../functions/shared/contract/events";
 import { parsePositiveInteger } from "../args";
 import type { CommandContext } from "../context";
 import { CliError, type Column, EXIT, type ExitCode, formatTable } from "../output";
 import { peekMessages, queueDepth } from "../queues";
+import { getRecord, listRecords } from "../records";
 import type { StackTarget } from "../stack";
 import type { Runner } from "./runner";
 
@@ -266,6 +272,62 @@ async function redrive(context: CommandContext): Promise<ExitCode> {
   return result.failed > 0 || result.skipped > 0 ? EXIT.partial : EXIT.ok;
 }
 
+export interface RepublishResult {
+  readonly records: number;
+  readonly published: number;
+  readonly failed: number;
+}
+
+async function republish(
+  context: CommandContext,
+  customerId: string,
+  orderId: string | undefined,
+): Promise<ExitCode> {
+  const target = await context.target();
+  if (target.eventBusName === undefined) {
+    throw new CliError(
+      `${target.description} names no event bus (deployed before events existed): deploy again`,
+    );
+  }
+  const where = {
+    eventBusName: target.eventBusName,
+    eventSource: target.eventSource ?? DEFAULT_EVENT_SOURCE,
+  };
+  const records =
+    orderId === undefined
+      ? await listRecords(target, customerId)
+      : [await getRecord(target, customerId, orderId)];
+  const entries = records.flatMap((record) =>
+    // A StoredRecord is the record's image, read with the worker's codec.
+    eventsForChange(undefined, record as unknown as Readonly<Record<string, unknown>>, target.bucketName).map(
+      (event) => eventEntry(event, where),
+    ),
+  );
+  const progress = context.out.progress("republishing", entries.length);
+  let published = 0;
+  let failed = 0;
+  try {
+    for (let start = 0; start < entries.length; start += 10) {
+      const chunk = entries.slice(start, start + 10);
+      const answer = await target.events.send(new PutEventsCommand({ Entries: chunk }));
+      const refused = answer.FailedEntryCount ?? 0;
+      failed += refused;
+      published += chunk.length - refused;
+      progress.update(published + failed, entries.length);
+    }
+  } finally {
+    progress.done();
+  }
+  const result: RepublishResult = { records: records.length, published, failed };
+  context.out.result(result, () =>
+    [
+      `${published} event(s) published for ${records.length} record(s) of ${customerId}${orderId ? `/${orderId}` : ""}`,
+      ...(failed > 0 ? [`${failed} refused by EventBridge: run the command again`] : []),
+    ].join("\n"),
+  );
+  return failed > 0 ? (published > 0 ? EXIT.partial : EXIT.error) : EXIT.ok;
+}
+
 export function registerEvents(program: Command, run: Runner): void {
   const events = program
     .command("events")
@@ -285,4 +347,13 @@ export function registerEvents(program: Command, run: Runner): void {
     .command("redrive")
     .description("put every dead-lettered event on the bus again, as it was (same detail and id)")
     .action((_options: unknown, command: Command) => run(command, (context) => redrive(context)));
+
+  events
+    .command("republish <customer_id> [order_id]")
+    .description(
+      "announce a customer's records (or one) again as they are now: the same events, with the same ids, as their first publication",
+    )
+    .action((customerId: string, orderId: string | undefined, _options: unknown, command: Command) =>
+      run(command, (context) => republish(context, customerId, orderId)),
+    );
 }

@@ -29,7 +29,7 @@ import {
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { type ChangeEvent, eventsForChange } from "../shared/contract/events";
+import { type ChangeEvent, eventEntry, eventsForChange } from "../shared/contract/events";
 import { describeError, emit } from "../shared/telemetry";
 import type { PublisherConfig } from "./config";
 
@@ -119,15 +119,7 @@ export function pendingEntries(records: readonly DynamoDBRecord[], config: Publi
     const before = image(record.dynamodb?.OldImage);
     const after = image(record.dynamodb?.NewImage);
     return eventsForChange(before, after, config.bucketName).map((event) => {
-      const storedAt = Date.parse(event.detail.stored_at);
-      const entry: PutEventsRequestEntry = {
-        EventBusName: config.eventBusName,
-        Source: config.eventSource,
-        DetailType: event.detailType,
-        Detail: JSON.stringify(event.detail),
-        // The change's own time, so that every publication of it is the same event.
-        ...(Number.isFinite(storedAt) ? { Time: new Date(storedAt) } : {}),
-      };
+      const entry: PutEventsRequestEntry = eventEntry(event, config);
       return { record, event, entry, size: entrySize(entry) };
     });
   });

@@ -329,4 +329,22 @@ describe("the events of the local stack", () => {
     const empty = await runCli(s, ["events", "dlq"]);
     expect(empty.stdout).toMatch(/the events dead-letter queue is empty/);
   });
+
+  it("events republish announces a customer's records again, with the ids of their first events", async () => {
+    const s = stack();
+    const customer = uniqueId("events-republish");
+    await Promise.all([s.submit(customer, "o-1"), s.submit(customer, "o-2")]);
+    const first = await log.waitFor(customer, undefined, 2);
+
+    const result = await runCliJson<{ records: number; published: number; failed: number }>(s, [
+      "events",
+      "republish",
+      customer,
+    ]);
+
+    expect(result).toEqual({ records: 2, published: 2, failed: 0 });
+    const all = await log.waitFor(customer, undefined, 4);
+    const ids = (events: DeliveredEvent[]) => events.map((event) => event.detail.id).sort();
+    expect(ids(all.slice(2))).toEqual(ids(first));
+  });
 });

@@ -216,6 +216,31 @@ function redactedAudioEvent(
   return { detailType, detail: defined(detail) };
 }
 
+/** A PutEvents entry, as plain data (the SDK's PutEventsRequestEntry has this shape). */
+export interface EventEntry {
+  readonly EventBusName: string;
+  readonly Source: string;
+  readonly DetailType: DetailType;
+  readonly Detail: string;
+  /** The change's own time (`stored_at`), so that every publication of it is the same event. */
+  readonly Time?: Date;
+}
+
+/** The entry that publishes `event` on `eventBusName` (a name or an ARN) with source `eventSource`. */
+export function eventEntry(
+  event: ChangeEvent,
+  where: { readonly eventBusName: string; readonly eventSource: string },
+): EventEntry {
+  const storedAt = Date.parse(event.detail.stored_at);
+  return {
+    EventBusName: where.eventBusName,
+    Source: where.eventSource,
+    DetailType: event.detailType,
+    Detail: JSON.stringify(event.detail),
+    ...(Number.isFinite(storedAt) ? { Time: new Date(storedAt) } : {}),
+  };
+}
+
 /**
  * The events one committed write makes: `before` and `after` are the record's images (unmarshalled) before
  * and after it; `after` undefined (a deletion) or a tombstone (an erasure) makes none.
