@@ -175,6 +175,11 @@ function costInputs(results: Partial<Record<SectionName, SectionResult>>): CostI
     receiverLogBytesPerDelivery: Number(run.receiverLogBytesPerDelivery),
     workerLogBytesPerDelivery: Number(run.workerLogBytesPerDelivery),
     itemBytes: Number(run.itemBytesP50),
+    eventsPerDelivery: Number(run.eventsPublished) / Math.max(1, run.stored),
+    eventBytes: Number(run.eventBytesP50),
+    publisherInvocationsPerDelivery: Number(run.publisherInvocations) / Math.max(1, run.stored),
+    publisherBilledMsPerDelivery: Number(run.publisherBilledMsPerDelivery),
+    publisherLogBytesPerDelivery: Number(run.publisherLogBytesPerDelivery),
   };
 }
 

@@ -2,7 +2,8 @@
  * Benchmarks that need the local stack (moto + the AssemblyAI simulator), each in a fresh process with a
  * fresh emulator. Usage: node stack.mjs '<json options>'; options.mode is one of
  * - `pipeline`: N deliveries from the simulator's webhooks through the receiver, the queue and the worker
- *   (both as deployed, behind local/http-adapter and local/sqs-poller) into the table;
+ *   (both as deployed, behind local/http-adapter and local/sqs-poller) into the table, and on to the events
+ *   (the publisher as deployed, behind local/stream-poller, putting them on the emulator's bus);
  * - `floor`: the same emulator operations done directly, with no pipeline around them;
  * - `sync`: our receiver's answer time against the synchronous sample's, the transcript endpoint slowed.
  */
@@ -11,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { DynamoDBClient, GetItemCommand, ScanCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   DeleteMessageBatchCommand,
@@ -20,10 +22,15 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { entrySize } from "../../functions/publisher/publisher";
+import { publisherEnvironment } from "../../functions/shared/contract/environment";
+import { EVENT_STREAM } from "../../functions/shared/contract/resources";
+import { DEFAULT_CONFIG } from "../../lib/config";
 import { type HttpApiHandler, serveHttpApi } from "../../local/http-adapter";
 import { clientConfig } from "../../local/resources";
 import { type SqsHandler, startPoller } from "../../local/sqs-poller";
+import { startStreamPoller } from "../../local/stream-poller";
 import { deliveryMessageBody } from "../lib/events";
 import {
   AUTH_HEADER_NAME,
@@ -52,6 +59,8 @@ export interface StackOptions {
   /** Receiver invocations at once, as the local stack allows (LOCAL_RECEIVER_CONCURRENCY). */
   readonly receiverConcurrency: number;
   readonly workerBundle: string;
+  /** pipeline: the events publisher; absent, no events are published. */
+  readonly publisherBundle?: string;
   readonly syncBundle: string;
   /** sync: transcript endpoint delays (ms) and requests per delay and handler. */
   readonly delaysMs: readonly number[];
@@ -142,12 +151,71 @@ function summarize(latencies: number[], firstMs: number, lastMs: number, deliver
   };
 }
 
+/** What a run's events cost: their measured sizes, as EventBridge counts them, off the events queue. */
+async function eventSizes(stack: BenchStack, expected: number): Promise<number[]> {
+  const sqs = new SQSClient(clientConfig({ endpoint: stack.emulator.endpoint, region: REGION }));
+  const sizes: number[] = [];
+  for (let empty = 0; sizes.length < expected && empty < 3; ) {
+    const { Messages: messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: stack.resources.eventsQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    empty = messages.length === 0 ? empty + 1 : 0;
+    for (const message of messages) {
+      const event = JSON.parse(message.Body ?? "{}") as {
+        source: string;
+        "detail-type": string;
+        detail: unknown;
+      };
+      sizes.push(
+        entrySize({
+          Source: event.source,
+          DetailType: event["detail-type"],
+          Detail: JSON.stringify(event.detail),
+          Time: new Date(),
+        }),
+      );
+    }
+    if (messages.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: stack.resources.eventsQueueUrl,
+          Entries: messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+          })),
+        }),
+      );
+    }
+  }
+  sqs.destroy();
+  return sizes;
+}
+
 async function runPipeline(options: StackOptions, stack: BenchStack) {
   Object.assign(process.env, functionEnvironment(stack, stack.simulator.url));
+  // The publisher's own variables; those it shares with the others (STACK_NAME, BUCKET_NAME) agree.
+  Object.assign(
+    process.env,
+    publisherEnvironment(
+      {
+        stackName: String(process.env.STACK_NAME),
+        eventBusName: stack.resources.eventBusName,
+        bucketName: stack.resources.bucketName,
+        eventsDeadLetterQueueUrl: stack.resources.eventsDlqUrl,
+      },
+      { eventSource: DEFAULT_CONFIG.eventSource },
+    ),
+  );
   const receiverLatencies: number[] = [];
   const storedAt = new Map<string, number>();
   let receiverLogBytes = 0;
   let workerLogBytes = 0;
+  let publisherLogBytes = 0;
+  const publishedAt = new Map<string, number>();
   let rejected = 0;
   const rejections = new Map<string, number>();
   // Deliveries queued per transcript: more than one is a duplicate (a retry of something already queued).
@@ -156,6 +224,24 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
   const otherOutcomes = new Map<string, number>();
   captureLogs((record, bytes) => {
     const message = String(record.message ?? "");
+    // The publisher's log lines name it; its metric lines carry only its metrics.
+    const aws = record._aws as
+      | { CloudWatchMetrics?: Array<{ Metrics?: Array<{ Name?: string }> }> }
+      | undefined;
+    const metricNames = (aws?.CloudWatchMetrics ?? []).flatMap((set) =>
+      (set.Metrics ?? []).map((m) => m.Name),
+    );
+    if (record.service === "publisher" || metricNames.some((name) => String(name).startsWith("Event"))) {
+      publisherLogBytes += bytes;
+      if (
+        message === "event published" &&
+        typeof record.order_id === "string" &&
+        !publishedAt.has(record.order_id)
+      ) {
+        publishedAt.set(record.order_id, Date.now());
+      }
+      return;
+    }
     if (message.startsWith("delivery")) {
       receiverLogBytes += bytes;
       if (typeof record.latency_ms === "number") receiverLatencies.push(record.latency_ms);
@@ -206,6 +292,32 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     concurrency: options.concurrency,
     waitTimeSeconds: 1,
   });
+  const publisherBatches: Array<{ ms: number; size: number }> = [];
+  const streams = new DynamoDBStreamsClient(
+    clientConfig({ endpoint: stack.emulator.endpoint, region: REGION }),
+  );
+  const streamPoller = options.publisherBundle
+    ? await (async () => {
+        const publisher = (await import(pathToFileURL(options.publisherBundle as string).href)) as {
+          handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+        };
+        return startStreamPoller({
+          streams,
+          streamArn: stack.resources.tableStreamArn,
+          region: REGION,
+          batchSize: EVENT_STREAM.batchSize,
+          maxRetryAttempts: EVENT_STREAM.retryAttempts,
+          bisectBatchOnError: EVENT_STREAM.bisectBatchOnError,
+          filter: EVENT_STREAM.filterPattern,
+          handler: async (event) => {
+            const started = performance.now();
+            const answer = await publisher.handler(event);
+            publisherBatches.push({ ms: performance.now() - started, size: event.Records.length });
+            return answer;
+          },
+        });
+      })()
+    : undefined;
 
   const n = options.deliveries;
   const leadMs = 2_000 + n * 2;
@@ -248,6 +360,13 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     );
   }
   await poller.stop();
+  if (streamPoller) {
+    // Every stored record's event, or the deadline.
+    const deadline = Date.now() + 60_000;
+    while (publishedAt.size < storedAt.size && Date.now() < deadline) await sleep(100);
+    await streamPoller.stop();
+  }
+  streams.destroy();
   await api.close();
   sqs.destroy();
 
@@ -264,6 +383,12 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     const first = firstAttempt.get(order);
     if (first !== undefined) latencies.push(stored - first);
   }
+  const eventLatencies: number[] = [];
+  for (const [order, published] of publishedAt) {
+    const first = firstAttempt.get(order);
+    if (first !== undefined) eventLatencies.push(published - first);
+  }
+  const sizes = options.publisherBundle ? await eventSizes(stack, publishedAt.size) : [];
   const firstMs = Math.min(...firstAttempt.values());
   const lastMs = Math.max(...storedAt.values());
   const items = await tableItemBytes(stack);
@@ -300,6 +425,16 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     workerLogBytesPerDelivery: workerLogBytes / Math.max(1, storedAt.size),
     itemBytesP50: median(items),
     itemBytesMax: Math.max(...items),
+    eventsPublished: publishedAt.size,
+    eventLatencyP50Ms: percentile(eventLatencies, 50),
+    eventLatencyP99Ms: percentile(eventLatencies, 99),
+    eventBytesP50: median(sizes),
+    eventBytesMax: sizes.length > 0 ? Math.max(...sizes) : 0,
+    publisherInvocations: publisherBatches.length,
+    /** Billed publisher milliseconds (each invocation rounded up to 1 ms) per stored delivery. */
+    publisherBilledMsPerDelivery:
+      publisherBatches.reduce((a, b) => a + Math.ceil(b.ms), 0) / Math.max(1, storedAt.size),
+    publisherLogBytesPerDelivery: publisherLogBytes / Math.max(1, storedAt.size),
   };
 }
 

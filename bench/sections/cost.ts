@@ -19,7 +19,12 @@ export const PRICES = {
   dynamoDbPerMillionRru: 0.125,
   s3PutPerThousand: 0.005,
   cloudWatchLogsPerGb: 0.5,
+  /** Custom events put on a bus, each 64 KB chunk one event. Rules' deliveries to targets are not charged. */
+  eventBridgePerMillionEvents: 1.0,
 } as const;
+
+/** The events publisher's memory (lib/event-publishing.ts). */
+const PUBLISHER_MEMORY_MB = 256;
 
 export const PRICE_SOURCES = [
   "AWS Lambda pricing, Arm: https://aws.amazon.com/lambda/pricing/",
@@ -28,6 +33,8 @@ export const PRICE_SOURCES = [
   "Amazon DynamoDB on-demand pricing: https://aws.amazon.com/dynamodb/pricing/on-demand/",
   "Amazon S3 pricing (PUT requests, S3 Standard): https://aws.amazon.com/s3/pricing/",
   "Amazon CloudWatch pricing (Logs ingestion, Standard): https://aws.amazon.com/cloudwatch/pricing/",
+  "Amazon EventBridge pricing (custom events, 64 KB chunks): https://aws.amazon.com/eventbridge/pricing/",
+  "DynamoDB Streams reads by a Lambda trigger are free: https://aws.amazon.com/dynamodb/pricing/on-demand/",
 ];
 
 export interface CostInputs {
@@ -39,6 +46,13 @@ export interface CostInputs {
   readonly receiverLogBytesPerDelivery: number;
   readonly workerLogBytesPerDelivery: number;
   readonly itemBytes: number;
+  /** The events path, section 3: events per stored delivery, their median size as EventBridge counts it. */
+  readonly eventsPerDelivery: number;
+  readonly eventBytes: number;
+  /** Publisher invocations per stored delivery (the stream batches records when they come fast). */
+  readonly publisherInvocationsPerDelivery: number;
+  readonly publisherBilledMsPerDelivery: number;
+  readonly publisherLogBytesPerDelivery: number;
 }
 
 export function cost(inputs: CostInputs | undefined): SectionResult {
@@ -70,7 +84,17 @@ export function cost(inputs: CostInputs | undefined): SectionResult {
   const dynamodb = PRICES.dynamoDbPerMillionRru * 1 + PRICES.dynamoDbPerMillionWru * (recordWru + 2 + 1);
   const s3 = (PRICES.s3PutPerThousand / 1000) * million;
   const logs = (bytes: number) => ((bytes * million) / 1024 ** 3) * PRICES.cloudWatchLogsPerGb;
-  const common = worker + sqs + dynamodb + s3 + logs(inputs.workerLogBytesPerDelivery);
+  // The events path: the stream's reads by Lambda are free; the publisher's invocations and duration, its
+  // log lines, and one EventBridge event per 64 KB of each event.
+  const publisher =
+    PRICES.lambdaPerMillionRequests * inputs.publisherInvocationsPerDelivery +
+    million * gbSeconds(inputs.publisherBilledMsPerDelivery, PUBLISHER_MEMORY_MB) * PRICES.lambdaArmGbSecond;
+  const eventBridge =
+    PRICES.eventBridgePerMillionEvents *
+    inputs.eventsPerDelivery *
+    Math.max(1, Math.ceil(inputs.eventBytes / 65536));
+  const events = publisher + eventBridge + logs(inputs.publisherLogBytesPerDelivery);
+  const common = worker + sqs + dynamodb + s3 + logs(inputs.workerLogBytesPerDelivery) + events;
   const ours = PRICES.httpApiPerMillion + receiver + logs(inputs.receiverLogBytesPerDelivery) + common;
   const rest = PRICES.restApiPerMillion + receiver + logs(inputs.receiverLogBytesPerDelivery) + common;
   const direct = PRICES.httpApiPerMillion + common;
@@ -84,6 +108,9 @@ export function cost(inputs: CostInputs | undefined): SectionResult {
     sqs,
     dynamodb,
     s3,
+    publisherLambda: publisher,
+    publisherLogs: logs(inputs.publisherLogBytesPerDelivery),
+    eventBridge,
   };
   const rows: Row[] = [
     {
@@ -92,6 +119,15 @@ export function cost(inputs: CostInputs | undefined): SectionResult {
       ours: usd(ours),
       baseline: "",
       ratio: x(1),
+      target: "",
+      verdict: "",
+    },
+    {
+      section: "6 cost / 1M deliveries",
+      metric: "of which the events path (publisher λ, its logs, EventBridge)",
+      ours: usd(events),
+      baseline: `${inputs.eventBytes.toFixed(0)} B per event, ${inputs.eventsPerDelivery.toFixed(2)} per delivery`,
+      ratio: x(events / ours),
       target: "",
       verdict: "",
     },
@@ -122,7 +158,11 @@ export function cost(inputs: CostInputs | undefined): SectionResult {
       `$${(million * gbSeconds(100, config.workerMemoryMb) * PRICES.lambdaArmGbSecond).toFixed(2)}); SQS 1 send + ` +
       `receive and delete per batch; DynamoDB 1 RRU + ${recordWru} WRU (transactional, items ~${inputs.itemBytes.toFixed(0)} B) + 2 WRU for the usage counter + 1 index WRU; ` +
       `one S3 PUT; logs ${(inputs.receiverLogBytesPerDelivery + inputs.workerLogBytesPerDelivery).toFixed(0)} B per delivery as measured ` +
-      "(Lambda's own START/END/REPORT lines not included). Per million: " +
+      "(Lambda's own START/END/REPORT lines not included); events: " +
+      `${inputs.eventsPerDelivery.toFixed(2)} per delivery of ${inputs.eventBytes.toFixed(0)} B (one 64 KB chunk each), the publisher ` +
+      `${PUBLISHER_MEMORY_MB} MB x ${inputs.publisherBilledMsPerDelivery.toFixed(1)} billed ms and ${inputs.publisherInvocationsPerDelivery.toFixed(2)} ` +
+      "invocations per delivery (the stream batches records that come close together; at most one each), its " +
+      `${inputs.publisherLogBytesPerDelivery.toFixed(0)} B of logs, the stream's reads free. Per million: ` +
       Object.entries(breakdown)
         .map(([name, value]) => `${name} $${round(value, 2)}`)
         .join(", ") +
