@@ -27,6 +27,17 @@ import {
 } from "../../functions/shared/contract/resources";
 import { cursorFromKey, decodeCursor, encodeCursor } from "./cursor";
 
+// What a subscriber to the receiver's events gets (README, "Events"): their detail types and details.
+export {
+  DEFAULT_EVENT_SOURCE,
+  DETAIL_TYPES,
+  type DetailType,
+  EVENT_SCHEMA_VERSION,
+  type EventDetail,
+  type RedactedAudioStoredDetail,
+  type TranscriptFailedDetail,
+  type TranscriptStoredDetail,
+} from "../../functions/shared/contract/events";
 export { InvalidCursorError } from "./cursor";
 
 /** The record's `kind` for a streaming session (functions/worker/updates.ts); a transcript's has none. */

@@ -1,6 +1,6 @@
 /**
  * A TypeScript consumer of the package, type-checked (never run) against its declarations: the construct,
- * its props and members, and the read client from both entry points.
+ * its props and members, the read client from both entry points, and the events' detail types.
  */
 
 import {
@@ -10,7 +10,11 @@ import {
   type StoredRecord,
   type TranscriptStoreClient,
 } from "assemblyai-webhook-receiver";
-import { TranscriptStoreClient as ReadClient } from "assemblyai-webhook-receiver/client";
+import {
+  DETAIL_TYPES,
+  TranscriptStoreClient as ReadClient,
+  type TranscriptStoredDetail,
+} from "assemblyai-webhook-receiver/client";
 import { App, Stack } from "aws-cdk-lib";
 import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -37,3 +41,15 @@ export const configError: Error = new ConfigError("workerBatchSize must be betwe
 declare const store: TranscriptStoreClient;
 export const record: Promise<StoredRecord | undefined> = store.get("acme", "call-1");
 export const sameClient: typeof TranscriptStoreClient = ReadClient;
+
+// A subscriber's handler, typed by the package: the detail of a `Transcript Stored` event.
+export const storedType: "Transcript Stored" = DETAIL_TYPES.stored;
+export function onStored(event: {
+  "detail-type": typeof storedType;
+  detail: TranscriptStoredDetail;
+}): string {
+  const { customer_id, order_id, transcript_id, transcript_s3_key, bucket } = event.detail;
+  // @ts-expect-error the text is never in an event
+  event.detail.text;
+  return `${customer_id}/${order_id} ${transcript_id} s3://${bucket}/${transcript_s3_key ?? ""}`;
+}
