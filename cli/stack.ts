@@ -331,7 +331,12 @@ export function localTarget(
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
   const sqs = new SQSClient(aws);
   const secrets = new SecretsManagerClient(aws);
-  const events = new EventBridgeClient(aws);
+  // Through the local stack's stand-in for its rule (stack.json's eventBridgeEndpoint), so that what the
+  // CLI puts on the bus (redrive, republish, Customer Erased) reaches the events queue, as on AWS.
+  const events = new EventBridgeClient({
+    ...aws,
+    endpoint: contract.eventBridgeEndpoint ?? contract.awsEndpoint,
+  });
   return {
     mode: "local",
     description: `the local stack (${path.relative(process.cwd(), path.join(stateDir, "stack.json")) || "stack.json"})`,

@@ -83,13 +83,15 @@ async function cuttableProxy(upstream: string): Promise<CuttableProxy> {
   };
 }
 
+/** `upstream` for every service, unless `upstreams` names one of its own (EventBridge's: local/event-bus-tap.ts). */
 export async function startOutageControl(
   upstream: string,
   onChange?: (line: string) => void,
+  upstreams: Partial<Record<OutageService, string>> = {},
 ): Promise<OutageControl> {
   const proxies = {
-    sqs: await cuttableProxy(upstream),
-    events: await cuttableProxy(upstream),
+    sqs: await cuttableProxy(upstreams.sqs ?? upstream),
+    events: await cuttableProxy(upstreams.events ?? upstream),
   } satisfies Record<OutageService, CuttableProxy>;
   let workerCrashes = 0;
 

@@ -2,8 +2,8 @@
  * Creates the stack's stateful resources on the emulator from `functions/shared/contract/resources.ts`, the
  * same shapes the CDK constructs build from: queue and DLQ with the same redrive, visibility and retention,
  * the table with the same keys, billing, indexes and stream, the bucket, the two secrets, and the events'
- * bus, dead-letter queue and the queues a rule on the bus delivers every event to. Safe to run against
- * resources that already exist.
+ * bus, dead-letter queue and the queue every event is delivered to. Safe to run against resources that
+ * already exist.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -16,24 +16,14 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
-import {
-  CreateEventBusCommand,
-  EventBridgeClient,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from "@aws-sdk/client-eventbridge";
+import { CreateEventBusCommand, EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  SetQueueAttributesCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { AssemblyAiRegion } from "../functions/shared/assemblyai";
 import {
   DEAD_LETTER_QUEUE,
@@ -71,13 +61,6 @@ export interface LocalResources {
   readonly eventsDlqUrl: string;
   /** Every event on the bus with the stack's source, as EventBridge delivers to an SQS target. */
   readonly eventsQueueUrl: string;
-  /** The same again, for `npm start` to print (the events queue is for tools and tests to read). */
-  readonly eventsPrinterQueueUrl: string;
-}
-
-/** What the events part needs to know: the source the rule on the bus matches. */
-export interface LocalEventsOptions {
-  readonly eventSource: string;
 }
 
 export interface LocalApiKeySecret {
@@ -104,8 +87,6 @@ export const LOCAL_NAMES = {
   eventBus: "assemblyai-webhooks-events",
   eventsDlq: "assemblyai-webhooks-events-dlq",
   eventsQueue: "assemblyai-webhooks-events",
-  eventsPrinterQueue: "assemblyai-webhooks-events-printed",
-  eventsRule: "assemblyai-webhooks-all-events",
 } as const;
 
 /** The `Stack` dimension of the local functions' metrics. */
@@ -135,7 +116,6 @@ export async function createResources(
     { readonly region: AssemblyAiRegion; readonly apiKey: string },
     ...{ readonly region: AssemblyAiRegion; readonly apiKey: string }[],
   ],
-  events: LocalEventsOptions,
 ): Promise<LocalResources> {
   const config = clientConfig(target);
   const eventBridge = new EventBridgeClient(config);
@@ -202,7 +182,7 @@ export async function createResources(
     }
     const [apiKeySecret] = apiKeySecrets as [LocalApiKeySecret, ...LocalApiKeySecret[]];
 
-    const eventsResources = await createEventResources(eventBridge, sqs, events);
+    const eventsResources = await createEventResources(eventBridge, sqs);
 
     return {
       queueUrl: required(queue.QueueUrl, "queue URL"),
@@ -223,103 +203,28 @@ export async function createResources(
 }
 
 /**
- * The whole event, as EventBridge delivers it to an SQS target with no input transformer. moto 5's default
- * delivery leaves out `account` (its default template lacks it), so the local targets spell the envelope out
- * in moto's template syntax (`<time>` unquoted: moto fills in epoch seconds, then writes them as ISO-8601).
- */
-const WHOLE_EVENT = {
-  InputPathsMap: {
-    id: "$.id",
-    "detail-type": "$.detail-type",
-    source: "$.source",
-    account: "$.account",
-    time: "$.time",
-    region: "$.region",
-    resources: "$.resources",
-    detail: "$.detail",
-  },
-  InputTemplate:
-    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", ' +
-    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, ' +
-    '"detail": <detail>}',
-};
-
-/**
  * The bus (a bus of the stack's own, as the deployed stack makes by default), the events dead-letter queue,
- * and a rule matching the stack's source with two SQS targets: the events queue and the printer's. Each
- * queue's policy lets only that rule send, as a deployed SQS target's must (moto does not enforce it).
+ * and the events queue: local/event-bus-tap.ts stands in for a rule on the stack's source whose SQS target
+ * it is (moto's own rule delivery is too slow to run under load: see there).
  */
 async function createEventResources(
   eventBridge: EventBridgeClient,
   sqs: SQSClient,
-  events: LocalEventsOptions,
-): Promise<
-  Pick<LocalResources, "eventBusName" | "eventsDlqUrl" | "eventsQueueUrl" | "eventsPrinterQueueUrl">
-> {
+): Promise<Pick<LocalResources, "eventBusName" | "eventsDlqUrl" | "eventsQueueUrl">> {
   await ignoring("ResourceAlreadyExistsException", () =>
     eventBridge.send(new CreateEventBusCommand({ Name: LOCAL_NAMES.eventBus })),
   );
-  const queue = async (name: string, attributes: Record<string, string> = {}) => {
-    const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-    const url = required(created.QueueUrl, `${name} URL`);
-    const arn = required(
-      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] })))
-        .Attributes?.QueueArn,
-      `${name} ARN`,
-    );
-    return { url, arn };
-  };
-  const dlq = await queue(LOCAL_NAMES.eventsDlq, {
-    MessageRetentionPeriod: String(EVENTS_DEAD_LETTER_QUEUE.retentionSeconds),
-  });
-  const eventsQueue = await queue(LOCAL_NAMES.eventsQueue);
-  const printerQueue = await queue(LOCAL_NAMES.eventsPrinterQueue);
-  const rule = await eventBridge.send(
-    new PutRuleCommand({
-      Name: LOCAL_NAMES.eventsRule,
-      EventBusName: LOCAL_NAMES.eventBus,
-      EventPattern: JSON.stringify({ source: [events.eventSource] }),
-      State: "ENABLED",
-      Description: "Every event the local stack publishes, to the events queue and the printer's",
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: LOCAL_NAMES.eventsDlq,
+      Attributes: { MessageRetentionPeriod: String(EVENTS_DEAD_LETTER_QUEUE.retentionSeconds) },
     }),
   );
-  const ruleArn = required(rule.RuleArn, "events rule ARN");
-  for (const { url, arn } of [eventsQueue, printerQueue]) {
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: url,
-        Attributes: {
-          Policy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Service: "events.amazonaws.com" },
-                Action: "sqs:SendMessage",
-                Resource: arn,
-                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
-              },
-            ],
-          }),
-        },
-      }),
-    );
-  }
-  await eventBridge.send(
-    new PutTargetsCommand({
-      Rule: LOCAL_NAMES.eventsRule,
-      EventBusName: LOCAL_NAMES.eventBus,
-      Targets: [
-        { Id: "events-queue", Arn: eventsQueue.arn, InputTransformer: WHOLE_EVENT },
-        { Id: "printer", Arn: printerQueue.arn, InputTransformer: WHOLE_EVENT },
-      ],
-    }),
-  );
+  const eventsQueue = await sqs.send(new CreateQueueCommand({ QueueName: LOCAL_NAMES.eventsQueue }));
   return {
     eventBusName: LOCAL_NAMES.eventBus,
-    eventsDlqUrl: dlq.url,
-    eventsQueueUrl: eventsQueue.url,
-    eventsPrinterQueueUrl: printerQueue.url,
+    eventsDlqUrl: required(dlq.QueueUrl, "events dead-letter queue URL"),
+    eventsQueueUrl: required(eventsQueue.QueueUrl, "events queue URL"),
   };
 }
 

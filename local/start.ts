@@ -48,7 +48,7 @@ import { CONTEXT_KEYS, resolveConfig, type WebhookStackConfig } from "../lib/con
 import { type AwsRecorder, signer, startAwsRecorder } from "./aws-recorder";
 import { type DynamoDbWriteSerializer, startDynamoDbWriteSerializer } from "./dynamodb-writes";
 import { type Emulator, EmulatorUnavailableError, startEmulator } from "./emulator";
-import { type EventPrinter, startEventPrinter } from "./event-printer";
+import { describeEvent, type EventBusTap, startEventBusTap } from "./event-bus-tap";
 import {
   DEFAULT_LOCAL_RECEIVER_CONCURRENCY,
   type HttpApiHandler,
@@ -108,6 +108,11 @@ export interface LocalStackContract {
   readonly eventsQueueUrl?: string;
   /** The events dead-letter queue. */
   readonly eventsDlqUrl?: string;
+  /**
+   * EventBridge for tools and tests: the emulator's, through local/event-bus-tap.ts, which delivers what is
+   * put on the stack's bus with its source to eventsQueueUrl (as a rule with an SQS target would).
+   */
+  readonly eventBridgeEndpoint?: string;
   /**
    * Local only: `PUT {controlUrl}/outages/sqs {"down": true}` cuts the functions off from SQS (and
    * `/outages/events` from EventBridge);
@@ -279,7 +284,7 @@ async function main(): Promise<void> {
     api?: HttpApiServer;
     poller?: Poller;
     streamPoller?: StreamPoller;
-    eventPrinter?: EventPrinter;
+    eventBusTap?: EventBusTap;
     reconcile?: Schedule;
     dynamoDbWrites?: DynamoDbWriteSerializer;
     outages?: OutageControl;
@@ -296,7 +301,7 @@ async function main(): Promise<void> {
     await running.reconcile?.stop();
     await running.poller?.stop();
     await running.streamPoller?.stop();
-    await running.eventPrinter?.stop();
+    await running.eventBusTap?.close();
     await running.api?.close();
     if (running.accessLog) await new Promise<void>((resolve) => running.accessLog?.end(resolve));
     await Promise.all(running.functions.map((fn) => fn.close()));
@@ -353,7 +358,6 @@ async function main(): Promise<void> {
         { region: AssemblyAiRegion; apiKey: string },
         ...{ region: AssemblyAiRegion; apiKey: string }[],
       ],
-      { eventSource: config.eventSource },
     );
     const visibilityTimeout = process.env.QUEUE_VISIBILITY_TIMEOUT_SECONDS;
     if (visibilityTimeout !== undefined && visibilityTimeout !== "") {
@@ -372,7 +376,23 @@ async function main(): Promise<void> {
       );
     }
 
-    running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line));
+    // What a rule on the stack's source with an SQS target would do: every event to the events queue, and a
+    // line printed for each.
+    const tapSqs = new SQSClient({ endpoint: awsEndpoint, region, credentials: LOCAL_CREDENTIALS });
+    running.eventBusTap = await startEventBusTap({
+      upstream: awsEndpoint,
+      eventBusName: resources.eventBusName,
+      eventSource: config.eventSource,
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      sqs: tapSqs,
+      queueUrl: resources.eventsQueueUrl,
+      onEvent: (event) => say("events", describeEvent(event)),
+      onError: (error) => say("events", `could not deliver an event to the events queue: ${String(error)}`),
+    });
+    running.outages = await startOutageControl(awsEndpoint, (line) => say("local", line), {
+      events: running.eventBusTap.endpoint,
+    });
     // The crash fault (PUT {controlUrl}/faults/worker-crash-after-write): once a record write of the worker
     // has committed, its execution environment is killed before it hears the answer.
     let workerFunction: LocalFunction<unknown, unknown> | undefined;
@@ -530,12 +550,6 @@ async function main(): Promise<void> {
       },
       onError: (error) => say("publisher", `stream poller error: ${String(error)}`),
     });
-    running.eventPrinter = startEventPrinter({
-      sqs: new SQSClient({ endpoint: awsEndpoint, region, credentials: LOCAL_CREDENTIALS }),
-      queueUrl: resources.eventsPrinterQueueUrl,
-      print: (line) => say("events", line),
-      onError: (error) => say("events", `printer error: ${String(error)}`),
-    });
 
     const webhookUrl = `${running.api.url}${WEBHOOK_PATH}`;
     const reconcileEverySeconds = integerEnv("RECONCILE_EVERY_SECONDS", 60);
@@ -573,6 +587,7 @@ async function main(): Promise<void> {
       eventSource: config.eventSource,
       eventsQueueUrl: resources.eventsQueueUrl,
       eventsDlqUrl: resources.eventsDlqUrl,
+      eventBridgeEndpoint: running.eventBusTap.endpoint,
       assemblyAiBaseUrl,
       assemblyAiApiKey,
       assemblyAiRegions,

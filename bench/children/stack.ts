@@ -24,7 +24,9 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { entrySize } from "../../functions/publisher/publisher";
+import { fromAttributeMap } from "../../functions/shared/attribute-values";
 import { publisherEnvironment } from "../../functions/shared/contract/environment";
+import { eventEntry, eventsForChange } from "../../functions/shared/contract/events";
 import { EVENT_STREAM } from "../../functions/shared/contract/resources";
 import { DEFAULT_CONFIG } from "../../lib/config";
 import { type HttpApiHandler, serveHttpApi } from "../../local/http-adapter";
@@ -151,47 +153,33 @@ function summarize(latencies: number[], firstMs: number, lastMs: number, deliver
   };
 }
 
-/** What a run's events cost: their measured sizes, as EventBridge counts them, off the events queue. */
-async function eventSizes(stack: BenchStack, expected: number): Promise<number[]> {
-  const sqs = new SQSClient(clientConfig({ endpoint: stack.emulator.endpoint, region: REGION }));
+/**
+ * What a run's events weigh, as EventBridge counts them: the events each stored record's state makes (what
+ * the publisher put for it), sized as the publisher sizes its PutEvents entries.
+ */
+async function eventSizes(stack: BenchStack): Promise<number[]> {
+  const dynamodb = new DynamoDBClient(clientConfig({ endpoint: stack.emulator.endpoint, region: REGION }));
   const sizes: number[] = [];
-  for (let empty = 0; sizes.length < expected && empty < 3; ) {
-    const { Messages: messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: stack.resources.eventsQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      }),
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(
+      new ScanCommand({ TableName: stack.resources.tableName, ExclusiveStartKey: start }),
     );
-    empty = messages.length === 0 ? empty + 1 : 0;
-    for (const message of messages) {
-      const event = JSON.parse(message.Body ?? "{}") as {
-        source: string;
-        "detail-type": string;
-        detail: unknown;
-      };
-      sizes.push(
-        entrySize({
-          Source: event.source,
-          DetailType: event["detail-type"],
-          Detail: JSON.stringify(event.detail),
-          Time: new Date(),
-        }),
-      );
+    for (const item of page.Items ?? []) {
+      for (const event of eventsForChange(undefined, fromAttributeMap(item), stack.resources.bucketName)) {
+        sizes.push(
+          entrySize(
+            eventEntry(event, {
+              eventBusName: stack.resources.eventBusName,
+              eventSource: DEFAULT_CONFIG.eventSource,
+            }),
+          ),
+        );
+      }
     }
-    if (messages.length > 0) {
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: stack.resources.eventsQueueUrl,
-          Entries: messages.map((message, index) => ({
-            Id: String(index),
-            ReceiptHandle: message.ReceiptHandle,
-          })),
-        }),
-      );
-    }
-  }
-  sqs.destroy();
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  dynamodb.destroy();
   return sizes;
 }
 
@@ -388,7 +376,7 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     const first = firstAttempt.get(order);
     if (first !== undefined) eventLatencies.push(published - first);
   }
-  const sizes = options.publisherBundle ? await eventSizes(stack, publishedAt.size) : [];
+  const sizes = options.publisherBundle ? await eventSizes(stack) : [];
   const firstMs = Math.min(...firstAttempt.values());
   const lastMs = Math.max(...storedAt.values());
   const items = await tableItemBytes(stack);

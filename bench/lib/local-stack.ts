@@ -47,11 +47,9 @@ export async function startBenchStack(options: {
       processingDelayMs: options.simulatorDelayMs ?? 0,
       webhookRetryIntervalMs: options.webhookRetryIntervalMs ?? 10_000,
     });
-    const resources = await createResources(
-      { endpoint: emulator.endpoint, region: REGION },
-      [{ region: "us", apiKey: SIMULATOR_API_KEY }],
-      { eventSource: DEFAULT_CONFIG.eventSource },
-    );
+    const resources = await createResources({ endpoint: emulator.endpoint, region: REGION }, [
+      { region: "us", apiKey: SIMULATOR_API_KEY },
+    ]);
     return {
       emulator,
       simulator,

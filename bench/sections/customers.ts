@@ -13,7 +13,6 @@ import { localTarget, type StackTarget } from "../../cli/stack";
 import { aggregateUsage, type ReadCost, readUsageDays } from "../../cli/usage";
 import { fromAttributeMap, toAttributeMap } from "../../functions/shared/attribute-values";
 import { mapWithConcurrency } from "../../functions/shared/concurrency";
-import { DEFAULT_CONFIG } from "../../lib/config";
 import { startEmulator } from "../../local/emulator";
 import { createResources } from "../../local/resources";
 import type { LocalStackContract } from "../../local/start";
@@ -84,11 +83,9 @@ export async function customers(_options: BenchOptions): Promise<SectionResult> 
   const emulator = await startEmulator();
   let target: StackTarget | undefined;
   try {
-    const resources = await createResources(
-      { endpoint: emulator.endpoint, region: REGION },
-      [{ region: "us", apiKey: "bench" }],
-      { eventSource: DEFAULT_CONFIG.eventSource },
-    );
+    const resources = await createResources({ endpoint: emulator.endpoint, region: REGION }, [
+      { region: "us", apiKey: "bench" },
+    ]);
     const contract = {
       awsEndpoint: emulator.endpoint,
       dynamodbEndpoint: emulator.endpoint,
