@@ -109,28 +109,30 @@ export function matchedEvents(
 
 export async function startEventBusTap(options: EventBusTapOptions): Promise<EventBusTap> {
   const target = new URL(options.upstream);
-  // Deliveries in order, one batch at a time: the queue sees events in the order they were put.
-  let deliveries = Promise.resolve();
-  const deliver = (events: readonly DeliveredEvent[]) => {
-    deliveries = deliveries.then(async () => {
-      for (let start = 0; start < events.length; start += 10) {
-        const chunk = events.slice(start, start + 10);
-        try {
-          await options.sqs.send(
-            new SendMessageBatchCommand({
-              QueueUrl: options.queueUrl,
-              Entries: chunk.map((event, index) => ({
-                Id: String(index),
-                MessageBody: JSON.stringify(event),
-              })),
-            }),
-          );
-        } catch (error) {
-          options.onError?.(error);
-        }
-        for (const event of chunk) options.onEvent?.(event);
+  // In order, in batches of up to 10 across PutEvents calls (one SendMessageBatch per call would double
+  // the emulator's work under a burst): the queue sees events in the order they were put.
+  const pending: DeliveredEvent[] = [];
+  let draining: Promise<void> | undefined;
+  const drain = async () => {
+    while (pending.length > 0) {
+      const chunk = pending.splice(0, 10);
+      try {
+        await options.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: options.queueUrl,
+            Entries: chunk.map((event, index) => ({ Id: String(index), MessageBody: JSON.stringify(event) })),
+          }),
+        );
+      } catch (error) {
+        options.onError?.(error);
       }
-    });
+      for (const event of chunk) options.onEvent?.(event);
+    }
+    draining = undefined;
+  };
+  const deliver = (events: readonly DeliveredEvent[]) => {
+    pending.push(...events);
+    draining ??= drain();
   };
 
   const server: Server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
@@ -176,7 +178,7 @@ export async function startEventBusTap(options: EventBusTapOptions): Promise<Eve
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await deliveries;
+      await draining;
     },
   };
 }

@@ -19,7 +19,7 @@ import {
 } from "../../../functions/publisher/publisher";
 import { DETAIL_TYPES } from "../../../functions/shared/contract/events";
 import { validateEventDetail } from "../../support/event-schemas";
-import { captureTelemetry } from "../../support/telemetry";
+import { type CapturedTelemetry, captureTelemetry } from "../../support/telemetry";
 
 const CONFIG: PublisherConfig = {
   stackName: "test-stack",
@@ -114,8 +114,14 @@ const sleep = async (ms: number) => {
   sleeps.push(ms);
 };
 
+/** The publisher's log and metric lines, kept off the test output; the tests that need them read them. */
+let telemetry: CapturedTelemetry;
 beforeEach(() => {
   sleeps.length = 0;
+  telemetry = captureTelemetry();
+});
+afterEach(() => {
+  telemetry.restore();
 });
 
 describe("the events publisher", () => {
@@ -251,56 +257,51 @@ describe("the events publisher", () => {
   });
 
   it("keeps an event still refused after its attempts whole in the dead-letter queue, and goes on", async () => {
-    const telemetry = captureTelemetry();
-    try {
-      const eventBridge = fakeEventBridge((entries) => ({
-        Entries: entries.map((entry) =>
-          JSON.parse(entry.Detail ?? "{}").order_id === "o-bad"
-            ? { ErrorCode: "InternalFailure", ErrorMessage: "try later" }
-            : { EventId: "ok" },
-        ),
-      }));
-      const sqs = fakeSqs();
-      const handler = createHandler(CONFIG, { eventBridge, sqs, sleep, now: () => 1_796_000_001_000 });
-      const bad = streamRecord(completed("o-bad"));
+    const eventBridge = fakeEventBridge((entries) => ({
+      Entries: entries.map((entry) =>
+        JSON.parse(entry.Detail ?? "{}").order_id === "o-bad"
+          ? { ErrorCode: "InternalFailure", ErrorMessage: "try later" }
+          : { EventId: "ok" },
+      ),
+    }));
+    const sqs = fakeSqs();
+    const handler = createHandler(CONFIG, { eventBridge, sqs, sleep, now: () => 1_796_000_001_000 });
+    const bad = streamRecord(completed("o-bad"));
 
-      const result = await handler({ Records: [bad, streamRecord(completed("o-good"))] });
+    const result = await handler({ Records: [bad, streamRecord(completed("o-good"))] });
 
-      expect(result).toEqual({ batchItemFailures: [] });
-      expect(eventBridge.puts).toHaveLength(PUT_ATTEMPTS);
-      expect(sleeps).toEqual([100, 200, 400]);
-      expect(sqs.bodies).toHaveLength(1);
-      const [letter] = sqs.bodies;
-      expect(letter).toMatchObject({
-        kind: "event",
-        attempts: PUT_ATTEMPTS,
-        failed_at: new Date(1_796_000_001_000).toISOString(),
-        entry: {
-          Source: "assemblyai.webhooks",
-          DetailType: DETAIL_TYPES.stored,
-          EventBusName: "team-bus",
-          Time: "2026-12-03T06:00:00.000Z",
-        },
-        record: { sequence_number: bad.dynamodb?.SequenceNumber, customer_id: "acme", order_id: "o-bad" },
-      });
-      expect(letter?.reason).toContain("InternalFailure: try later");
-      // The entry as it was refused: putting it again is the same event.
-      expect(letter?.entry.Detail).toBe(eventBridge.puts[0]?.[0]?.Detail);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(eventBridge.puts).toHaveLength(PUT_ATTEMPTS);
+    expect(sleeps).toEqual([100, 200, 400]);
+    expect(sqs.bodies).toHaveLength(1);
+    const [letter] = sqs.bodies;
+    expect(letter).toMatchObject({
+      kind: "event",
+      attempts: PUT_ATTEMPTS,
+      failed_at: new Date(1_796_000_001_000).toISOString(),
+      entry: {
+        Source: "assemblyai.webhooks",
+        DetailType: DETAIL_TYPES.stored,
+        EventBusName: "team-bus",
+        Time: "2026-12-03T06:00:00.000Z",
+      },
+      record: { sequence_number: bad.dynamodb?.SequenceNumber, customer_id: "acme", order_id: "o-bad" },
+    });
+    expect(letter?.reason).toContain("InternalFailure: try later");
+    // The entry as it was refused: putting it again is the same event.
+    expect(letter?.entry.Detail).toBe(eventBridge.puts[0]?.[0]?.Detail);
 
-      const metricNames = telemetry
-        .metrics()
-        .flatMap((line) =>
-          (
-            (line._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> })
-              .CloudWatchMetrics ?? []
-          ).flatMap((set) => set.Metrics.map((metric) => metric.Name)),
-        );
-      expect(metricNames).toContain("EventsDeadLettered");
-      expect(metricNames).toContain("EventsPublished");
-      expect(telemetry.lines.join("\n")).not.toContain("the transcript's words");
-    } finally {
-      telemetry.restore();
-    }
+    const metricNames = telemetry
+      .metrics()
+      .flatMap((line) =>
+        (
+          (line._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> })
+            .CloudWatchMetrics ?? []
+        ).flatMap((set) => set.Metrics.map((metric) => metric.Name)),
+      );
+    expect(metricNames).toContain("EventsDeadLettered");
+    expect(metricNames).toContain("EventsPublished");
+    expect(telemetry.lines.join("\n")).not.toContain("the transcript's words");
   });
 
   it("dead-letters every entry of a call that kept failing whole", async () => {
