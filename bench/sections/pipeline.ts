@@ -150,8 +150,8 @@ export async function pipeline(options: BenchOptions): Promise<SectionResult> {
   if (throughput >= 0.95 * options.rate && floorThroughput >= 0.95 * options.rate) {
     notes.push(
       `Pipeline: both sides kept pace with the offered ${options.rate}/s, so the throughput ratio says the pipeline ` +
-        "lost nothing at this rate; it is a lower bound on capacity, not the knee. moto on this machine saturates " +
-        "at about 40 deliveries/s for the floor; above that the receiver's SendMessage waits behind the worker's " +
+        "lost nothing at this rate; it is a lower bound on capacity, not the knee. Past what moto serves on the " +
+        "machine (the floor falls behind the offered rate), the receiver's SendMessage waits behind the worker's " +
         "moto calls, passes its deadlines and answers 503, and AssemblyAI's retries add load (raise --rate to see it).",
     );
   }
