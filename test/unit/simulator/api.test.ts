@@ -114,16 +114,15 @@ describe("AssemblyAI simulator API, driven by the official SDK", () => {
     expect(transcript.text?.split(" ")).toHaveLength(257);
   });
 
-  it("serves a 120,000-word (10-hour) transcript of 10+ MB quickly", async () => {
+  // How fast it serves one is a benchmark row (`npm run bench -- --only large`), not a timed assertion.
+  it("serves a 120,000-word (10-hour) transcript of 10+ MB", async () => {
     const { id } = await client.transcripts.submit({ audio: `${AUDIO}?words=120000` });
     await sim.settled(id);
 
-    const started = Date.now();
     const response = await fetch(`${sim.url}/v2/transcript/${id}`, { headers: { authorization: "test" } });
     const body = await response.text();
     const transcript = JSON.parse(body) as Transcript;
 
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(body.length).toBeGreaterThan(10 * 1024 * 1024);
     expect(transcript.words).toHaveLength(120000);
     expect(transcript.audio_duration).toBeGreaterThan(9 * 3600);

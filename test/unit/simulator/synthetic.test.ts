@@ -50,12 +50,12 @@ describe("synthetic transcript content", () => {
     expect(c.text).not.toBe(a.text);
   });
 
-  it("builds 120,000 words in well under a second", () => {
-    const started = Date.now();
+  // How fast it builds them is a benchmark row (`npm run bench -- --only large`), not a timed assertion.
+  it("builds a 120,000-word (10-hour) transcript of 10+ MB that parses", () => {
     const content = generateContent({ seedSource: "long", wordCount: 120_000, speakerLabels: true });
 
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(content.jsonFragment.length).toBeGreaterThan(10 * 1024 * 1024);
+    expect(parse(content.jsonFragment).words).toHaveLength(120_000);
   });
 
   it("writes a deterministic PCM WAV with a consistent header", () => {
