@@ -21,7 +21,12 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
-import { DEFAULT_EVENT_SOURCE, eventEntry, eventsForChange } from "../../functions/shared/contract/events";
+import {
+  DEFAULT_EVENT_SOURCE,
+  eventEntry,
+  eventsForChange,
+  isEventsDeadLetter,
+} from "../../functions/shared/contract/events";
 import { parsePositiveInteger } from "../args";
 import type { CommandContext } from "../context";
 import { CliError, type Column, EXIT, type ExitCode, formatTable } from "../output";
@@ -47,19 +52,6 @@ export interface EventsDlqEntry {
   readonly stream_records?: string;
 }
 
-interface PublisherDeadLetter {
-  readonly kind: "event";
-  readonly reason?: string;
-  readonly failed_at?: string;
-  readonly entry: {
-    readonly Source: string;
-    readonly DetailType: string;
-    readonly Detail: string;
-    readonly EventBusName: string;
-    readonly Time?: string;
-  };
-}
-
 function parse(body: string | undefined): unknown {
   try {
     return JSON.parse(body ?? "");
@@ -68,21 +60,10 @@ function parse(body: string | undefined): unknown {
   }
 }
 
-function isPublisherDeadLetter(value: unknown): value is PublisherDeadLetter {
-  const entry = (value as { entry?: Record<string, unknown> } | undefined)?.entry;
-  return (
-    (value as { kind?: unknown } | undefined)?.kind === "event" &&
-    typeof entry?.Source === "string" &&
-    typeof entry.DetailType === "string" &&
-    typeof entry.Detail === "string" &&
-    typeof entry.EventBusName === "string"
-  );
-}
-
 export function summarizeEventsDlqMessage(message: Message): EventsDlqEntry {
   const message_id = message.MessageId ?? "";
   const body = parse(message.Body);
-  if (isPublisherDeadLetter(body)) {
+  if (isEventsDeadLetter(body)) {
     const detail = (parse(body.entry.Detail) ?? {}) as Record<string, unknown>;
     const text = (name: string) => (typeof detail[name] === "string" ? (detail[name] as string) : undefined);
     return {
@@ -188,7 +169,7 @@ export async function redriveEvents(
     const others: Message[] = [];
     for (const message of batch) {
       const body = parse(message.Body);
-      if (!isPublisherDeadLetter(body)) {
+      if (!isEventsDeadLetter(body)) {
         others.push(message);
         continue;
       }

@@ -29,7 +29,12 @@ import {
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { type ChangeEvent, eventEntry, eventsForChange } from "../shared/contract/events";
+import {
+  type ChangeEvent,
+  type EventsDeadLetter,
+  eventEntry,
+  eventsForChange,
+} from "../shared/contract/events";
 import { describeError, emit } from "../shared/telemetry";
 import type { PublisherConfig } from "./config";
 
@@ -51,32 +56,6 @@ export interface PublisherDeps {
   readonly sqs: Send<SendMessageBatchCommand>;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
-}
-
-/**
- * A message of the events dead-letter queue written by the publisher (the event source mapping's own
- * pointers to failed batches have `DDBStreamBatchInfo` instead). `entry` is the PutEvents entry as it was
- * refused: `aai-webhooks events redrive` puts it again as it is.
- */
-export interface EventsDeadLetter {
-  readonly kind: "event";
-  readonly reason: string;
-  readonly failed_at: string;
-  readonly attempts: number;
-  readonly entry: {
-    readonly Source: string;
-    readonly DetailType: string;
-    readonly Detail: string;
-    readonly EventBusName: string;
-    readonly Time?: string;
-  };
-  /** The stream record the event came from. */
-  readonly record: {
-    readonly event_id: string;
-    readonly sequence_number: string;
-    readonly customer_id: string;
-    readonly order_id: string;
-  };
 }
 
 interface Pending {

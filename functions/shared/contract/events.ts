@@ -242,6 +242,45 @@ export function eventEntry(
 }
 
 /**
+ * A message of the events dead-letter queue written by the publisher (functions/publisher): an entry
+ * EventBridge still refused after the publisher's retries, kept whole. The event source mapping's own
+ * pointers to failed batches in that queue have `DDBStreamBatchInfo` instead. `aai-webhooks events redrive`
+ * puts `entry` again as it is (its `Time` as an ISO string, since the message is JSON).
+ */
+export interface EventsDeadLetter {
+  readonly kind: "event";
+  readonly reason: string;
+  readonly failed_at: string;
+  readonly attempts: number;
+  readonly entry: {
+    readonly Source: string;
+    readonly DetailType: string;
+    readonly Detail: string;
+    readonly EventBusName: string;
+    readonly Time?: string;
+  };
+  /** The stream record the event came from. */
+  readonly record: {
+    readonly event_id: string;
+    readonly sequence_number: string;
+    readonly customer_id: string;
+    readonly order_id: string;
+  };
+}
+
+/** Whether a parsed dead-letter message is the publisher's: the entry `redrive` needs is all there. */
+export function isEventsDeadLetter(value: unknown): value is EventsDeadLetter {
+  const entry = (value as { entry?: Record<string, unknown> } | undefined)?.entry;
+  return (
+    (value as { kind?: unknown } | undefined)?.kind === "event" &&
+    typeof entry?.Source === "string" &&
+    typeof entry.DetailType === "string" &&
+    typeof entry.Detail === "string" &&
+    typeof entry.EventBusName === "string"
+  );
+}
+
+/**
  * The events one committed write makes: `before` and `after` are the record's images (unmarshalled) before
  * and after it; `after` undefined (a deletion) or a tombstone (an erasure) makes none.
  */

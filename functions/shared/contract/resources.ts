@@ -58,7 +58,7 @@ export const EVENT_STREAM = {
 
 /**
  * The events dead-letter queue: events EventBridge still refused after the publisher's retries, kept whole
- * (EventsDeadLetter in functions/publisher/publisher.ts), and the stream's own pointers to batches the
+ * (EventsDeadLetter in ./events.ts), and the stream's own pointers to batches the
  * publisher failed on after every retry. 14 days, as the delivery DLQ.
  */
 export const EVENTS_DEAD_LETTER_QUEUE = { retentionSeconds: DLQ_RETENTION_SECONDS } as const;

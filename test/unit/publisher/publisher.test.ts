@@ -10,14 +10,17 @@ import { loadConfig, type PublisherConfig } from "../../../functions/publisher/c
 import {
   calls,
   createHandler,
-  type EventsDeadLetter,
   entrySize,
   FIRST_RETRY_DELAY_MS,
   MAX_CALL_BYTES,
   PUT_ATTEMPTS,
   pendingEntries,
 } from "../../../functions/publisher/publisher";
-import { DETAIL_TYPES } from "../../../functions/shared/contract/events";
+import {
+  DETAIL_TYPES,
+  type EventsDeadLetter,
+  isEventsDeadLetter,
+} from "../../../functions/shared/contract/events";
 import { validateEventDetail } from "../../support/event-schemas";
 import { type CapturedTelemetry, captureTelemetry } from "../../support/telemetry";
 
@@ -290,6 +293,8 @@ describe("the events publisher", () => {
     expect(letter?.reason).toContain("InternalFailure: try later");
     // The entry as it was refused: putting it again is the same event.
     expect(letter?.entry.Detail).toBe(eventBridge.puts[0]?.[0]?.Detail);
+    // What `events dlq` and `events redrive` recognise as the publisher's.
+    expect(isEventsDeadLetter(letter)).toBe(true);
 
     const metricNames = telemetry
       .metrics()
