@@ -118,21 +118,6 @@ function itemBytes(item: Record<string, AttributeValue>): number {
   return Object.entries(item).reduce((sum, [name, v]) => sum + Buffer.byteLength(name) + value(v), 0);
 }
 
-async function tableItemBytes(stack: BenchStack): Promise<number[]> {
-  const dynamodb = new DynamoDBClient(clientConfig({ endpoint: stack.emulator.endpoint, region: REGION }));
-  const sizes: number[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({ TableName: stack.resources.tableName, ExclusiveStartKey: start }),
-    );
-    for (const item of page.Items ?? []) sizes.push(itemBytes(item));
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
-  dynamodb.destroy();
-  return sizes;
-}
-
 /** `fn` for every index, at most `limit` at once. */
 async function forEachLimited(count: number, limit: number, fn: (index: number) => Promise<void>) {
   let next = 0;
@@ -154,27 +139,27 @@ function summarize(latencies: number[], firstMs: number, lastMs: number, deliver
 }
 
 /**
- * What a run's events weigh, as EventBridge counts them: the events each stored record's state makes (what
- * the publisher put for it), sized as the publisher sizes its PutEvents entries.
+ * One scan of the table after a run: each stored item's size as DynamoDB bills it, and what the run's
+ * events weigh as EventBridge counts them (the events each record's state makes, what the publisher put
+ * for it, sized as the publisher sizes its PutEvents entries), when `withEvents`.
  */
-async function eventSizes(stack: BenchStack): Promise<number[]> {
+async function tableSizes(
+  stack: BenchStack,
+  withEvents: boolean,
+): Promise<{ itemBytes: number[]; eventBytes: number[] }> {
   const dynamodb = new DynamoDBClient(clientConfig({ endpoint: stack.emulator.endpoint, region: REGION }));
-  const sizes: number[] = [];
+  const sizes = { itemBytes: [] as number[], eventBytes: [] as number[] };
+  const where = { eventBusName: stack.resources.eventBusName, eventSource: DEFAULT_CONFIG.eventSource };
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await dynamodb.send(
       new ScanCommand({ TableName: stack.resources.tableName, ExclusiveStartKey: start }),
     );
     for (const item of page.Items ?? []) {
+      sizes.itemBytes.push(itemBytes(item));
+      if (!withEvents) continue;
       for (const event of eventsForChange(undefined, fromAttributeMap(item), stack.resources.bucketName)) {
-        sizes.push(
-          entrySize(
-            eventEntry(event, {
-              eventBusName: stack.resources.eventBusName,
-              eventSource: DEFAULT_CONFIG.eventSource,
-            }),
-          ),
-        );
+        sizes.eventBytes.push(entrySize(eventEntry(event, where)));
       }
     }
     start = page.LastEvaluatedKey;
@@ -376,10 +361,12 @@ async function runPipeline(options: StackOptions, stack: BenchStack) {
     const first = firstAttempt.get(order);
     if (first !== undefined) eventLatencies.push(published - first);
   }
-  const sizes = options.publisherBundle ? await eventSizes(stack) : [];
+  const { itemBytes: items, eventBytes: sizes } = await tableSizes(
+    stack,
+    options.publisherBundle !== undefined,
+  );
   const firstMs = Math.min(...firstAttempt.values());
   const lastMs = Math.max(...storedAt.values());
-  const items = await tableItemBytes(stack);
   return {
     mode: "pipeline",
     stored: storedAt.size,

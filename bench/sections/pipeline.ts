@@ -86,6 +86,22 @@ export async function pipeline(options: BenchOptions): Promise<SectionResult> {
   const floorThroughput = med(floors, "throughputPerSecond");
   const throughputRatio = ratio(throughput, floorThroughput);
   const lost = options.deliveries - med(pipelines, "stored");
+  /** A latency row: the pipeline runs' `key` against `baselineRuns`' `baselineKey`. */
+  const latencyRow = (
+    metric: string,
+    key: keyof PipelineRun,
+    baselineRuns: PipelineRun[],
+    baselineKey: keyof PipelineRun,
+    baselineName: string,
+  ): Row => ({
+    section: "3 pipeline",
+    metric,
+    ours: ms(med(pipelines, key), 0),
+    baseline: `${ms(med(baselineRuns, baselineKey), 0)} ${baselineName}`,
+    ratio: x(ratio(med(pipelines, key), med(baselineRuns, baselineKey))),
+    target: "",
+    verdict: "",
+  });
   const rows: Row[] = [
     {
       section: "3 pipeline",
@@ -96,42 +112,26 @@ export async function pipeline(options: BenchOptions): Promise<SectionResult> {
       target: ">= 0.50x",
       verdict: throughputRatio >= PIPELINE_MIN_RATIO && lost === 0 ? "met" : "MISSED",
     },
+    latencyRow("delivery-to-stored latency p50", "latencyP50Ms", floors, "latencyP50Ms", "local floor"),
+    latencyRow("delivery-to-stored latency p99", "latencyP99Ms", floors, "latencyP99Ms", "local floor"),
     {
-      section: "3 pipeline",
-      metric: "delivery-to-stored latency p50",
-      ours: ms(med(pipelines, "latencyP50Ms"), 0),
-      baseline: `${ms(med(floors, "latencyP50Ms"), 0)} local floor`,
-      ratio: x(ratio(med(pipelines, "latencyP50Ms"), med(floors, "latencyP50Ms"))),
-      target: "",
-      verdict: "",
-    },
-    {
-      section: "3 pipeline",
-      metric: "delivery-to-stored latency p99",
-      ours: ms(med(pipelines, "latencyP99Ms"), 0),
-      baseline: `${ms(med(floors, "latencyP99Ms"), 0)} local floor`,
-      ratio: x(ratio(med(pipelines, "latencyP99Ms"), med(floors, "latencyP99Ms"))),
-      target: "",
-      verdict: "",
-    },
-    {
-      section: "3 pipeline",
-      metric: "delivery-to-event latency p50",
-      ours: ms(med(pipelines, "eventLatencyP50Ms"), 0),
-      baseline: `${ms(med(pipelines, "latencyP50Ms"), 0)} delivery-to-stored`,
-      ratio: x(ratio(med(pipelines, "eventLatencyP50Ms"), med(pipelines, "latencyP50Ms"))),
+      ...latencyRow(
+        "delivery-to-event latency p50",
+        "eventLatencyP50Ms",
+        pipelines,
+        "latencyP50Ms",
+        "delivery-to-stored",
+      ),
       target: "one event per stored record",
       verdict: pipelines.every((run) => Number(run.eventsPublished) === run.stored) ? "met" : "MISSED",
     },
-    {
-      section: "3 pipeline",
-      metric: "delivery-to-event latency p99",
-      ours: ms(med(pipelines, "eventLatencyP99Ms"), 0),
-      baseline: `${ms(med(pipelines, "latencyP99Ms"), 0)} delivery-to-stored`,
-      ratio: x(ratio(med(pipelines, "eventLatencyP99Ms"), med(pipelines, "latencyP99Ms"))),
-      target: "",
-      verdict: "",
-    },
+    latencyRow(
+      "delivery-to-event latency p99",
+      "eventLatencyP99Ms",
+      pipelines,
+      "latencyP99Ms",
+      "delivery-to-stored",
+    ),
   ];
   rows.push(...(await retriesAndDuplicates(options, built.child, base, pipelines[0])));
   const notes = [
