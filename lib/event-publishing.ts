@@ -131,12 +131,6 @@ export class EventPublishing extends Construct {
         "Invoked by a DynamoDB stream event source mapping only, whose on-failure destination is the " +
         "events dead-letter queue; a function DLQ applies to asynchronous invocations, which it has none of.",
     });
-    Validations.of(fn.function).acknowledge({
-      id: "Serverless-LambdaAsyncFailureDestination",
-      reason:
-        "Invoked by a DynamoDB stream event source mapping only, whose on-failure destination is the " +
-        "events dead-letter queue.",
-    });
 
     fn.setEnvironment(
       publisherEnvironment(
