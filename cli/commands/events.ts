@@ -60,22 +60,28 @@ function parse(body: string | undefined): unknown {
   }
 }
 
+/** `value[name]` when `value` is an object and that is a string: dead letters are read, not trusted. */
+function text(value: unknown, name: string): string | undefined {
+  const field =
+    typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+  return typeof field === "string" ? field : undefined;
+}
+
 export function summarizeEventsDlqMessage(message: Message): EventsDlqEntry {
   const message_id = message.MessageId ?? "";
   const body = parse(message.Body);
   if (isEventsDeadLetter(body)) {
-    const detail = (parse(body.entry.Detail) ?? {}) as Record<string, unknown>;
-    const text = (name: string) => (typeof detail[name] === "string" ? (detail[name] as string) : undefined);
+    const detail = parse(body.entry.Detail);
     return {
       message_id,
       kind: "event",
       detail_type: body.entry.DetailType,
-      customer_id: text("customer_id"),
-      order_id: text("order_id"),
-      transcript_id: text("transcript_id"),
-      event_id: text("id"),
-      failed_at: body.failed_at,
-      reason: body.reason,
+      customer_id: text(detail, "customer_id"),
+      order_id: text(detail, "order_id"),
+      transcript_id: text(detail, "transcript_id"),
+      event_id: text(detail, "id"),
+      failed_at: text(body, "failed_at"),
+      reason: text(body, "reason"),
     };
   }
   const batch = (body as { DDBStreamBatchInfo?: Record<string, unknown> } | undefined)?.DDBStreamBatchInfo;
@@ -84,7 +90,7 @@ export function summarizeEventsDlqMessage(message: Message): EventsDlqEntry {
     return {
       message_id,
       kind: "stream_batch",
-      failed_at: (body as { timestamp?: string }).timestamp,
+      failed_at: text(body, "timestamp"),
       reason: `the publisher failed the batch after its retries (${context?.condition ?? "no condition"})`,
       stream_records: `${String(batch.startSequenceNumber)}…${String(batch.endSequenceNumber)} (${String(batch.batchSize)} records)`,
     };

@@ -268,8 +268,14 @@ export interface EventsDeadLetter {
   };
 }
 
+/**
+ * What `redrive` needs of a dead letter: its kind and the whole entry. The rest (reason, times, the stream
+ * record) is for people, and a message missing it, or re-sent by hand, is still put on the bus again.
+ */
+export type RedrivableDeadLetter = Pick<EventsDeadLetter, "kind" | "entry"> & Record<string, unknown>;
+
 /** Whether a parsed dead-letter message is the publisher's: the entry `redrive` needs is all there. */
-export function isEventsDeadLetter(value: unknown): value is EventsDeadLetter {
+export function isEventsDeadLetter(value: unknown): value is RedrivableDeadLetter {
   const entry = (value as { entry?: Record<string, unknown> } | undefined)?.entry;
   return (
     (value as { kind?: unknown } | undefined)?.kind === "event" &&

@@ -66,6 +66,26 @@ describe("events dlq's summary of a message", () => {
     });
   });
 
+  it("reads a dead letter that has only its entry, and shows no field that is not text", () => {
+    const body = {
+      kind: "event",
+      reason: 42,
+      failed_at: { at: "now" },
+      entry: {
+        Source: "assemblyai.webhooks",
+        DetailType: "Transcript Stored",
+        Detail: "null",
+        EventBusName: "b",
+      },
+    };
+
+    expect(summarizeEventsDlqMessage({ MessageId: "m-3", Body: JSON.stringify(body) })).toEqual({
+      message_id: "m-3",
+      kind: "event",
+      detail_type: "Transcript Stored",
+    });
+  });
+
   it.each([["not json"], [JSON.stringify({ kind: "event", entry: { Source: 1 } })]])(
     "calls anything else unreadable: %s",
     (body) => {
